@@ -1,0 +1,104 @@
+# aftersale - one Makefile.
+#
+#   make            build build/aftersale (release, -O2 -g)
+#   make run        install what is missing, build, start a private PostgreSQL
+#                   (unless DATABASE_URL is set), migrate, serve on $PORT
+#   make test       install what is missing, unit tests, integration tests
+#   make asan       build build-asan/aftersale with ASan + UBSan
+#   make test-asan  unit + integration tests against the sanitizer build
+#   make lint       OpenAPI lint (redocly) and cppcheck
+#   make bench      benchmark against pgbench (see bench/README.md)
+
+CC       ?= cc
+PKGS     := libmicrohttpd libpq jansson libcurl libjwt libcrypto
+PYTHON   := /usr/bin/python3
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+            -Wcast-qual -Wpointer-arith -Wformat=2 -fno-common
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DAFTERSALE_COMMIT='"$(COMMIT)"'
+CFLAGS_BASE = -std=c11 $(WARN) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+
+SRC      := $(shell find src -name '*.c' | sort)
+SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+# Two build flavours share the rules below: release and sanitizers.
+BUILD      ?= build
+OPT        ?= -O2 -g
+SAN        ?=
+OBJ        := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
+LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test unit integration asan test-asan lint lint-openapi fmt bench clean deps migrate
+
+all: $(BUILD)/aftersale
+
+$(BUILD)/aftersale: $(OBJ)
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(shell find include -name '*.h')
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_BASE) $(OPT) $(SAN) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/migrations.c: $(SQL) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	scripts/embed-sql $@ $(SQL)
+
+$(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_BASE) $(OPT) $(SAN) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_BASE) -Wno-missing-prototypes $(OPT) $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	scripts/install-deps
+
+run: deps
+	$(MAKE) all
+	scripts/run-dev
+
+migrate: all
+	$(BUILD)/aftersale migrate
+
+# Unit tests: every tests/unit/test_*.c is its own cmocka binary.
+unit: $(UNIT_BIN)
+	@scripts/run-unit $(UNIT_BIN)
+
+integration: all
+	AFTERSALE_BIN=$(abspath $(BUILD)/aftersale) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fakes tests/integration
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) integration
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	        SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
+
+test-asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	        SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	AFTERSALE_BIN=$(abspath build-asan/aftersale) AFTERSALE_SANITIZED=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+lint-openapi:
+	scripts/lint-openapi
+
+lint: lint-openapi
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr -Iinclude --suppress=missingIncludeSystem src
+
+fmt:
+	clang-format -i $(SRC) $(shell find include -name '*.h') $(UNIT_SRC)
+
+bench: deps
+	$(MAKE) all
+	bench/run
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,51 @@
+/*
+ * config.h - the service's configuration, from environment variables only.
+ *
+ * One table in config.c names every variable with its default, its parser,
+ * its bounds and the line of documentation that the README's table repeats
+ * (`aftersale config` prints it). config_load() parses everything at
+ * start-up; a bad value is an error naming the variable, and the process
+ * stops before it binds a port or opens a connection.
+ */
+#ifndef AFTERSALE_CORE_CONFIG_H
+#define AFTERSALE_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "aftersale/core/crypto.h"
+#include "aftersale/core/err.h"
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct config {
+    char *database_url;
+    char *bind;
+    long port;
+    long threads;
+    long workers;
+    long db_pool_size; /* 0 in the table = threads + workers + 2 */
+    long db_acquire_ms;
+    char *admin_token; /* NULL: admin API off */
+    bool has_secret_key;
+    uint8_t secret_key[CRYPTO_KEY_LEN];
+    long max_body_bytes;
+    enum log_level log_level;
+    char *public_url;
+    long shutdown_grace_s;
+};
+
+/* Environment lookup, injectable for tests (getenv by default). */
+typedef const char *(*config_getenv_fn)(const char *name);
+
+/* Parse every variable through `get` into `c`. On a bad value returns -1
+ * with e->field = the variable name and e->detail saying why. Strings in
+ * `c` are owned by it: release with config_free. */
+int config_load(struct config *c, config_getenv_fn get, struct err *e);
+void config_free(struct config *c);
+
+/* Print the table (name, default, description) as Markdown. */
+void config_print_table(FILE *out);
+
+#endif

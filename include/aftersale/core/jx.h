@@ -1,0 +1,46 @@
+/*
+ * jx.h - jansson helpers: strict body parsing and declarative field checks.
+ *
+ * Ownership follows jansson: jx_parse returns a new reference; the checks
+ * only borrow. A field table describes what an object may hold; anything
+ * else is a 422 naming the key, so a typo never silently does nothing.
+ */
+#ifndef AFTERSALE_CORE_JX_H
+#define AFTERSALE_CORE_JX_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aftersale/core/err.h"
+
+enum jx_type { JX_STRING, JX_INTEGER, JX_BOOLEAN, JX_OBJECT, JX_ARRAY, JX_NUMBER };
+
+struct jx_field {
+    const char *name;
+    enum jx_type type;
+    bool required;
+    size_t min_len; /* strings: in characters (code points) */
+    size_t max_len; /* strings: 0 = no limit */
+};
+
+/* Parse a request body: must be UTF-8 JSON holding one object, no duplicate
+ * keys. Returns: new reference, or NULL with e = ERR_MALFORMED. */
+json_t *jx_parse(const char *data, size_t len, struct err *e);
+
+/* Check `obj` against the table: unknown keys, missing required keys, null
+ * values, types and string lengths, each a 422 naming the field. `prefix`
+ * (may be NULL) is prepended to field names ("settings."). */
+int jx_check(const json_t *obj, const struct jx_field *fields, size_t nfields, const char *prefix,
+             struct err *e);
+
+/* Number of Unicode code points in valid UTF-8 text. */
+size_t jx_utf8_len(const char *s);
+
+/* Borrowed string value of obj[key], or NULL when absent or not a string. */
+const char *jx_str(const json_t *obj, const char *key);
+
+/* Serialise compactly. Returns: new string, caller frees; aborts on OOM. */
+char *jx_dump(const json_t *v);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * pool.h - the PostgreSQL connection pool and the way every query runs.
+ *
+ * Threads borrow a connection with db_acquire() and give it back with
+ * db_release() in the same function; nobody holds one across an outbound
+ * call. Most code does not even do that: db_tx() runs a callback inside
+ * BEGIN/COMMIT on a borrowed connection and retries serialization failures
+ * and deadlocks (SQLSTATE 40001/40P01) up to three times, as pgbench does.
+ *
+ * Statements are prepared lazily per connection under the name of the C
+ * function that uses them, and forgotten when a connection is replaced.
+ * Parameters are always passed separately (text format), never spliced
+ * into SQL.
+ *
+ * Errors: SQLSTATE 23505 -> ERR_CONFLICT; 23503, 23514 and class 22 ->
+ * ERR_INVALID; class 08, 57P0x or a broken connection -> ERR_UNAVAILABLE
+ * (503), and the connection is reopened on its next use; anything else
+ * ERR_INTERNAL with the server's message in e->detail (logged, not shown).
+ * A pool wait longer than DB_ACQUIRE_MS is ERR_UNAVAILABLE too.
+ *
+ * All functions are thread-safe; a struct db_conn is used by one thread
+ * at a time.
+ */
+#ifndef AFTERSALE_DB_POOL_H
+#define AFTERSALE_DB_POOL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "aftersale/core/err.h"
+
+struct db_conn;
+
+/* Create the pool; connections open lazily. `conninfo` is copied. */
+void db_pool_init(const char *conninfo, int size, long acquire_ms);
+void db_pool_shutdown(void);
+
+int db_acquire(struct db_conn **out, struct err *e);
+void db_release(struct db_conn *c);
+
+/* Run a statement. `name` non-NULL: prepared once per connection under
+ * that name (the caller's function name); NULL: one-off PQexecParams.
+ * Returns: the PGresult (caller PQclears) when the status is TUPLES_OK or
+ * COMMAND_OK; NULL with `e` filled otherwise. */
+PGresult *db_exec(struct db_conn *c, const char *name, const char *sql, int nparams,
+                  const char *const *params, struct err *e);
+
+/* As db_exec for statements without a result set: returns the number of
+ * rows affected, or -1. */
+long db_exec_cmd(struct db_conn *c, const char *name, const char *sql, int nparams,
+                 const char *const *params, struct err *e);
+
+typedef int (*db_fn)(struct db_conn *c, void *ctx, struct err *e);
+
+/* Acquire, BEGIN, fn, COMMIT (ROLLBACK when fn fails), release. Retries
+ * the whole transaction on 40001/40P01; fn must therefore be safe to run
+ * again (keep results in ctx and overwrite them). */
+int db_tx(db_fn fn, void *ctx, struct err *e);
+/* Acquire, fn in autocommit mode, release. */
+int db_run(db_fn fn, void *ctx, struct err *e);
+
+/* Map a failed result or connection to `e` (used by db_exec and migrate). */
+int db_error(PGconn *pg, const PGresult *res, struct err *e);
+
+/* Open a standalone connection (CLI, migrations); NULL with e on failure. */
+PGconn *db_connect(const char *conninfo, struct err *e);
+
+/* Borrow the libpq handle of a pooled connection. */
+PGconn *db_pg(struct db_conn *c);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * req.h - one HTTP request from first byte to completion.
+ *
+ * A struct req is created by the server on MHD's first call for a
+ * request, owns everything request-scoped (path copy, body, parsed JSON,
+ * pending headers) and is freed only in the completion callback. Handlers
+ * end in exactly one reply_* call; a handler that forgets is answered 500
+ * by the server and logged as a bug. Replies add X-Request-Id, and problem
+ * bodies follow RFC 9457 (see err.h). A struct req is used by one thread.
+ */
+#ifndef AFTERSALE_HTTP_REQ_H
+#define AFTERSALE_HTTP_REQ_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "aftersale/core/buf.h"
+#include "aftersale/core/err.h"
+#include "aftersale/http/router.h"
+
+#define REQ_MAX_HEADERS 6
+
+struct req {
+    struct MHD_Connection *con;
+    const struct route *route;
+    size_t route_index; /* nroutes when unmatched */
+    char method[16];
+    char *path;
+    char id[129];
+    struct timespec t0;
+    struct route_params params;
+
+    struct buf body;
+    bool has_body, too_large;
+    json_t *json; /* parsed body (BODY_JSON routes); owned */
+
+    int64_t shop_id; /* AUTH_SHOP: the caller's shop; 0 otherwise */
+    int64_t key_id;
+
+    int status;
+    bool replied;
+    int nheaders;
+    char *header_names[REQ_MAX_HEADERS];
+    char *header_values[REQ_MAX_HEADERS];
+};
+
+/* Returns: new request; freed with req_free (server.c only). */
+struct req *req_new(struct MHD_Connection *con, const char *method, const char *path);
+void req_free(struct req *r);
+
+/* Borrowed request header / query argument, or NULL. */
+const char *req_header(struct req *r, const char *name);
+const char *req_query(struct req *r, const char *name);
+/* Borrowed path parameter, or NULL. */
+const char *req_param(struct req *r, const char *name);
+
+/* Parse path parameter `name` as a positive id; on failure replies 400
+ * (field = name) and returns -1. */
+int req_param_id_or_reply(struct req *r, const char *name, int64_t *out);
+
+/* Add a header to the coming reply (copied). */
+void req_add_header(struct req *r, const char *name, const char *value);
+
+/* Reply with JSON (obj stolen, even on failure). */
+void reply_json_take(struct req *r, int status, json_t *obj);
+/* Reply with a problem body built from e. A 500 is logged with e's detail
+ * and answered with a generic one. */
+void reply_err(struct req *r, const struct err *e);
+/* Shorthand: build the error and reply. */
+void reply_problem(struct req *r, enum err_kind kind, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Reply with a body taken over (freed by MHD) of the given type. */
+void reply_text_take(struct req *r, int status, const char *content_type, char *text, size_t len);
+/* Reply with no body (204). */
+void reply_empty(struct req *r, int status);
+
+#endif

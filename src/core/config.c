@@ -1,0 +1,154 @@
+/*
+ * config.c - every environment variable aftersale reads, in one table.
+ *
+ * Each row has the name, its default, a parser with bounds, and the one
+ * line of documentation the README's configuration table repeats. Nothing
+ * else in the program calls getenv for configuration. A value that does
+ * not parse is an error naming the variable: the process stops at
+ * start-up instead of running with a surprise.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aftersale/core/config.h"
+#include "aftersale/core/mem.h"
+
+enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL };
+
+struct option {
+    const char *name;
+    const char *def; /* NULL: unset by default */
+    enum kind kind;
+    size_t offset;
+    long min, max;
+    const char *doc;
+};
+
+#define AT(field) offsetof(struct config, field)
+
+static const struct option options[] = {
+    {"DATABASE_URL", "postgresql:///aftersale", K_STRING, AT(database_url), 0, 0,
+     "libpq connection string or URL of the PostgreSQL database"},
+    {"BIND", "127.0.0.1", K_STRING, AT(bind), 0, 0,
+     "address to listen on (0.0.0.0 in the container)"},
+    {"PORT", "8080", K_LONG, AT(port), 1, 65535, "TCP port of the HTTP server"},
+    {"THREADS", "8", K_LONG, AT(threads), 1, 256,
+     "HTTP worker threads (each holds a database connection while it runs a request)"},
+    {"WORKERS", "2", K_LONG, AT(workers), 0, 64, "background job worker threads"},
+    {"DB_POOL_SIZE", "0", K_LONG, AT(db_pool_size), 0, 1000,
+     "database connections; 0 means THREADS + WORKERS + 2"},
+    {"DB_ACQUIRE_MS", "2000", K_LONG, AT(db_acquire_ms), 1, 60000,
+     "how long a request waits for a free connection before it answers 503"},
+    {"ADMIN_TOKEN", NULL, K_OPTIONAL, AT(admin_token), 0, 0,
+     "bearer token of the admin API; unset turns the admin API off"},
+    {"AFTERSALE_SECRET_KEY", NULL, K_KEY, AT(secret_key), 0, 0,
+     "64 hex characters (32 bytes, `openssl rand -hex 32`): encrypts stored shop secrets"},
+    {"MAX_BODY_BYTES", "1048576", K_LONG, AT(max_body_bytes), 64, 64L * 1024 * 1024,
+     "largest request body accepted; larger bodies get 413"},
+    {"LOG_LEVEL", "info", K_LEVEL, AT(log_level), 0, 0, "debug, info, warn or error"},
+    {"PUBLIC_URL", NULL, K_OPTIONAL, AT(public_url), 0, 0,
+     "URL at which shops and customers reach this service (webhook delivery, links)"},
+    {"SHUTDOWN_GRACE_S", "10", K_LONG, AT(shutdown_grace_s), 0, 600,
+     "seconds SIGTERM waits for in-flight requests to finish"},
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    if (*s == '\0' || *s == ' ' || *s == '+')
+        return -1;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+parse_one(struct config *c, const struct option *o, const char *v, struct err *e)
+{
+    char *base = (char *)c;
+
+    switch (o->kind) {
+    case K_STRING:
+        if (*v == '\0')
+            return err_set(e, ERR_INVALID, o->name, "%s must not be empty", o->name);
+        *(char **)(base + o->offset) = xstrdup(v);
+        return 0;
+    case K_OPTIONAL:
+        if (*v != '\0')
+            *(char **)(base + o->offset) = xstrdup(v);
+        return 0;
+    case K_LONG:
+        if (parse_long(v, o->min, o->max, (long *)(void *)(base + o->offset)) < 0)
+            return err_set(e, ERR_INVALID, o->name, "%s must be an integer from %ld to %ld, not '%.40s'",
+                           o->name, o->min, o->max, v);
+        return 0;
+    case K_LEVEL: {
+        static const char *const levels[] = {"debug", "info", "warn", "error"};
+        for (int i = 0; i < 4; i++)
+            if (strcmp(v, levels[i]) == 0) {
+                c->log_level = (enum log_level)i;
+                return 0;
+            }
+        return err_set(e, ERR_INVALID, o->name, "%s must be debug, info, warn or error", o->name);
+    }
+    case K_KEY:
+        if (*v == '\0')
+            return 0;
+        if (crypto_unhex(v, c->secret_key, CRYPTO_KEY_LEN) < 0)
+            return err_set(e, ERR_INVALID, o->name,
+                           "%s must be 64 hex characters (try: openssl rand -hex 32)", o->name);
+        c->has_secret_key = true;
+        return 0;
+    }
+    return err_set(e, ERR_INTERNAL, o->name, "unknown option kind");
+}
+
+int
+config_load(struct config *c, config_getenv_fn get, struct err *e)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *v = get(options[i].name);
+        if (v == NULL)
+            v = options[i].def;
+        if (v == NULL)
+            continue;
+        if (parse_one(c, &options[i], v, e) < 0) {
+            config_free(c);
+            return -1;
+        }
+    }
+    if (c->db_pool_size == 0)
+        c->db_pool_size = c->threads + c->workers + 2;
+    return 0;
+}
+
+void
+config_free(struct config *c)
+{
+    free(c->database_url);
+    free(c->bind);
+    free(c->admin_token);
+    free(c->public_url);
+    memset(c, 0, sizeof(*c));
+}
+
+void
+config_print_table(FILE *out)
+{
+    fprintf(out, "| variable | default | meaning |\n| --- | --- | --- |\n");
+    for (size_t i = 0; i < NOPTIONS; i++)
+        fprintf(out, "| `%s` | %s%s%s | %s |\n", options[i].name, options[i].def ? "`" : "",
+                options[i].def ? options[i].def : "unset", options[i].def ? "`" : "",
+                options[i].doc);
+}

@@ -1,0 +1,330 @@
+/*
+ * pool.c - a fixed set of PostgreSQL connections shared by all threads.
+ *
+ * Invariants: a slot is either on the free list or borrowed by exactly one
+ * thread; connections open lazily and are checked (PQconsumeInput, a
+ * non-blocking read) each time they are lent out, so a server restart is
+ * noticed before a query is sent on a dead socket, and the connection is
+ * reopened then. While PostgreSQL is away every acquisition fails fast
+ * with ERR_UNAVAILABLE (503) and the service recovers by itself once it is
+ * back. Connecting happens outside the pool lock.
+ *
+ * Prepared statements are remembered per connection in a short list of
+ * names (a linear scan over a few dozen short strings costs less than the
+ * round trip it saves) and the list is cleared when the connection is
+ * replaced. This file never logs: callers decide what an error means.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aftersale/core/mem.h"
+#include "aftersale/core/metrics.h"
+#include "aftersale/db/pool.h"
+
+struct db_conn {
+    PGconn *pg;
+    char **prepared;
+    size_t nprepared, cap;
+    int index;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct db_conn *conns;
+    int *free_list; /* stack of free slot indices */
+    int nfree, size;
+    long acquire_ms;
+    char *conninfo;
+    long waits, timeouts, reconnects;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void
+pool_figures(struct metrics_pool *out)
+{
+    pthread_mutex_lock(&pool.mu);
+    out->size = pool.size;
+    out->idle = pool.nfree;
+    out->in_use = pool.size - pool.nfree;
+    out->waits = pool.waits;
+    out->timeouts = pool.timeouts;
+    out->reconnects = pool.reconnects;
+    pthread_mutex_unlock(&pool.mu);
+}
+
+void
+db_pool_init(const char *conninfo, int size, long acquire_ms)
+{
+    pthread_condattr_t attr;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool.cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pool.conninfo = xstrdup(conninfo);
+    pool.size = size;
+    pool.acquire_ms = acquire_ms;
+    pool.conns = xcalloc((size_t)size, sizeof(*pool.conns));
+    pool.free_list = xcalloc((size_t)size, sizeof(*pool.free_list));
+    for (int i = 0; i < size; i++) {
+        pool.conns[i].index = i;
+        pool.free_list[i] = size - 1 - i;
+    }
+    pool.nfree = size;
+    metrics_set_pool_source(pool_figures);
+}
+
+static void
+forget(struct db_conn *c)
+{
+    PQfinish(c->pg);
+    c->pg = NULL;
+    for (size_t i = 0; i < c->nprepared; i++)
+        free(c->prepared[i]);
+    c->nprepared = 0;
+}
+
+void
+db_pool_shutdown(void)
+{
+    for (int i = 0; i < pool.size; i++) {
+        forget(&pool.conns[i]);
+        free(pool.conns[i].prepared);
+    }
+    free(pool.conns);
+    free(pool.free_list);
+    free(pool.conninfo);
+    pool.conns = NULL;
+    pool.size = pool.nfree = 0;
+}
+
+PGconn *
+db_connect(const char *conninfo, struct err *e)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {conninfo, "3", "aftersale", NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+
+    if (pg == NULL) {
+        err_set(e, ERR_UNAVAILABLE, NULL, "database unreachable: out of memory");
+        return NULL;
+    }
+    if (PQstatus(pg) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(pg);
+        size_t n = strcspn(msg, "\n");
+        err_set(e, ERR_UNAVAILABLE, NULL, "database unreachable: %.*s", (int)(n > 150 ? 150 : n),
+                msg);
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+/* Make sure the slot holds a live connection; called without the lock. */
+static int
+ensure_live(struct db_conn *c, struct err *e)
+{
+    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && PQconsumeInput(c->pg) == 1 &&
+        PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        return 0;
+    forget(c);
+    c->pg = db_connect(pool.conninfo, e);
+    if (c->pg == NULL)
+        return -1;
+    pthread_mutex_lock(&pool.mu);
+    pool.reconnects++;
+    pthread_mutex_unlock(&pool.mu);
+    return 0;
+}
+
+int
+db_acquire(struct db_conn **out, struct err *e)
+{
+    struct timespec deadline;
+    struct db_conn *c;
+    bool waited = false;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += pool.acquire_ms / 1000;
+    deadline.tv_nsec += (pool.acquire_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool.mu);
+    while (pool.nfree == 0) {
+        if (!waited) {
+            pool.waits++;
+            waited = true;
+        }
+        if (pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline) != 0 && pool.nfree == 0) {
+            pool.timeouts++;
+            pthread_mutex_unlock(&pool.mu);
+            return err_set(e, ERR_UNAVAILABLE, NULL,
+                           "no database connection free within %ld ms", pool.acquire_ms);
+        }
+    }
+    c = &pool.conns[pool.free_list[--pool.nfree]];
+    pthread_mutex_unlock(&pool.mu);
+    if (ensure_live(c, e) < 0) {
+        db_release(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void
+db_release(struct db_conn *c)
+{
+    if (c == NULL)
+        return;
+    /* A connection left inside a transaction (a failed ROLLBACK) is not
+     * lent again as it is: ensure_live() replaces it on its next use. */
+    pthread_mutex_lock(&pool.mu);
+    pool.free_list[pool.nfree++] = c->index;
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+PGconn *
+db_pg(struct db_conn *c)
+{
+    return c->pg;
+}
+
+static bool
+starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int
+db_error(PGconn *pg, const PGresult *res, struct err *e)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    enum err_kind kind = ERR_INTERNAL;
+
+    if (msg == NULL)
+        msg = pg ? PQerrorMessage(pg) : "no result";
+    if (state == NULL)
+        state = "";
+    if ((pg && PQstatus(pg) == CONNECTION_BAD) || starts(state, "08") || starts(state, "57P"))
+        kind = ERR_UNAVAILABLE;
+    else if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+             strcmp(state, "40P01") == 0)
+        kind = ERR_CONFLICT;
+    else if (strcmp(state, "23503") == 0 || strcmp(state, "23514") == 0 || starts(state, "22"))
+        kind = ERR_INVALID;
+    err_set(e, kind, NULL, "%s", kind == ERR_UNAVAILABLE ? "database unavailable" : msg);
+    if (e)
+        snprintf(e->sqlstate, sizeof(e->sqlstate), "%.5s", state);
+    return -1;
+}
+
+static int
+prepare(struct db_conn *c, const char *name, const char *sql, int nparams, struct err *e)
+{
+    PGresult *res;
+
+    for (size_t i = 0; i < c->nprepared; i++)
+        if (strcmp(c->prepared[i], name) == 0)
+            return 0;
+    res = PQprepare(c->pg, name, sql, nparams, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        db_error(c->pg, res, e);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    if (c->nprepared == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->prepared = xrealloc(c->prepared, c->cap * sizeof(*c->prepared));
+    }
+    c->prepared[c->nprepared++] = xstrdup(name);
+    return 0;
+}
+
+PGresult *
+db_exec(struct db_conn *c, const char *name, const char *sql, int nparams,
+        const char *const *params, struct err *e)
+{
+    PGresult *res;
+    ExecStatusType st;
+
+    if (name != NULL) {
+        if (prepare(c, name, sql, nparams, e) < 0)
+            return NULL;
+        res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    } else {
+        res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    }
+    st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return res;
+    db_error(c->pg, res, e);
+    PQclear(res);
+    return NULL;
+}
+
+long
+db_exec_cmd(struct db_conn *c, const char *name, const char *sql, int nparams,
+            const char *const *params, struct err *e)
+{
+    PGresult *res = db_exec(c, name, sql, nparams, params, e);
+    long n;
+
+    if (res == NULL)
+        return -1;
+    n = atol(PQcmdTuples(res));
+    PQclear(res);
+    return n;
+}
+
+static bool
+retryable(const struct err *e)
+{
+    return strcmp(e->sqlstate, "40001") == 0 || strcmp(e->sqlstate, "40P01") == 0;
+}
+
+int
+db_tx(db_fn fn, void *ctx, struct err *e)
+{
+    for (int attempt = 0;; attempt++) {
+        struct db_conn *c = NULL;
+        int rc = -1;
+
+        err_clear(e);
+        if (db_acquire(&c, e) < 0)
+            return -1;
+        if (db_exec_cmd(c, "db_tx_begin", "BEGIN", 0, NULL, e) < 0)
+            goto done;
+        if (fn(c, ctx, e) < 0) {
+            PQclear(PQexec(c->pg, "ROLLBACK"));
+            goto done;
+        }
+        if (db_exec_cmd(c, "db_tx_commit", "COMMIT", 0, NULL, e) < 0)
+            goto done;
+        rc = 0;
+    done:
+        db_release(c);
+        if (rc == 0 || attempt >= 2 || !retryable(e))
+            return rc;
+    }
+}
+
+int
+db_run(db_fn fn, void *ctx, struct err *e)
+{
+    struct db_conn *c = NULL;
+    int rc;
+
+    if (db_acquire(&c, e) < 0)
+        return -1;
+    rc = fn(c, ctx, e);
+    db_release(c);
+    return rc;
+}

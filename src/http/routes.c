@@ -1,0 +1,41 @@
+/*
+ * routes.c - THE route table: every HTTP route of aftersale, in one place.
+ *
+ * Each row: method, path pattern, handler, credential realm and body kind.
+ * The server checks the realm and the body kind before a handler runs, so
+ * a handler can rely on both. openapi/openapi.yaml describes exactly these
+ * rows; tests/integration/test_routes.py holds the two together through
+ * `aftersale routes`.
+ */
+#include "aftersale/http/ops.h"
+#include "aftersale/http/routes.h"
+#include "aftersale/shops/handlers.h"
+
+const struct route routes[] = {
+    {"GET", "/healthz", ops_handle_healthz, AUTH_NONE, BODY_NONE},
+    {"GET", "/readyz", ops_handle_readyz, AUTH_NONE, BODY_NONE},
+    {"GET", "/metrics", ops_handle_metrics, AUTH_NONE, BODY_NONE},
+
+    /* admin API */
+    {"POST", "/v1/shops", shops_handle_create, AUTH_ADMIN, BODY_JSON},
+    {"GET", "/v1/shops", shops_handle_list, AUTH_ADMIN, BODY_NONE},
+    {"GET", "/v1/shops/{id}", shops_handle_get, AUTH_ADMIN, BODY_NONE},
+    {"PATCH", "/v1/shops/{id}", shops_handle_patch, AUTH_ADMIN, BODY_JSON},
+    {"POST", "/v1/shops/{id}/api-keys", shops_handle_key_create, AUTH_ADMIN, BODY_JSON_OPTIONAL},
+    {"GET", "/v1/shops/{id}/api-keys", shops_handle_key_list, AUTH_ADMIN, BODY_NONE},
+    {"DELETE", "/v1/shops/{id}/api-keys/{key_id}", shops_handle_key_revoke, AUTH_ADMIN, BODY_NONE},
+
+    /* shop API */
+    {"GET", "/v1/shop", shops_handle_self_get, AUTH_SHOP, BODY_NONE},
+    {"PATCH", "/v1/shop", shops_handle_self_patch, AUTH_SHOP, BODY_JSON},
+};
+
+const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
+
+void
+routes_print(FILE *out)
+{
+    for (size_t i = 0; i < nroutes; i++)
+        fprintf(out, "%s %s %s\n", routes[i].method, routes[i].pattern,
+                router_auth_name(routes[i].auth));
+}

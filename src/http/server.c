@@ -1,0 +1,266 @@
+/*
+ * server.c - libmicrohttpd daemon, request lifecycle and graceful stop.
+ *
+ * MHD calls access() several times per request. The first call creates
+ * the struct req and does every check that needs no body: route (404/405),
+ * credential (401/403), declared size (413) and media type (415); a
+ * refusal is queued at once and the body is never read. Later calls append
+ * body bytes (or drop them once the cap is passed, answering 413 at the
+ * end, so a chunked upload can't grow memory past MAX_BODY_BYTES). The
+ * last call parses JSON and runs the handler. completed() logs one line,
+ * counts the request in the metrics and frees the request: the only place
+ * a struct req dies.
+ *
+ * Threads: MHD's own pool (THREADS, epoll). Handlers block on PostgreSQL,
+ * which is why the pool is larger than the core count; bench/README.md has
+ * the measurements. Shutdown: quiesce (stop accepting), wait for in-flight
+ * requests up to SHUTDOWN_GRACE_S, stop.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "aftersale/core/jx.h"
+#include "aftersale/core/log.h"
+#include "aftersale/core/metrics.h"
+#include "aftersale/http/auth.h"
+#include "aftersale/http/req.h"
+#include "aftersale/http/routes.h"
+#include "aftersale/http/server.h"
+
+static const struct config *cfg;
+static atomic_long in_flight;
+
+const struct config *
+server_config(void)
+{
+    return cfg;
+}
+
+static bool
+is_json_type(const char *ct)
+{
+    size_t n;
+
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    n = strcspn(ct, "; \t");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    /* application/<something>+json, e.g. application/merge-patch+json */
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* First call: everything that can be decided from the headers. */
+static void
+begin(struct req *r)
+{
+    char allow[128];
+    struct err e = {0};
+    const char *len_hdr, *te_hdr;
+    unsigned long long declared = 0;
+
+    switch (router_match(routes, nroutes, r->method, r->path, &r->route_index, &r->params, allow,
+                         sizeof(allow))) {
+    case ROUTER_NOT_FOUND:
+        r->route_index = nroutes;
+        reply_problem(r, ERR_NOT_FOUND, NULL, "no route for %.100s", r->path);
+        return;
+    case ROUTER_METHOD_NOT_ALLOWED:
+        r->route_index = nroutes;
+        req_add_header(r, "Allow", allow);
+        reply_problem(r, ERR_METHOD, NULL, "%s is not allowed here; allowed: %s", r->method, allow);
+        return;
+    case ROUTER_FOUND:
+        break;
+    }
+    r->route = &routes[r->route_index];
+    if (auth_check(r, r->route->auth, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    len_hdr = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    te_hdr = req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (len_hdr)
+        declared = strtoull(len_hdr, NULL, 10);
+    r->has_body = declared > 0 || te_hdr != NULL;
+    if (declared > (unsigned long long)cfg->max_body_bytes) {
+        reply_problem(r, ERR_TOO_LARGE, NULL, "request body of %llu bytes is over the limit of %ld",
+                      declared, cfg->max_body_bytes);
+        return;
+    }
+    if ((r->route->body == BODY_JSON ||
+         (r->route->body == BODY_JSON_OPTIONAL && r->has_body)) &&
+        !is_json_type(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        reply_problem(r, ERR_MEDIA_TYPE, NULL, "send the body as Content-Type: application/json");
+        return;
+    }
+}
+
+/* Last call: the whole body is here. */
+static void
+dispatch(struct req *r)
+{
+    struct err e = {0};
+
+    if (r->too_large) {
+        reply_problem(r, ERR_TOO_LARGE, NULL, "request body is over the limit of %ld bytes",
+                      cfg->max_body_bytes);
+        return;
+    }
+    if (r->route->body == BODY_JSON ||
+        (r->route->body == BODY_JSON_OPTIONAL && r->body.len > 0)) {
+        r->json = jx_parse(r->body.data, r->body.len, &e);
+        if (r->json == NULL) {
+            reply_err(r, &e);
+            return;
+        }
+    }
+    r->route->handler(r);
+    if (!r->replied) {
+        log_msg(LOG_ERROR, "handler for %s %s did not reply", r->route->method,
+                r->route->pattern);
+        reply_problem(r, ERR_INTERNAL, NULL, "no reply");
+    }
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *con, const char *url, const char *method,
+       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    struct req *r = *con_cls;
+
+    (void)cls;
+    (void)version;
+    if (r == NULL) {
+        r = req_new(con, method, url);
+        *con_cls = r;
+        atomic_fetch_add(&in_flight, 1);
+        begin(r);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!r->replied && !r->too_large) {
+            if (r->body.len + *upload_data_size > (size_t)cfg->max_body_bytes) {
+                r->too_large = true;
+                buf_free(&r->body);
+            } else {
+                buf_append(&r->body, upload_data, *upload_data_size);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!r->replied)
+        dispatch(r);
+    return MHD_YES;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+          enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+    struct timespec now;
+    double seconds;
+
+    (void)cls;
+    (void)con;
+    if (r == NULL)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    seconds = (double)(now.tv_sec - r->t0.tv_sec) + (double)(now.tv_nsec - r->t0.tv_nsec) / 1e9;
+    metrics_request(r->route_index, r->status, seconds);
+    if (log_enabled(LOG_INFO)) {
+        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method",
+                              r->method, "route", r->route ? r->route->pattern : "unmatched",
+                              "status", r->status, "duration_ms", seconds * 1000.0);
+        if (f && r->shop_id > 0)
+            json_object_set_new(f, "shop_id", json_integer(r->shop_id));
+        if (f && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            json_object_set_new(f, "aborted", json_true());
+        log_take(LOG_INFO, "request", f);
+    }
+    req_free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&in_flight, 1);
+}
+
+static int
+resolve_bind(const char *host, long port, struct sockaddr_storage *ss, struct err *e)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char portstr[16];
+    int rc;
+
+    snprintf(portstr, sizeof(portstr), "%ld", port);
+    rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || res == NULL)
+        return err_set(e, ERR_INVALID, "BIND", "BIND=%s is not an address: %s", host,
+                       gai_strerror(rc));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+int
+server_run(const struct config *config)
+{
+    struct MHD_Daemon *d;
+    struct sockaddr_storage ss = {0};
+    struct err e = {0};
+    sigset_t set;
+    int sig = 0;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+
+    cfg = config;
+    if (resolve_bind(cfg->bind, cfg->port, &ss, &e) < 0) {
+        log_msg(LOG_ERROR, "%s", e.detail);
+        return 1;
+    }
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+                         MHD_OPTION_END);
+    if (d == NULL) {
+        log_msg(LOG_ERROR, "cannot listen on %s:%ld (in use, or not an address of this host)",
+                cfg->bind, cfg->port);
+        return 1;
+    }
+    log_take(LOG_INFO, "listening",
+             json_pack("{s:s, s:i, s:i}", "bind", cfg->bind, "port", (int)cfg->port, "threads",
+                       (int)cfg->threads));
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigwait(&set, &sig);
+    log_take(LOG_INFO, "stopping",
+             json_pack("{s:s, s:I}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight",
+                       (json_int_t)atomic_load(&in_flight)));
+
+    MHD_quiesce_daemon(d);
+    for (long waited = 0; atomic_load(&in_flight) > 0 && waited < cfg->shutdown_grace_s * 100;
+         waited++)
+        usleep(10000);
+    MHD_stop_daemon(d);
+    log_msg(LOG_INFO, "stopped");
+    return 0;
+}
