@@ -33,6 +33,25 @@ static const struct jx_field create_fields[] = {
 };
 #define NFIELDS (sizeof(create_fields) / sizeof(create_fields[0]))
 
+/* IANA names: "Area/Location[/More]" or one word ("UTC"). This rules out
+ * POSIX zone strings ("UTC+3", "<-03>3") that PostgreSQL would also take. */
+static bool
+timezone_shape_ok(const char *tz)
+{
+    bool slash = strchr(tz, '/') != NULL;
+
+    if (!isalpha((unsigned char)tz[0]))
+        return false;
+    for (const char *p = tz; *p; p++) {
+        if (isalpha((unsigned char)*p) || *p == '/' || *p == '_')
+            continue;
+        if (slash && (isdigit((unsigned char)*p) || *p == '+' || *p == '-'))
+            continue;
+        return false;
+    }
+    return tz[strlen(tz) - 1] != '/' && strstr(tz, "//") == NULL;
+}
+
 bool
 shops_url_valid(const char *url)
 {
@@ -85,13 +104,9 @@ shops_validate(const json_t *body, bool create, struct shop_input *in, struct er
     if (in->currency && !money_currency_valid(in->currency))
         return err_set(e, ERR_INVALID, "currency",
                        "currency must be an ISO 4217 code in upper case, such as EUR");
-    if (in->timezone) {
-        /* Cheap shape check before PostgreSQL's list: IANA names only. */
-        for (const char *p = in->timezone; *p; p++)
-            if (!(isalnum((unsigned char)*p) || strchr("/_+-", *p)))
-                return err_set(e, ERR_INVALID, "timezone",
-                               "timezone must be an IANA name such as Europe/Bratislava");
-    }
+    if (in->timezone && !timezone_shape_ok(in->timezone))
+        return err_set(e, ERR_INVALID, "timezone",
+                       "timezone must be an IANA name such as Europe/Bratislava");
     return 0;
 }
 
