@@ -54,11 +54,9 @@ is_json_type(const char *ct)
     while (*ct == ' ')
         ct++;
     n = strcspn(ct, "; \t");
-    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-        return true;
-    /* application/<something>+json, e.g. application/merge-patch+json */
-    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
-           strncasecmp(ct + n - 5, "+json", 5) == 0;
+    /* Only application/json: a +json type such as json-patch means other
+     * semantics than "this object", so it is refused rather than guessed. */
+    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
 /* First call: everything that can be decided from the headers. */

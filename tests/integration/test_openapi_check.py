@@ -1,0 +1,350 @@
+"""Self-test of openapi_check against hand-made responses; no server needed.
+
+Also holds the spec to a few house rules that a linter does not know:
+every example fits its schema, every response carries X-Request-Id, every
+operation documents 500.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from requests.structures import CaseInsensitiveDict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import openapi_check  # noqa: E402
+from openapi_check import check, load_spec, spec_routes  # noqa: E402
+
+BASE = "http://127.0.0.1:8080"
+RID = "4b1d9f0c2e8a4c7b9d3e5f60718293a4"
+
+SHOP = {
+    "id": 1,
+    "name": "Demo",
+    "url": "https://shop.example",
+    "consumer_key_hint": "\u20269a0b",
+    "currency": "EUR",
+    "timezone": "Europe/Bratislava",
+    "created_at": "2026-11-22T06:26:33Z",
+    "updated_at": "2026-11-22T06:26:33Z",
+}
+
+CREATED = dict(
+    SHOP,
+    api_key="ask_" + "A" * 40 + "-_9",
+    api_key_id=1,
+    webhook_secret="w" * 40,
+    token_secret="T0" * 32,
+)
+
+
+def fake(method, path, status, body=None, *, raw=None, ctype=None, headers=None):
+    """A requests.Response as the service would send it (X-Request-Id set)."""
+    r = requests.Response()
+    r.status_code = status
+    r.request = requests.Request(method, BASE + path).prepare()
+    r.url = r.request.url
+    h = {"X-Request-Id": RID}
+    if body is not None:
+        r._content = json.dumps(body).encode()
+        h["Content-Type"] = ctype or "application/json"
+    else:
+        r._content = raw if raw is not None else b""
+        if ctype:
+            h["Content-Type"] = ctype
+    for k, v in (headers or {}).items():
+        if v is None:
+            h.pop(k, None)
+        else:
+            h[k] = v
+    r.headers = CaseInsensitiveDict(h)
+    r.encoding = "utf-8"
+    return r
+
+
+def problem(status, type_, field=None, **headers):
+    body = {
+        "type": "/problems/" + type_,
+        "title": type_.replace("-", " ").capitalize(),
+        "status": status,
+        "detail": "something about it",
+        "request_id": RID,
+    }
+    if field:
+        body["field"] = field
+    return body, "application/problem+json", headers
+
+
+def fails(response, *needles):
+    with pytest.raises(AssertionError) as exc:
+        check(response)
+    text = str(exc.value)
+    for needle in needles:
+        assert needle in text, text
+    return text
+
+
+# --- valid responses pass ----------------------------------------------------
+
+
+def test_valid_shop_passes():
+    check(fake("GET", "/v1/shops/1", 200, SHOP))
+    check(fake("GET", "/v1/shop", 200, SHOP))
+    check(fake("PATCH", "/v1/shop", 200, SHOP, ctype="application/json; charset=utf-8"))
+
+
+def test_valid_created_shop_with_location_passes():
+    check(fake("POST", "/v1/shops", 201, CREATED, headers={"Location": "/v1/shops/1"}))
+
+
+def test_valid_lists_pass_with_query_string():
+    page = {"items": [SHOP, dict(SHOP, id=2)], "next_cursor": "eyJpZCI6Mn0"}
+    check(fake("GET", "/v1/shops?limit=2", 200, page))
+    keys = {
+        "items": [
+            {"id": 1, "prefix": "ask_AbCd", "created_at": SHOP["created_at"],
+             "revoked_at": "2026-11-23T08:00:00Z"},
+            {"id": 2, "prefix": "ask_x-_9", "created_at": SHOP["created_at"], "revoked_at": None},
+        ],
+        "next_cursor": None,
+    }
+    check(fake("GET", "/v1/shops/1/api-keys", 200, keys))
+
+
+def test_new_api_key_passes():
+    key = {"id": 2, "api_key": CREATED["api_key"], "prefix": "ask_AAAA",
+           "created_at": SHOP["created_at"], "revoked_at": None}
+    check(fake("POST", "/v1/shops/1/api-keys", 201, key,
+               headers={"Location": "/v1/shops/1/api-keys/2"}))
+    fails(fake("POST", "/v1/shops/1/api-keys", 201, key), "missing required header Location")
+
+
+def test_probes_pass():
+    check(fake("GET", "/healthz", 200, {"status": "ok"}))
+    check(fake("GET", "/readyz", 200, {"status": "ready", "migrations": 3}))
+    text = b'aftersale_build_info{version="0.1.0",commit="abc"} 1\n'
+    check(fake("GET", "/metrics", 200, raw=text, ctype="text/plain; version=0.0.4; charset=utf-8"))
+
+
+def test_head_is_checked_as_get_without_body():
+    check(fake("HEAD", "/healthz", 200, raw=b"", ctype="application/json"))
+    check(fake("HEAD", "/v1/shops/1", 200, raw=b"", ctype="application/json"))
+    fails(fake("HEAD", "/v1/shops/1", 200, raw=b"", ctype="text/html"), "Content-Type")
+
+
+def test_empty_segment_is_no_route():
+    body, ct, _ = problem(404, "not-found")
+    check(fake("PUT", "/v1/shops/", 404, body, ctype=ct))
+    check(fake("GET", "/v1/shops//api-keys", 404, body, ctype=ct))
+
+
+def test_204_without_body_passes():
+    check(fake("DELETE", "/v1/shops/1/api-keys/2", 204))
+
+
+def test_documented_problems_pass():
+    body, ct, _ = problem(422, "invalid-field", field="name")
+    check(fake("POST", "/v1/shops", 422, body, ctype=ct))
+    body, ct, _ = problem(403, "admin-disabled")
+    check(fake("GET", "/v1/shops", 403, body, ctype=ct))
+    body, ct, _ = problem(401, "unauthorized")
+    check(fake("GET", "/v1/shop", 401, body, ctype=ct,
+               headers={"WWW-Authenticate": 'Bearer realm="aftersale"'}))
+    body, ct, _ = problem(503, "unavailable")
+    check(fake("GET", "/readyz", 503, body, ctype=ct, headers={"Retry-After": "1"}))
+
+
+def test_bad_path_id_still_matches_its_route():
+    body, ct, _ = problem(400, "malformed", field="id")
+    check(fake("GET", "/v1/shops/abc", 400, body, ctype=ct))
+    check(fake("DELETE", "/v1/shops/1/api-keys/99999999999999999999", 400, body, ctype=ct))
+
+
+def test_unknown_path_404_passes():
+    body, ct, _ = problem(404, "not-found")
+    check(fake("GET", "/v1/nope", 404, body, ctype=ct))
+    check(fake("GET", "/v1/shops/1/api-keys/2/extra", 404, body, ctype=ct))
+
+
+def test_other_method_405_with_allow_passes():
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("DELETE", "/v1/shop", 405, body, ctype=ct, headers={"Allow": "GET, PATCH"}))
+    check(fake("GET", "/v1/shops/1/api-keys/2", 405, body, ctype=ct, headers={"Allow": "DELETE"}))
+
+
+# --- invalid responses fail, saying why -------------------------------------
+
+
+def test_shop_missing_field_fails():
+    shop = {k: v for k, v in SHOP.items() if k != "updated_at"}
+    fails(fake("GET", "/v1/shops/1", 200, shop),
+          "GET /v1/shops/1 -> 200", "GET /v1/shops/{id}", "'updated_at' is a required property")
+
+
+def test_shop_leaking_a_secret_fails():
+    fails(fake("GET", "/v1/shops/1", 200, dict(SHOP, consumer_secret="cs_x")),
+          "Additional properties", "consumer_secret")
+
+
+def test_shop_with_wrong_types_fails():
+    fails(fake("GET", "/v1/shops/1", 200, dict(SHOP, id="1")), "$.id", "not of type 'integer'")
+    fails(fake("GET", "/v1/shop", 200, dict(SHOP, created_at="2026-11-22 06:26:33+01:00")),
+          "$.created_at")
+    fails(fake("GET", "/v1/shop", 200, dict(SHOP, currency="eur")), "$.currency")
+
+
+def test_undocumented_status_fails():
+    body, ct, _ = problem(409, "conflict")
+    fails(fake("GET", "/v1/shops/1", 409, body, ctype=ct),
+          "status 409 is not documented", "GET /v1/shops/1 -> 409")
+    fails(fake("GET", "/healthz", 201, {"status": "ok"}), "status 201 is not documented")
+
+
+def test_problem_of_the_wrong_type_fails():
+    body, ct, _ = problem(404, "unauthorized")
+    fails(fake("GET", "/v1/shops/7", 404, body, ctype=ct), "/problems/not-found")
+
+
+def test_problem_status_and_request_id_must_agree():
+    body, ct, _ = problem(404, "not-found")
+    fails(fake("GET", "/v1/shops/7", 404, dict(body, request_id="other"), ctype=ct),
+          "request_id")
+    body, ct, _ = problem(422, "invalid-field", field="x")
+    fails(fake("PATCH", "/v1/shop", 422, dict(body, status=400), ctype=ct), "status")
+
+
+def test_422_without_field_fails():
+    body, ct, _ = problem(422, "invalid-field")
+    fails(fake("PATCH", "/v1/shop", 422, body, ctype=ct), "'field' is a required property")
+
+
+def test_missing_required_headers_fail():
+    fails(fake("GET", "/v1/shop", 200, SHOP, headers={"X-Request-Id": None}),
+          "missing required header X-Request-Id")
+    fails(fake("POST", "/v1/shops", 201, CREATED), "missing required header Location")
+    body, ct, _ = problem(401, "unauthorized")
+    fails(fake("GET", "/v1/shop", 401, body, ctype=ct), "WWW-Authenticate")
+    body, ct, _ = problem(503, "unavailable")
+    fails(fake("GET", "/v1/shop", 503, body, ctype=ct), "Retry-After")
+    fails(fake("GET", "/v1/shop", 503, body, ctype=ct, headers={"Retry-After": "soon"}),
+          "header Retry-After")
+
+
+def test_wrong_media_type_fails():
+    fails(fake("GET", "/v1/shop", 200, SHOP, ctype="text/html"), "Content-Type 'text/html'")
+    fails(fake("GET", "/metrics", 200, {"a": 1}), "application/json")
+    body, ct, _ = problem(404, "not-found")
+    fails(fake("GET", "/v1/shops/7", 404, body), "Content-Type 'application/json'")
+    fails(fake("GET", "/v1/shop", 200, raw=b"{}"), "no Content-Type")
+
+
+def test_bad_json_fails():
+    fails(fake("GET", "/healthz", 200, raw=b"{not json", ctype="application/json"),
+          "not valid JSON")
+    dup = b'{"status":"ok","status":"ok"}'
+    fails(fake("GET", "/healthz", 200, raw=dup, ctype="application/json"), "duplicate keys")
+
+
+def test_204_with_body_fails():
+    fails(fake("DELETE", "/v1/shops/1/api-keys/2", 204, raw=b"{}"), "documented without a body")
+
+
+def test_unknown_path_must_be_404():
+    fails(fake("GET", "/v1/nope", 200, {"status": "ok"}), "only 404 is expected")
+    body, ct, _ = problem(404, "not-found")
+    fails(fake("GET", "/v1/nope", 404, {"error": "x"}, ctype=ct), "not a 404 problem")
+
+
+def test_other_method_must_be_405_with_exact_allow():
+    body, ct, _ = problem(405, "method-not-allowed")
+    fails(fake("DELETE", "/v1/shop", 404, problem(404, "not-found")[0], ctype=ct),
+          "only 405 is expected")
+    fails(fake("DELETE", "/v1/shop", 405, body, ctype=ct), "Allow header")
+    fails(fake("DELETE", "/v1/shop", 405, body, ctype=ct, headers={"Allow": "GET"}),
+          "Allow: 'GET'", "PATCH")
+
+
+def test_created_key_must_not_be_revoked():
+    key = {"id": 2, "api_key": CREATED["api_key"], "prefix": "ask_AAAA",
+           "created_at": SHOP["created_at"], "revoked_at": SHOP["created_at"]}
+    fails(fake("POST", "/v1/shops/1/api-keys", 201, key,
+               headers={"Location": "/v1/shops/1/api-keys/2"}), "$.revoked_at")
+
+
+# --- the spec itself -----------------------------------------------------------
+
+
+def test_spec_routes():
+    assert spec_routes() == {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
+        ("GET", "/v1/shops"),
+        ("POST", "/v1/shops"),
+        ("GET", "/v1/shops/{id}"),
+        ("PATCH", "/v1/shops/{id}"),
+        ("GET", "/v1/shops/{id}/api-keys"),
+        ("POST", "/v1/shops/{id}/api-keys"),
+        ("DELETE", "/v1/shops/{id}/api-keys/{key_id}"),
+        ("GET", "/v1/shop"),
+        ("PATCH", "/v1/shop"),
+    }
+
+
+def test_load_spec_is_cached_and_keeps_timestamps_as_strings():
+    spec = load_spec()
+    assert spec is load_spec()
+    assert spec["openapi"] == "3.1.0"
+    example = spec["components"]["schemas"]["Timestamp"]["example"]
+    assert isinstance(example, str)
+
+
+def _walk(node, pointer=""):
+    yield node, pointer
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, f"{pointer}/{openapi_check._esc(k)}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{pointer}/{i}")
+
+
+def _examples():
+    spec = load_spec()
+    for node, pointer in _walk(spec):
+        if not isinstance(node, dict) or "example" not in node:
+            continue
+        if "schema" in node:  # media type, parameter or header
+            yield pointer, pointer + "/schema", node["example"]
+        elif pointer.startswith("/components/schemas/"):  # a schema, maybe nested
+            yield pointer, pointer, node["example"]
+
+
+@pytest.mark.parametrize("where,schema_ptr,example", list(_examples()), ids=lambda x: str(x)[:60])
+def test_every_example_fits_its_schema(where, schema_ptr, example):
+    spec = load_spec()
+    why = openapi_check._validate(spec, openapi_check._schema_at(schema_ptr), example)
+    assert why is None, f"{where}: {why}"
+
+
+def _operations():
+    spec = load_spec()
+    for template, item in spec["paths"].items():
+        for method in openapi_check.HTTP_METHODS:
+            if method in item:
+                yield template, method, item[method]
+
+
+@pytest.mark.parametrize("template,method,op", list(_operations()),
+                         ids=lambda x: x if isinstance(x, str) else "")
+def test_every_operation_documents_500_and_request_ids(template, method, op):
+    spec = load_spec()
+    assert op.get("operationId") and op.get("summary") and op.get("tags")
+    assert "500" in op["responses"], f"{method.upper()} {template}: no 500"
+    for code, resp in op["responses"].items():
+        resp, _ = openapi_check._deref(spec, resp, "")
+        headers = {k.lower() for k in resp.get("headers", {})}
+        assert "x-request-id" in headers, f"{method.upper()} {template} {code}: no X-Request-Id"
