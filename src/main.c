@@ -20,7 +20,10 @@
 #include "aftersale/core/metrics.h"
 #include "aftersale/db/migrate.h"
 #include "aftersale/db/pool.h"
+#include <curl/curl.h>
+
 #include "aftersale/http/auth.h"
+#include "aftersale/jobs/worker.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/http/server.h"
 #include "aftersale/shops/shops.h"
@@ -136,7 +139,9 @@ cmd_serve(void)
     metrics_init(labels, methods, nroutes);
     db_pool_init(cfg.database_url, (int)cfg.db_pool_size, cfg.db_acquire_ms);
     auth_init(cfg.admin_token);
+    jobs_workers_start(&cfg);
     rc = server_run(&cfg);
+    jobs_workers_stop();
     db_pool_shutdown();
     free(labels);
     free(methods);
@@ -209,6 +214,11 @@ main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : "";
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* Before any thread exists, as libcurl requires. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "aftersale: curl_global_init failed\n");
+        return 1;
+    }
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve();
     if (strcmp(cmd, "migrate") == 0)

@@ -52,6 +52,18 @@ static const struct option options[] = {
      "URL at which shops and customers reach this service (webhook delivery, links)"},
     {"SHUTDOWN_GRACE_S", "10", K_LONG, AT(shutdown_grace_s), 0, 600,
      "seconds SIGTERM waits for in-flight requests to finish"},
+    {"JOB_POLL_MS", "1000", K_LONG, AT(job_poll_ms), 10, 60000,
+     "how often idle workers look for due jobs (they also wake on NOTIFY)"},
+    {"JOB_BACKOFF_MS", "2000", K_LONG, AT(job_backoff_ms), 1, 3600000,
+     "first retry delay ceiling; doubles per attempt, with full jitter"},
+    {"JOB_BACKOFF_MAX_MS", "3600000", K_LONG, AT(job_backoff_max_ms), 1, 86400000,
+     "largest retry delay ceiling"},
+    {"JOB_LEASE_S", "300", K_LONG, AT(job_lease_s), 5, 86400,
+     "how long an outbound job may run before another worker may take it over"},
+    {"WOO_TIMEOUT_MS", "20000", K_LONG, AT(woo_timeout_ms), 100, 600000,
+     "total timeout of one call to a shop's WooCommerce API"},
+    {"WOO_CONNECT_TIMEOUT_MS", "5000", K_LONG, AT(woo_connect_timeout_ms), 100, 60000,
+     "connect timeout of calls to a shop's WooCommerce API"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

@@ -33,6 +33,12 @@ crypto_random(void *out, size_t n)
 }
 
 void
+crypto_random_u64(uint64_t *out)
+{
+    crypto_random(out, sizeof(*out));
+}
+
+void
 crypto_random_alnum(char *out, size_t n)
 {
     static const char alphabet[] =

@@ -41,3 +41,21 @@ money_currency_valid(const char *code)
     return bsearch(&code, currencies, sizeof(currencies) / sizeof(currencies[0]),
                    sizeof(currencies[0]), compare) != NULL;
 }
+
+bool
+money_decimal_valid(const char *s)
+{
+    size_t digits = 0, decimals = 0;
+
+    if (s == NULL)
+        return false;
+    if (*s == '-')
+        s++;
+    for (; *s >= '0' && *s <= '9'; s++)
+        digits++;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            decimals++;
+    return *s == '\0' && digits >= 1 && digits <= 15 && decimals <= 6 &&
+           (decimals > 0 || s[-1] != '.');
+}

@@ -10,6 +10,7 @@
 #include "aftersale/http/ops.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/shops/handlers.h"
+#include "aftersale/woo/handlers.h"
 
 const struct route routes[] = {
     {"GET", "/healthz", ops_handle_healthz, AUTH_NONE, BODY_NONE},
@@ -28,6 +29,19 @@ const struct route routes[] = {
     /* shop API */
     {"GET", "/v1/shop", shops_handle_self_get, AUTH_SHOP, BODY_NONE},
     {"PATCH", "/v1/shop", shops_handle_self_patch, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/events", woo_handle_events_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/jobs", jobs_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/jobs/{id}", jobs_handle_get, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/jobs/{id}/retry", jobs_handle_retry, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/woocommerce/sync", woo_handle_sync, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"GET", "/v1/woocommerce/status", woo_handle_status, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/woocommerce/settings", woo_handle_settings_get, AUTH_SHOP, BODY_NONE},
+    {"PATCH", "/v1/woocommerce/settings", woo_handle_settings_patch, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/woocommerce/webhooks", woo_handle_webhooks_setup, AUTH_SHOP,
+     BODY_JSON_OPTIONAL},
+
+    /* WooCommerce itself: authenticated by the X-WC-Webhook-Signature HMAC */
+    {"POST", "/v1/webhooks/woocommerce/{shop_id}", woo_handle_webhook, AUTH_NONE, BODY_RAW},
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -97,6 +97,8 @@ begin(struct req *r)
                       declared, cfg->max_body_bytes);
         return;
     }
+    /* BODY_RAW routes (webhooks) take any media type: the bytes are signed
+     * as they are, and WooCommerce's ping is form-encoded. */
     if ((r->route->body == BODY_JSON ||
          (r->route->body == BODY_JSON_OPTIONAL && r->has_body)) &&
         !is_json_type(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {

@@ -19,6 +19,7 @@
 #include "aftersale/http/auth.h"
 #include "aftersale/shops/shops.h"
 #include "aftersale/shops/store.h"
+#include "aftersale/woo/link.h"
 
 #define WEBHOOK_SECRET_LEN 40
 #define TOKEN_SECRET_LEN 64
@@ -147,8 +148,11 @@ create_tx(struct db_conn *c, void *ctx, struct err *e)
                        "timezone must be an IANA name such as Europe/Bratislava");
     if (shops_store_insert(c, cr->in, cr->sealed, &cr->shop, e) < 0)
         return -1;
-    return shops_store_key_insert(c, json_integer_value(json_object_get(cr->shop, "id")),
-                                  cr->key_hash_param, cr->key_prefix, &cr->key, e);
+    if (shops_store_key_insert(c, json_integer_value(json_object_get(cr->shop, "id")),
+                               cr->key_hash_param, cr->key_prefix, &cr->key, e) < 0)
+        return -1;
+    /* Every shop has its WooCommerce sync state and periodic job from birth. */
+    return woo_shop_init(c, json_integer_value(json_object_get(cr->shop, "id")), e);
 }
 
 json_t *

@@ -297,6 +297,34 @@ def test_chunked_small_body_is_accepted(admin):
     assert r.status_code == 201, r.text
 
 
+def test_client_disconnect_mid_body_is_not_left_in_flight(service_factory, admin_token):
+    """A client that hangs up half-way through a body must not count as in flight:
+    the service stays healthy and SIGTERM then stops it at once (no grace wait)."""
+    import socket
+    import time
+    svc = service_factory.start(name="disconnect")
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", svc.port), timeout=10) as s:
+            s.sendall((f"POST /v1/shops HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
+                       f"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                       f'{{"name": "half').encode())
+    c = svc.client()
+    assert c.get("/healthz").status_code == 200
+    assert c.get("/readyz").status_code == 200
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    svc.terminate()
+    rc = svc.wait_exit(9)
+    took = time.monotonic() - t0
+    assert rc == 0, f"exit {rc}:\n{svc.stdout()[-2000:]}"
+    assert took < 3, f"SIGTERM took {took:.1f}s: aborted uploads still counted in flight?\n" \
+                     + "\n".join(l for l in svc.stdout().splitlines() if "stopping" in l)
+
+
+def test_trailing_slash_is_not_a_route(admin):
+    assert_problem(admin.get("/v1/shops/"), 404, "not-found")
+
+
 # --------------------------------------------------------------------------
 # afterwards
 

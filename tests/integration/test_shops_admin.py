@@ -3,6 +3,7 @@
 import json
 import re
 import time
+from datetime import datetime
 
 import pytest
 
@@ -17,6 +18,10 @@ from aftersale_it import (
     public_shop,
     shop_body,
 )
+
+def ts(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
 
 ALNUM40 = re.compile(r"^[A-Za-z0-9]{40}$")
 ALNUM64 = re.compile(r"^[A-Za-z0-9]{64}$")
@@ -231,7 +236,8 @@ def test_patch_shop_changes_one_field(admin, new_shop, field):
         expected[field] = PATCHES[field]
     for k in SHOP_FIELDS - {"updated_at"}:
         assert got[k] == expected[k], k
-    assert got["updated_at"] > shop["updated_at"]
+    assert ts(got["updated_at"]) > ts(shop["updated_at"])
+    assert got["created_at"] == shop["created_at"]
     assert PATCHES["consumer_secret"] not in r.text
     assert admin.get(f"/v1/shops/{shop['id']}").json() == got
 

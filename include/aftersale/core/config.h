@@ -34,6 +34,12 @@ struct config {
     enum log_level log_level;
     char *public_url;
     long shutdown_grace_s;
+    long job_poll_ms;
+    long job_backoff_ms;
+    long job_backoff_max_ms;
+    long job_lease_s;
+    long woo_timeout_ms;
+    long woo_connect_timeout_ms;
 };
 
 /* Environment lookup, injectable for tests (getenv by default). */

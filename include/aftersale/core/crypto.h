@@ -20,6 +20,9 @@
 /* Fill `out` with `n` cryptographically random bytes; aborts if the RNG fails. */
 void crypto_random(void *out, size_t n);
 
+/* 64 random bits. */
+void crypto_random_u64(uint64_t *out);
+
 /* `n` random characters from [A-Za-z0-9] into out (NUL-terminated; out has n+1 bytes). */
 void crypto_random_alnum(char *out, size_t n);
 

@@ -12,4 +12,8 @@
 /* True when `code` is an active ISO 4217 alphabetic code (upper case). */
 bool money_currency_valid(const char *code);
 
+/* True for a decimal string as WooCommerce sends money: optional '-',
+ * 1-15 digits, optional '.' and 1-6 digits ("29.35", "-10.00", "0"). */
+bool money_decimal_valid(const char *s);
+
 #endif

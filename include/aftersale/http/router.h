@@ -19,7 +19,7 @@ struct req;
 typedef void (*handler_fn)(struct req *r);
 
 enum auth_kind { AUTH_NONE, AUTH_ADMIN, AUTH_SHOP };
-enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL };
+enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_RAW };
 
 struct route {
     const char *method;

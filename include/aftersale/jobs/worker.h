@@ -1,0 +1,51 @@
+/*
+ * worker.h - worker threads that run due jobs, and the table of job kinds.
+ *
+ * WORKERS threads loop: run a batch of due internal jobs, claim one
+ * outbound job (at most one running per shop, so a slow shop ties up one
+ * worker at most), and sleep until a NOTIFY on the jobs channel or the
+ * poll interval. When WORKERS >= 2, worker 0 runs only internal jobs, so
+ * database work never waits behind a shop that does not answer.
+ */
+#ifndef AFTERSALE_JOBS_WORKER_H
+#define AFTERSALE_JOBS_WORKER_H
+
+#include <stdbool.h>
+
+#include "aftersale/core/config.h"
+#include "aftersale/db/pool.h"
+#include "aftersale/jobs/queue.h"
+
+struct woo_client;
+
+/* What a running job may use; owned by its worker thread. */
+struct job_env {
+    const struct config *cfg;
+    struct woo_client *woo;
+    int worker;
+};
+
+/* Internal kinds run inside the batch transaction on `c`: 0 with out
+ * filled, or -1 with e for a database error (the job's savepoint is rolled
+ * back and it is retried). Outbound kinds run with no connection held. */
+typedef int (*job_tx_fn)(struct db_conn *c, struct job_env *env, const struct job *job,
+                         struct job_outcome *out, struct err *e);
+typedef void (*job_run_fn)(struct job_env *env, const struct job *job, struct job_outcome *out);
+
+struct job_kind {
+    const char *name;
+    job_tx_fn run_tx; /* internal, or NULL */
+    job_run_fn run;   /* outbound, or NULL */
+};
+
+/* Start WORKERS threads and the LISTEN thread. */
+int jobs_workers_start(const struct config *cfg);
+/* Ask them to stop after their current job; join them. */
+void jobs_workers_stop(void);
+/* Wake the workers now (e.g. after an enqueue in this process). */
+void jobs_workers_wake(void);
+
+/* Find a kind by name (NULL when unknown). */
+const struct job_kind *jobs_kind_find(const char *name);
+
+#endif

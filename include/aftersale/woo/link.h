@@ -1,0 +1,62 @@
+/*
+ * link.h - shop-side state of the WooCommerce link: credentials, sync
+ * state, snapshots and events. Store-level functions: borrowed connection,
+ * caller's transaction, 0/-1 with e.
+ */
+#ifndef AFTERSALE_WOO_LINK_H
+#define AFTERSALE_WOO_LINK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aftersale/core/crypto.h"
+#include "aftersale/db/pool.h"
+#include "aftersale/woo/client.h"
+
+/* Topics aftersale subscribes to and processes. */
+extern const char *const woo_topics[];
+extern const size_t woo_ntopics;
+bool woo_topic_handled(const char *topic);
+
+/* A shop's credentials, decrypted. Strings owned; free with woo_creds_clear. */
+struct woo_creds {
+    struct woo_shop shop; /* points into the fields below */
+    char *url, *consumer_key, *consumer_secret, *webhook_secret;
+};
+/* ERR_NOT_FOUND when there is no such shop; ERR_INTERNAL when a secret
+ * does not decrypt (AFTERSALE_SECRET_KEY changed). */
+int woo_creds_load(struct db_conn *c, int64_t shop_id, const uint8_t key[CRYPTO_KEY_LEN],
+                   struct woo_creds *out, struct err *e);
+void woo_creds_clear(struct woo_creds *cr);
+
+/* New shop: sync state (watermark = now) and its periodic sync job. */
+int woo_shop_init(struct db_conn *c, int64_t shop_id, struct err *e);
+
+/* Apply an order as WooCommerce returns it (GET /orders/{id} shape) to the
+ * snapshot and emit the events of its real transitions, exactly once.
+ * *outcome (static string): "applied", "stale", "ignored: ..."; a body
+ * that is not an order is ERR_INVALID. *modified_gmt (may be NULL, 20 bytes)
+ * gets the order's date_modified_gmt. */
+int woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *order,
+                     const char **outcome, char *modified_gmt, struct err *e);
+int woo_orders_mark_deleted(struct db_conn *c, int64_t shop_id, int64_t order_id,
+                            struct err *e);
+int woo_customers_apply(struct db_conn *c, int64_t shop_id, const json_t *customer, bool created,
+                        const char **outcome, struct err *e);
+int woo_customers_mark_deleted(struct db_conn *c, int64_t shop_id, int64_t customer_id,
+                               struct err *e);
+
+/* Insert an event unless its dedupe_key exists; enqueue its subscribers.
+ * payload borrowed. *emitted tells whether it was new. */
+int woo_events_emit(struct db_conn *c, int64_t shop_id, const char *kind, int64_t order_id,
+                    int64_t customer_id, const json_t *payload, const char *dedupe_key,
+                    bool *emitted, struct err *e);
+int woo_events_list(struct db_conn *c, int64_t shop_id, const char *kind, int64_t order_id,
+                    int64_t after, int limit, json_t **items, int64_t *next_after,
+                    struct err *e);
+
+/* True for "YYYY-MM-DDTHH:MM:SS" (WooCommerce's *_gmt format). Pure. */
+bool woo_date_valid(const char *s);
+
+#endif

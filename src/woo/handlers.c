@@ -1,0 +1,318 @@
+/*
+ * handlers.c - the shop API of the WooCommerce link: events, sync, status,
+ * settings and webhook set-up.
+ *
+ * Anything that calls the shop is a job: these handlers only validate,
+ * enqueue (202 with the job's Location) and read state, so a slow shop
+ * can never hold an HTTP thread. The webhook set-up in particular must be
+ * a job: WooCommerce pings our receiver while its create call is still
+ * open, and that ping has to find a free HTTP thread.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aftersale/core/cursor.h"
+#include "aftersale/core/jx.h"
+#include "aftersale/core/mem.h"
+#include "aftersale/http/server.h"
+#include "aftersale/jobs/queue.h"
+#include "aftersale/woo/handlers.h"
+#include "aftersale/woo/link.h"
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+struct list_ctx {
+    int64_t shop_id, order_id, after, next_after;
+    const char *kind;
+    int limit;
+    json_t *items;
+};
+
+static int
+events_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct list_ctx *l = ctx;
+    return woo_events_list(c, l->shop_id, l->kind, l->order_id, l->after, l->limit, &l->items,
+                           &l->next_after, e);
+}
+
+static void
+reply_list(struct req *r, struct list_ctx *l)
+{
+    json_t *next = json_null();
+
+    if (l->next_after > 0) {
+        char *cur = cursor_encode(l->next_after);
+        next = json_string(cur);
+        free(cur);
+    }
+    reply_json_take(r, 200, json_pack("{s:o, s:o}", "items", l->items, "next_cursor", next));
+}
+
+/* Common query parsing of list routes; replies on error. */
+static int
+list_args_or_reply(struct req *r, struct list_ctx *l)
+{
+    struct err e = {0};
+    const char *order = req_query(r, "order_id");
+
+    l->shop_id = r->shop_id;
+    l->kind = req_query(r, "kind");
+    if (cursor_limit(req_query(r, "limit"), &l->limit, &e) < 0 ||
+        cursor_decode(req_query(r, "cursor"), &l->after, &e) < 0) {
+        reply_err(r, &e);
+        return -1;
+    }
+    if (l->kind && (strlen(l->kind) == 0 || strlen(l->kind) > 64)) {
+        reply_problem(r, ERR_MALFORMED, "kind", "kind must be 1 to 64 characters");
+        return -1;
+    }
+    if (order && cursor_parse_id(order, &l->order_id) < 0) {
+        reply_problem(r, ERR_MALFORMED, "order_id", "order_id must be a positive integer");
+        return -1;
+    }
+    return 0;
+}
+
+void
+woo_handle_events_list(struct req *r)
+{
+    struct list_ctx l = {0};
+    struct err e = {0};
+
+    if (list_args_or_reply(r, &l) < 0)
+        return;
+    if (db_run(events_fn, &l, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_list(r, &l);
+}
+
+/* ---- enqueue helpers --------------------------------------------------- */
+
+struct enqueue_ctx {
+    int64_t shop_id;
+    const char *kind;
+    json_t *payload;
+    const char *check_from; /* validated as a timestamp in the same transaction */
+    int64_t job_id;
+};
+
+static int
+enqueue_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct enqueue_ctx *q = ctx;
+
+    if (q->check_from) {
+        const char *params[1] = {q->check_from};
+        PGresult *res = db_exec(c, "woo_check_from", "SELECT $1::timestamptz", 1, params, e);
+        if (res == NULL)
+            return err_set(e, ERR_INVALID, "from",
+                           "from must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+        PQclear(res);
+    }
+    return jobs_enqueue(c, q->shop_id, q->kind, q->payload, NULL, 0, 0, &q->job_id, e);
+}
+
+static void
+enqueue_and_reply(struct req *r, struct enqueue_ctx *q)
+{
+    struct err e = {0};
+    char location[64];
+
+    if (db_tx(enqueue_fn, q, &e) < 0) {
+        reply_err(r, &e);
+    } else {
+        snprintf(location, sizeof(location), "/v1/jobs/%" PRId64, q->job_id);
+        req_add_header(r, "Location", location);
+        reply_json_take(r, 202, json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)q->job_id,
+                                          "kind", q->kind, "status", "pending"));
+    }
+    json_decref(q->payload);
+}
+
+void
+woo_handle_sync(struct req *r)
+{
+    static const struct jx_field fields[] = {{"from", JX_STRING, false, 1, 40}};
+    struct enqueue_ctx q = {.shop_id = r->shop_id, .kind = "woo.sync"};
+    struct err e = {0};
+
+    if (r->json && jx_check(r->json, fields, 1, NULL, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    q.check_from = r->json ? jx_str(r->json, "from") : NULL;
+    q.payload = json_pack("{s:b}", "manual", 1);
+    if (q.check_from)
+        json_object_set_new(q.payload, "from", json_string(q.check_from));
+    enqueue_and_reply(r, &q);
+}
+
+void
+woo_handle_webhooks_setup(struct req *r)
+{
+    const char *base = server_config()->public_url;
+    struct enqueue_ctx q = {.shop_id = r->shop_id, .kind = "woo.webhooks_setup"};
+    struct err e = {0};
+    char *url;
+    size_t n;
+
+    if (r->json && jx_check(r->json, NULL, 0, NULL, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    if (base == NULL) {
+        reply_problem(r, ERR_CONFLICT, NULL,
+                      "PUBLIC_URL is not set: the shop needs an address to deliver webhooks to");
+        return;
+    }
+    n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    url = xasprintf("%.*s/v1/webhooks/woocommerce/%" PRId64, (int)n, base, r->shop_id);
+    q.payload = json_pack("{s:s}", "delivery_url", url);
+    free(url);
+    enqueue_and_reply(r, &q);
+}
+
+/* ---- status and settings ------------------------------------------------ */
+
+struct status_ctx {
+    int64_t shop_id;
+    json_t *out;
+    long interval_s; /* PATCH: new value, 0 = read only */
+};
+
+#define NULLABLE(res, i) (PQgetisnull(res, 0, i) ? json_null() : json_string(PQgetvalue(res, 0, i)))
+
+static int
+status_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct status_ctx *s = ctx;
+    char shop[24];
+    const char *params[1] = {shop};
+    PGresult *res;
+
+    snprintf(shop, sizeof(shop), "%" PRId64, s->shop_id);
+    res = db_exec(
+        c, "woo_status",
+        "SELECT w.interval_s, " TS("w.watermark") ", " TS("w.last_started_at") ", "
+        TS("w.last_finished_at") ", w.last_error, w.last_orders, " TS("w.last_delivery_at") ","
+        " (SELECT count(*) FROM webhook_deliveries d WHERE d.shop_id = w.shop_id),"
+        " (SELECT count(*) FROM webhook_deliveries d WHERE d.shop_id = w.shop_id"
+        "   AND d.status = 'ignored'),"
+        " (SELECT count(*) FROM webhook_deliveries d WHERE d.shop_id = w.shop_id"
+        "   AND d.status = 'failed'),"
+        " (SELECT count(*) FROM jobs j WHERE j.shop_id = w.shop_id AND j.status = 'pending'),"
+        " (SELECT count(*) FROM jobs j WHERE j.shop_id = w.shop_id AND j.status = 'dead'),"
+        " (SELECT j.last_error FROM jobs j WHERE j.shop_id = w.shop_id AND j.last_error IS NOT NULL"
+        "   AND kind LIKE 'woo.%' ORDER BY j.updated_at DESC LIMIT 1)"
+        " FROM woo_sync w WHERE w.shop_id = $1",
+        1, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return err_set(e, ERR_NOT_FOUND, NULL, "no WooCommerce link state for this shop");
+    }
+    s->out = json_pack(
+        "{s:{s:i, s:s, s:o, s:o, s:o, s:i}, s:{s:o, s:I, s:I, s:I}, s:{s:I, s:I, s:o}}", "sync",
+        "interval_s", atoi(PQgetvalue(res, 0, 0)), "watermark", PQgetvalue(res, 0, 1),
+        "last_started_at", NULLABLE(res, 2), "last_finished_at", NULLABLE(res, 3), "last_error",
+        NULLABLE(res, 4), "last_orders", atoi(PQgetvalue(res, 0, 5)), "deliveries",
+        "last_received_at", NULLABLE(res, 6), "received", (json_int_t)atoll(PQgetvalue(res, 0, 7)),
+        "ignored", (json_int_t)atoll(PQgetvalue(res, 0, 8)), "failed",
+        (json_int_t)atoll(PQgetvalue(res, 0, 9)), "jobs", "pending",
+        (json_int_t)atoll(PQgetvalue(res, 0, 10)), "dead",
+        (json_int_t)atoll(PQgetvalue(res, 0, 11)), "last_error", NULLABLE(res, 12));
+    PQclear(res);
+    return 0;
+}
+
+void
+woo_handle_status(struct req *r)
+{
+    struct status_ctx s = {.shop_id = r->shop_id};
+    struct err e = {0};
+
+    if (db_run(status_fn, &s, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 200, s.out);
+}
+
+static int
+settings_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct status_ctx *s = ctx;
+    char shop[24], interval[24];
+    const char *params[2] = {shop, s->interval_s > 0 ? interval : NULL};
+    PGresult *res;
+
+    snprintf(shop, sizeof(shop), "%" PRId64, s->shop_id);
+    snprintf(interval, sizeof(interval), "%ld", s->interval_s);
+    res = db_exec(c, "woo_settings",
+                  "UPDATE woo_sync SET interval_s = coalesce($2::integer, interval_s)"
+                  " WHERE shop_id = $1 RETURNING interval_s",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return err_set(e, ERR_NOT_FOUND, NULL, "no WooCommerce link state for this shop");
+    }
+    s->out = json_pack("{s:i}", "sync_interval_s", atoi(PQgetvalue(res, 0, 0)));
+    PQclear(res);
+    if (s->interval_s > 0) {
+        /* Bring the next periodic run within the new interval. */
+        const char *p[2] = {shop, interval};
+        if (db_exec_cmd(c, "woo_settings_reschedule",
+                        "UPDATE jobs SET run_at = least(run_at,"
+                        "  now() + $2::integer * interval '1 second')"
+                        " WHERE shop_id = $1 AND kind = 'woo.sync' AND dedupe_key = 'periodic'"
+                        " AND status = 'pending'",
+                        2, p, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void
+woo_handle_settings_get(struct req *r)
+{
+    struct status_ctx s = {.shop_id = r->shop_id};
+    struct err e = {0};
+
+    if (db_run(settings_fn, &s, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 200, s.out);
+}
+
+void
+woo_handle_settings_patch(struct req *r)
+{
+    static const struct jx_field fields[] = {{"sync_interval_s", JX_INTEGER, true, 0, 0}};
+    struct status_ctx s = {.shop_id = r->shop_id};
+    struct err e = {0};
+    json_int_t v;
+
+    if (jx_check(r->json, fields, 1, NULL, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    v = json_integer_value(json_object_get(r->json, "sync_interval_s"));
+    if (v < 10 || v > 86400) {
+        reply_problem(r, ERR_INVALID, "sync_interval_s",
+                      "sync_interval_s must be from 10 to 86400 seconds");
+        return;
+    }
+    s.interval_s = (long)v;
+    if (db_tx(settings_fn, &s, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 200, s.out);
+}
