@@ -36,7 +36,12 @@
 #include "aftersale/http/server.h"
 
 static const struct config *cfg;
-static atomic_long in_flight;
+/* Requests between MHD's first call and completion, and those of them whose
+ * body has fully arrived (the handler runs or its reply is being sent).
+ * Shutdown waits for the second kind for up to SHUTDOWN_GRACE_S, and for
+ * uploads still arriving only briefly: a client that hung up mid-body is
+ * not always noticed by MHD until its connection times out. */
+static atomic_long in_flight, dispatched;
 
 const struct config *
 server_config(void)
@@ -161,8 +166,11 @@ on_access(void *cls, struct MHD_Connection *con, const char *url, const char *me
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (!r->replied)
+    if (!r->replied) {
+        r->dispatched = true;
+        atomic_fetch_add(&dispatched, 1);
         dispatch(r);
+    }
     return MHD_YES;
 }
 
@@ -191,6 +199,8 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
             json_object_set_new(f, "aborted", json_true());
         log_take(LOG_INFO, "request", f);
     }
+    if (r->dispatched)
+        atomic_fetch_sub(&dispatched, 1);
     req_free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&in_flight, 1);
@@ -257,9 +267,11 @@ server_run(const struct config *config)
                        (json_int_t)atomic_load(&in_flight)));
 
     MHD_quiesce_daemon(d);
-    for (long waited = 0; atomic_load(&in_flight) > 0 && waited < cfg->shutdown_grace_s * 100;
-         waited++)
+    for (long waited = 0; waited < cfg->shutdown_grace_s * 100; waited++) {
+        if (atomic_load(&dispatched) == 0 && (atomic_load(&in_flight) == 0 || waited >= 200))
+            break;
         usleep(10000);
+    }
     MHD_stop_daemon(d);
     log_msg(LOG_INFO, "stopped");
     return 0;

@@ -8,6 +8,8 @@
  * raw key with strcmp (ties by raw value, so the output is deterministic),
  * each "key=value" is encoded once and then again as a whole, pairs are
  * joined with %26, and the key is consumer_secret + "&" (no token secret).
+ * Callers must not repeat a query key: PHP's $_GET keeps only the last one,
+ * so the shop would sign a different set than we did.
  *
  * Invariants: the caller's parameter arrays are never reordered (we sort a
  * copy); the base URL is used exactly as given, port included, because the

@@ -551,7 +551,7 @@ class FakeWoo(object):
     def start(self):
         self._server = _Server(("127.0.0.1", self.port), _Handler, self)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-woo", daemon=True)
         self._thread.start()
         return self

@@ -298,7 +298,7 @@ pct_decode(const char *s, size_t n)
     char *out = xmalloc(n + 1), *o = out;
 
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n + 1) {
+        if (s[i] == '%' && i + 2 < n) {
             *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {

@@ -42,6 +42,7 @@ struct req {
 
     int status;
     bool replied;
+    bool dispatched; /* the whole body arrived and the handler ran */
     int nheaders;
     char *header_names[REQ_MAX_HEADERS];
     char *header_values[REQ_MAX_HEADERS];
