@@ -87,6 +87,7 @@ Python API
     shop.send_webhook(url, "order.updated", payload, secret)  # -> (status, body)
     shop.order_webhook(url, secret, order_id, topic="order.updated")
     shop.send_ping(url, webhook_id)
+    shop.fire("order.updated", order_id)  # to every active webhook created via REST
     shop.signed_url("GET", "/wp-json/wc/v3/orders", {"per_page": "5"})
     shop.pings, shop.deliveries        # what the fake sent, with results
     shop.stop()
@@ -1179,10 +1180,10 @@ class FakeWoo(object):
             if user:
                 return user
             if err is not None:
-                # WC keeps the error unless OAuth later succeeds; OAuth runs only
-                # when oauth_* parameters are present.
+                # WC keeps the Basic error unless OAuth (tried only when oauth_*
+                # parameters are present) succeeds or replaces it with its own.
                 oauth = self._oauth(h, method, path, query, form)
-                return oauth if oauth == "key" else err
+                return err if oauth is None else oauth
         return self._oauth(h, method, path, query, form)
 
     def _basic_auth(self, h, query):
@@ -1867,7 +1868,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, lambda *a: done.set())
     shop.start()
     print("fake_woo listening on %s" % shop.base_url, flush=True)
-    while not done.wait(0.5):
+    while not done.wait(0.1):
         pass
     shop.stop()
     return 0

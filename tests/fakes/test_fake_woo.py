@@ -4,7 +4,6 @@ Run: cd /work/main && /usr/bin/python3 -m pytest -q tests/fakes/test_fake_woo.py
 The vectors come from /work/shared/woocommerce-api.md (§1.3, §4.3).
 """
 
-import base64
 import json
 import os
 import socket
