@@ -141,8 +141,7 @@ CREATE TABLE woo_sync (
     last_started_at   timestamptz,
     last_finished_at  timestamptz,
     last_error        text,
-    last_orders       integer NOT NULL DEFAULT 0,
-    last_delivery_at  timestamptz
+    last_orders       integer NOT NULL DEFAULT 0
 );
 
 -- Existing shops get their sync state (from their creation on: a first

@@ -200,7 +200,9 @@ status_fn(struct db_conn *c, void *ctx, struct err *e)
     res = db_exec(
         c, "woo_status",
         "SELECT w.interval_s, " TS("w.watermark") ", " TS("w.last_started_at") ", "
-        TS("w.last_finished_at") ", w.last_error, w.last_orders, " TS("w.last_delivery_at") ","
+        TS("w.last_finished_at") ", w.last_error, w.last_orders,"
+        " (SELECT " TS("d.received_at") " FROM webhook_deliveries d WHERE d.shop_id = w.shop_id"
+        "   ORDER BY d.id DESC LIMIT 1),"
         " (SELECT count(*) FROM webhook_deliveries d WHERE d.shop_id = w.shop_id),"
         " (SELECT count(*) FROM webhook_deliveries d WHERE d.shop_id = w.shop_id"
         "   AND d.status = 'ignored'),"

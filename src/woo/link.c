@@ -104,6 +104,28 @@ out:
     return rc;
 }
 
+int
+woo_webhook_secret_load(struct db_conn *c, int64_t shop_id, const uint8_t key[CRYPTO_KEY_LEN],
+                        char **secret, struct err *e)
+{
+    char ids[24];
+    const char *params[1] = {ids};
+    PGresult *res;
+    int found;
+
+    *secret = NULL;
+    snprintf(ids, sizeof(ids), "%" PRId64, shop_id);
+    res = db_exec(c, "woo_webhook_secret_load",
+                  "SELECT webhook_secret_enc FROM shops WHERE id = $1", 1, params, e);
+    if (res == NULL)
+        return -1;
+    found = PQntuples(res) == 1;
+    if (found)
+        *secret = open_secret(key, "webhook_secret", PQgetvalue(res, 0, 0), e);
+    PQclear(res);
+    return found && *secret == NULL ? -1 : 0;
+}
+
 static void
 wipe_free(char *s)
 {

@@ -60,24 +60,21 @@ static int
 check_signature_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct receipt *rc = ctx;
-    struct woo_creds cr;
     uint8_t mac[CRYPTO_SHA256_LEN];
-    char *expected;
+    char *secret = NULL, *expected;
 
-    if (woo_creds_load(c, rc->shop_id, server_config()->secret_key, &cr, e) < 0) {
-        if (e->kind != ERR_NOT_FOUND)
-            return -1;
-        err_clear(e);
-        rc->shop_found = false;
+    if (woo_webhook_secret_load(c, rc->shop_id, server_config()->secret_key, &secret, e) < 0)
+        return -1;
+    rc->shop_found = secret != NULL;
+    if (secret == NULL)
         return 0;
-    }
-    rc->shop_found = true;
-    crypto_hmac_sha256(cr.webhook_secret, strlen(cr.webhook_secret), rc->body, rc->len, mac);
+    crypto_hmac_sha256(secret, strlen(secret), rc->body, rc->len, mac);
     expected = crypto_base64(mac, sizeof(mac));
     rc->signature_ok = crypto_equal(expected, strlen(expected), rc->signature,
                                     strlen(rc->signature));
     free(expected);
-    woo_creds_clear(&cr);
+    crypto_wipe(secret, strlen(secret));
+    free(secret);
     return 0;
 }
 
@@ -120,13 +117,6 @@ store_fn(struct db_conn *c, void *ctx, struct err *e)
         r = jobs_enqueue(c, rc->shop_id, "woo.delivery", payload, key, 0, 0, NULL, e);
         json_decref(payload);
         if (r < 0)
-            goto out;
-    }
-    {
-        const char *p[1] = {shop};
-        if (db_exec_cmd(c, "woo_webhook_touch_sync",
-                        "UPDATE woo_sync SET last_delivery_at = now() WHERE shop_id = $1", 1, p,
-                        e) < 0)
             goto out;
     }
     ret = 0;
