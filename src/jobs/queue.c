@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aftersale/core/buf.h"
 #include "aftersale/core/crypto.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
@@ -322,4 +323,61 @@ jobs_finish(struct db_conn *c, const struct job *job, const struct job_outcome *
     }
     free(result);
     return n < 0 ? -1 : 0;
+}
+
+int
+jobs_finish_done_many(struct db_conn *c, const struct job *const *jobs, json_t *const *results,
+                      int n, struct err *e)
+{
+    struct buf shops = {0}, ids = {0};
+    json_t *res = json_array();
+    char *res_text;
+    const char *params[3];
+    long rc;
+
+    buf_puts(&shops, "{");
+    buf_puts(&ids, "{");
+    for (int i = 0; i < n; i++) {
+        buf_printf(&shops, "%s%" PRId64, i ? "," : "", jobs[i]->shop_id);
+        buf_printf(&ids, "%s%" PRId64, i ? "," : "", jobs[i]->id);
+        json_array_append(res, results[i] ? results[i] : json_null());
+    }
+    buf_puts(&shops, "}");
+    buf_puts(&ids, "}");
+    res_text = jx_dump(res);
+    params[0] = shops.data;
+    params[1] = ids.data;
+    params[2] = res_text;
+    rc = db_exec_cmd(c, "jobs_finish_done_many",
+                     "UPDATE jobs j SET status = 'done', attempts = j.attempts + 1,"
+                     " result = nullif(($3::jsonb) -> (r.ord::integer - 1), 'null'::jsonb),"
+                     " last_error = NULL, finished_at = now(), updated_at = now()"
+                     " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS r(shop_id, id, ord)"
+                     " WHERE j.shop_id = r.shop_id AND j.id = r.id AND j.status = 'pending'",
+                     3, params, e);
+    buf_free(&shops);
+    buf_free(&ids);
+    free(res_text);
+    json_decref(res);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+jobs_lock(struct db_conn *c, const struct job *job, bool *locked, struct err *e)
+{
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+    PGresult *res;
+
+    snprintf(shop, sizeof(shop), "%" PRId64, job->shop_id);
+    snprintf(id, sizeof(id), "%" PRId64, job->id);
+    res = db_exec(c, "jobs_lock",
+                  "SELECT 1 FROM jobs WHERE shop_id = $1 AND id = $2 AND status = 'pending'"
+                  " FOR UPDATE SKIP LOCKED",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    *locked = PQntuples(res) == 1;
+    PQclear(res);
+    return 0;
 }

@@ -74,6 +74,13 @@ int jobs_claim_internal(struct db_conn *c, const char *kinds_array, int limit, s
                         int *n, struct err *e);
 int jobs_claim_outbound(struct db_conn *c, const char *kinds_array, long lease_s, bool *found,
                         struct job *job, struct err *e);
+/* Mark n claimed internal jobs done with their results (borrowed, may be
+ * NULL) in one statement. */
+int jobs_finish_done_many(struct db_conn *c, const struct job *const *jobs, json_t *const *results,
+                          int n, struct err *e);
+/* Lock a pending job row (SKIP LOCKED): *locked false when it is not
+ * pending any more or another transaction holds it. */
+int jobs_lock(struct db_conn *c, const struct job *job, bool *locked, struct err *e);
 /* Record an outcome. `leased`: the job was claimed as outbound (status running). */
 int jobs_finish(struct db_conn *c, const struct job *job, const struct job_outcome *out,
                 bool leased, long backoff_base_ms, long backoff_cap_ms, bool *dead,

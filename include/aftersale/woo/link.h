@@ -29,6 +29,10 @@ struct woo_creds {
 int woo_creds_load(struct db_conn *c, int64_t shop_id, const uint8_t key[CRYPTO_KEY_LEN],
                    struct woo_creds *out, struct err *e);
 void woo_creds_clear(struct woo_creds *cr);
+/* Only the webhook secret (the receiver's hot path). *secret = NULL when
+ * there is no such shop; else a new string the caller wipes and frees. */
+int woo_webhook_secret_load(struct db_conn *c, int64_t shop_id, const uint8_t key[CRYPTO_KEY_LEN],
+                            char **secret, struct err *e);
 
 /* New shop: sync state (watermark = now) and its periodic sync job. */
 int woo_shop_init(struct db_conn *c, int64_t shop_id, struct err *e);
