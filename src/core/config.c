@@ -36,9 +36,9 @@ static const struct option options[] = {
     {"PORT", "8080", K_LONG, AT(port), 1, 65535, "TCP port of the HTTP server"},
     {"THREADS", "8", K_LONG, AT(threads), 1, 256,
      "HTTP worker threads (each holds a database connection while it runs a request)"},
-    {"WORKERS", "2", K_LONG, AT(workers), 0, 64, "background job worker threads"},
+    {"WORKERS", "2", K_LONG, AT(workers), 0, 64, "job threads that may call shops (plus one for database-only jobs); 0 = HTTP only"},
     {"DB_POOL_SIZE", "0", K_LONG, AT(db_pool_size), 0, 1000,
-     "database connections; 0 means THREADS + WORKERS + 2"},
+     "database connections; 0 means THREADS + WORKERS + 3"},
     {"DB_ACQUIRE_MS", "2000", K_LONG, AT(db_acquire_ms), 1, 60000,
      "how long a request waits for a free connection before it answers 503"},
     {"ADMIN_TOKEN", NULL, K_OPTIONAL, AT(admin_token), 0, 0,
@@ -141,7 +141,7 @@ config_load(struct config *c, config_getenv_fn get, struct err *e)
         }
     }
     if (c->db_pool_size == 0)
-        c->db_pool_size = c->threads + c->workers + 2;
+        c->db_pool_size = c->threads + c->workers + 3;
     return 0;
 }
 

@@ -321,7 +321,7 @@ static void *
 worker_main(void *arg)
 {
     struct job_env env = {.cfg = w.cfg, .worker = (int)(intptr_t)arg};
-    bool internal_only = w.nthreads >= 2 && env.worker == 0;
+    bool internal_only = env.worker == 0;
     int single = 0;
 
     env.woo = woo_client_new(w.cfg->woo_connect_timeout_ms, w.cfg->woo_timeout_ms);
@@ -406,9 +406,9 @@ jobs_workers_start(const struct config *cfg)
     pthread_condattr_destroy(&attr);
     kinds_array(false, w.internal_kinds, sizeof(w.internal_kinds));
     kinds_array(true, w.outbound_kinds, sizeof(w.outbound_kinds));
-    w.nthreads = (int)cfg->workers;
-    if (w.nthreads == 0)
-        return 0;
+    if (cfg->workers == 0)
+        return 0; /* no workers: this process only serves HTTP */
+    w.nthreads = (int)cfg->workers + 1;
     w.threads = xcalloc((size_t)w.nthreads, sizeof(*w.threads));
     for (int i = 0; i < w.nthreads; i++)
         if (pthread_create(&w.threads[i], NULL, worker_main, (void *)(intptr_t)i) != 0)

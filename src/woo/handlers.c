@@ -106,11 +106,15 @@ enqueue_fn(struct db_conn *c, void *ctx, struct err *e)
     struct enqueue_ctx *q = ctx;
 
     if (q->check_from) {
+        /* The shape is checked in C (PostgreSQL would also take words such
+         * as "infinity"); the calendar (February 30th) by PostgreSQL. */
         const char *params[1] = {q->check_from};
         PGresult *res = db_exec(c, "woo_check_from", "SELECT $1::timestamptz", 1, params, e);
-        if (res == NULL)
+        if (res == NULL && strncmp(e->sqlstate, "22", 2) == 0)
             return err_set(e, ERR_INVALID, "from",
                            "from must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+        if (res == NULL)
+            return -1;
         PQclear(res);
     }
     return jobs_enqueue(c, q->shop_id, q->kind, q->payload, NULL, 0, 0, &q->job_id, e);
@@ -145,6 +149,11 @@ woo_handle_sync(struct req *r)
         return;
     }
     q.check_from = r->json ? jx_str(r->json, "from") : NULL;
+    if (q.check_from && !woo_rfc3339_valid(q.check_from)) {
+        reply_problem(r, ERR_INVALID, "from",
+                      "from must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+        return;
+    }
     q.payload = json_pack("{s:b}", "manual", 1);
     if (q.check_from)
         json_object_set_new(q.payload, "from", json_string(q.check_from));

@@ -44,6 +44,33 @@ woo_date_valid(const char *s)
     return true;
 }
 
+bool
+woo_rfc3339_valid(const char *s)
+{
+    char head[20];
+    const char *p;
+
+    if (s == NULL || strlen(s) < 20)
+        return false;
+    memcpy(head, s, 19);
+    head[19] = '\0';
+    if (!woo_date_valid(head))
+        return false;
+    p = s + 19;
+    if (*p == '.') {
+        const char *digits = ++p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == digits || p - digits > 9)
+            return false;
+    }
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+        return true;
+    return (*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
+           p[2] <= '9' && p[3] == ':' && p[4] >= '0' && p[4] <= '9' && p[5] >= '0' &&
+           p[5] <= '9' && p[6] == '\0';
+}
+
 static char *
 open_secret(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *hex, struct err *e)
 {

@@ -66,14 +66,16 @@ check_signature_fn(struct db_conn *c, void *ctx, struct err *e)
     if (woo_webhook_secret_load(c, rc->shop_id, server_config()->secret_key, &secret, e) < 0)
         return -1;
     rc->shop_found = secret != NULL;
-    if (secret == NULL)
-        return 0;
+    if (secret == NULL || rc->signature == NULL)
+        goto out;
     crypto_hmac_sha256(secret, strlen(secret), rc->body, rc->len, mac);
     expected = crypto_base64(mac, sizeof(mac));
     rc->signature_ok = crypto_equal(expected, strlen(expected), rc->signature,
                                     strlen(rc->signature));
     free(expected);
-    crypto_wipe(secret, strlen(secret));
+out:
+    if (secret)
+        crypto_wipe(secret, strlen(secret));
     free(secret);
     return 0;
 }
@@ -165,11 +167,7 @@ woo_handle_webhook(struct req *r)
     rc.body = r->body.data ? r->body.data : "";
     rc.len = r->body.len;
     rc.signature = req_header(r, "X-WC-Webhook-Signature");
-    if (rc.signature == NULL && is_ping(rc.body, rc.len)) {
-        reply_json_take(r, 200, json_pack("{s:s}", "status", "pong"));
-        return;
-    }
-    if (rc.signature == NULL) {
+    if (rc.signature == NULL && !is_ping(rc.body, rc.len)) {
         reply_problem(r, ERR_UNAUTHORIZED, NULL, "missing X-WC-Webhook-Signature");
         return;
     }
@@ -179,6 +177,11 @@ woo_handle_webhook(struct req *r)
     }
     if (!rc.shop_found) {
         reply_problem(r, ERR_NOT_FOUND, NULL, "no shop %" PRId64, rc.shop_id);
+        return;
+    }
+    if (rc.signature == NULL) {
+        /* WooCommerce's ping: only an exact 200 stops it pinging. */
+        reply_json_take(r, 200, json_pack("{s:s}", "status", "pong"));
         return;
     }
     if (!rc.signature_ok) {

@@ -175,6 +175,162 @@ def test_other_method_405_with_allow_passes():
     check(fake("GET", "/v1/shops/1/api-keys/2", 405, body, ctype=ct, headers={"Allow": "DELETE"}))
 
 
+# --- the WooCommerce link routes ----------------------------------------------
+
+JOB = {
+    "id": 31,
+    "kind": "woo.sync",
+    "status": "done",
+    "payload": {"manual": True, "from": "2026-11-01T00:00:00Z"},
+    "attempts": 1,
+    "max_attempts": 8,
+    "run_at": "2026-11-22T06:30:00Z",
+    "last_error": None,
+    "result": {"from": "2026-11-01T00:00:00", "orders": 12, "skipped": 0, "pages": 1},
+    "dedupe_key": None,
+    "created_at": "2026-11-22T06:30:00Z",
+    "updated_at": "2026-11-22T06:30:02Z",
+    "finished_at": "2026-11-22T06:30:02Z",
+}
+
+ORDER_PAYLOAD = {
+    "order_id": 1042, "status": "completed", "customer_id": 0, "email": "ann@example.com",
+    "first_name": "Ann", "currency": "EUR", "total": "42.50", "shipping_country": "SK",
+    "date_modified_gmt": "2026-11-22T06:20:11", "date_completed_gmt": None,
+    "items": [{"line_item_id": 311, "product_id": 27, "variation_id": 0, "name": "Mug",
+               "quantity": 2, "subtotal": "40.00", "total": "40.00"}],
+}
+
+EVENT = {"id": 7, "kind": "order.completed", "order_id": 1042, "customer_id": None,
+         "payload": ORDER_PAYLOAD, "created_at": "2026-11-22T06:20:12Z"}
+
+WOO_STATUS = {
+    "sync": {"interval_s": 600, "watermark": "2026-11-22T06:20:11Z", "last_started_at": None,
+             "last_finished_at": None, "last_error": None, "last_orders": 0},
+    "deliveries": {"last_received_at": None, "received": 0, "ignored": 0, "failed": 0},
+    "jobs": {"pending": 1, "dead": 0, "last_error": None},
+}
+
+HOOK = "/v1/webhooks/woocommerce/1"
+
+
+def test_webhook_pong_and_receipts_pass():
+    check(fake("POST", HOOK, 200, {"status": "pong"}))
+    for status in ("received", "ignored", "failed"):
+        check(fake("POST", HOOK, 200, {"status": status, "duplicate": False, "id": 12}))
+        check(fake("POST", HOOK, 200, {"status": status, "duplicate": True, "id": None}))
+
+
+def test_webhook_receipt_must_be_consistent():
+    fails(fake("POST", HOOK, 200, {"status": "received", "duplicate": True, "id": 12}),
+          "$.id: 12 is not of type 'null'")
+    fails(fake("POST", HOOK, 200, {"status": "received", "duplicate": False, "id": None}),
+          "$.id: None is not of type 'integer'")
+    fails(fake("POST", HOOK, 200, {"status": "processed", "duplicate": False, "id": 1}),
+          "$.status: 'processed' is not one of")
+    fails(fake("POST", HOOK, 200, {"status": "pong", "duplicate": False, "id": 1}),
+          "$.status: 'pong' is not one of")
+    fails(fake("POST", HOOK, 200, {"status": "received", "duplicate": False}),
+          "'id' is a required property")
+
+
+def test_webhook_errors():
+    body, ct, _ = problem(401, "unauthorized")
+    check(fake("POST", HOOK, 401, body, ctype=ct,
+               headers={"WWW-Authenticate": 'Bearer realm="aftersale"'}))
+    body, ct, _ = problem(400, "malformed", field="shop_id")
+    check(fake("POST", "/v1/webhooks/woocommerce/0", 400, body, ctype=ct))
+    body, ct, _ = problem(404, "not-found")
+    check(fake("POST", "/v1/webhooks/woocommerce/99", 404, body, ctype=ct))
+    body, ct, _ = problem(413, "too-large")
+    check(fake("POST", HOOK, 413, body, ctype=ct))
+    # Any media type is accepted there: a 415 would be a bug.
+    body, ct, _ = problem(415, "unsupported-media-type")
+    fails(fake("POST", HOOK, 415, body, ctype=ct), "status 415 is not documented")
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("GET", HOOK, 405, body, ctype=ct, headers={"Allow": "POST"}))
+
+
+def test_202_needs_a_job_location():
+    accepted = {"job_id": 31, "kind": "woo.sync", "status": "pending"}
+    check(fake("POST", "/v1/woocommerce/sync", 202, accepted, headers={"Location": "/v1/jobs/31"}))
+    setup = dict(accepted, kind="woo.webhooks_setup")
+    check(fake("POST", "/v1/woocommerce/webhooks", 202, setup,
+               headers={"Location": "/v1/jobs/31"}))
+    fails(fake("POST", "/v1/woocommerce/sync", 202, accepted), "missing required header Location")
+    fails(fake("POST", "/v1/woocommerce/sync", 202, accepted,
+               headers={"Location": "/v1/shops/31"}), "header Location")
+    fails(fake("POST", "/v1/woocommerce/sync", 202, dict(accepted, status="done"),
+               headers={"Location": "/v1/jobs/31"}), "$.status")
+    fails(fake("POST", "/v1/woocommerce/sync", 200, accepted), "status 200 is not documented")
+
+
+def test_jobs_pass_with_any_payload_and_result():
+    check(fake("GET", "/v1/jobs/31", 200, JOB))
+    check(fake("GET", "/v1/jobs/31", 200, dict(JOB, payload=[1, "x"], result="text")))
+    dead = dict(JOB, status="dead", result=None, last_error="shop answered 500",
+                dedupe_key="delivery:9")
+    check(fake("GET", "/v1/jobs?status=dead", 200, {"items": [dead], "next_cursor": None}))
+    check(fake("POST", "/v1/jobs/31/retry", 200,
+               dict(dead, status="pending", attempts=0, finished_at=None)))
+
+
+def test_bad_jobs_fail():
+    fails(fake("GET", "/v1/jobs/31", 200, {k: v for k, v in JOB.items() if k != "result"}),
+          "'result' is a required property")
+    fails(fake("GET", "/v1/jobs/31", 200, dict(JOB, status="failed")), "$.status")
+    fails(fake("GET", "/v1/jobs/31", 200, dict(JOB, run_at="2026-11-22 06:30:00")), "$.run_at")
+    fails(fake("GET", "/v1/jobs/31", 200, dict(JOB, shop_id=1)), "Additional properties")
+
+
+def test_job_problems():
+    body, ct, _ = problem(409, "conflict")
+    check(fake("POST", "/v1/jobs/31/retry", 409, body, ctype=ct))
+    fails(fake("GET", "/v1/jobs/31", 409, body, ctype=ct), "status 409 is not documented")
+    body, ct, _ = problem(404, "not-found")
+    check(fake("GET", "/v1/jobs/31", 404, body, ctype=ct))
+    body, ct, _ = problem(400, "malformed", field="status")
+    check(fake("GET", "/v1/jobs?status=nope", 400, body, ctype=ct))
+
+
+def test_events_pass_with_growing_payloads():
+    refund = dict(ORDER_PAYLOAD, refund_id=1050, amount="5.00", reason="", refunded_total="5.00",
+                  order_total="42.50", full=False, something_new={"x": 1})
+    customer = {"id": 9, "kind": "customer.created", "order_id": None, "customer_id": 16,
+                "payload": {"customer_id": 16, "email": "", "first_name": "", "last_name": ""},
+                "created_at": "2026-11-22T06:25:40Z"}
+    page = {"items": [EVENT, dict(EVENT, id=8, kind="order.refunded", payload=refund), customer],
+            "next_cursor": "eyJpZCI6OX0"}
+    check(fake("GET", "/v1/events?kind=order.refunded&order_id=1042", 200, page))
+
+
+def test_bad_events_fail():
+    page = {"items": [dict(EVENT, kind="order.shipped")], "next_cursor": None}
+    fails(fake("GET", "/v1/events", 200, page), "$.items[0].kind")
+    page = {"items": [dict(EVENT, payload=dict(ORDER_PAYLOAD, customer_id="15"))],
+            "next_cursor": None}
+    fails(fake("GET", "/v1/events", 200, page), "$.items[0].payload.customer_id")
+    page = {"items": [dict(EVENT, order_id=0)], "next_cursor": None}
+    fails(fake("GET", "/v1/events", 200, page), "$.items[0].order_id")
+    page = {"items": [dict(EVENT, dedupe_key="x")], "next_cursor": None}
+    fails(fake("GET", "/v1/events", 200, page), "Additional properties")
+
+
+def test_woo_status_and_settings():
+    check(fake("GET", "/v1/woocommerce/status", 200, WOO_STATUS))
+    fails(fake("GET", "/v1/woocommerce/status", 200,
+               dict(WOO_STATUS, sync=dict(WOO_STATUS["sync"], watermark=None))), "$.sync.watermark")
+    check(fake("GET", "/v1/woocommerce/settings", 200, {"sync_interval_s": 600}))
+    check(fake("PATCH", "/v1/woocommerce/settings", 200, {"sync_interval_s": 10}))
+    fails(fake("PATCH", "/v1/woocommerce/settings", 200, {"sync_interval_s": 5}),
+          "$.sync_interval_s")
+    body, ct, _ = problem(422, "invalid-field", field="sync_interval_s")
+    check(fake("PATCH", "/v1/woocommerce/settings", 422, body, ctype=ct))
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("DELETE", "/v1/woocommerce/settings", 405, body, ctype=ct,
+               headers={"Allow": "GET, PATCH"}))
+
+
 # --- invalid responses fail, saying why -------------------------------------
 
 
@@ -291,6 +447,16 @@ def test_spec_routes():
         ("DELETE", "/v1/shops/{id}/api-keys/{key_id}"),
         ("GET", "/v1/shop"),
         ("PATCH", "/v1/shop"),
+        ("GET", "/v1/events"),
+        ("GET", "/v1/jobs"),
+        ("GET", "/v1/jobs/{id}"),
+        ("POST", "/v1/jobs/{id}/retry"),
+        ("POST", "/v1/woocommerce/sync"),
+        ("GET", "/v1/woocommerce/status"),
+        ("GET", "/v1/woocommerce/settings"),
+        ("PATCH", "/v1/woocommerce/settings"),
+        ("POST", "/v1/woocommerce/webhooks"),
+        ("POST", "/v1/webhooks/woocommerce/{shop_id}"),
     }
 
 
@@ -315,7 +481,16 @@ def _walk(node, pointer=""):
 def _examples():
     spec = load_spec()
     for node, pointer in _walk(spec):
-        if not isinstance(node, dict) or "example" not in node:
+        if not isinstance(node, dict):
+            continue
+        if "schema" in node and isinstance(node.get("examples"), dict):
+            # media type, parameter or header with named Example Objects
+            for name, ex in node["examples"].items():
+                ex, expt = openapi_check._deref(
+                    spec, ex, f"{pointer}/examples/{openapi_check._esc(name)}")
+                if "value" in ex:
+                    yield expt + "/value", pointer + "/schema", ex["value"]
+        if "example" not in node:
             continue
         if "schema" in node:  # media type, parameter or header
             yield pointer, pointer + "/schema", node["example"]
@@ -336,6 +511,16 @@ def _operations():
         for method in openapi_check.HTTP_METHODS:
             if method in item:
                 yield template, method, item[method]
+
+
+@pytest.mark.parametrize("template,method,op", list(_operations()),
+                         ids=lambda x: x if isinstance(x, str) else "")
+def test_every_202_has_a_location(template, method, op):
+    spec = load_spec()
+    for code, resp in op["responses"].items():
+        if str(code) == "202":
+            resp, _ = openapi_check._deref(spec, resp, "")
+            assert "Location" in resp.get("headers", {}), f"{method.upper()} {template}: 202"
 
 
 @pytest.mark.parametrize("template,method,op", list(_operations()),

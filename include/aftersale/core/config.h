@@ -25,7 +25,7 @@ struct config {
     long port;
     long threads;
     long workers;
-    long db_pool_size; /* 0 in the table = threads + workers + 2 */
+    long db_pool_size; /* 0 in the table = threads + workers + 3 */
     long db_acquire_ms;
     char *admin_token; /* NULL: admin API off */
     bool has_secret_key;

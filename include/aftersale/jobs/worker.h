@@ -2,10 +2,11 @@
  * worker.h - worker threads that run due jobs, and the table of job kinds.
  *
  * WORKERS threads loop: run a batch of due internal jobs, claim one
- * outbound job (at most one running per shop, so a slow shop ties up one
- * worker at most), and sleep until a NOTIFY on the jobs channel or the
- * poll interval. When WORKERS >= 2, worker 0 runs only internal jobs, so
- * database work never waits behind a shop that does not answer.
+ * outbound job (at most one running per shop, so a shop that does not
+ * answer ties up one worker at most), and sleep until a NOTIFY on the jobs
+ * channel or the poll interval. One more thread runs only internal jobs,
+ * so database work never waits behind a shop's timeout. WORKERS=0 starts
+ * no job threads at all (an HTTP-only process).
  */
 #ifndef AFTERSALE_JOBS_WORKER_H
 #define AFTERSALE_JOBS_WORKER_H

@@ -62,5 +62,8 @@ int woo_events_list(struct db_conn *c, int64_t shop_id, const char *kind, int64_
 
 /* True for "YYYY-MM-DDTHH:MM:SS" (WooCommerce's *_gmt format). Pure. */
 bool woo_date_valid(const char *s);
+/* True for an RFC 3339 date-time: "YYYY-MM-DDTHH:MM:SS", optional
+ * fraction, then "Z" or "+HH:MM"/"-HH:MM". Shape only; pure. */
+bool woo_rfc3339_valid(const char *s);
 
 #endif
