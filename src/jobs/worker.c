@@ -423,6 +423,7 @@ void
 jobs_workers_stop(void)
 {
     atomic_store(&w.stop, true);
+    woo_client_abort_all();
     jobs_workers_wake();
     for (int i = 0; i < w.nthreads; i++)
         pthread_join(w.threads[i], NULL);

@@ -19,6 +19,7 @@
  * cut on a UTF-8 boundary.
  */
 #include <assert.h>
+#include <stdatomic.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -182,6 +183,30 @@ curl_detail(struct err *e, const char *errbuf, CURLcode rc)
     err_set(e, ERR_UNAVAILABLE, NULL, "%.*s", n, text);
 }
 
+/* ---- stopping ---------------------------------------------------------- */
+
+/* Set once at shutdown: every call in flight ends at its next progress
+ * callback (libcurl calls it at least once a second, more often while
+ * bytes move), so SIGTERM does not wait out a shop's timeout. */
+static atomic_bool aborting;
+
+void
+woo_client_abort_all(void)
+{
+    atomic_store(&aborting, true);
+}
+
+static int
+on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)p;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load(&aborting) ? 1 : 0;
+}
+
 /* ---- classification ------------------------------------------------------- */
 
 /* A transport failure: no HTTP answer. */
@@ -191,6 +216,9 @@ transport_failure(struct woo_client *wc, CURLcode rc, struct err *e)
     curl_off_t connect_us = 0;
 
     switch (rc) {
+    case CURLE_ABORTED_BY_CALLBACK:
+        err_set(e, ERR_UNAVAILABLE, NULL, "interrupted: aftersale was stopping");
+        return WOO_RETRY;
     case CURLE_OPERATION_TIMEDOUT:
         curl_easy_getinfo(wc->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
         if (connect_us == 0 && wc->connect_timeout_ms < wc->total_timeout_ms)
@@ -361,6 +389,8 @@ woo_request(struct woo_client *wc, const struct woo_shop *shop, const char *meth
     curl_easy_setopt(h, CURLOPT_WRITEDATA, wc);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, wc);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     /* A Content-Length larger than the cap fails before any byte is read. */
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RESPONSE_MAX);
     if (https) {

@@ -175,9 +175,10 @@ emit_refunds(struct db_conn *c, int64_t shop_id, const char *shop, const char *o
                   "    WHERE shop_id = $1 AND order_id = $2)"
                   "  WHERE shop_id = $1 AND order_id = $2 RETURNING total, status)"
                   " SELECT r.refund_id, r.amount::text, r.reason, r.running::text, t.total::text,"
-                  "  (r.running >= t.total OR t.status = 'refunded')"
+                  "  (r.running >= t.total OR (t.status = 'refunded' AND r.last))"
                   " FROM (SELECT refund_id, amount, reason,"
-                  "        sum(amount) OVER (ORDER BY refund_id) AS running"
+                  "        sum(amount) OVER (ORDER BY refund_id) AS running,"
+                  "        refund_id = max(refund_id) OVER () AS last"
                   "       FROM order_refunds WHERE shop_id = $1 AND order_id = $2) r, t"
                   " ORDER BY r.refund_id",
                   2, params, e);

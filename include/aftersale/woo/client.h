@@ -55,6 +55,10 @@ struct woo_client;
 struct woo_client *woo_client_new(long connect_timeout_ms, long total_timeout_ms);
 void woo_client_free(struct woo_client *wc);
 
+/* Shutdown: make every call in flight, and every later one, end at once
+ * with WOO_RETRY ("interrupted"). Thread-safe; irreversible. */
+void woo_client_abort_all(void);
+
 /* Free what a reply owns (body) and reset it. */
 void woo_reply_clear(struct woo_reply *reply);
 
