@@ -24,6 +24,7 @@
 
 #include "aftersale/http/auth.h"
 #include "aftersale/jobs/worker.h"
+#include "aftersale/loyalty/loyalty.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/http/server.h"
 #include "aftersale/shops/shops.h"
@@ -37,6 +38,8 @@ static const char usage[] =
     "  shop create --name N --url U --consumer-key K --consumer-secret S\n"
     "              --currency EUR --timezone Europe/Bratislava\n"
     "                        create a shop; prints the same JSON as POST /v1/shops\n"
+    "  loyalty verify        recompute every loyalty balance from the ledger; exit 1 on\n"
+    "                        any difference\n"
     "  routes                print the route table (METHOD PATTERN AUTH)\n"
     "  config                print the environment variables as a Markdown table\n"
     "  version               print the version\n"
@@ -208,6 +211,36 @@ cmd_shop(int argc, char **argv)
     return shop ? 0 : 1;
 }
 
+static int
+verify_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    return loyalty_verify(c, ctx, e);
+}
+
+static int
+cmd_loyalty(int argc, char **argv)
+{
+    struct config cfg;
+    struct err e = {0};
+    int problems = 0, rc;
+
+    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    load_config(&cfg, false);
+    db_pool_init(cfg.database_url, 1, cfg.db_acquire_ms);
+    rc = db_run(verify_fn, &problems, &e);
+    db_pool_shutdown();
+    config_free(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "aftersale loyalty verify: %s\n", e.detail);
+        return 2;
+    }
+    printf("{\"msg\":\"loyalty ledger verified\",\"problems\":%d}\n", problems);
+    return problems == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -225,6 +258,8 @@ main(int argc, char **argv)
         return cmd_migrate();
     if (strcmp(cmd, "shop") == 0)
         return cmd_shop(argc - 1, argv + 1);
+    if (strcmp(cmd, "loyalty") == 0)
+        return cmd_loyalty(argc - 1, argv + 1);
     if (strcmp(cmd, "routes") == 0) {
         routes_print(stdout);
         return 0;

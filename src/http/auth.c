@@ -10,7 +10,10 @@
  * own realm. This file never logs a token: errors say what kind of
  * credential was wrong, not what it was.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,6 +21,9 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/db/pool.h"
 #include "aftersale/http/auth.h"
+#include "aftersale/http/server.h"
+#include "aftersale/http/token.h"
+#include "aftersale/shops/shops.h"
 
 static bool admin_enabled;
 static uint8_t admin_digest[CRYPTO_SHA256_LEN];
@@ -116,6 +122,62 @@ check_shop(struct req *r, const char *token, struct err *e)
     return 0;
 }
 
+/* token_secret_fn for customer tokens: the shop's token secret, decrypted. */
+struct secret_lookup {
+    int64_t shop_id;
+    char *secret;
+};
+
+static int
+token_secret_fn_db(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct secret_lookup *l = ctx;
+    char ids[24];
+    const char *params[1] = {ids};
+    PGresult *res;
+    int rc = 0;
+
+    snprintf(ids, sizeof(ids), "%" PRId64, l->shop_id);
+    res = db_exec(c, "auth_token_secret", "SELECT token_secret_enc FROM shops WHERE id = $1", 1,
+                  params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        l->secret = shops_secret_open(server_config()->secret_key, "token_secret",
+                                      PQgetvalue(res, 0, 0));
+        if (l->secret == NULL)
+            rc = err_set(e, ERR_INTERNAL, NULL, "cannot decrypt the shop's token secret");
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int
+token_secret(void *ctx, int64_t shop_id, char **secret, struct err *e)
+{
+    struct secret_lookup l = {.shop_id = shop_id};
+
+    (void)ctx;
+    *secret = NULL;
+    if (db_run(token_secret_fn_db, &l, e) < 0)
+        return -1;
+    *secret = l.secret;
+    return 0;
+}
+
+static int
+check_customer(struct req *r, const char *token, struct err *e)
+{
+    struct token_claims claims;
+
+    if (token_verify(token, "loyalty", time(NULL), token_secret, NULL, &claims, e) < 0)
+        return -1;
+    r->shop_id = claims.shop_id;
+    r->customer_id = claims.customer_id;
+    snprintf(r->customer_email, sizeof(r->customer_email), "%s", claims.email);
+    return 0;
+}
+
 int
 auth_check(struct req *r, enum auth_kind kind, struct err *e)
 {
@@ -131,9 +193,13 @@ auth_check(struct req *r, enum auth_kind kind, struct err *e)
     if (token == NULL)
         return err_set(e, ERR_UNAUTHORIZED, NULL,
                        "send Authorization: Bearer <%s>",
-                       kind == AUTH_ADMIN ? "admin token" : "shop API key");
+                       kind == AUTH_ADMIN      ? "admin token"
+                       : kind == AUTH_CUSTOMER ? "customer token"
+                                               : "shop API key");
     if (kind == AUTH_SHOP)
         return check_shop(r, token, e);
+    if (kind == AUTH_CUSTOMER)
+        return check_customer(r, token, e);
     crypto_sha256(token, strlen(token), digest);
     if (!crypto_equal(digest, sizeof(digest), admin_digest, sizeof(admin_digest)))
         return err_set(e, ERR_UNAUTHORIZED, NULL, "this route needs the admin token");

@@ -101,6 +101,8 @@ router_auth_name(enum auth_kind auth)
         return "admin";
     case AUTH_SHOP:
         return "shop";
+    case AUTH_CUSTOMER:
+        return "customer";
     }
     return "?";
 }

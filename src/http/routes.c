@@ -9,6 +9,7 @@
  */
 #include "aftersale/http/ops.h"
 #include "aftersale/http/routes.h"
+#include "aftersale/loyalty/handlers.h"
 #include "aftersale/shops/handlers.h"
 #include "aftersale/woo/handlers.h"
 
@@ -39,6 +40,26 @@ const struct route routes[] = {
     {"PATCH", "/v1/woocommerce/settings", woo_handle_settings_patch, AUTH_SHOP, BODY_JSON},
     {"POST", "/v1/woocommerce/webhooks", woo_handle_webhooks_setup, AUTH_SHOP,
      BODY_JSON_OPTIONAL},
+
+    {"GET", "/v1/loyalty/settings", loyalty_handle_settings_get, AUTH_SHOP, BODY_NONE},
+    {"PUT", "/v1/loyalty/settings", loyalty_handle_settings_put, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/loyalty/accounts", loyalty_handle_accounts_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/loyalty/accounts/{account}", loyalty_handle_account_get, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/loyalty/accounts/{account}/ledger", loyalty_handle_ledger_list, AUTH_SHOP,
+     BODY_NONE},
+    {"POST", "/v1/loyalty/accounts/{account}/adjustments", loyalty_handle_adjustment, AUTH_SHOP,
+     BODY_JSON},
+    {"POST", "/v1/loyalty/accounts/{account}/redemptions", loyalty_handle_redemption, AUTH_SHOP,
+     BODY_JSON},
+    {"PUT", "/v1/loyalty/accounts/{account}/birthday", loyalty_handle_birthday, AUTH_SHOP,
+     BODY_JSON},
+    {"POST", "/v1/loyalty/referrals", loyalty_handle_referral, AUTH_SHOP, BODY_JSON},
+
+    /* customer API: a customer token of scope "loyalty" */
+    {"GET", "/v1/me/loyalty", loyalty_handle_me_get, AUTH_CUSTOMER, BODY_NONE},
+    {"GET", "/v1/me/loyalty/ledger", loyalty_handle_me_ledger, AUTH_CUSTOMER, BODY_NONE},
+    {"POST", "/v1/me/loyalty/redemptions", loyalty_handle_me_redemption, AUTH_CUSTOMER,
+     BODY_JSON},
 
     /* WooCommerce itself: authenticated by the X-WC-Webhook-Signature HMAC */
     {"POST", "/v1/webhooks/woocommerce/{shop_id}", woo_handle_webhook, AUTH_NONE, BODY_RAW},

@@ -322,7 +322,9 @@ jobs_finish(struct db_conn *c, const struct job *job, const struct job_outcome *
             7, params, e);
     }
     free(result);
-    return n < 0 ? -1 : 0;
+    if (n == 0)
+        *dead = false; /* fenced out: a newer attempt owns the job */
+    return n < 0 ? -1 : (n > 0 ? 1 : 0);
 }
 
 int

@@ -25,6 +25,7 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/jobs/worker.h"
 #include "aftersale/woo/client.h"
+#include "aftersale/loyalty/jobs.h"
 #include "aftersale/woo/jobs.h"
 
 #define BATCH 128
@@ -44,12 +45,40 @@ noop_tx(struct db_conn *c, struct job_env *env, const struct job *job, struct jo
 }
 
 static const struct job_kind kinds[] = {
-    {"noop", noop_tx, NULL},
-    {"woo.delivery", woo_job_delivery, NULL},
-    {"woo.order_fetch", NULL, woo_job_order_fetch},
-    {"woo.sync", NULL, woo_job_sync},
-    {"woo.webhooks_setup", NULL, woo_job_webhooks_setup},
+    {"noop", noop_tx, NULL, NULL},
+    {"woo.delivery", woo_job_delivery, NULL, NULL},
+    {"woo.order_fetch", NULL, woo_job_order_fetch, NULL},
+    {"woo.sync", NULL, woo_job_sync, NULL},
+    {"woo.webhooks_setup", NULL, woo_job_webhooks_setup, NULL},
+    {"loyalty.earn", loyalty_job_earn, NULL, NULL},
+    {"loyalty.reverse", loyalty_job_reverse, NULL, NULL},
+    {"loyalty.signup", loyalty_job_signup, NULL, NULL},
+    {"loyalty.daily", loyalty_job_daily, NULL, NULL},
+    {"loyalty.coupon", NULL, loyalty_job_coupon, loyalty_job_coupon_dead},
 };
+
+/* Record an outcome and, when the job died, run its compensation in the
+ * same transaction. 0 recorded, 1 dropped (lease lost), -1 with e. */
+static int
+finish(struct db_conn *c, const struct job *job, const struct job_outcome *out, bool leased,
+       const struct config *cfg, bool *dead, struct err *e)
+{
+    const struct job_kind *kind;
+    int rc = jobs_finish(c, job, out, leased, cfg->job_backoff_ms, cfg->job_backoff_max_ms, dead, e);
+
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        log_take(LOG_WARN, "job outcome dropped: its lease ran out and another attempt owns it",
+                 json_pack("{s:I, s:s, s:i}", "job_id", (json_int_t)job->id, "kind", job->kind,
+                           "attempt", job->attempts));
+        return 1;
+    }
+    kind = jobs_kind_find(job->kind);
+    if (*dead && kind && kind->on_dead)
+        return kind->on_dead(c, job, e);
+    return 0;
+}
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 const struct job_kind *
@@ -191,10 +220,11 @@ batch_tx(struct db_conn *c, void *ctx, struct err *e)
             results[ndone++] = outs[i].result;
             continue;
         }
-        if (jobs_finish(c, &b->jobs[i], &outs[i], false, cfg->job_backoff_ms,
-                        cfg->job_backoff_max_ms, &dead, e) < 0)
+        int fr = finish(c, &b->jobs[i], &outs[i], false, cfg, &dead, e);
+        if (fr < 0)
             goto out;
-        log_outcome(&b->jobs[i], &outs[i], dead);
+        if (fr == 0)
+            log_outcome(&b->jobs[i], &outs[i], dead);
     }
     if (ndone > 0 && jobs_finish_done_many(c, done, results, ndone, e) < 0)
         goto out;
@@ -218,10 +248,11 @@ failed_tx(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     if (!locked)
         return 0; /* someone else has it now */
-    if (jobs_finish(c, job, &out, false, b->env->cfg->job_backoff_ms,
-                    b->env->cfg->job_backoff_max_ms, &dead, e) < 0)
+    int fr = finish(c, job, &out, false, b->env->cfg, &dead, e);
+    if (fr < 0)
         return -1;
-    log_outcome(job, &out, dead);
+    if (fr == 0)
+        log_outcome(job, &out, dead);
     return 0;
 }
 
@@ -280,15 +311,16 @@ struct finish {
     const struct job *job;
     const struct job_outcome *out;
     const struct config *cfg;
-    bool dead;
+    bool dead, dropped;
 };
 
 static int
 finish_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct finish *f = ctx;
-    return jobs_finish(c, f->job, f->out, true, f->cfg->job_backoff_ms, f->cfg->job_backoff_max_ms,
-                       &f->dead, e);
+    int rc = finish(c, f->job, f->out, true, f->cfg, &f->dead, e);
+    f->dropped = rc == 1;
+    return rc < 0 ? -1 : 0;
 }
 
 static int
@@ -308,7 +340,7 @@ run_outbound(struct job_env *env)
     if (db_tx(finish_fn, &f, &e) < 0)
         log_take(LOG_ERROR, "job outcome not recorded; it runs again after its lease",
                  json_pack("{s:I, s:s}", "job_id", (json_int_t)cl.job.id, "error", e.detail));
-    else
+    else if (!f.dropped)
         log_outcome(&cl.job, &out, f.dead);
     json_decref(out.result);
     jobs_job_clear(&cl.job);

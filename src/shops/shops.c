@@ -19,6 +19,7 @@
 #include "aftersale/http/auth.h"
 #include "aftersale/shops/shops.h"
 #include "aftersale/shops/store.h"
+#include "aftersale/loyalty/jobs.h"
 #include "aftersale/woo/link.h"
 
 #define WEBHOOK_SECRET_LEN 40
@@ -125,6 +126,23 @@ shops_seal_hex(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *p
     return out;
 }
 
+char *
+shops_secret_open(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *hex)
+{
+    size_t len = strlen(hex), n;
+    uint8_t *raw;
+    char *plain = NULL;
+
+    if (len < 2 || strncmp(hex, "\\x", 2) != 0 || len % 2 != 0)
+        return NULL;
+    n = (len - 2) / 2;
+    raw = xmalloc(n + 1);
+    if (crypto_unhex(hex + 2, raw, n) == 0)
+        plain = crypto_open(key, aad, raw, n);
+    free(raw);
+    return plain;
+}
+
 struct create {
     const struct shop_input *in;
     const struct shop_sealed *sealed;
@@ -151,8 +169,10 @@ create_tx(struct db_conn *c, void *ctx, struct err *e)
     if (shops_store_key_insert(c, json_integer_value(json_object_get(cr->shop, "id")),
                                cr->key_hash_param, cr->key_prefix, &cr->key, e) < 0)
         return -1;
-    /* Every shop has its WooCommerce sync state and periodic job from birth. */
-    return woo_shop_init(c, json_integer_value(json_object_get(cr->shop, "id")), e);
+    /* Every shop has its WooCommerce sync state and periodic jobs from birth. */
+    if (woo_shop_init(c, json_integer_value(json_object_get(cr->shop, "id")), e) < 0)
+        return -1;
+    return loyalty_shop_init(c, json_integer_value(json_object_get(cr->shop, "id")), e);
 }
 
 json_t *

@@ -22,7 +22,12 @@ static const struct {
     const char *event;
     const char *job;
 } subscribers[] = {
-    {NULL, NULL}, /* later modules add rows here, e.g. {"order.completed", "loyalty.earn"} */
+    {"order.completed", "loyalty.earn"},
+    {"order.paid", "loyalty.earn"},
+    {"order.refunded", "loyalty.reverse"},
+    {"order.cancelled", "loyalty.reverse"},
+    {"customer.created", "loyalty.signup"},
+    {NULL, NULL},
 };
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"

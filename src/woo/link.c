@@ -14,6 +14,7 @@
 
 #include "aftersale/core/mem.h"
 #include "aftersale/jobs/queue.h"
+#include "aftersale/shops/shops.h"
 #include "aftersale/woo/link.h"
 
 const char *const woo_topics[] = {
@@ -74,19 +75,7 @@ woo_rfc3339_valid(const char *s)
 static char *
 open_secret(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *hex, struct err *e)
 {
-    size_t n = strlen(hex) / 2;
-    uint8_t *raw;
-    char *plain = NULL;
-
-    if (strncmp(hex, "\\x", 2) != 0) {
-        err_set(e, ERR_INTERNAL, NULL, "%s is not stored as bytea hex", aad);
-        return NULL;
-    }
-    n = (strlen(hex) - 2) / 2;
-    raw = xmalloc(n + 1);
-    if (crypto_unhex(hex + 2, raw, n) == 0)
-        plain = crypto_open(key, aad, raw, n);
-    free(raw);
+    char *plain = shops_secret_open(key, aad, hex);
     if (plain == NULL)
         err_set(e, ERR_INTERNAL, NULL,
                 "cannot decrypt the shop's %s: was AFTERSALE_SECRET_KEY changed?", aad);

@@ -323,6 +323,20 @@ woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char
     if (items && apply_items(c, shop, order, items, e) < 0)
         return -1;
 
+    /* Paid: processing or completed (WooCommerce's paid statuses), or a
+     * payment date on an order that has moved on since. */
+    if (strcmp(status, "processing") == 0 || strcmp(status, "completed") == 0 ||
+        (paid != NULL && strcmp(status, "pending") != 0 && strcmp(status, "failed") != 0 &&
+         strcmp(status, "on-hold") != 0)) {
+        json_t *payload = order_summary(o, modified);
+        int rc;
+        snprintf(key, sizeof(key), "order.paid:%s", order);
+        rc = woo_events_emit(c, shop_id, "order.paid", id, int_or(o, "customer_id", 0), payload,
+                             key, &emitted, e);
+        json_decref(payload);
+        if (rc < 0)
+            return -1;
+    }
     /* Completed: WooCommerce sets date_completed only on entering
      * completed, so it also tells us about a completion we never saw
      * (merged or lost deliveries). */

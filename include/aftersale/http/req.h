@@ -39,6 +39,8 @@ struct req {
 
     int64_t shop_id; /* AUTH_SHOP: the caller's shop; 0 otherwise */
     int64_t key_id;
+    int64_t customer_id;      /* AUTH_CUSTOMER: the token's customer (0 for a guest) */
+    char customer_email[256]; /* AUTH_CUSTOMER: the token's email, "" when absent */
 
     int status;
     bool replied;

@@ -18,7 +18,8 @@
 struct req;
 typedef void (*handler_fn)(struct req *r);
 
-enum auth_kind { AUTH_NONE, AUTH_ADMIN, AUTH_SHOP };
+/* AUTH_CUSTOMER: a customer token (http/token.h) of scope "loyalty". */
+enum auth_kind { AUTH_NONE, AUTH_ADMIN, AUTH_SHOP, AUTH_CUSTOMER };
 enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_RAW };
 
 struct route {

@@ -81,7 +81,9 @@ int jobs_finish_done_many(struct db_conn *c, const struct job *const *jobs, json
 /* Lock a pending job row (SKIP LOCKED): *locked false when it is not
  * pending any more or another transaction holds it. */
 int jobs_lock(struct db_conn *c, const struct job *job, bool *locked, struct err *e);
-/* Record an outcome. `leased`: the job was claimed as outbound (status running). */
+/* Record an outcome. `leased`: the job was claimed as outbound (status running).
+ * Returns 1 when recorded, 0 when fenced out (the lease was lost and a newer
+ * attempt owns the job: the outcome is dropped), -1 with e. */
 int jobs_finish(struct db_conn *c, const struct job *job, const struct job_outcome *out,
                 bool leased, long backoff_base_ms, long backoff_cap_ms, bool *dead,
                 struct err *e);

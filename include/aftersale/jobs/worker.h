@@ -33,10 +33,15 @@ typedef int (*job_tx_fn)(struct db_conn *c, struct job_env *env, const struct jo
                          struct job_outcome *out, struct err *e);
 typedef void (*job_run_fn)(struct job_env *env, const struct job *job, struct job_outcome *out);
 
+/* Runs in the transaction that marks a job dead (compensation, e.g. give
+ * redeemed points back when the coupon could not be made). */
+typedef int (*job_dead_fn)(struct db_conn *c, const struct job *job, struct err *e);
+
 struct job_kind {
     const char *name;
-    job_tx_fn run_tx; /* internal, or NULL */
-    job_run_fn run;   /* outbound, or NULL */
+    job_tx_fn run_tx;    /* internal, or NULL */
+    job_run_fn run;      /* outbound, or NULL */
+    job_dead_fn on_dead; /* may be NULL */
 };
 
 /* Start WORKERS threads and the LISTEN thread. */

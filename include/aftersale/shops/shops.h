@@ -32,6 +32,11 @@ bool shops_url_valid(const char *url);
 /* Seal a secret for a bytea column: "\\x<hex>" of crypto_seal(). Returns: new string. */
 char *shops_seal_hex(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *plain);
 
+/* Reverse of shops_seal_hex for a bytea column read as text ("\\x...").
+ * Returns: new string (caller wipes and frees), or NULL when it does not
+ * decrypt (tampered, or sealed under another AFTERSALE_SECRET_KEY). */
+char *shops_secret_open(const uint8_t key[CRYPTO_KEY_LEN], const char *aad, const char *hex);
+
 /* Create a shop and its first API key. Returns: new reference to the
  * shop object plus api_key, api_key_id, webhook_secret, token_secret. */
 json_t *shops_create(const json_t *body, const uint8_t key[CRYPTO_KEY_LEN], struct err *e);
