@@ -46,7 +46,8 @@ typedef int (*token_secret_fn)(void *ctx, int64_t shop_id, char **secret, struct
 int token_verify(const char *token, const char *scope, time_t now, token_secret_fn lookup,
                  void *lookup_ctx, struct token_claims *out, struct err *e);
 
-/* Mint a token (for links in emails and for tests). Returns: new string. */
+/* Mint a token (for links in emails and for tests). Returns: new string, or
+ * NULL when the secret is NULL or empty or libjwt fails. */
 char *token_mint(const char *secret, const struct token_claims *claims);
 
 #endif
