@@ -212,3 +212,29 @@ reply_problem(struct req *r, enum err_kind kind, const char *field, const char *
     va_end(ap);
     reply_err(r, &e);
 }
+
+int
+req_page_or_reply(struct req *r, int *limit, int64_t *after)
+{
+    struct err e = {0};
+
+    if (cursor_limit(req_query(r, "limit"), limit, &e) < 0 ||
+        cursor_decode(req_query(r, "cursor"), after, &e) < 0) {
+        reply_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+void
+reply_page_take(struct req *r, json_t *items, int64_t next_after)
+{
+    json_t *next = json_null();
+
+    if (next_after > 0) {
+        char *cur = cursor_encode(next_after);
+        next = json_string(cur);
+        free(cur);
+    }
+    reply_json_take(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}

@@ -36,16 +36,12 @@ jobs_handle_list(struct req *r)
     static const char *const statuses[] = {"pending", "running", "done", "dead"};
     struct jobs_ctx j = {.shop_id = r->shop_id};
     struct err e = {0};
-    json_t *next = json_null();
     bool ok = false;
 
     j.status = req_query(r, "status");
     j.kind = req_query(r, "kind");
-    if (cursor_limit(req_query(r, "limit"), &j.limit, &e) < 0 ||
-        cursor_decode(req_query(r, "cursor"), &j.after, &e) < 0) {
-        reply_err(r, &e);
+    if (req_page_or_reply(r, &j.limit, &j.after) < 0)
         return;
-    }
     for (size_t i = 0; j.status && i < 4; i++)
         ok = ok || strcmp(j.status, statuses[i]) == 0;
     if (j.status && !ok) {
@@ -60,12 +56,7 @@ jobs_handle_list(struct req *r)
         reply_err(r, &e);
         return;
     }
-    if (j.next_after > 0) {
-        char *cur = cursor_encode(j.next_after);
-        next = json_string(cur);
-        free(cur);
-    }
-    reply_json_take(r, 200, json_pack("{s:o, s:o}", "items", j.out, "next_cursor", next));
+    reply_page_take(r, j.out, j.next_after);
 }
 
 static int

@@ -22,10 +22,9 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/jobs/queue.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define JOB_COLS                                                                                   \
-    "id, kind, status, payload::text, attempts, max_attempts, " TS("run_at") ", last_error, "     \
-    "result::text, dedupe_key, " TS("created_at") ", " TS("updated_at") ", " TS("finished_at")
+    "id, kind, status, payload::text, attempts, max_attempts, " DB_TS("run_at") ", last_error, "     \
+    "result::text, dedupe_key, " DB_TS("created_at") ", " DB_TS("updated_at") ", " DB_TS("finished_at")
 
 int
 jobs_enqueue(struct db_conn *c, int64_t shop_id, const char *kind, const json_t *payload,

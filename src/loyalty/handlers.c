@@ -21,7 +21,6 @@
 #include "aftersale/loyalty/handlers.h"
 #include "aftersale/loyalty/loyalty.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 
 /* ---- settings ------------------------------------------------------------ */
@@ -90,27 +89,7 @@ struct read_ctx {
 static int
 reply_page_args(struct req *r, struct read_ctx *x)
 {
-    struct err e = {0};
-
-    if (cursor_limit(req_query(r, "limit"), &x->limit, &e) < 0 ||
-        cursor_decode(req_query(r, "cursor"), &x->after, &e) < 0) {
-        reply_err(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
-static void
-reply_page(struct req *r, json_t *items, int64_t next_after)
-{
-    json_t *next = json_null();
-
-    if (next_after > 0) {
-        char *cur = cursor_encode(next_after);
-        next = json_string(cur);
-        free(cur);
-    }
-    reply_json_take(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    return req_page_or_reply(r, &x->limit, &x->after);
 }
 
 static int
@@ -130,7 +109,7 @@ accounts_fn(struct db_conn *c, void *ctx, struct err *e)
         params[3] = mail;
     }
     res = db_exec(c, "loyalty_accounts_list",
-                  "SELECT id, customer_id, email, balance, lifetime, " TS("created_at")
+                  "SELECT id, customer_id, email, balance, lifetime, " DB_TS("created_at")
                   " FROM loyalty_accounts WHERE shop_id = $1 AND id > $2"
                   " AND ($4::text IS NULL OR email = $4) ORDER BY id LIMIT $3",
                   4, params, e);
@@ -171,7 +150,7 @@ loyalty_handle_accounts_list(struct req *r)
     if (db_run(accounts_fn, &x, &e) < 0)
         reply_err(r, &e);
     else
-        reply_page(r, x.out, x.next_after);
+        reply_page_take(r, x.out, x.next_after);
 }
 
 static int
@@ -213,7 +192,7 @@ ledger_fn(struct db_conn *c, void *ctx, struct err *e)
     /* Newest first: the cursor is the last id seen, and pages go down. */
     res = db_exec(c, "loyalty_ledger_list",
                   "SELECT id, delta, reason, source_kind, source_id, order_id, balance_after,"
-                  " uncollected, " TS("expires_at") ", note, actor, " TS("created_at")
+                  " uncollected, " DB_TS("expires_at") ", note, actor, " DB_TS("created_at")
                   " FROM loyalty_ledger WHERE shop_id = $1 AND account_id = $2"
                   " AND ($3::bigint = 0 OR id < $3) ORDER BY id DESC LIMIT $4",
                   4, params, e);
@@ -271,7 +250,7 @@ ledger(struct req *r, int64_t account_id)
     } else {
         x.out = json_array();
     }
-    reply_page(r, x.out, x.next_after);
+    reply_page_take(r, x.out, x.next_after);
 }
 
 void
@@ -458,7 +437,7 @@ redeem_fn(struct db_conn *c, void *ctx, struct err *e)
                       " FROM loyalty_accounts a JOIN shops s ON s.id = a.shop_id"
                       " WHERE a.shop_id = $1 AND a.id = $2 AND a.merged_into IS NULL"
                       " RETURNING id, currency, to_char(expires_on, 'YYYY-MM-DD'),"
-                      " " TS("created_at"),
+                      " " DB_TS("created_at"),
                       6, p, e);
     }
     if (res == NULL)
@@ -626,7 +605,7 @@ referral_fn(struct db_conn *c, void *ctx, struct err *e)
     res = db_exec(c, "loyalty_referral_insert",
                   "INSERT INTO loyalty_referrals (shop_id, referrer_email, referee_email)"
                   " VALUES ($1, $2, $3) ON CONFLICT (shop_id, referee_email) DO NOTHING"
-                  " RETURNING id, status, " TS("created_at"),
+                  " RETURNING id, status, " DB_TS("created_at"),
                   3, params, e);
     if (res == NULL)
         return -1;

@@ -48,7 +48,7 @@
 #define EXPIRY_MAX 120
 #define THRESHOLD_MAX 1000000000000LL
 #define REDEEM_POINTS_MAX 1000000000000000LL
-#define TIER_NAME_MAX 64 /* characters */
+#define TIER_NAME_MAX 64             /* characters */
 #define WHOLE_MAX 1000000000000000LL /* |integer| accepted in a decimal field */
 
 static const char *const rounding_names[] = {"down", "half_up", "up"};
@@ -270,7 +270,8 @@ known_keys(const json_t *obj, const char *const *names, const char *prefix, stru
     json_t *v;
     char field[64];
 
-    json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+    json_object_foreach((json_t *)(uintptr_t)obj, key, v)
+    {
         size_t i;
         (void)v;
         for (i = 0; names[i] != NULL; i++)
@@ -439,8 +440,7 @@ tier_from_json(struct loyalty_tier *t, const json_t *obj, int idx, struct err *e
         return err_set(e, ERR_INVALID, field, "%s must be 1-%d characters", field, TIER_NAME_MAX);
     for (const char *p = name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return err_set(e, ERR_INVALID, field, "%s must not contain control characters",
-                           field);
+            return err_set(e, ERR_INVALID, field, "%s must not contain control characters", field);
     /* 64 code points of UTF-8 are at most 256 bytes: always fits. */
     snprintf(t->name, sizeof(t->name), "%s", name);
 
@@ -515,7 +515,8 @@ rates_from_json(struct loyalty_settings *s, const json_t *obj, struct err *e)
     if (json_object_size(obj) > LOYALTY_MAX_RATES)
         return err_set(e, ERR_INVALID, "currency_rates", "at most %d currency rates",
                        LOYALTY_MAX_RATES);
-    json_object_foreach((json_t *)(uintptr_t)obj, code, v) {
+    json_object_foreach((json_t *)(uintptr_t)obj, code, v)
+    {
         struct loyalty_rate *r = &s->rates[n];
         snprintf(field, sizeof(field), "currency_rates.%.40s", code);
         if (!money_currency_valid(code))
@@ -544,8 +545,8 @@ settings_coherent(const struct loyalty_settings *s, struct err *e)
     /* The smallest redemption allowed: min_points rounded up to a whole-cent multiple. */
     step = redeem_step(s->redeem_points_per_unit);
     first = (s->redeem_min_points + step - 1) / step * step;
-    if ((__int128)first * MILLI > (__int128)s->redeem_max_discount_milli *
-                                      s->redeem_points_per_unit) {
+    if ((__int128)first * MILLI >
+        (__int128)s->redeem_max_discount_milli * s->redeem_points_per_unit) {
         loyalty_milli_format(s->redeem_max_discount_milli, max);
         loyalty_milli_format(first * MILLI / s->redeem_points_per_unit, val);
         return err_set(e, ERR_INVALID, "redemption.max_discount",
@@ -559,10 +560,9 @@ settings_coherent(const struct loyalty_settings *s, struct err *e)
 int
 loyalty_settings_from_json(struct loyalty_settings *s, const json_t *obj, struct err *e)
 {
-    static const char *const keys[] = {"points_per_unit", "rounding",      "earn_basis",
-                                       "earn_status",     "bonuses",       "redemption",
-                                       "expiry_months",   "tiers",         "currency_rates",
-                                       NULL};
+    static const char *const keys[] = {
+        "points_per_unit", "rounding",      "earn_basis", "earn_status",    "bonuses",
+        "redemption",      "expiry_months", "tiers",      "currency_rates", NULL};
     struct loyalty_settings n = *s; /* merged here; copied back only on success */
     const json_t *v;
     int choice;
@@ -619,9 +619,8 @@ loyalty_settings_to_json(const struct loyalty_settings *s)
     for (int i = 0; i < s->ntiers && i < LOYALTY_MAX_TIERS; i++) {
         const struct loyalty_tier *t = &s->tiers[i];
         ratio_format(t->multiplier_milli, buf);
-        json_array_append_new(tiers, must(json_pack("{s:s, s:I, s:s}", "name", t->name,
-                                                    "threshold", (json_int_t)t->threshold,
-                                                    "multiplier", buf)));
+        json_array_append_new(tiers, must(json_pack("{s:s, s:I, s:s}", "name", t->name, "threshold",
+                                                    (json_int_t)t->threshold, "multiplier", buf)));
     }
     for (int i = 0; i < s->nrates && i < LOYALTY_MAX_RATES; i++) {
         ratio_format(s->rates[i].per_unit_milli, buf);
@@ -657,8 +656,7 @@ clamp(int64_t v, int64_t lo, int64_t hi)
 }
 
 int64_t
-loyalty_points_for(const struct loyalty_settings *s, int64_t amount_milli,
-                   int64_t multiplier_milli)
+loyalty_points_for(const struct loyalty_settings *s, int64_t amount_milli, int64_t multiplier_milli)
 {
     int64_t ppu = clamp(s->points_per_unit_milli, 0, PPU_MAX_MILLI);
     int64_t mult = clamp(multiplier_milli, MULT_MIN_MILLI, MULT_MAX_MILLI);
@@ -793,8 +791,8 @@ loyalty_redeem_value(const struct loyalty_settings *s, int64_t points, int64_t *
         if (lo >= s->redeem_min_points)
             return err_set(e, ERR_INVALID, "points",
                            "points must be a multiple of %" PRId64 " (%" PRId64
-                           " points buy %s; discounts are whole cents): %" PRId64
-                           " or %" PRId64 " would do",
+                           " points buy %s; discounts are whole cents): %" PRId64 " or %" PRId64
+                           " would do",
                            step, step, a, lo, hi);
         return err_set(e, ERR_INVALID, "points",
                        "points must be a multiple of %" PRId64 " (%" PRId64

@@ -20,7 +20,6 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/loyalty/loyalty.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 
 /* ---- settings ----------------------------------------------------------- */
@@ -253,7 +252,7 @@ entry_json(const PGresult *res, int row)
 
 #define ENTRY_COLS                                                                                 \
     "id, account_id, delta, reason, source_kind, source_id, order_id, balance_after,"            \
-    " uncollected, " TS("expires_at") ", note, actor, " TS("created_at")
+    " uncollected, " DB_TS("expires_at") ", note, actor, " DB_TS("created_at")
 
 static bool
 counts_toward_lifetime(const char *reason)
@@ -387,7 +386,7 @@ expiring_soon(struct db_conn *c, const char *shop, const char *acct, json_t **ou
     const char *params[2] = {shop, acct};
     PGresult *res = db_exec(c, "loyalty_account_credits",
                             "SELECT delta, expires_at <= now() + interval '30 days', "
-                            TS("expires_at") ","
+                            DB_TS("expires_at") ","
                             " (SELECT coalesce(-sum(delta), 0) FROM loyalty_ledger"
                             "   WHERE shop_id = $1 AND account_id = $2 AND delta < 0)"
                             " FROM loyalty_ledger WHERE shop_id = $1 AND account_id = $2"
@@ -439,7 +438,7 @@ loyalty_account_json(struct db_conn *c, int64_t shop_id, int64_t account_id, jso
         return -1;
     res = db_exec(c, "loyalty_account_get",
                   "SELECT id, customer_id, email, balance, lifetime, birthday_month, birthday_day,"
-                  " merged_into, " TS("created_at") " FROM loyalty_accounts"
+                  " merged_into, " DB_TS("created_at") " FROM loyalty_accounts"
                   " WHERE shop_id = $1 AND id = $2",
                   2, params, e);
     if (res == NULL)

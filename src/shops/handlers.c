@@ -32,27 +32,13 @@ struct page_args {
 static int
 page_args_or_reply(struct req *r, struct page_args *p)
 {
-    struct err e = {0};
-
-    if (cursor_limit(req_query(r, "limit"), &p->limit, &e) < 0 ||
-        cursor_decode(req_query(r, "cursor"), &p->after, &e) < 0) {
-        reply_err(r, &e);
-        return -1;
-    }
-    return 0;
+    return req_page_or_reply(r, &p->limit, &p->after);
 }
 
 static void
 reply_page(struct req *r, struct page_args *p)
 {
-    json_t *next = json_null();
-
-    if (p->next_after > 0) {
-        char *c = cursor_encode(p->next_after);
-        next = json_string(c);
-        free(c);
-    }
-    reply_json_take(r, 200, json_pack("{s:o, s:o}", "items", p->items, "next_cursor", next));
+    reply_page_take(r, p->items, p->next_after);
     p->items = NULL;
 }
 

@@ -15,10 +15,9 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/shops/store.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define SHOP_COLS                                                                                  \
-    "id, name, url, consumer_key, currency, timezone, " TS("created_at") ", " TS("updated_at")
-#define KEY_COLS "id, prefix, " TS("created_at") ", " TS("revoked_at")
+    "id, name, url, consumer_key, currency, timezone, " DB_TS("created_at") ", " DB_TS("updated_at")
+#define KEY_COLS "id, prefix, " DB_TS("created_at") ", " DB_TS("revoked_at")
 
 static json_t *
 shop_json(const PGresult *res, int row)

@@ -30,7 +30,6 @@ static const struct {
     {NULL, NULL},
 };
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 int
 woo_events_emit(struct db_conn *c, int64_t shop_id, const char *kind, int64_t order_id,
@@ -91,7 +90,7 @@ woo_events_list(struct db_conn *c, int64_t shop_id, const char *kind, int64_t or
     snprintf(a, sizeof(a), "%" PRId64, after);
     snprintf(l, sizeof(l), "%d", limit + 1);
     res = db_exec(c, "woo_events_list",
-                  "SELECT id, kind, order_id, customer_id, payload::text, " TS("created_at")
+                  "SELECT id, kind, order_id, customer_id, payload::text, " DB_TS("created_at")
                   " FROM events WHERE shop_id = $1 AND ($2::text IS NULL OR kind = $2)"
                   " AND ($3::bigint IS NULL OR order_id = $3) AND id > $4 ORDER BY id LIMIT $5",
                   5, params, e);

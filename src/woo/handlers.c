@@ -21,7 +21,6 @@
 #include "aftersale/woo/handlers.h"
 #include "aftersale/woo/link.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 struct list_ctx {
     int64_t shop_id, order_id, after, next_after;
@@ -41,30 +40,19 @@ events_fn(struct db_conn *c, void *ctx, struct err *e)
 static void
 reply_list(struct req *r, struct list_ctx *l)
 {
-    json_t *next = json_null();
-
-    if (l->next_after > 0) {
-        char *cur = cursor_encode(l->next_after);
-        next = json_string(cur);
-        free(cur);
-    }
-    reply_json_take(r, 200, json_pack("{s:o, s:o}", "items", l->items, "next_cursor", next));
+    reply_page_take(r, l->items, l->next_after);
 }
 
 /* Common query parsing of list routes; replies on error. */
 static int
 list_args_or_reply(struct req *r, struct list_ctx *l)
 {
-    struct err e = {0};
     const char *order = req_query(r, "order_id");
 
     l->shop_id = r->shop_id;
     l->kind = req_query(r, "kind");
-    if (cursor_limit(req_query(r, "limit"), &l->limit, &e) < 0 ||
-        cursor_decode(req_query(r, "cursor"), &l->after, &e) < 0) {
-        reply_err(r, &e);
+    if (req_page_or_reply(r, &l->limit, &l->after) < 0)
         return -1;
-    }
     if (l->kind && (strlen(l->kind) == 0 || strlen(l->kind) > 64)) {
         reply_problem(r, ERR_MALFORMED, "kind", "kind must be 1 to 64 characters");
         return -1;
@@ -208,9 +196,9 @@ status_fn(struct db_conn *c, void *ctx, struct err *e)
     snprintf(shop, sizeof(shop), "%" PRId64, s->shop_id);
     res = db_exec(
         c, "woo_status",
-        "SELECT w.interval_s, " TS("w.watermark") ", " TS("w.last_started_at") ", "
-        TS("w.last_finished_at") ", w.last_error, w.last_orders,"
-        " (SELECT " TS("d.received_at") " FROM webhook_deliveries d WHERE d.shop_id = w.shop_id"
+        "SELECT w.interval_s, " DB_TS("w.watermark") ", " DB_TS("w.last_started_at") ", "
+        DB_TS("w.last_finished_at") ", w.last_error, w.last_orders,"
+        " (SELECT " DB_TS("d.received_at") " FROM webhook_deliveries d WHERE d.shop_id = w.shop_id"
         "   ORDER BY d.id DESC LIMIT 1),"
         " (SELECT count(*) FROM webhook_deliveries d WHERE d.shop_id = w.shop_id),"
         " (SELECT count(*) FROM webhook_deliveries d WHERE d.shop_id = w.shop_id"

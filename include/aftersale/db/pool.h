@@ -31,6 +31,10 @@
 
 struct db_conn;
 
+/* SQL text of a timestamptz column as RFC 3339 UTC ("2026-11-22T06:26:33Z"),
+ * the one format the API uses, formatted by PostgreSQL so C never parses dates. */
+#define DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 /* Create the pool; connections open lazily. `conninfo` is copied. */
 void db_pool_init(const char *conninfo, int size, long acquire_ms);
 void db_pool_shutdown(void);

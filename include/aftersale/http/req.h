@@ -64,6 +64,14 @@ const char *req_param(struct req *r, const char *name);
  * (field = name) and returns -1. */
 int req_param_id_or_reply(struct req *r, const char *name, int64_t *out);
 
+/* The list query parameters `limit` and `cursor` (core/cursor.h); on a bad
+ * value replies 400 (field named) and returns -1. */
+int req_page_or_reply(struct req *r, int *limit, int64_t *after);
+
+/* Reply 200 {"items": items, "next_cursor": cursor of next_after or null}
+ * (items stolen). */
+void reply_page_take(struct req *r, json_t *items, int64_t next_after);
+
 /* Add a header to the coming reply (copied). */
 void req_add_header(struct req *r, const char *name, const char *value);
 
