@@ -285,13 +285,15 @@ loyalty_job_reverse(struct db_conn *c, struct job_env *env, const struct job *jo
     refunded = strcmp(kind, "order.refunded") == 0;
     I64(shop, job->shop_id);
     I64(order, num(ev, "order_id"));
+    /* $2 is the order id as text (the earn entry's source_id) and as a
+     * number (the order_id of its reversals). */
     res = db_exec(c, "loyalty_reverse_earned",
                   "SELECT account_id, delta,"
                   " (SELECT coalesce(sum(-r.delta + r.uncollected), 0) FROM loyalty_ledger r"
-                  "   WHERE r.shop_id = $1 AND r.order_id = $2::bigint"
+                  "   WHERE r.shop_id = $1 AND r.order_id = $2::text::bigint"
                   "   AND r.reason IN ('refund', 'cancel'))"
                   " FROM loyalty_ledger WHERE shop_id = $1 AND source_kind = 'order'"
-                  " AND source_id = $2",
+                  " AND source_id = $2::text",
                   2, params, e);
     if (res == NULL)
         goto out;
