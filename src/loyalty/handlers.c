@@ -354,11 +354,16 @@ loyalty_handle_adjustment(struct req *r)
         {"points", JX_INTEGER, true, 0, 0},
         {"reason", JX_STRING, true, 1, 200},
     };
-    struct write_ctx w = {.shop_id = r->shop_id, .route = "adjustments"};
+    struct write_ctx w = {.shop_id = r->shop_id};
     struct err e = {0};
+    char route[64];
 
     if (req_param_id_or_reply(r, "account", &w.account_id) < 0)
         return;
+    /* The key is scoped to this account's route: the same key on another
+     * account is another request, never a replay of this one. */
+    snprintf(route, sizeof(route), "accounts/%" PRId64 "/adjustments", w.account_id);
+    w.route = route;
     if (jx_check(r->json, fields, 2, NULL, &e) < 0) {
         reply_err(r, &e);
         return;
@@ -409,7 +414,8 @@ redeem_fn(struct db_conn *c, void *ctx, struct err *e)
         if (w->account_id == 0)
             return err_set(e, ERR_CONFLICT, "points", "not enough points: the balance is 0");
     }
-    if (loyalty_settings_load(c, w->shop_id, &s, e) < 0 ||
+    if (loyalty_account_lock(c, w->shop_id, w->account_id, e) < 0 ||
+        loyalty_settings_load(c, w->shop_id, &s, e) < 0 ||
         loyalty_redeem_value(&s, w->points, &discount, e) < 0)
         return -1;
     I64(shop, w->shop_id);
@@ -512,10 +518,13 @@ redeem(struct req *r, struct write_ctx *w)
 void
 loyalty_handle_redemption(struct req *r)
 {
-    struct write_ctx w = {.shop_id = r->shop_id, .route = "redemptions"};
+    struct write_ctx w = {.shop_id = r->shop_id};
+    char route[64];
 
     if (req_param_id_or_reply(r, "account", &w.account_id) < 0)
         return;
+    snprintf(route, sizeof(route), "accounts/%" PRId64 "/redemptions", w.account_id);
+    w.route = route;
     snprintf(w.actor, sizeof(w.actor), "api_key:%" PRId64, r->key_id);
     redeem(r, &w);
 }
@@ -542,12 +551,16 @@ birthday_fn(struct db_conn *c, void *ctx, struct err *e)
     snprintf(d, sizeof(d), "%d", b->day);
     n = db_exec_cmd(c, "loyalty_birthday_set",
                     "UPDATE loyalty_accounts SET birthday_month = $3, birthday_day = $4,"
-                    " updated_at = now() WHERE shop_id = $1 AND id = $2",
+                    " updated_at = now() WHERE shop_id = $1 AND id = $2 AND merged_into IS NULL",
                     4, params, e);
     if (n < 0)
         return -1;
-    if (n == 0)
-        return err_set(e, ERR_NOT_FOUND, NULL, "no loyalty account %" PRId64, b->account_id);
+    if (n == 0) {
+        /* Missing or merged: the lock's error says which. */
+        if (loyalty_account_lock(c, b->shop_id, b->account_id, e) == 0)
+            err_set(e, ERR_NOT_FOUND, NULL, "no loyalty account %" PRId64, b->account_id);
+        return -1;
+    }
     return loyalty_account_json(c, b->shop_id, b->account_id, &b->out, e);
 }
 
@@ -729,9 +742,16 @@ loyalty_handle_me_ledger(struct req *r)
 void
 loyalty_handle_me_redemption(struct req *r)
 {
-    struct write_ctx w = {.shop_id = r->shop_id, .route = "me/redemptions", .customer = true,
+    struct write_ctx w = {.shop_id = r->shop_id, .customer = true,
                           .customer_id = r->customer_id, .customer_email = r->customer_email};
+    char route[320];
 
+    /* Scoped to the customer: another customer's key is not a replay. */
+    if (r->customer_id > 0)
+        snprintf(route, sizeof(route), "me/%" PRId64 "/redemptions", r->customer_id);
+    else
+        snprintf(route, sizeof(route), "me/%s/redemptions", r->customer_email);
+    w.route = route;
     snprintf(w.actor, sizeof(w.actor), "customer:%" PRId64, r->customer_id);
     redeem(r, &w);
 }

@@ -201,6 +201,16 @@ loyalty_account_resolve(struct db_conn *c, int64_t shop_id, int64_t customer_id,
             merge(c, shop_id, guest, by_customer, e) < 0)
             return -1;
         if (by_customer > 0) {
+            if (mail[0]) {
+                char b[24];
+                const char *q[3] = {shop, b, mail};
+                I64(b, by_customer);
+                if (db_exec_cmd(c, "loyalty_customer_email",
+                                "UPDATE loyalty_accounts SET email = $3, updated_at = now()"
+                                " WHERE shop_id = $1 AND id = $2 AND email = ''",
+                                3, q, e) < 0)
+                    return -1;
+            }
             *account_id = by_customer;
             return 0;
         }
@@ -217,9 +227,12 @@ loyalty_account_resolve(struct db_conn *c, int64_t shop_id, int64_t customer_id,
     /* A guest order: a registered customer with that email is preferred. */
     {
         const char *p[2] = {shop, mail};
+        /* Prefer a live customer account, then a live guest account, then
+         * the account a guest account with this email was merged into. */
         if (select_id(c, "loyalty_email_find",
-                      "SELECT id FROM loyalty_accounts WHERE shop_id = $1 AND email = $2"
-                      " AND merged_into IS NULL ORDER BY (customer_id IS NULL), id LIMIT 1",
+                      "SELECT coalesce(merged_into, id) FROM loyalty_accounts"
+                      " WHERE shop_id = $1 AND email = $2"
+                      " ORDER BY (merged_into IS NULL) DESC, (customer_id IS NULL), id LIMIT 1",
                       2, p, account_id, e) < 0)
             return -1;
         if (*account_id > 0 || !create)
@@ -277,13 +290,21 @@ loyalty_ledger_append(struct db_conn *c, int64_t shop_id, const struct loyalty_e
     I64(shop, shop_id);
     I64(acct, en->account_id);
     res = db_exec(c, "loyalty_ledger_lock",
-                  "SELECT balance FROM loyalty_accounts WHERE shop_id = $1 AND id = $2 FOR UPDATE",
+                  "SELECT balance, merged_into FROM loyalty_accounts WHERE shop_id = $1 AND id = $2"
+                  " FOR UPDATE",
                   2, params, e);
     if (res == NULL)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
         return err_set(e, ERR_NOT_FOUND, NULL, "no loyalty account %" PRId64, en->account_id);
+    }
+    if (!PQgetisnull(res, 0, 1)) {
+        err_set(e, ERR_CONFLICT, NULL,
+                "loyalty account %" PRId64 " was merged into account %s; use that one",
+                en->account_id, PQgetvalue(res, 0, 1));
+        PQclear(res);
+        return -1;
     }
     balance = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -336,6 +357,32 @@ loyalty_ledger_append(struct db_conn *c, int64_t shop_id, const struct loyalty_e
             return -1;
     }
     return 0;
+}
+
+int
+loyalty_account_lock(struct db_conn *c, int64_t shop_id, int64_t account_id, struct err *e)
+{
+    char shop[24], acct[24];
+    const char *params[2] = {shop, acct};
+    PGresult *res;
+    int rc = 0;
+
+    I64(shop, shop_id);
+    I64(acct, account_id);
+    res = db_exec(c, "loyalty_account_lock",
+                  "SELECT merged_into FROM loyalty_accounts WHERE shop_id = $1 AND id = $2"
+                  " FOR UPDATE",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1)
+        rc = err_set(e, ERR_NOT_FOUND, NULL, "no loyalty account %" PRId64, account_id);
+    else if (!PQgetisnull(res, 0, 0))
+        rc = err_set(e, ERR_CONFLICT, NULL,
+                     "loyalty account %" PRId64 " was merged into account %s; use that one",
+                     account_id, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
 }
 
 int

@@ -167,7 +167,9 @@ def test_cancelled_without_completion_emits_nothing(linked):
     linked.deliver_order(o2["id"])
     linked.delivery_jobs_done()
     assert linked.events(kind="order.cancelled") == []
-    assert linked.events(order_id=o["id"]) == []
+    # processing is paid for: that event only, and nothing for the unpaid one
+    assert [e["kind"] for e in linked.events(order_id=o["id"])] == ["order.paid"]
+    assert linked.events(order_id=o2["id"]) == []
 
 
 def test_checkout_draft_orders_are_ignored(linked, pg, woo_svc):
@@ -238,7 +240,7 @@ def test_events_list_filters_and_paging(linked):
     assert seen == [e["id"] for e in every]
     # filters
     assert [e["order_id"] for e in linked.events(kind="order.refunded")] == [ids[0]]
-    assert {e["kind"] for e in linked.events(order_id=ids[0])} == {"order.completed",
+    assert {e["kind"] for e in linked.events(order_id=ids[0])} == {"order.paid", "order.completed",
                                                                   "order.refunded"}
     assert linked.events(kind="order.completed", order_id=ids[1])[0]["order_id"] == ids[1]
     assert linked.events(kind="no.such.kind") == []
@@ -262,7 +264,7 @@ def test_events_are_per_shop(linked, woo_svc, woo_admin):
     linked.delivery_jobs_done()
     other = Linked(woo_svc, woo_admin, linked.fake)
     assert other.events() == []
-    assert len(linked.events()) == 1
+    assert sorted(e["kind"] for e in linked.events()) == ["order.completed", "order.paid"]
     other.close()
 
 

@@ -304,6 +304,12 @@ def test_events_pass_with_growing_payloads():
     check(fake("GET", "/v1/events?kind=order.refunded&order_id=1042", 200, page))
 
 
+def test_order_paid_event_passes():
+    paid = dict(EVENT, id=6, kind="order.paid",
+                payload={k: v for k, v in ORDER_PAYLOAD.items() if k != "date_completed_gmt"})
+    check(fake("GET", "/v1/events?kind=order.paid", 200, {"items": [paid], "next_cursor": None}))
+
+
 def test_bad_events_fail():
     page = {"items": [dict(EVENT, kind="order.shipped")], "next_cursor": None}
     fails(fake("GET", "/v1/events", 200, page), "$.items[0].kind")
@@ -329,6 +335,149 @@ def test_woo_status_and_settings():
     body, ct, _ = problem(405, "method-not-allowed")
     check(fake("DELETE", "/v1/woocommerce/settings", 405, body, ctype=ct,
                headers={"Allow": "GET, PATCH"}))
+
+
+# --- the loyalty routes -------------------------------------------------------
+
+SETTINGS = {
+    "points_per_unit": "1", "rounding": "down", "earn_basis": "subtotal",
+    "earn_status": "completed",
+    "bonuses": {"signup": 0, "review": 0, "survey": 0, "birthday": 0, "anniversary": 0,
+                "referrer": 0, "referee": 0},
+    "redemption": {"points_per_unit": 100, "min_points": 100, "max_discount": None,
+                   "coupon_validity_days": 90},
+    "expiry_months": 0, "tiers": [], "currency_rates": {},
+}
+
+ACCOUNT = {
+    "id": 3, "customer_id": 15, "email": "ann@example.com", "balance": 420,
+    "lifetime_points": 1270,
+    "tier": {"name": "Silver", "threshold": 500, "multiplier": "1.00"},
+    "next_tier": {"name": "Gold", "threshold": 2000, "points_needed": 730},
+    "expiring_soon": {"points": 0, "first_expiry": None},
+    "birthday": None, "merged_into": None, "created_at": "2026-11-22T06:20:13Z",
+}
+
+NO_ACCOUNT = dict(ACCOUNT, id=None, customer_id=None, email="guest@example.com", balance=0,
+                  lifetime_points=0, tier=None, next_tier=None, created_at=None)
+
+ENTRY = {
+    "id": 57, "delta": 150, "reason": "adjustment",
+    "source": {"kind": "adjustment", "id": "9f2c4e1a7b3d5f6e8a0c2b4d"}, "order_id": None,
+    "balance_after": 570, "uncollected": 0, "expires_at": None, "note": "sorry",
+    "actor": "api_key:1", "created_at": "2026-11-22T07:10:00Z",
+}
+
+REDEMPTION = {
+    "id": 7, "account_id": 3, "points": 500, "amount": "5.00", "currency": "EUR",
+    "code": "AS-7K2M9Q4X1B", "status": "pending", "expires_on": "2027-02-20",
+    "created_at": "2026-11-22T07:15:00Z", "balance_after": 70,
+}
+
+ACCT = "/v1/loyalty/accounts/3"
+
+
+def test_loyalty_settings_pass():
+    check(fake("GET", "/v1/loyalty/settings", 200, SETTINGS))
+    rich = dict(SETTINGS, points_per_unit="1.25", expiry_months=12,
+                redemption=dict(SETTINGS["redemption"], max_discount="50.00"),
+                tiers=[{"name": "Silver", "threshold": 500, "multiplier": "1"},
+                       {"name": "Gold", "threshold": 2000, "multiplier": "1.5"}],
+                currency_rates={"USD": "0.92", "CZK": "0.041"})
+    check(fake("PUT", "/v1/loyalty/settings", 200, rich))
+    fails(fake("GET", "/v1/loyalty/settings", 200, dict(SETTINGS, rounding="nearest")),
+          "$.rounding")
+    fails(fake("GET", "/v1/loyalty/settings", 200, dict(SETTINGS, points_per_unit=1.5)),
+          "$.points_per_unit")
+    fails(fake("GET", "/v1/loyalty/settings", 200, dict(SETTINGS, currency_rates={"usd": "1"})),
+          "$.currency_rates")
+    fails(fake("GET", "/v1/loyalty/settings", 200,
+               {k: v for k, v in SETTINGS.items() if k != "tiers"}), "'tiers' is a required")
+    body, ct, _ = problem(422, "invalid-field", field="tiers[1].multiplier")
+    check(fake("PUT", "/v1/loyalty/settings", 422, body, ctype=ct))
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("PATCH", "/v1/loyalty/settings", 405, body, ctype=ct,
+               headers={"Allow": "GET, PUT"}))
+
+
+def test_loyalty_accounts_pass():
+    summary = {k: ACCOUNT[k] for k in ("id", "customer_id", "email", "balance",
+                                       "lifetime_points", "created_at")}
+    guest = dict(summary, id=4, customer_id=None, email="guest@example.com")
+    check(fake("GET", "/v1/loyalty/accounts?email=ann%40example.com", 200,
+               {"items": [summary, guest], "next_cursor": None}))
+    fails(fake("GET", "/v1/loyalty/accounts", 200, {"items": [ACCOUNT], "next_cursor": None}),
+          "Additional properties")
+    check(fake("GET", ACCT, 200, ACCOUNT))
+    check(fake("GET", ACCT, 200, dict(ACCOUNT, tier=None, birthday={"month": 2, "day": 29},
+                                      merged_into=9)))
+    fails(fake("GET", ACCT, 200, dict(ACCOUNT, balance=-1)), "$.balance")
+    fails(fake("GET", ACCT, 200, dict(ACCOUNT, id=None)), "$.id")
+    body, ct, _ = problem(404, "not-found")
+    check(fake("GET", "/v1/loyalty/accounts/99", 404, body, ctype=ct))
+    body, ct, _ = problem(400, "malformed", field="account")
+    check(fake("GET", "/v1/loyalty/accounts/x/ledger", 400, body, ctype=ct))
+    check(fake("PUT", ACCT + "/birthday", 200, ACCOUNT))
+
+
+def test_loyalty_ledger_passes():
+    earn = dict(ENTRY, id=41, delta=42, reason="earn", source={"kind": "order", "id": "1042"},
+                order_id=1042, expires_at="2027-11-22T06:20:13Z", note="", actor="job:88")
+    clamped = dict(ENTRY, id=60, delta=0, reason="refund", uncollected=12, balance_after=0)
+    page = {"items": [clamped, ENTRY, earn], "next_cursor": "eyJpZCI6NDF9"}
+    check(fake("GET", ACCT + "/ledger?limit=3", 200, page))
+    check(fake("GET", "/v1/me/loyalty/ledger", 200, {"items": [], "next_cursor": None}))
+    fails(fake("GET", ACCT + "/ledger", 200,
+               {"items": [dict(ENTRY, reason="gift")], "next_cursor": None}), "$.items[0].reason")
+
+
+def test_loyalty_adjustment_passes_and_may_replay():
+    entry = dict(ENTRY, account_id=3)
+    check(fake("POST", ACCT + "/adjustments", 201, entry))
+    check(fake("POST", ACCT + "/adjustments", 201, entry,
+               headers={"Idempotent-Replayed": "true"}))
+    fails(fake("POST", ACCT + "/adjustments", 201, entry,
+               headers={"Idempotent-Replayed": "yes"}), "header Idempotent-Replayed")
+    fails(fake("POST", ACCT + "/adjustments", 201, ENTRY), "'account_id' is a required")
+    fails(fake("POST", ACCT + "/adjustments", 200, entry), "status 200 is not documented")
+    body, ct, _ = problem(409, "conflict", field="points")
+    check(fake("POST", ACCT + "/adjustments", 409, body, ctype=ct))
+    body, ct, _ = problem(409, "conflict")
+    check(fake("POST", ACCT + "/adjustments", 409, body, ctype=ct))
+    body, ct, _ = problem(400, "malformed", field="Idempotency-Key")
+    check(fake("POST", ACCT + "/adjustments", 400, body, ctype=ct))
+
+
+def test_loyalty_redemptions_and_referrals_pass():
+    for path in (ACCT + "/redemptions", "/v1/me/loyalty/redemptions"):
+        check(fake("POST", path, 201, REDEMPTION))
+        check(fake("POST", path, 201, dict(REDEMPTION, amount="0.125"),
+                   headers={"Idempotent-Replayed": "true"}))
+        fails(fake("POST", path, 201, dict(REDEMPTION, amount=5)), "$.amount")
+        fails(fake("POST", path, 201, dict(REDEMPTION, code="as-1")), "$.code")
+        body, ct, _ = problem(422, "invalid-field", field="points")
+        check(fake("POST", path, 422, body, ctype=ct))
+    referral = {"id": 5, "referrer_email": "ann@example.com", "referee_email": "bob@example.com",
+                "status": "pending", "created_at": "2026-11-22T07:12:00Z"}
+    check(fake("POST", "/v1/loyalty/referrals", 201, referral))
+    body, ct, _ = problem(409, "conflict", field="referee_email")
+    check(fake("POST", "/v1/loyalty/referrals", 409, body, ctype=ct))
+
+
+def test_customer_routes():
+    check(fake("GET", "/v1/me/loyalty", 200, ACCOUNT))
+    check(fake("GET", "/v1/me/loyalty", 200, NO_ACCOUNT))
+    fails(fake("GET", "/v1/me/loyalty", 200, dict(NO_ACCOUNT, balance=5)), "$")
+    body, ct, _ = problem(401, "unauthorized")
+    check(fake("GET", "/v1/me/loyalty", 401, body, ctype=ct,
+               headers={"WWW-Authenticate": 'Bearer realm="aftersale"'}))
+    body, ct, _ = problem(403, "forbidden")
+    check(fake("GET", "/v1/me/loyalty/ledger", 403, body, ctype=ct))
+    fails(fake("GET", ACCT, 403, body, ctype=ct), "status 403 is not documented")
+    body, ct, _ = problem(404, "not-found")
+    fails(fake("GET", "/v1/me/loyalty", 404, body, ctype=ct), "status 404 is not documented")
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("DELETE", "/v1/me/loyalty", 405, body, ctype=ct, headers={"Allow": "GET"}))
 
 
 # --- invalid responses fail, saying why -------------------------------------
@@ -456,6 +605,18 @@ def test_spec_routes():
         ("GET", "/v1/woocommerce/settings"),
         ("PATCH", "/v1/woocommerce/settings"),
         ("POST", "/v1/woocommerce/webhooks"),
+        ("GET", "/v1/loyalty/settings"),
+        ("PUT", "/v1/loyalty/settings"),
+        ("GET", "/v1/loyalty/accounts"),
+        ("GET", "/v1/loyalty/accounts/{account}"),
+        ("GET", "/v1/loyalty/accounts/{account}/ledger"),
+        ("POST", "/v1/loyalty/accounts/{account}/adjustments"),
+        ("POST", "/v1/loyalty/accounts/{account}/redemptions"),
+        ("PUT", "/v1/loyalty/accounts/{account}/birthday"),
+        ("POST", "/v1/loyalty/referrals"),
+        ("GET", "/v1/me/loyalty"),
+        ("GET", "/v1/me/loyalty/ledger"),
+        ("POST", "/v1/me/loyalty/redemptions"),
         ("POST", "/v1/webhooks/woocommerce/{shop_id}"),
     }
 

@@ -45,6 +45,8 @@ def test_sync_recovers_orders_whose_deliveries_never_came(linked, pg, woo_svc):
     assert order_row(pg, woo_svc.db, linked.id, open_["id"])[0] == "on-hold"
     ev = linked.events(kind="order.completed")
     assert sorted(e["order_id"] for e in ev) == sorted(o["id"] for o in done)
+    ev = linked.events(kind="order.paid")  # not the on-hold one
+    assert sorted(e["order_id"] for e in ev) == sorted(o["id"] for o in done)
     # how the shop was asked: signed, oldest change first, modified_after the watermark
     calls = list_calls(f)
     assert len(calls) == 1 and calls[0]["status"] == 200
@@ -58,7 +60,7 @@ def test_sync_recovers_orders_whose_deliveries_never_came(linked, pg, woo_svc):
     # again: nothing new
     job2 = sync(linked)
     assert job2["status"] == "done"
-    assert len(linked.events()) == 3
+    assert len(linked.events()) == 6  # order.paid and order.completed of each
 
 
 def test_sync_from_imports_older_orders(linked, pg, woo_svc):
@@ -76,7 +78,7 @@ def test_sync_from_imports_older_orders(linked, pg, woo_svc):
     assert order_row(pg, woo_svc.db, linked.id, old["id"])[1] == "2026-11-01T10:00:00"
     assert [e["order_id"] for e in linked.events(kind="order.completed")] == [old["id"]]
     job = sync(linked, {"from": "2026-10-31T00:00:00Z"})
-    assert len(linked.events()) == 1
+    assert sorted(e["kind"] for e in linked.events()) == ["order.completed", "order.paid"]
 
 
 def test_sync_bad_from_is_422(linked):
@@ -139,7 +141,8 @@ def test_status_shape_and_counts(linked):
     d = st["deliveries"]
     assert (d["received"], d["ignored"], d["failed"]) == (3, 1, 1)
     assert RFC3339.match(d["last_received_at"])
-    assert st["jobs"]["pending"] == 1 and st["jobs"]["dead"] == 0  # the periodic sync
+    # the periodic jobs: WooCommerce sync and the loyalty daily run
+    assert st["jobs"]["pending"] == 2 and st["jobs"]["dead"] == 0
     assert st["jobs"]["last_error"] is None
 
 

@@ -62,6 +62,12 @@ struct loyalty_entry {
 int loyalty_ledger_append(struct db_conn *c, int64_t shop_id, const struct loyalty_entry *en,
                           bool *duplicate, json_t **entry_out, struct err *e);
 
+/* Lock an account row (FOR UPDATE) before writing rows that reference it:
+ * taking the row lock first avoids the deadlock of two transactions that
+ * both hold the foreign key's share lock and then want the update lock.
+ * ERR_NOT_FOUND, or ERR_CONFLICT for a merged account. */
+int loyalty_account_lock(struct db_conn *c, int64_t shop_id, int64_t account_id, struct err *e);
+
 /* Grant a bonus of the shop's settings (kind: "signup", "review",
  * "survey", "birthday", "anniversary", "referrer", "referee") to a
  * customer, once per source id. What the review and survey modules call. */
