@@ -15,7 +15,7 @@
 #include "aftersale/core/config.h"
 #include "aftersale/core/mem.h"
 
-enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL };
+enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL, K_TLS };
 
 struct option {
     const char *name;
@@ -64,6 +64,16 @@ static const struct option options[] = {
      "total timeout of one call to a shop's WooCommerce API"},
     {"WOO_CONNECT_TIMEOUT_MS", "5000", K_LONG, AT(woo_connect_timeout_ms), 100, 60000,
      "connect timeout of calls to a shop's WooCommerce API"},
+    {"SMTP_HOST", "127.0.0.1", K_STRING, AT(smtp_host), 0, 0, "SMTP server for review emails"},
+    {"SMTP_PORT", "25", K_LONG, AT(smtp_port), 1, 65535, "its port (587 with STARTTLS, 465 implicit TLS)"},
+    {"SMTP_TLS", "starttls-try", K_TLS, AT(smtp_tls), 0, 0,
+     "none, starttls-try (use it when offered), starttls (required) or implicit"},
+    {"SMTP_USER", NULL, K_OPTIONAL, AT(smtp_user), 0, 0, "SMTP AUTH user; unset = no AUTH"},
+    {"SMTP_PASSWORD", NULL, K_OPTIONAL, AT(smtp_password), 0, 0, "SMTP AUTH password"},
+    {"MAIL_FROM", "aftersale@localhost", K_STRING, AT(mail_from), 0, 0,
+     "sender address when a shop's review settings give none"},
+    {"SMTP_TIMEOUT_MS", "20000", K_LONG, AT(smtp_timeout_ms), 100, 600000,
+     "total timeout of one SMTP conversation"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -113,6 +123,13 @@ parse_one(struct config *c, const struct option *o, const char *v, struct err *e
             }
         return err_set(e, ERR_INVALID, o->name, "%s must be debug, info, warn or error", o->name);
     }
+    case K_TLS:
+        if (strcmp(v, "none") != 0 && strcmp(v, "starttls-try") != 0 &&
+            strcmp(v, "starttls") != 0 && strcmp(v, "implicit") != 0)
+            return err_set(e, ERR_INVALID, o->name,
+                           "%s must be none, starttls-try, starttls or implicit", o->name);
+        *(char **)(base + o->offset) = xstrdup(v);
+        return 0;
     case K_KEY:
         if (*v == '\0')
             return 0;
@@ -152,6 +169,13 @@ config_free(struct config *c)
     free(c->bind);
     free(c->admin_token);
     free(c->public_url);
+    free(c->smtp_host);
+    free(c->smtp_tls);
+    free(c->smtp_user);
+    if (c->smtp_password)
+        crypto_wipe(c->smtp_password, strlen(c->smtp_password));
+    free(c->smtp_password);
+    free(c->mail_from);
     memset(c, 0, sizeof(*c));
 }
 

@@ -16,6 +16,23 @@
 #include "aftersale/core/mem.h"
 
 json_t *
+jx_parse_any(const char *data, size_t len, struct err *e)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    if (len == 0) {
+        err_set(e, ERR_MALFORMED, NULL, "request body is empty; expected JSON");
+        return NULL;
+    }
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (root == NULL)
+        err_set(e, ERR_MALFORMED, NULL, "body is not valid JSON: %s (line %d, column %d)",
+                jerr.text, jerr.line, jerr.column);
+    return root;
+}
+
+json_t *
 jx_parse(const char *data, size_t len, struct err *e)
 {
     json_error_t jerr;

@@ -10,6 +10,7 @@
 #include "aftersale/http/ops.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/loyalty/handlers.h"
+#include "aftersale/reviews/handlers.h"
 #include "aftersale/shops/handlers.h"
 #include "aftersale/woo/handlers.h"
 
@@ -60,6 +61,24 @@ const struct route routes[] = {
     {"GET", "/v1/me/loyalty/ledger", loyalty_handle_me_ledger, AUTH_CUSTOMER, BODY_NONE},
     {"POST", "/v1/me/loyalty/redemptions", loyalty_handle_me_redemption, AUTH_CUSTOMER,
      BODY_JSON},
+
+    {"GET", "/v1/reviews/settings", reviews_handle_settings_get, AUTH_SHOP, BODY_NONE},
+    {"PUT", "/v1/reviews/settings", reviews_handle_settings_put, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/review-requests", reviews_handle_request_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/review-requests/{id}", reviews_handle_request_get, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/reviews", reviews_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/reviews/stats", reviews_handle_stats, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/reviews/{id}/approve", reviews_handle_approve, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/reviews/{id}/reject", reviews_handle_reject, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/reviews/{id}/reply", reviews_handle_reply, AUTH_SHOP, BODY_JSON},
+
+    /* customers, from the links in review emails: the token is the credential */
+    {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},
+    {"POST", "/v1/public/review-requests/{token}/reviews", reviews_handle_public_submit, AUTH_NONE,
+     BODY_JSON_ANY},
+    {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
+    {"GET", "/unsubscribe", reviews_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
+    {"POST", "/unsubscribe", reviews_handle_unsubscribe, AUTH_NONE, BODY_RAW},
 
     /* WooCommerce itself: authenticated by the X-WC-Webhook-Signature HMAC */
     {"POST", "/v1/webhooks/woocommerce/{shop_id}", woo_handle_webhook, AUTH_NONE, BODY_RAW},

@@ -104,7 +104,7 @@ begin(struct req *r)
     }
     /* BODY_RAW routes (webhooks) take any media type: the bytes are signed
      * as they are, and WooCommerce's ping is form-encoded. */
-    if ((r->route->body == BODY_JSON ||
+    if ((r->route->body == BODY_JSON || r->route->body == BODY_JSON_ANY ||
          (r->route->body == BODY_JSON_OPTIONAL && r->has_body)) &&
         !is_json_type(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
         reply_problem(r, ERR_MEDIA_TYPE, NULL, "send the body as Content-Type: application/json");
@@ -123,9 +123,10 @@ dispatch(struct req *r)
                       cfg->max_body_bytes);
         return;
     }
-    if (r->route->body == BODY_JSON ||
+    if (r->route->body == BODY_JSON || r->route->body == BODY_JSON_ANY ||
         (r->route->body == BODY_JSON_OPTIONAL && r->body.len > 0)) {
-        r->json = jx_parse(r->body.data, r->body.len, &e);
+        r->json = r->route->body == BODY_JSON_ANY ? jx_parse_any(r->body.data, r->body.len, &e)
+                                                  : jx_parse(r->body.data, r->body.len, &e);
         if (r->json == NULL) {
             reply_err(r, &e);
             return;

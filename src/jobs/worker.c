@@ -26,6 +26,7 @@
 #include "aftersale/jobs/worker.h"
 #include "aftersale/woo/client.h"
 #include "aftersale/loyalty/jobs.h"
+#include "aftersale/reviews/jobs.h"
 #include "aftersale/woo/jobs.h"
 
 #define BATCH 128
@@ -55,6 +56,12 @@ static const struct job_kind kinds[] = {
     {"loyalty.signup", loyalty_job_signup, NULL, NULL},
     {"loyalty.daily", loyalty_job_daily, NULL, NULL},
     {"loyalty.coupon", NULL, loyalty_job_coupon, loyalty_job_coupon_dead},
+    {"reviews.schedule", reviews_job_schedule, NULL, NULL},
+    {"reviews.cancel", reviews_job_cancel, NULL, NULL},
+    {"reviews.expire", reviews_job_expire, NULL, NULL},
+    {"reviews.send", NULL, reviews_job_send, NULL},
+    {"reviews.publish", NULL, reviews_job_publish, NULL},
+    {"reviews.reply", NULL, reviews_job_reply, NULL},
 };
 
 /* Record an outcome and, when the job died, run its compensation in the

@@ -40,25 +40,9 @@ static int
 load_event(struct db_conn *c, const struct job *job, char kind[64], json_t **payload,
            struct err *e)
 {
-    char shop[24], id[24];
-    const char *params[2] = {shop, id};
-    PGresult *res;
-    json_error_t jerr;
-
-    *payload = NULL;
-    I64(shop, job->shop_id);
-    I64(id, json_integer_value(json_object_get(job->payload, "event_id")));
-    res = db_exec(c, "loyalty_load_event",
-                  "SELECT kind, payload::text FROM events WHERE shop_id = $1 AND id = $2", 2,
-                  params, e);
-    if (res == NULL)
-        return -1;
-    if (PQntuples(res) == 1) {
-        snprintf(kind, 64, "%s", PQgetvalue(res, 0, 0));
-        *payload = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
-    }
-    PQclear(res);
-    return 0;
+    return woo_events_load(c, job->shop_id,
+                           json_integer_value(json_object_get(job->payload, "event_id")), kind,
+                           payload, e);
 }
 
 static const char *

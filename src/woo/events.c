@@ -27,6 +27,9 @@ static const struct {
     {"order.refunded", "loyalty.reverse"},
     {"order.cancelled", "loyalty.reverse"},
     {"customer.created", "loyalty.signup"},
+    {"order.completed", "reviews.schedule"},
+    {"order.refunded", "reviews.cancel"},
+    {"order.cancelled", "reviews.cancel"},
     {NULL, NULL},
 };
 
@@ -116,6 +119,32 @@ woo_events_list(struct db_conn *c, int64_t shop_id, const char *kind, int64_t or
     }
     if (n > limit)
         *next_after = atoll(PQgetvalue(res, limit - 1, 0));
+    PQclear(res);
+    return 0;
+}
+
+int
+woo_events_load(struct db_conn *c, int64_t shop_id, int64_t event_id, char kind[64],
+                json_t **payload, struct err *e)
+{
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+    PGresult *res;
+    json_error_t jerr;
+
+    *payload = NULL;
+    kind[0] = '\0';
+    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
+    snprintf(id, sizeof(id), "%" PRId64, event_id);
+    res = db_exec(c, "woo_events_load",
+                  "SELECT kind, payload::text FROM events WHERE shop_id = $1 AND id = $2", 2,
+                  params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        snprintf(kind, 64, "%s", PQgetvalue(res, 0, 0));
+        *payload = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
+    }
     PQclear(res);
     return 0;
 }

@@ -40,6 +40,13 @@ struct config {
     long job_lease_s;
     long woo_timeout_ms;
     long woo_connect_timeout_ms;
+    char *smtp_host;
+    long smtp_port;
+    char *smtp_tls; /* none, starttls-try, starttls, implicit */
+    char *smtp_user;
+    char *smtp_password;
+    char *mail_from;
+    long smtp_timeout_ms;
 };
 
 /* Environment lookup, injectable for tests (getenv by default). */

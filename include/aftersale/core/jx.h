@@ -28,6 +28,9 @@ struct jx_field {
  * keys. Returns: new reference, or NULL with e = ERR_MALFORMED. */
 json_t *jx_parse(const char *data, size_t len, struct err *e);
 
+/* As jx_parse, but any JSON value (an array of reviews, say). */
+json_t *jx_parse_any(const char *data, size_t len, struct err *e);
+
 /* Check `obj` against the table: unknown keys, missing required keys, null
  * values, types and string lengths, each a 422 naming the field. `prefix`
  * (may be NULL) is prepended to field names ("settings."). */

@@ -28,6 +28,12 @@ void auth_init(const char *admin_token);
  * keys. -1 with e (401/403/503) when refused. */
 int auth_check(struct req *r, enum auth_kind kind, struct err *e);
 
+struct token_claims;
+/* Verify a customer token (http/token.h) of `scope` against the secret of
+ * the shop it names (looked up in the database). */
+int auth_token_verify(const char *token, const char *scope, struct token_claims *out,
+                      struct err *e);
+
 /* The bearer token of an Authorization header value, or NULL. Borrowed. */
 const char *auth_bearer(const char *header);
 

@@ -13,14 +13,16 @@
 #include <stddef.h>
 
 #define ROUTER_MAX_PARAMS 4
-#define ROUTER_MAX_VALUE 128
+#define ROUTER_MAX_VALUE 1024 /* a customer token can be a path segment */
 
 struct req;
 typedef void (*handler_fn)(struct req *r);
 
 /* AUTH_CUSTOMER: a customer token (http/token.h) of scope "loyalty". */
 enum auth_kind { AUTH_NONE, AUTH_ADMIN, AUTH_SHOP, AUTH_CUSTOMER };
-enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_RAW };
+/* BODY_JSON: a JSON object; BODY_JSON_ANY: any JSON value (arrays);
+ * BODY_RAW: bytes as sent, any media type (signed webhooks, forms). */
+enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_JSON_ANY, BODY_RAW };
 
 struct route {
     const char *method;

@@ -99,4 +99,12 @@ enum woo_result woo_webhooks_list(struct woo_client *wc, const struct woo_shop *
 enum woo_result woo_webhook_create(struct woo_client *wc, const struct woo_shop *shop,
                                    const json_t *webhook, json_t **out, struct err *e);
 
+/* WordPress's own REST API (/wp-json/wp/v2/comments), authenticated with
+ * HTTP Basic and a WordPress Application Password: how a merchant's reply
+ * to a product review is published (a comment whose parent is the
+ * review). WooCommerce keys do not authenticate wp/v2 routes. */
+enum woo_result woo_wp_comment_create(struct woo_client *wc, const struct woo_shop *shop,
+                                      const char *wp_user, const char *wp_password,
+                                      const json_t *comment, json_t **out, struct err *e);
+
 #endif

@@ -56,6 +56,10 @@ int woo_customers_mark_deleted(struct db_conn *c, int64_t shop_id, int64_t custo
 int woo_events_emit(struct db_conn *c, int64_t shop_id, const char *kind, int64_t order_id,
                     int64_t customer_id, const json_t *payload, const char *dedupe_key,
                     bool *emitted, struct err *e);
+/* One event: kind (64 bytes) and payload (new reference); *payload NULL
+ * when there is no such event. */
+int woo_events_load(struct db_conn *c, int64_t shop_id, int64_t event_id, char kind[64],
+                    json_t **payload, struct err *e);
 int woo_events_list(struct db_conn *c, int64_t shop_id, const char *kind, int64_t order_id,
                     int64_t after, int limit, json_t **items, int64_t *next_after,
                     struct err *e);

@@ -1,0 +1,833 @@
+/*
+ * handlers.c - the review routes: the merchant's (settings, requests,
+ * moderation, statistics) and the customer's (the public API behind the
+ * link in the email).
+ *
+ * The public routes take the customer token in the path (from the email
+ * link) and act only on that token's request: a customer can review the
+ * products of their request, once each, and nothing else. Approving a
+ * review enqueues its publication in WooCommerce and pays the loyalty
+ * bonus (when the shop's incentive is points) in the same transaction, so
+ * the bonus is paid once per review whatever is clicked twice.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aftersale/core/cursor.h"
+#include "aftersale/core/jx.h"
+#include "aftersale/core/mem.h"
+#include "aftersale/http/auth.h"
+#include "aftersale/http/server.h"
+#include "aftersale/http/token.h"
+#include "aftersale/jobs/queue.h"
+#include "aftersale/loyalty/loyalty.h"
+#include "aftersale/reviews/handlers.h"
+#include "aftersale/reviews/reviews.h"
+#include "aftersale/shops/shops.h"
+#include "aftersale/woo/link.h"
+
+#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
+
+/* ---- settings ------------------------------------------------------------ */
+
+struct settings_ctx {
+    int64_t shop_id;
+    json_t *patch;             /* without the "wordpress" key */
+    const char *wp_user, *wp_password;
+    bool wp_given;
+    json_t *out;
+};
+
+static int
+settings_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct settings_ctx *x = ctx;
+    struct reviews_settings cur;
+    char shop[24];
+    const char *params[1] = {shop};
+    PGresult *res;
+    int rc = -1;
+
+    json_decref(x->out);
+    x->out = NULL;
+    I64(shop, x->shop_id);
+    if (reviews_settings_load(c, x->shop_id, &cur, e) < 0)
+        return -1;
+    if (x->patch && (reviews_settings_from_json(&cur, x->patch, e) < 0 ||
+                     reviews_settings_save(c, x->shop_id, &cur, e) < 0))
+        goto out;
+    if (x->wp_given) {
+        char *sealed = x->wp_password ? shops_seal_hex(server_config()->secret_key, "wp_password",
+                                                       x->wp_password)
+                                      : NULL;
+        const char *p[3] = {shop, x->wp_user, sealed};
+        long n = db_exec_cmd(c, "reviews_settings_wp",
+                             "UPDATE review_settings SET wp_username = $2,"
+                             " wp_password_enc = $3::bytea WHERE shop_id = $1",
+                             3, p, e);
+        free(sealed);
+        if (n < 0)
+            goto out;
+        if (n == 0 && (reviews_settings_save(c, x->shop_id, &cur, e) < 0 ||
+                       db_exec_cmd(c, "reviews_settings_wp",
+                                   "UPDATE review_settings SET wp_username = $2,"
+                                   " wp_password_enc = $3::bytea WHERE shop_id = $1",
+                                   3, p, e) < 0))
+            goto out;
+    }
+    x->out = reviews_settings_to_json(&cur);
+    res = db_exec(c, "reviews_settings_wp_get",
+                  "SELECT wp_username, wp_password_enc IS NOT NULL FROM review_settings"
+                  " WHERE shop_id = $1",
+                  1, params, e);
+    if (res == NULL)
+        goto out;
+    json_object_set_new(
+        x->out, "wordpress",
+        json_pack("{s:o, s:b}", "username",
+                  PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? json_string(PQgetvalue(res, 0, 0))
+                                                                  : json_null(),
+                  "application_password_set",
+                  PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") == 0));
+    PQclear(res);
+    rc = 0;
+out:
+    reviews_settings_free(&cur);
+    return rc;
+}
+
+void
+reviews_handle_settings_get(struct req *r)
+{
+    struct settings_ctx x = {.shop_id = r->shop_id};
+    struct err e = {0};
+
+    if (db_tx(settings_fn, &x, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 200, x.out);
+}
+
+void
+reviews_handle_settings_put(struct req *r)
+{
+    static const struct jx_field wp_fields[] = {
+        {"username", JX_STRING, true, 1, 200},
+        {"application_password", JX_STRING, true, 1, 200},
+    };
+    struct settings_ctx x = {.shop_id = r->shop_id};
+    struct err e = {0};
+    json_t *wp = json_object_get(r->json, "wordpress");
+
+    /* The WordPress credentials are a secret: sealed in their own column,
+     * never part of the settings document. null removes them. */
+    if (wp != NULL) {
+        x.wp_given = true;
+        if (!json_is_null(wp)) {
+            if (!json_is_object(wp) || jx_check(wp, wp_fields, 2, "wordpress.", &e) < 0) {
+                if (!json_is_object(wp))
+                    err_set(&e, ERR_INVALID, "wordpress", "wordpress must be an object or null");
+                reply_err(r, &e);
+                return;
+            }
+            x.wp_user = jx_str(wp, "username");
+            x.wp_password = jx_str(wp, "application_password");
+        }
+    }
+    x.patch = json_deep_copy(r->json);
+    json_object_del(x.patch, "wordpress");
+    if (db_tx(settings_fn, &x, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 200, x.out);
+    json_decref(x.patch);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+struct request_ctx {
+    int64_t shop_id, order_id, id;
+    bool send_now;
+    const char *outcome;
+    json_t *out;
+};
+
+static int
+request_create_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct request_ctx *x = ctx;
+    struct reviews_settings s;
+    char shop[24], order[24];
+    const char *params[2] = {shop, order};
+    PGresult *res;
+    json_t *summary = NULL;
+    int rc = -1;
+
+    json_decref(x->out);
+    x->out = NULL;
+    I64(shop, x->shop_id);
+    I64(order, x->order_id);
+    /* The order as the snapshot knows it, in the event payload's shape. */
+    res = db_exec(c, "reviews_order_summary",
+                  "SELECT json_build_object('order_id', o.order_id, 'customer_id', o.customer_id,"
+                  " 'email', o.billing_email, 'first_name', o.billing_first_name,"
+                  " 'shipping_country', o.shipping_country, 'status', o.status,"
+                  " 'items', coalesce((SELECT json_agg(json_build_object('product_id', i.product_id,"
+                  "   'name', i.name) ORDER BY i.line_item_id) FROM order_items i"
+                  "   WHERE i.shop_id = o.shop_id AND i.order_id = o.order_id), '[]'))::text"
+                  " FROM orders o WHERE o.shop_id = $1 AND o.order_id = $2",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return err_set(e, ERR_INVALID, "order_id",
+                       "aftersale has no order %" PRId64 " for this shop (webhook or sync first)",
+                       x->order_id);
+    }
+    {
+        json_error_t jerr;
+        summary = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+    }
+    PQclear(res);
+    if (reviews_settings_load(c, x->shop_id, &s, e) < 0)
+        goto out;
+    if (reviews_request_create(c, x->shop_id, summary, &s, x->send_now ? time(NULL) : 0, &x->id,
+                               &x->outcome, e) < 0)
+        goto done;
+    if (x->id == 0) {
+        err_set(e, strstr(x->outcome, "already") ? ERR_CONFLICT : ERR_INVALID, "order_id", "%s",
+                x->outcome);
+        goto done;
+    }
+    rc = reviews_request_json(c, x->shop_id, x->id, &x->out, e);
+done:
+    reviews_settings_free(&s);
+out:
+    json_decref(summary);
+    return rc;
+}
+
+void
+reviews_handle_request_create(struct req *r)
+{
+    static const struct jx_field fields[] = {
+        {"order_id", JX_INTEGER, true, 0, 0},
+        {"send_now", JX_BOOLEAN, false, 0, 0},
+    };
+    struct request_ctx x = {.shop_id = r->shop_id};
+    struct err e = {0};
+    char location[64];
+
+    if (jx_check(r->json, fields, 2, NULL, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    x.order_id = json_integer_value(json_object_get(r->json, "order_id"));
+    x.send_now = json_is_true(json_object_get(r->json, "send_now"));
+    if (x.order_id <= 0) {
+        reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
+        return;
+    }
+    if (db_tx(request_create_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    snprintf(location, sizeof(location), "/v1/review-requests/%" PRId64, x.id);
+    req_add_header(r, "Location", location);
+    reply_json_take(r, 201, x.out);
+}
+
+static int
+request_get_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct request_ctx *x = ctx;
+    return reviews_request_json(c, x->shop_id, x->id, &x->out, e);
+}
+
+void
+reviews_handle_request_get(struct req *r)
+{
+    struct request_ctx x = {.shop_id = r->shop_id};
+    struct err e = {0};
+
+    if (req_param_id_or_reply(r, "id", &x.id) < 0)
+        return;
+    if (db_run(request_get_fn, &x, &e) < 0)
+        reply_err(r, &e);
+    else if (x.out == NULL)
+        reply_problem(r, ERR_NOT_FOUND, NULL, "no review request %" PRId64, x.id);
+    else
+        reply_json_take(r, 200, x.out);
+}
+
+/* ---- moderation ------------------------------------------------------------ */
+
+struct list_ctx {
+    int64_t shop_id, product_id, after, next_after;
+    const char *status;
+    int rating, limit;
+    json_t *out;
+};
+
+static int
+list_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct list_ctx *x = ctx;
+    char shop[24], product[24], rating[8], after[24], limit[16];
+    const char *params[6] = {shop, x->status, x->product_id > 0 ? product : NULL,
+                             x->rating > 0 ? rating : NULL, after, limit};
+    PGresult *res;
+    int n;
+
+    I64(shop, x->shop_id);
+    I64(product, x->product_id);
+    snprintf(rating, sizeof(rating), "%d", x->rating);
+    I64(after, x->after);
+    snprintf(limit, sizeof(limit), "%d", x->limit + 1);
+    res = db_exec(c, "reviews_list",
+                  "SELECT " REVIEW_COLS " FROM reviews WHERE shop_id = $1"
+                  " AND ($2::text IS NULL OR status = $2)"
+                  " AND ($3::bigint IS NULL OR product_id = $3)"
+                  " AND ($4::integer IS NULL OR rating = $4) AND id > $5 ORDER BY id LIMIT $6",
+                  6, params, e);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    x->out = json_array();
+    for (int i = 0; i < n && i < x->limit; i++)
+        json_array_append_new(x->out, reviews_review_json(res, i));
+    x->next_after = n > x->limit ? atoll(PQgetvalue(res, x->limit - 1, 0)) : 0;
+    PQclear(res);
+    return 0;
+}
+
+void
+reviews_handle_list(struct req *r)
+{
+    struct list_ctx x = {.shop_id = r->shop_id, .status = req_query(r, "status")};
+    const char *product = req_query(r, "product_id"), *rating = req_query(r, "rating");
+    struct err e = {0};
+
+    if (req_page_or_reply(r, &x.limit, &x.after) < 0)
+        return;
+    if (x.status && strcmp(x.status, "pending") != 0 && strcmp(x.status, "approved") != 0 &&
+        strcmp(x.status, "rejected") != 0) {
+        reply_problem(r, ERR_MALFORMED, "status", "status must be pending, approved or rejected");
+        return;
+    }
+    if (product && cursor_parse_id(product, &x.product_id) < 0) {
+        reply_problem(r, ERR_MALFORMED, "product_id", "product_id must be a positive integer");
+        return;
+    }
+    if (rating) {
+        if (strlen(rating) != 1 || rating[0] < '1' || rating[0] > '5') {
+            reply_problem(r, ERR_MALFORMED, "rating", "rating must be 1 to 5");
+            return;
+        }
+        x.rating = rating[0] - '0';
+    }
+    if (db_run(list_fn, &x, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_page_take(r, x.out, x.next_after);
+}
+
+struct moderate_ctx {
+    int64_t shop_id, id, key_id;
+    const char *action; /* approve, reject, reply */
+    const char *reply;
+    json_t *out;
+};
+
+/* Approval side effects: publication job and, when the shop rewards
+ * reviews with points, the loyalty bonus (once per review: its source). */
+static int
+approved(struct db_conn *c, int64_t shop_id, const PGresult *res, struct err *e)
+{
+    struct reviews_settings s;
+    char key[48], src[32];
+    json_t *payload;
+    int64_t id = atoll(PQgetvalue(res, 0, 0));
+    int rc;
+
+    snprintf(key, sizeof(key), "publish:%" PRId64, id);
+    payload = json_pack("{s:I}", "review_id", (json_int_t)id);
+    rc = jobs_enqueue(c, shop_id, "reviews.publish", payload, key, 0, 0, NULL, e);
+    json_decref(payload);
+    if (rc < 0 || reviews_settings_load(c, shop_id, &s, e) < 0)
+        return -1;
+    if (s.incentive == REVIEWS_INCENTIVE_POINTS) {
+        snprintf(src, sizeof(src), "%" PRId64, id);
+        rc = loyalty_grant(c, shop_id, 0, PQgetvalue(res, 0, 8), "review", src, "review", e);
+    }
+    reviews_settings_free(&s);
+    return rc;
+}
+
+static int
+moderate_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct moderate_ctx *x = ctx;
+    char shop[24], id[24];
+    const char *params[3] = {shop, id, x->reply};
+    PGresult *res;
+    const char *status;
+
+    json_decref(x->out);
+    x->out = NULL;
+    I64(shop, x->shop_id);
+    I64(id, x->id);
+    res = db_exec(c, "reviews_moderate_lock",
+                  "SELECT status, reply IS NOT NULL FROM reviews WHERE shop_id = $1 AND id = $2"
+                  " FOR UPDATE",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return err_set(e, ERR_NOT_FOUND, NULL, "no review %" PRId64, x->id);
+    }
+    status = PQgetvalue(res, 0, 0);
+    if (strcmp(x->action, "reply") == 0 && strcmp(status, "approved") != 0) {
+        PQclear(res);
+        return err_set(e, ERR_CONFLICT, NULL, "only an approved review can be answered publicly");
+    }
+    if (strcmp(x->action, "reply") == 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+        PQclear(res);
+        return err_set(e, ERR_CONFLICT, NULL, "this review already has a reply");
+    }
+    if (strcmp(x->action, "reply") != 0 && strcmp(status, "pending") != 0) {
+        err_set(e, ERR_CONFLICT, NULL, "review %" PRId64 " is %s, not pending", x->id, status);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    if (strcmp(x->action, "reply") == 0)
+        res = db_exec(c, "reviews_reply_set",
+                      "UPDATE reviews SET reply = $3, replied_at = now() WHERE shop_id = $1"
+                      " AND id = $2 RETURNING " REVIEW_COLS,
+                      3, params, e);
+    else
+        res = db_exec(c, strcmp(x->action, "approve") == 0 ? "reviews_approve" : "reviews_reject",
+                      strcmp(x->action, "approve") == 0
+                          ? "UPDATE reviews SET status = 'approved', moderated_at = now()"
+                            " WHERE shop_id = $1 AND id = $2 RETURNING " REVIEW_COLS
+                          : "UPDATE reviews SET status = 'rejected', moderated_at = now()"
+                            " WHERE shop_id = $1 AND id = $2 RETURNING " REVIEW_COLS,
+                      2, params, e);
+    if (res == NULL)
+        return -1;
+    x->out = reviews_review_json(res, 0);
+    if (strcmp(x->action, "approve") == 0 && approved(c, x->shop_id, res, e) < 0) {
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    if (strcmp(x->action, "reply") == 0) {
+        char key[48];
+        json_t *payload = json_pack("{s:I}", "review_id", (json_int_t)x->id);
+        int rc;
+        snprintf(key, sizeof(key), "reply:%" PRId64, x->id);
+        rc = jobs_enqueue(c, x->shop_id, "reviews.reply", payload, key, 0, 0, NULL, e);
+        json_decref(payload);
+        return rc;
+    }
+    return 0;
+}
+
+static void
+moderate(struct req *r, const char *action)
+{
+    struct moderate_ctx x = {.shop_id = r->shop_id, .action = action};
+    struct err e = {0};
+
+    if (req_param_id_or_reply(r, "id", &x.id) < 0)
+        return;
+    if (strcmp(action, "reply") == 0) {
+        static const struct jx_field fields[] = {{"body", JX_STRING, true, 1, 5000}};
+        if (jx_check(r->json, fields, 1, NULL, &e) < 0) {
+            reply_err(r, &e);
+            return;
+        }
+        x.reply = jx_str(r->json, "body");
+    } else if (r->json && jx_check(r->json, NULL, 0, NULL, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    if (db_tx(moderate_fn, &x, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 200, x.out);
+}
+
+void
+reviews_handle_approve(struct req *r)
+{
+    moderate(r, "approve");
+}
+
+void
+reviews_handle_reject(struct req *r)
+{
+    moderate(r, "reject");
+}
+
+void
+reviews_handle_reply(struct req *r)
+{
+    moderate(r, "reply");
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+struct stats_ctx {
+    int64_t shop_id;
+    const char *from, *to;
+    json_t *out;
+};
+
+static int
+stats_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct stats_ctx *x = ctx;
+    char shop[24];
+    const char *params[3] = {shop, x->from, x->to};
+    PGresult *res;
+    json_error_t jerr;
+
+    I64(shop, x->shop_id);
+    res = db_exec(
+        c, "reviews_stats",
+        "WITH span AS (SELECT coalesce($2::timestamptz, now() - interval '30 days') AS f,"
+        "                     coalesce($3::timestamptz, now()) AS t),"
+        " rq AS (SELECT r.* FROM review_requests r, span WHERE r.shop_id = $1"
+        "        AND r.sent_at >= span.f AND r.sent_at < span.t),"
+        " rv AS (SELECT v.* FROM reviews v, span WHERE v.shop_id = $1"
+        "        AND v.created_at >= span.f AND v.created_at < span.t),"
+        " per AS (SELECT product_id, count(*) AS n, round(avg(rating), 2) AS a,"
+        "   json_build_object('1', count(*) FILTER (WHERE rating = 1),"
+        "    '2', count(*) FILTER (WHERE rating = 2), '3', count(*) FILTER (WHERE rating = 3),"
+        "    '4', count(*) FILTER (WHERE rating = 4), '5', count(*) FILTER (WHERE rating = 5)) AS d"
+        "   FROM rv GROUP BY product_id)"
+        " SELECT json_build_object("
+        "  'from', to_char((SELECT f FROM span) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "  'to', to_char((SELECT t FROM span) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "  'requests_sent', (SELECT count(*) FROM rq),"
+        "  'reminders_sent', (SELECT count(*) FROM contact_log l, span WHERE l.shop_id = $1"
+        "     AND l.kind = 'review_reminder' AND l.sent_at >= span.f AND l.sent_at < span.t),"
+        "  'reviews_received', (SELECT count(*) FROM rv),"
+        "  'requests_answered', (SELECT count(*) FROM rq WHERE EXISTS (SELECT 1 FROM reviews v"
+        "     WHERE v.shop_id = rq.shop_id AND v.request_id = rq.id)),"
+        "  'conversion_rate', (SELECT CASE WHEN count(*) = 0 THEN 0 ELSE round(count(*) FILTER"
+        "     (WHERE EXISTS (SELECT 1 FROM reviews v WHERE v.shop_id = rq.shop_id"
+        "      AND v.request_id = rq.id))::numeric / count(*), 4) END FROM rq),"
+        "  'average_rating', (SELECT round(avg(rating), 2) FROM rv),"
+        "  'distribution', (SELECT json_build_object('1', count(*) FILTER (WHERE rating = 1),"
+        "    '2', count(*) FILTER (WHERE rating = 2), '3', count(*) FILTER (WHERE rating = 3),"
+        "    '4', count(*) FILTER (WHERE rating = 4), '5', count(*) FILTER (WHERE rating = 5))"
+        "    FROM rv),"
+        "  'products', coalesce((SELECT json_agg(json_build_object('product_id', product_id,"
+        "    'reviews', n, 'average_rating', a, 'distribution', d) ORDER BY product_id) FROM per),"
+        "    '[]'))::text",
+        3, params, e);
+    if (res == NULL)
+        return -1;
+    x->out = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, &jerr);
+    PQclear(res);
+    return 0;
+}
+
+void
+reviews_handle_stats(struct req *r)
+{
+    struct stats_ctx x = {.shop_id = r->shop_id, .from = req_query(r, "from"),
+                          .to = req_query(r, "to")};
+    struct err e = {0};
+
+    if (x.from && !woo_rfc3339_valid(x.from)) {
+        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+        return;
+    }
+    if (x.to && !woo_rfc3339_valid(x.to)) {
+        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
+        return;
+    }
+    if (db_run(stats_fn, &x, &e) < 0) {
+        if (strncmp(e.sqlstate, "22", 2) == 0)
+            reply_problem(r, ERR_MALFORMED, "from", "from or to is not a valid time");
+        else
+            reply_err(r, &e);
+        return;
+    }
+    reply_json_take(r, 200, x.out);
+}
+
+/* ---- the public API ---------------------------------------------------------- */
+
+/* The request a customer token names; -1 after replying. */
+static int
+token_or_reply(struct req *r, const char *token, const char *scope, struct token_claims *claims)
+{
+    struct err e = {0};
+
+    if (token == NULL || auth_token_verify(token, scope, claims, &e) < 0) {
+        if (token == NULL)
+            err_set(&e, ERR_UNAUTHORIZED, NULL, "the link has no token");
+        reply_err(r, &e);
+        return -1;
+    }
+    if (claims->rid <= 0) {
+        reply_problem(r, ERR_UNAUTHORIZED, NULL, "the token names no review request");
+        return -1;
+    }
+    r->shop_id = claims->shop_id;
+    return 0;
+}
+
+struct public_ctx {
+    struct token_claims claims;
+    const json_t *items;
+    json_t *out;
+};
+
+static int
+public_get_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct public_ctx *x = ctx;
+    json_t *req = NULL;
+    char shop[24];
+    const char *params[1] = {shop};
+    PGresult *res;
+
+    if (reviews_request_json(c, x->claims.shop_id, x->claims.rid, &req, e) < 0)
+        return -1;
+    if (req == NULL)
+        return err_set(e, ERR_NOT_FOUND, NULL, "this review request no longer exists");
+    I64(shop, x->claims.shop_id);
+    res = db_exec(c, "reviews_public_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
+    if (res == NULL) {
+        json_decref(req);
+        return -1;
+    }
+    x->out = json_pack("{s:O, s:s, s:O, s:O, s:O, s:O}", "request_id", json_object_get(req, "id"),
+                       "shop_name", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "",
+                       "first_name", json_object_get(req, "first_name"), "status",
+                       json_object_get(req, "status"), "expires_at",
+                       json_object_get(req, "expires_at"), "products",
+                       json_object_get(req, "products"));
+    PQclear(res);
+    json_decref(req);
+    return 0;
+}
+
+void
+reviews_handle_public_get(struct req *r)
+{
+    struct public_ctx x = {0};
+    struct err e = {0};
+
+    if (token_or_reply(r, req_param(r, "token"), "review", &x.claims) < 0)
+        return;
+    if (db_run(public_get_fn, &x, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 200, x.out);
+}
+
+static int
+submit_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct public_ctx *x = ctx;
+    struct reviews_settings s;
+    char shop[24], rid[24];
+    const char *params[2] = {shop, rid};
+    PGresult *res;
+    char status[16], name[256], email[256], order[24];
+    json_t *item;
+    size_t i;
+    int rc = -1;
+
+    json_decref(x->out);
+    x->out = NULL;
+    I64(shop, x->claims.shop_id);
+    I64(rid, x->claims.rid);
+    res = db_exec(c, "reviews_submit_lock",
+                  "SELECT status, first_name, email, order_id, expires_at < now()"
+                  " FROM review_requests WHERE shop_id = $1 AND id = $2 FOR UPDATE",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return err_set(e, ERR_NOT_FOUND, NULL, "this review request no longer exists");
+    }
+    snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
+    snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 1)[0] ? PQgetvalue(res, 0, 1) : "Customer");
+    snprintf(email, sizeof(email), "%s", PQgetvalue(res, 0, 2));
+    snprintf(order, sizeof(order), "%s", PQgetvalue(res, 0, 3));
+    if (strcmp(status, "expired") == 0 || strcmp(status, "cancelled") == 0 ||
+        strcmp(status, "unsubscribed") == 0 || strcmp(PQgetvalue(res, 0, 4), "t") == 0) {
+        PQclear(res);
+        return err_set(e, ERR_CONFLICT, NULL, "this review request is %s",
+                       strcmp(status, "sent") == 0 ? "expired" : status);
+    }
+    PQclear(res);
+    if (reviews_settings_load(c, x->claims.shop_id, &s, e) < 0)
+        return -1;
+    x->out = json_array();
+    json_array_foreach(x->items, i, item) {
+        char product[24], rating[8], field[48];
+        json_int_t pid = json_integer_value(json_object_get(item, "product_id"));
+        int rt = (int)json_integer_value(json_object_get(item, "rating"));
+        const char *p[10] = {shop, rid, order, product, rating, jx_str(item, "title"),
+                             jx_str(item, "body"), name, email,
+                             rt >= s.auto_approve_min ? "approved" : "pending"};
+        I64(product, pid);
+        snprintf(rating, sizeof(rating), "%d", rt);
+        if (p[5] == NULL)
+            p[5] = "";
+        if (p[6] == NULL)
+            p[6] = "";
+        res = db_exec(c, "reviews_submit_insert",
+                      "INSERT INTO reviews (shop_id, request_id, order_id, product_id, rating,"
+                      " title, body, reviewer_name, reviewer_email, status, moderated_at)"
+                      " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                      "  CASE WHEN $10 = 'approved' THEN now() END"
+                      " WHERE EXISTS (SELECT 1 FROM review_request_items WHERE shop_id = $1"
+                      "   AND request_id = $2 AND product_id = $4)"
+                      " ON CONFLICT (shop_id, request_id, product_id) DO NOTHING"
+                      " RETURNING " REVIEW_COLS ", (SELECT count(*) FROM review_request_items"
+                      "   WHERE shop_id = $1 AND request_id = $2 AND product_id = $4)",
+                      10, p, e);
+        if (res == NULL)
+            goto out;
+        if (PQntuples(res) == 0) {
+            /* Not in the request (checked first by the caller), so: reviewed. */
+            PQclear(res);
+            snprintf(field, sizeof(field), "[%zu].product_id", i);
+            err_set(e, ERR_CONFLICT, field, "product %" JSON_INTEGER_FORMAT
+                    " of this order was already reviewed", pid);
+            goto out;
+        }
+        json_array_append_new(x->out, reviews_review_json(res, 0));
+        if (rt >= s.auto_approve_min && approved(c, x->claims.shop_id, res, e) < 0) {
+            PQclear(res);
+            goto out;
+        }
+        PQclear(res);
+    }
+    if (db_exec_cmd(c, "reviews_answered",
+                    "UPDATE review_requests SET status = 'answered', answered_at = now(),"
+                    " updated_at = now() WHERE shop_id = $1 AND id = $2"
+                    " AND status IN ('scheduled', 'sent')",
+                    2, params, e) < 0)
+        goto out;
+    rc = 0;
+out:
+    reviews_settings_free(&s);
+    return rc;
+}
+
+static int
+products_of_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct public_ctx *x = ctx;
+    char shop[24], rid[24];
+    const char *params[2] = {shop, rid};
+    PGresult *res;
+
+    I64(shop, x->claims.shop_id);
+    I64(rid, x->claims.rid);
+    res = db_exec(c, "reviews_request_products",
+                  "SELECT product_id FROM review_request_items WHERE shop_id = $1"
+                  " AND request_id = $2",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    x->out = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(x->out, json_integer(atoll(PQgetvalue(res, i, 0))));
+    PQclear(res);
+    return 0;
+}
+
+void
+reviews_handle_public_submit(struct req *r)
+{
+    static const struct jx_field fields[] = {
+        {"product_id", JX_INTEGER, true, 0, 0},
+        {"rating", JX_INTEGER, true, 0, 0},
+        {"title", JX_STRING, false, 0, 200},
+        {"body", JX_STRING, false, 0, 5000},
+    };
+    struct public_ctx x = {0};
+    struct err e = {0};
+    json_t *item, *allowed;
+    size_t i, j;
+
+    if (token_or_reply(r, req_param(r, "token"), "review", &x.claims) < 0)
+        return;
+    if (!json_is_array(r->json) || json_array_size(r->json) == 0 ||
+        json_array_size(r->json) > 50) {
+        reply_problem(r, ERR_INVALID, "reviews",
+                      "send an array of 1 to 50 reviews: [{product_id, rating, title, body}]");
+        return;
+    }
+    if (db_run(products_of_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    allowed = x.out;
+    x.out = NULL;
+    json_array_foreach(r->json, i, item) {
+        char prefix[48];
+        json_int_t pid, rt;
+        bool in = false;
+        json_t *a;
+        size_t k;
+
+        snprintf(prefix, sizeof(prefix), "[%zu].", i);
+        if (!json_is_object(item)) {
+            err_set(&e, ERR_INVALID, prefix, "each review must be an object");
+            goto bad;
+        }
+        if (jx_check(item, fields, 4, prefix, &e) < 0)
+            goto bad;
+        pid = json_integer_value(json_object_get(item, "product_id"));
+        rt = json_integer_value(json_object_get(item, "rating"));
+        snprintf(prefix, sizeof(prefix), "[%zu].rating", i);
+        if (rt < 1 || rt > 5) {
+            err_set(&e, ERR_INVALID, prefix, "rating must be from 1 to 5");
+            goto bad;
+        }
+        json_array_foreach(allowed, k, a) in = in || json_integer_value(a) == pid;
+        snprintf(prefix, sizeof(prefix), "[%zu].product_id", i);
+        if (!in) {
+            err_set(&e, ERR_INVALID, prefix, "product %" JSON_INTEGER_FORMAT
+                    " is not part of this review request", pid);
+            goto bad;
+        }
+        for (j = 0; j < i; j++)
+            if (json_integer_value(json_object_get(json_array_get(r->json, j), "product_id")) ==
+                pid) {
+                err_set(&e, ERR_INVALID, prefix, "product %" JSON_INTEGER_FORMAT
+                        " appears twice", pid);
+                goto bad;
+            }
+    }
+    json_decref(allowed);
+    x.items = r->json;
+    if (db_tx(submit_fn, &x, &e) < 0) {
+        json_decref(x.out);
+        reply_err(r, &e);
+        return;
+    }
+    reply_json_take(r, 201, json_pack("{s:o}", "reviews", x.out));
+    return;
+bad:
+    json_decref(allowed);
+    reply_err(r, &e);
+}

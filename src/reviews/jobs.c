@@ -1,0 +1,736 @@
+/*
+ * jobs.c - review requests in motion: scheduling, sending, reminding,
+ * expiring, publishing and replying.
+ *
+ * The sending job is where a customer can be annoyed, so its rules are
+ * strict: it re-reads the request and sends only from the state it
+ * expects (scheduled for the first message, sent-and-unanswered for a
+ * reminder), never to an unsubscribed address, and never past the shop's
+ * contact policy: a message over the cap is postponed to the first free
+ * slot, not dropped. The Message-ID is fixed per request and reminder, so
+ * a retry after a timeout is the same message to the receiving server.
+ * Delivery is at-least-once: a crash between the SMTP server accepting
+ * the message and our commit would send it again; the window is one
+ * transaction long.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aftersale/core/jx.h"
+#include "aftersale/core/mem.h"
+#include "aftersale/http/token.h"
+#include "aftersale/jobs/queue.h"
+#include "aftersale/loyalty/loyalty.h"
+#include "aftersale/mail/smtp.h"
+#include "aftersale/mail/templates.h"
+#include "aftersale/reviews/jobs.h"
+#include "aftersale/reviews/reviews.h"
+#include "aftersale/shops/shops.h"
+#include "aftersale/woo/link.h"
+
+#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
+#define MAX_CONTACTS 128
+#define MAX_PRODUCTS 50
+
+/* ---- internal kinds ----------------------------------------------------- */
+
+int
+reviews_job_schedule(struct db_conn *c, struct job_env *env, const struct job *job,
+                     struct job_outcome *out, struct err *e)
+{
+    struct reviews_settings s;
+    char kind[64];
+    json_t *ev = NULL;
+    int64_t request_id = 0;
+    const char *outcome = "no event";
+    int rc = -1;
+
+    (void)env;
+    out->status = JOB_DONE;
+    if (woo_events_load(c, job->shop_id,
+                        json_integer_value(json_object_get(job->payload, "event_id")), kind, &ev,
+                        e) < 0)
+        return -1;
+    if (ev == NULL)
+        return 0;
+    if (reviews_settings_load(c, job->shop_id, &s, e) < 0)
+        goto out;
+    if (reviews_request_create(c, job->shop_id, ev, &s, 0, &request_id, &outcome, e) < 0)
+        goto out;
+    out->result = json_pack("{s:I, s:s}", "request_id", (json_int_t)request_id, "outcome", outcome);
+    rc = 0;
+out:
+    reviews_settings_free(&s);
+    json_decref(ev);
+    return rc;
+}
+
+int
+reviews_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
+                   struct job_outcome *out, struct err *e)
+{
+    char kind[64], shop[24], order[24];
+    json_t *ev = NULL;
+    long n = 0;
+
+    (void)env;
+    out->status = JOB_DONE;
+    if (woo_events_load(c, job->shop_id,
+                        json_integer_value(json_object_get(job->payload, "event_id")), kind, &ev,
+                        e) < 0)
+        return -1;
+    if (ev == NULL)
+        return 0;
+    /* A partial refund keeps the request: the customer still has the rest. */
+    if (strcmp(kind, "order.cancelled") == 0 || json_is_true(json_object_get(ev, "full"))) {
+        const char *params[3] = {shop, order, strcmp(kind, "order.cancelled") == 0
+                                                  ? "order cancelled"
+                                                  : "order refunded"};
+        I64(shop, job->shop_id);
+        I64(order, json_integer_value(json_object_get(ev, "order_id")));
+        n = db_exec_cmd(c, "reviews_cancel",
+                        "UPDATE review_requests SET status = 'cancelled', cancel_reason = $3,"
+                        " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
+                        " AND status = 'scheduled'",
+                        3, params, e);
+    }
+    json_decref(ev);
+    if (n < 0)
+        return -1;
+    out->result = json_pack("{s:b}", "cancelled", n > 0);
+    return 0;
+}
+
+int
+reviews_job_expire(struct db_conn *c, struct job_env *env, const struct job *job,
+                   struct job_outcome *out, struct err *e)
+{
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+    long n;
+
+    (void)env;
+    I64(shop, job->shop_id);
+    I64(id, json_integer_value(json_object_get(job->payload, "request_id")));
+    n = db_exec_cmd(c, "reviews_expire",
+                    "UPDATE review_requests SET status = 'expired', updated_at = now()"
+                    " WHERE shop_id = $1 AND id = $2 AND status = 'sent'"
+                    " AND expires_at <= now() + interval '1 second'",
+                    2, params, e);
+    if (n < 0)
+        return -1;
+    out->status = JOB_DONE;
+    out->result = json_pack("{s:b}", "expired", n > 0);
+    return 0;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+struct send_ctx {
+    int64_t shop_id, request_id, order_id;
+    int reminder;
+    const struct config *cfg;
+    struct reviews_settings s;
+    char status[16], email[256], first_name[256], shop_name[256];
+    int reminders_sent;
+    bool unsubscribed, found;
+    time_t sent[MAX_CONTACTS];
+    int nsent;
+    int64_t product_ids[MAX_PRODUCTS];
+    char *product_names[MAX_PRODUCTS];
+    int nproducts;
+    char *token_secret;
+    struct woo_creds cr;
+};
+
+static void
+send_clear(struct send_ctx *x)
+{
+    for (int i = 0; i < x->nproducts; i++)
+        free(x->product_names[i]);
+    x->nproducts = 0;
+    if (x->token_secret) {
+        crypto_wipe(x->token_secret, strlen(x->token_secret));
+        free(x->token_secret);
+        x->token_secret = NULL;
+    }
+    woo_creds_clear(&x->cr);
+    reviews_settings_free(&x->s);
+}
+
+static int
+send_load_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct send_ctx *x = ctx;
+    char shop[24], id[24], period[24];
+    const char *params[2] = {shop, id};
+    PGresult *res;
+
+    send_clear(x);
+    x->found = false;
+    I64(shop, x->shop_id);
+    I64(id, x->request_id);
+    if (reviews_settings_load(c, x->shop_id, &x->s, e) < 0)
+        return -1;
+    res = db_exec(c, "reviews_send_load",
+                  "SELECT r.status, r.email, r.first_name, r.order_id, r.reminders_sent, s.name,"
+                  " encode(s.token_secret_enc, 'hex'),"
+                  " EXISTS (SELECT 1 FROM unsubscribes u WHERE u.shop_id = r.shop_id"
+                  "   AND u.email = r.email)"
+                  " FROM review_requests r JOIN shops s ON s.id = r.shop_id"
+                  " WHERE r.shop_id = $1 AND r.id = $2",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        char *hex = xasprintf("\\x%s", PQgetvalue(res, 0, 6));
+        x->found = true;
+        snprintf(x->status, sizeof(x->status), "%s", PQgetvalue(res, 0, 0));
+        snprintf(x->email, sizeof(x->email), "%s", PQgetvalue(res, 0, 1));
+        snprintf(x->first_name, sizeof(x->first_name), "%s", PQgetvalue(res, 0, 2));
+        x->order_id = atoll(PQgetvalue(res, 0, 3));
+        x->reminders_sent = atoi(PQgetvalue(res, 0, 4));
+        snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 5));
+        x->token_secret = shops_secret_open(x->cfg->secret_key, "token_secret", hex);
+        x->unsubscribed = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+        free(hex);
+    }
+    PQclear(res);
+    if (!x->found)
+        return 0;
+    if (x->token_secret == NULL)
+        return err_set(e, ERR_INTERNAL, NULL, "cannot decrypt the shop's token secret");
+    res = db_exec(c, "reviews_send_products",
+                  "SELECT i.product_id, i.name FROM review_request_items i"
+                  " WHERE i.shop_id = $1 AND i.request_id = $2 AND NOT EXISTS (SELECT 1"
+                  "   FROM reviews v WHERE v.shop_id = i.shop_id AND v.request_id = i.request_id"
+                  "   AND v.product_id = i.product_id) ORDER BY i.product_id LIMIT 50",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        x->product_ids[i] = atoll(PQgetvalue(res, i, 0));
+        x->product_names[i] = xstrdup(PQgetvalue(res, i, 1));
+        x->nproducts++;
+    }
+    PQclear(res);
+    I64(period, x->s.contact_period_s);
+    {
+        const char *p[3] = {shop, x->email, period};
+        res = db_exec(c, "reviews_send_contacts",
+                      "SELECT extract(epoch FROM sent_at)::bigint FROM contact_log"
+                      " WHERE shop_id = $1 AND email = $2"
+                      " AND sent_at > now() - $3::bigint * interval '1 second'"
+                      " ORDER BY sent_at DESC LIMIT 128",
+                      3, p, e);
+    }
+    if (res == NULL)
+        return -1;
+    x->nsent = 0;
+    for (int i = 0; i < PQntuples(res) && i < MAX_CONTACTS; i++)
+        x->sent[x->nsent++] = (time_t)atoll(PQgetvalue(res, i, 0));
+    PQclear(res);
+    if (x->s.channel == REVIEWS_ORDER_NOTE)
+        return woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e);
+    return 0;
+}
+
+static int
+send_mark_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct send_ctx *x = ctx;
+    char shop[24], id[24], n[16], expiry[24];
+    const char *params[4] = {shop, id, n, expiry};
+    long changed;
+
+    I64(shop, x->shop_id);
+    I64(id, x->request_id);
+    snprintf(n, sizeof(n), "%d", x->reminder);
+    I64(expiry, x->s.expiry_s);
+    changed = db_exec_cmd(
+        c, x->reminder == 0 ? "reviews_mark_sent" : "reviews_mark_reminded",
+        x->reminder == 0
+            ? "UPDATE review_requests SET status = 'sent', sent_at = now(),"
+              " expires_at = now() + $4::bigint * interval '1 second', updated_at = now()"
+              " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled' AND $3::integer = 0"
+            : "UPDATE review_requests SET reminders_sent = $3::integer, updated_at = now()"
+              " WHERE shop_id = $1 AND id = $2 AND status = 'sent'"
+              " AND reminders_sent < $3::integer AND $4::bigint >= 0",
+        4, params, e);
+    if (changed < 0)
+        return -1;
+    {
+        const char *p[4] = {shop, x->email, x->reminder == 0 ? "review_request" : "review_reminder",
+                            id};
+        if (db_exec_cmd(c, "reviews_contact_log",
+                        "INSERT INTO contact_log (shop_id, email, kind, ref_id)"
+                        " VALUES ($1, $2, $3, $4)",
+                        4, p, e) < 0)
+            return -1;
+    }
+    if (x->reminder < x->s.reminder_count) {
+        char key[48];
+        json_t *payload = json_pack("{s:I, s:i}", "request_id", (json_int_t)x->request_id,
+                                    "reminder", x->reminder + 1);
+        int rc;
+        snprintf(key, sizeof(key), "remind:%" PRId64 ":%d", x->request_id, x->reminder + 1);
+        rc = jobs_enqueue(c, x->shop_id, "reviews.send", payload, key,
+                          x->s.reminder_delay_s * 1000, 0, NULL, e);
+        json_decref(payload);
+        if (rc < 0)
+            return -1;
+    }
+    if (x->reminder == 0) {
+        char key[48];
+        json_t *payload = json_pack("{s:I}", "request_id", (json_int_t)x->request_id);
+        int rc;
+        snprintf(key, sizeof(key), "expire:%" PRId64, x->request_id);
+        rc = jobs_enqueue(c, x->shop_id, "reviews.expire", payload, key, x->s.expiry_s * 1000, 0,
+                          NULL, e);
+        json_decref(payload);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct send_ctx *x = ctx;
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+
+    I64(shop, x->shop_id);
+    I64(id, x->request_id);
+    return db_exec_cmd(c, "reviews_mark_unsubscribed",
+                       "UPDATE review_requests SET status = 'unsubscribed', updated_at = now()"
+                       " WHERE shop_id = $1 AND id = $2 AND status IN ('scheduled', 'sent')",
+                       2, params, e) < 0
+               ? -1
+               : 0;
+}
+
+/* The template of a part: the shop's own for its locale, else built-in. */
+static const char *
+template_for(const struct reviews_settings *s, const char *kind, enum mail_part part)
+{
+    for (int i = 0; i < s->ntemplates && strcmp(kind, "review_request") == 0; i++) {
+        const struct reviews_template *t = &s->templates[i];
+        const char *v = part == MAIL_SUBJECT ? t->subject : part == MAIL_TEXT ? t->text : t->html;
+        if (strcmp(t->locale, s->locale) == 0 && v != NULL)
+            return v;
+    }
+    return mail_template_builtin(kind, s->locale, part);
+}
+
+static enum mail_tls
+tls_of(const char *s)
+{
+    if (strcmp(s, "none") == 0)
+        return MAIL_TLS_NONE;
+    if (strcmp(s, "starttls") == 0)
+        return MAIL_TLS_STARTTLS;
+    if (strcmp(s, "implicit") == 0)
+        return MAIL_TLS_IMPLICIT;
+    return MAIL_TLS_STARTTLS_TRY;
+}
+
+/* Render and deliver the message; out is set on failure. */
+static int
+deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
+{
+    const struct config *cfg = env->cfg;
+    const char *kind = x->reminder == 0 ? "review_request" : "review_reminder";
+    struct token_claims claims = {.shop_id = x->shop_id, .scope = "review",
+                                  .rid = x->request_id};
+    struct token_claims unsub = {.shop_id = x->shop_id, .scope = "unsubscribe",
+                                 .rid = x->request_id};
+    struct mail_product products[MAX_PRODUCTS];
+    struct mail_vars vars;
+    char *review_tok = NULL, *unsub_tok = NULL, *base = NULL, *review_link = NULL,
+         *unsub_link = NULL, *subject = NULL, *text = NULL, *html = NULL;
+    char *links[MAX_PRODUCTS][6];
+    char msgid[128];
+    struct err e = {0};
+    int rc = -1;
+
+    memset(links, 0, sizeof(links));
+    if (cfg->public_url == NULL && x->s.link_base_url[0] == '\0') {
+        out->status = JOB_FAIL;
+        err_set(&out->err, ERR_INVALID, NULL,
+                "PUBLIC_URL is not set: review links need the service's public address");
+        return -1;
+    }
+    snprintf(claims.email, sizeof(claims.email), "%s", x->email);
+    snprintf(unsub.email, sizeof(unsub.email), "%s", x->email);
+    claims.exp = time(NULL) + x->s.expiry_s + 7 * 86400;
+    unsub.exp = time(NULL) + 366 * 86400;
+    review_tok = token_mint(x->token_secret, &claims);
+    unsub_tok = token_mint(x->token_secret, &unsub);
+    if (review_tok == NULL || unsub_tok == NULL) {
+        out->status = JOB_FAIL;
+        err_set(&out->err, ERR_INTERNAL, NULL, "could not mint the review link token");
+        goto out;
+    }
+    base = x->s.link_base_url[0] ? xstrdup(x->s.link_base_url)
+                                 : xasprintf("%s/review", cfg->public_url);
+    review_link = xasprintf("%s?token=%s", base, review_tok);
+    unsub_link = xasprintf("%s/unsubscribe?token=%s", cfg->public_url ? cfg->public_url : base,
+                           unsub_tok);
+    for (int i = 0; i < x->nproducts; i++) {
+        links[i][0] = xasprintf("%s&product=%" PRId64, review_link, x->product_ids[i]);
+        for (int r = 1; r <= 5; r++)
+            links[i][r] = xasprintf("%s&product=%" PRId64 "&rating=%d", review_link,
+                                    x->product_ids[i], r);
+        products[i] = (struct mail_product){.name = x->product_names[i], .image = "",
+                                            .link = links[i][0]};
+        for (int r = 0; r < 5; r++)
+            products[i].star_links[r] = links[i][r + 1];
+    }
+    vars = (struct mail_vars){.first_name = x->first_name, .shop_name = x->shop_name,
+                              .review_link = review_link, .unsubscribe_link = unsub_link,
+                              .products = products, .nproducts = (size_t)x->nproducts};
+    subject = mail_template_render(template_for(&x->s, kind, MAIL_SUBJECT), MAIL_SUBJECT, &vars, &e);
+    text = subject ? mail_template_render(template_for(&x->s, kind, MAIL_TEXT), MAIL_TEXT, &vars, &e)
+                   : NULL;
+    html = text ? mail_template_render(template_for(&x->s, kind, MAIL_HTML), MAIL_HTML, &vars, &e)
+                : NULL;
+    if (html == NULL) {
+        out->status = JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    if (x->s.channel == REVIEWS_ORDER_NOTE) {
+        /* WooCommerce emails a customer note to the order's billing address. */
+        json_t *note = NULL;
+        char *body = xasprintf("%s\n\n%s", subject, text);
+        enum woo_result r = woo_order_note_add(env->woo, &x->cr.shop, x->order_id, body, true,
+                                               &note, &e);
+        free(body);
+        json_decref(note);
+        if (r != WOO_OK) {
+            out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
+            out->err = e;
+            goto out;
+        }
+    } else {
+        struct mail_server server = {.host = cfg->smtp_host, .port = (int)cfg->smtp_port,
+                                     .tls = tls_of(cfg->smtp_tls), .user = cfg->smtp_user,
+                                     .password = cfg->smtp_password,
+                                     .timeout_ms = cfg->smtp_timeout_ms, .verify_peer = true};
+        struct mail_message m = {
+            .from_name = x->s.sender_name[0] ? x->s.sender_name : x->shop_name,
+            .from_addr = x->s.sender_email[0] ? x->s.sender_email : cfg->mail_from,
+            .to_name = x->first_name[0] ? x->first_name : NULL, .to_addr = x->email,
+            .subject = subject, .text = text, .html = html, .unsubscribe_url = unsub_link,
+            .message_id = msgid};
+        enum mail_result r;
+        snprintf(msgid, sizeof(msgid), "<review-%" PRId64 "-%" PRId64 "-%d@aftersale>",
+                 x->shop_id, x->request_id, x->reminder);
+        r = mail_send(&server, &m, time(NULL), &e);
+        if (r != MAIL_OK) {
+            out->status = r == MAIL_RETRY ? JOB_RETRY : JOB_FAIL;
+            out->err = e;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    for (int i = 0; i < MAX_PRODUCTS; i++)
+        for (int r = 0; r < 6; r++)
+            free(links[i][r]);
+    free(review_tok);
+    free(unsub_tok);
+    free(base);
+    free(review_link);
+    free(unsub_link);
+    free(subject);
+    free(text);
+    free(html);
+    return rc;
+}
+
+void
+reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome *out)
+{
+    struct send_ctx *x = xcalloc(1, sizeof(*x));
+    struct err e = {0};
+    time_t now = time(NULL), slot;
+
+    x->cfg = env->cfg;
+    x->shop_id = job->shop_id;
+    x->request_id = json_integer_value(json_object_get(job->payload, "request_id"));
+    x->reminder = (int)json_integer_value(json_object_get(job->payload, "reminder"));
+    reviews_settings_default(&x->s);
+    if (db_run(send_load_fn, x, &e) < 0) {
+        out->status = e.kind == ERR_UNAVAILABLE ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    out->status = JOB_DONE;
+    /* Only from the state this message belongs to. */
+    if (!x->found || (x->reminder == 0 && strcmp(x->status, "scheduled") != 0) ||
+        (x->reminder > 0 &&
+         (strcmp(x->status, "sent") != 0 || x->reminders_sent >= x->reminder))) {
+        out->result = json_pack("{s:s}", "skipped", x->found ? x->status : "no request");
+        goto out;
+    }
+    if (x->nproducts == 0) {
+        out->result = json_pack("{s:s}", "skipped", "every product was reviewed");
+        goto out;
+    }
+    if (x->unsubscribed) {
+        if (db_tx(unsubscribed_fn, x, &e) < 0) {
+            out->status = JOB_RETRY;
+            out->err = e;
+        }
+        out->result = json_pack("{s:s}", "skipped", "unsubscribed");
+        goto out;
+    }
+    slot = reviews_contact_next_slot(x->sent, x->nsent, x->s.contact_max, x->s.contact_period_s,
+                                     now);
+    if (slot > now) {
+        /* Over the contact cap: postponed to the first free slot, not lost. */
+        out->status = JOB_RESCHEDULE;
+        out->delay_ms = (long)(slot - now) * 1000 + 1000;
+        out->result = json_pack("{s:s, s:I}", "postponed", "contact policy", "seconds",
+                                (json_int_t)(slot - now));
+        goto out;
+    }
+    if (deliver(env, x, out) < 0)
+        goto out;
+    if (db_tx(send_mark_fn, x, &e) < 0) {
+        /* Sent but not recorded: retrying would send again. Record the
+         * error; the lease then hands the job to another attempt. */
+        out->status = JOB_RETRY;
+        out->err = e;
+        goto out;
+    }
+    out->status = JOB_DONE;
+    out->result = json_pack("{s:s, s:i, s:i}", "sent", x->s.channel == REVIEWS_ORDER_NOTE
+                                                           ? "order_note"
+                                                           : "email",
+                            "reminder", x->reminder, "products", x->nproducts);
+out:
+    send_clear(x);
+    free(x);
+}
+
+/* ---- publishing and replies ------------------------------------------------ */
+
+struct publish_ctx {
+    int64_t shop_id, review_id;
+    const struct config *cfg;
+    bool found;
+    char status[16], *title, *body, *reply, *name, *email, wp_user[256], *wp_password;
+    int64_t product_id, woo_id;
+    int rating;
+    struct woo_creds cr;
+    /* results */
+    int64_t new_woo_id;
+    bool verified, has_verified, replied;
+};
+
+static void
+publish_clear(struct publish_ctx *p)
+{
+    free(p->title);
+    free(p->body);
+    free(p->reply);
+    free(p->name);
+    free(p->email);
+    if (p->wp_password) {
+        crypto_wipe(p->wp_password, strlen(p->wp_password));
+        free(p->wp_password);
+    }
+    p->title = p->body = p->reply = p->name = p->email = p->wp_password = NULL;
+    woo_creds_clear(&p->cr);
+}
+
+static int
+publish_load_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct publish_ctx *p = ctx;
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+    PGresult *res;
+
+    publish_clear(p);
+    I64(shop, p->shop_id);
+    I64(id, p->review_id);
+    res = db_exec(c, "reviews_publish_load",
+                  "SELECT v.status, v.title, v.body, v.reviewer_name, v.reviewer_email,"
+                  " v.product_id, v.rating, v.woo_review_id, v.reply, s.wp_username,"
+                  " encode(s.wp_password_enc, 'hex'), v.reply_woo_id IS NOT NULL"
+                  " FROM reviews v LEFT JOIN review_settings s ON s.shop_id = v.shop_id"
+                  " WHERE v.shop_id = $1 AND v.id = $2",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    p->found = PQntuples(res) == 1;
+    if (p->found) {
+        snprintf(p->status, sizeof(p->status), "%s", PQgetvalue(res, 0, 0));
+        p->title = xstrdup(PQgetvalue(res, 0, 1));
+        p->body = xstrdup(PQgetvalue(res, 0, 2));
+        p->name = xstrdup(PQgetvalue(res, 0, 3));
+        p->email = xstrdup(PQgetvalue(res, 0, 4));
+        p->product_id = atoll(PQgetvalue(res, 0, 5));
+        p->rating = atoi(PQgetvalue(res, 0, 6));
+        p->woo_id = PQgetisnull(res, 0, 7) ? 0 : atoll(PQgetvalue(res, 0, 7));
+        p->reply = PQgetisnull(res, 0, 8) ? NULL : xstrdup(PQgetvalue(res, 0, 8));
+        snprintf(p->wp_user, sizeof(p->wp_user), "%s", PQgetvalue(res, 0, 9));
+        p->replied = strcmp(PQgetvalue(res, 0, 11), "t") == 0;
+        if (!PQgetisnull(res, 0, 10)) {
+            char *hex = xasprintf("\\x%s", PQgetvalue(res, 0, 10));
+            p->wp_password = shops_secret_open(p->cfg->secret_key, "wp_password", hex);
+            free(hex);
+        }
+    }
+    PQclear(res);
+    if (!p->found)
+        return 0;
+    return woo_creds_load(c, p->shop_id, p->cfg->secret_key, &p->cr, e);
+}
+
+static int
+publish_done_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct publish_ctx *p = ctx;
+    char shop[24], id[24], woo[24];
+    const char *params[4] = {shop, id, p->new_woo_id > 0 ? woo : NULL,
+                             p->has_verified ? (p->verified ? "t" : "f") : NULL};
+
+    I64(shop, p->shop_id);
+    I64(id, p->review_id);
+    I64(woo, p->new_woo_id);
+    return db_exec_cmd(c, "reviews_publish_done",
+                       "UPDATE reviews SET woo_review_id = $3, verified = $4::boolean,"
+                       " published_at = now() WHERE shop_id = $1 AND id = $2",
+                       4, params, e) < 0
+               ? -1
+               : 0;
+}
+
+void
+reviews_job_publish(struct job_env *env, const struct job *job, struct job_outcome *out)
+{
+    struct publish_ctx p = {.shop_id = job->shop_id, .cfg = env->cfg};
+    struct err e = {0};
+    json_t *review = NULL, *made = NULL;
+    char *text = NULL;
+    enum woo_result r;
+
+    p.review_id = json_integer_value(json_object_get(job->payload, "review_id"));
+    if (db_run(publish_load_fn, &p, &e) < 0) {
+        out->status = e.kind == ERR_UNAVAILABLE ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    out->status = JOB_DONE;
+    if (!p.found || strcmp(p.status, "approved") != 0 || p.woo_id > 0)
+        goto out; /* rejected since, or already published */
+    text = p.title[0] ? xasprintf("%s\n\n%s", p.title, p.body) : xstrdup(p.body);
+    /* The order's billing email: WooCommerce marks the review verified when
+     * that address bought the product (it ignores a `verified` field). */
+    review = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s}", "product_id", (json_int_t)p.product_id,
+                       "review", text, "reviewer", p.name, "reviewer_email", p.email, "rating",
+                       p.rating, "status", "approved");
+    r = woo_review_create(env->woo, &p.cr.shop, review, &made, &e);
+    if (r == WOO_OK) {
+        json_t *v = json_object_get(made, "verified");
+        p.new_woo_id = json_integer_value(json_object_get(made, "id"));
+        p.has_verified = json_is_boolean(v);
+        p.verified = json_is_true(v);
+    } else if (strstr(e.detail, "woocommerce_rest_comment_duplicate") == NULL) {
+        /* A duplicate means an earlier attempt published it: done. */
+        out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    if (db_tx(publish_done_fn, &p, &e) < 0) {
+        out->status = JOB_RETRY;
+        out->err = e;
+        goto out;
+    }
+    out->result = json_pack("{s:I, s:b}", "woo_review_id", (json_int_t)p.new_woo_id, "verified",
+                            p.verified);
+out:
+    free(text);
+    json_decref(review);
+    json_decref(made);
+    publish_clear(&p);
+}
+
+static int
+reply_done_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct publish_ctx *p = ctx;
+    char shop[24], id[24], woo[24];
+    const char *params[3] = {shop, id, woo};
+
+    I64(shop, p->shop_id);
+    I64(id, p->review_id);
+    I64(woo, p->new_woo_id);
+    return db_exec_cmd(c, "reviews_reply_done",
+                       "UPDATE reviews SET reply_woo_id = $3 WHERE shop_id = $1 AND id = $2", 3,
+                       params, e) < 0
+               ? -1
+               : 0;
+}
+
+void
+reviews_job_reply(struct job_env *env, const struct job *job, struct job_outcome *out)
+{
+    struct publish_ctx p = {.shop_id = job->shop_id, .cfg = env->cfg};
+    struct err e = {0};
+    json_t *comment = NULL, *made = NULL;
+    enum woo_result r;
+
+    p.review_id = json_integer_value(json_object_get(job->payload, "review_id"));
+    if (db_run(publish_load_fn, &p, &e) < 0) {
+        out->status = e.kind == ERR_UNAVAILABLE ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    if (!p.found || p.reply == NULL || p.replied) {
+        out->status = JOB_DONE;
+        goto out;
+    }
+    if (p.woo_id == 0) {
+        /* Not published yet (its job may still be running): try again later. */
+        out->status = strcmp(p.status, "approved") == 0 ? JOB_RETRY : JOB_FAIL;
+        err_set(&out->err, ERR_CONFLICT, NULL, "the review is not published in WooCommerce yet");
+        goto out;
+    }
+    if (p.wp_user[0] == '\0' || p.wp_password == NULL) {
+        out->status = JOB_FAIL;
+        err_set(&out->err, ERR_INVALID, NULL,
+                "no WordPress application password in the review settings: replies are "
+                "published through /wp-json/wp/v2/comments, which WooCommerce keys cannot use");
+        goto out;
+    }
+    comment = json_pack("{s:I, s:I, s:s}", "post", (json_int_t)p.product_id, "parent",
+                        (json_int_t)p.woo_id, "content", p.reply);
+    r = woo_wp_comment_create(env->woo, &p.cr.shop, p.wp_user, p.wp_password, comment, &made, &e);
+    if (r != WOO_OK) {
+        out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    p.new_woo_id = json_integer_value(json_object_get(made, "id"));
+    if (db_tx(reply_done_fn, &p, &e) < 0) {
+        out->status = JOB_RETRY;
+        out->err = e;
+        goto out;
+    }
+    out->status = JOB_DONE;
+    out->result = json_pack("{s:I}", "comment_id", (json_int_t)p.new_woo_id);
+out:
+    json_decref(comment);
+    json_decref(made);
+    publish_clear(&p);
+}
