@@ -31,7 +31,7 @@ OBJ        := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
 LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit integration asan test-asan lint lint-openapi fmt bench clean deps migrate
+.PHONY: all run test unit integration asan test-asan lint lint-openapi fmt bench clean deps migrate browser-deps
 
 all: $(BUILD)/aftersale
 
@@ -68,7 +68,12 @@ migrate: all
 unit: $(UNIT_BIN)
 	@scripts/run-unit $(UNIT_BIN)
 
-integration: all
+# Node packages of the browser test (playwright-core; the browser is Debian's chromium).
+browser-deps:
+	@if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then \
+	  cd tests/browser && npm install --no-audit --no-fund --silent; fi
+
+integration: all browser-deps
 	AFTERSALE_BIN=$(abspath $(BUILD)/aftersale) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fakes tests/integration
 
 test: deps
@@ -79,7 +84,7 @@ asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	        SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
 
-test-asan: deps
+test-asan: deps browser-deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	        SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -70,7 +70,7 @@ static const struct option options[] = {
      "none, starttls-try (use it when offered), starttls (required) or implicit"},
     {"SMTP_USER", NULL, K_OPTIONAL, AT(smtp_user), 0, 0, "SMTP AUTH user; unset = no AUTH"},
     {"SMTP_PASSWORD", NULL, K_OPTIONAL, AT(smtp_password), 0, 0, "SMTP AUTH password"},
-    {"MAIL_FROM", "aftersale@localhost", K_STRING, AT(mail_from), 0, 0,
+    {"MAIL_FROM", "aftersale@localhost.localdomain", K_STRING, AT(mail_from), 0, 0,
      "sender address when a shop's review settings give none"},
     {"SMTP_TIMEOUT_MS", "20000", K_LONG, AT(smtp_timeout_ms), 100, 600000,
      "total timeout of one SMTP conversation"},

@@ -17,6 +17,10 @@
  * "templates[0].html"). to_json output read back over the defaults gives
  * the same settings, which is how the store keeps them.
  *
+ * The contact policy is a sliding window, not a calendar quota: at most
+ * max messages in any (t - period, t]. A message over the cap is never
+ * dropped; the sender asks for the next slot and waits until then.
+ *
  * Callers: reviews handlers (settings), the store (scheduling a request),
  * the sending jobs (contact policy). This file must never do I/O, keep
  * state, or allocate beyond the template strings and the JSON it returns:
@@ -50,8 +54,8 @@
 #define CONTACT_MAX_MAX 100
 #define VALIDITY_MAX 3650
 #define AUTO_APPROVE_NEVER 6
-#define SUBJECT_MAX 200             /* characters */
-#define BODY_MAX (100 * 1024)       /* bytes, text or html */
+#define SUBJECT_MAX 200                   /* characters */
+#define BODY_MAX (100 * 1024)             /* bytes, text or html */
 #define REAL_EXACT_MAX 9007199254740992LL /* 2^53: beyond it a double skips whole numbers */
 
 static const char *const channel_names[] = {"email", "order_note"};
@@ -80,8 +84,7 @@ reviews_duration_parse(const char *s, int64_t *seconds, const char *field, struc
     bool in_time = false, any = false, any_time = false;
 
     if (s == NULL)
-        return err_set(e, ERR_INVALID, field, "%s must be an ISO 8601 duration such as \"P7D\"",
-                       f);
+        return err_set(e, ERR_INVALID, field, "%s must be an ISO 8601 duration such as \"P7D\"", f);
     if (s[0] == '-' || s[0] == '+')
         return err_set(e, ERR_INVALID, field, "%s: '%.40s': a duration has no sign", f, s);
     if (s[0] != 'P')
@@ -397,7 +400,7 @@ id_cmp(const void *a, const void *b)
 
 /* A given id list replaces the old one; kept sorted and without repeats. */
 static int
-ids_from_json(int64_t *ids, int *nids, const json_t *arr, const char *name, struct err *e)
+ids_from_json(const char *name, const json_t *arr, int64_t *ids, int *nids, struct err *e)
 {
     char field[64];
     size_t n;
@@ -637,8 +640,7 @@ templates_from_json(struct reviews_template *t, int *nt, const json_t *arr, stru
                        "templates must be an array ([] for the built-in templates)");
     n = json_array_size(arr);
     if (n > REVIEWS_MAX_TEMPLATES)
-        return err_set(e, ERR_INVALID, "templates", "at most %d templates",
-                       REVIEWS_MAX_TEMPLATES);
+        return err_set(e, ERR_INVALID, "templates", "at most %d templates", REVIEWS_MAX_TEMPLATES);
     for (size_t i = 0; i < n; i++) {
         if (template_from_json(&t[i], json_array_get(arr, i), (int)i, e) < 0)
             return -1;
@@ -680,6 +682,7 @@ settings_coherent(const struct reviews_settings *s, struct err *e)
 static int
 settings_merge(struct reviews_settings *n, const json_t *obj, struct err *e)
 {
+    int64_t *pids = n->excluded_products, *cids = n->excluded_categories;
     const json_t *v;
     int choice = 0;
     int64_t i = 0;
@@ -704,12 +707,10 @@ settings_merge(struct reviews_settings *n, const json_t *obj, struct err *e)
         n->channel = (enum reviews_channel)choice;
     }
     if ((v = json_object_get(obj, "excluded_product_ids")) != NULL &&
-        ids_from_json(n->excluded_products, &n->nexcluded_products, v, "excluded_product_ids",
-                      e) < 0)
+        ids_from_json("excluded_product_ids", v, pids, &n->nexcluded_products, e) < 0)
         return -1;
     if ((v = json_object_get(obj, "excluded_category_ids")) != NULL &&
-        ids_from_json(n->excluded_categories, &n->nexcluded_categories, v,
-                      "excluded_category_ids", e) < 0)
+        ids_from_json("excluded_category_ids", v, cids, &n->nexcluded_categories, e) < 0)
         return -1;
     if ((v = json_object_get(obj, "auto_approve_min_rating")) != NULL) {
         /* null: every review waits for the merchant. */
@@ -744,8 +745,7 @@ settings_merge(struct reviews_settings *n, const json_t *obj, struct err *e)
                            sizeof(n->link_base_url) - 1);
         snprintf(n->link_base_url, sizeof(n->link_base_url), "%s", s);
     }
-    if ((v = json_object_get(obj, "locale")) != NULL &&
-        read_locale(v, "locale", n->locale, e) < 0)
+    if ((v = json_object_get(obj, "locale")) != NULL && read_locale(v, "locale", n->locale, e) < 0)
         return -1;
     if ((v = json_object_get(obj, "country_delays")) != NULL &&
         country_delays_from_json(n, v, e) < 0)
@@ -760,12 +760,23 @@ settings_merge(struct reviews_settings *n, const json_t *obj, struct err *e)
 int
 reviews_settings_from_json(struct reviews_settings *s, const json_t *obj, struct err *e)
 {
-    static const char *const keys[] = {
-        "delay",          "reminder_delay",        "reminder_count",          "expiry",
-        "channel",        "excluded_product_ids",  "excluded_category_ids",   "sender_name",
-        "sender_email",   "link_base_url",         "auto_approve_min_rating", "locale",
-        "country_delays", "incentive",             "contact_policy",          "templates",
-        NULL};
+    static const char *const keys[] = {"delay",
+                                       "reminder_delay",
+                                       "reminder_count",
+                                       "expiry",
+                                       "channel",
+                                       "excluded_product_ids",
+                                       "excluded_category_ids",
+                                       "sender_name",
+                                       "sender_email",
+                                       "link_base_url",
+                                       "auto_approve_min_rating",
+                                       "locale",
+                                       "country_delays",
+                                       "incentive",
+                                       "contact_policy",
+                                       "templates",
+                                       NULL};
     struct reviews_settings n = *s; /* merged here; copied back only on success */
     struct reviews_template tpl[REVIEWS_MAX_TEMPLATES];
     const json_t *templates;
@@ -819,11 +830,10 @@ reviews_settings_to_json(const struct reviews_settings *s)
     }
     for (int i = 0; i < s->ntemplates && i < REVIEWS_MAX_TEMPLATES; i++) {
         const struct reviews_template *t = &s->templates[i];
-        json_array_append_new(templates,
-                              must(json_pack("{s:s, s:o, s:o, s:o}", "locale", t->locale,
-                                             "subject", string_or_null(t->subject), "text",
-                                             string_or_null(t->text), "html",
-                                             string_or_null(t->html))));
+        json_array_append_new(
+            templates, must(json_pack("{s:s, s:o, s:o, s:o}", "locale", t->locale, "subject",
+                                      string_or_null(t->subject), "text", string_or_null(t->text),
+                                      "html", string_or_null(t->html))));
     }
     approve = s->auto_approve_min >= 1 && s->auto_approve_min <= 5
                   ? must(json_integer(s->auto_approve_min))
@@ -835,11 +845,11 @@ reviews_settings_to_json(const struct reviews_settings *s)
     return must(json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:o,"
         " s:{s:s, s:o, s:i}, s:{s:i, s:s}, s:o}",
-        "delay", delay, "reminder_delay", reminder, "reminder_count", s->reminder_count,
-        "expiry", expiry, "channel", channel_names[ch < 2 ? ch : 0], "excluded_product_ids",
-        products, "excluded_category_ids", categories, "auto_approve_min_rating", approve,
-        "sender_name", s->sender_name, "sender_email", s->sender_email, "link_base_url",
-        s->link_base_url, "locale", s->locale, "country_delays", countries, "incentive", "kind",
+        "delay", delay, "reminder_delay", reminder, "reminder_count", s->reminder_count, "expiry",
+        expiry, "channel", channel_names[ch < 2 ? ch : 0], "excluded_product_ids", products,
+        "excluded_category_ids", categories, "auto_approve_min_rating", approve, "sender_name",
+        s->sender_name, "sender_email", s->sender_email, "link_base_url", s->link_base_url,
+        "locale", s->locale, "country_delays", countries, "incentive", "kind",
         incentive_names[inc < 3 ? inc : 0], "coupon_amount",
         s->coupon_amount[0] != '\0' ? must(json_string(s->coupon_amount)) : json_null(),
         "coupon_validity_days", s->coupon_validity_days, "contact_policy", "max_messages",
