@@ -153,6 +153,46 @@ jx_check(const json_t *obj, const struct jx_field *fields, size_t nfields, const
     return 0;
 }
 
+int
+jx_known_keys(const json_t *obj, const char *const *names, const char *prefix, struct err *e)
+{
+    const char *key;
+    json_t *v;
+    char field[64];
+
+    json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+        size_t i;
+        (void)v;
+        for (i = 0; names[i] != NULL; i++)
+            if (strcmp(names[i], key) == 0)
+                break;
+        if (names[i] == NULL) {
+            snprintf(field, sizeof(field), "%s%s", prefix ? prefix : "", key);
+            return err_set(e, ERR_INVALID, field, "unknown field '%.60s'", field);
+        }
+    }
+    return 0;
+}
+
+int
+jx_choice(const json_t *v, const char *field, const char *const *names, size_t n, int *out,
+          struct err *e)
+{
+    const char *s = json_string_value(v);
+
+    for (size_t i = 0; s != NULL && i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int)i;
+            return 0;
+        }
+    }
+    if (n == 2)
+        return err_set(e, ERR_INVALID, field, "%s must be \"%s\" or \"%s\"", field, names[0],
+                       names[1]);
+    return err_set(e, ERR_INVALID, field, "%s must be \"%s\", \"%s\" or \"%s\"", field,
+                   names[0], names[1], names[2]);
+}
+
 const char *
 jx_str(const json_t *obj, const char *key)
 {

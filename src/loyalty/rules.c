@@ -238,53 +238,6 @@ read_decimal(const json_t *v, const char *field, int64_t min, int64_t max, int64
     return 0;
 }
 
-/* A string field that must be one of `names`; *out gets the index. */
-static int
-read_choice(const json_t *v, const char *field, const char *const *names, size_t n, int *out,
-            struct err *e)
-{
-    const char *s = json_string_value(v);
-
-    for (size_t i = 0; s != NULL && i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return 0;
-        }
-    }
-    if (n == 2)
-        return err_set(e, ERR_INVALID, field, "%s must be \"%s\" or \"%s\"", field, names[0],
-                       names[1]);
-    return err_set(e, ERR_INVALID, field, "%s must be \"%s\", \"%s\" or \"%s\"", field, names[0],
-                   names[1], names[2]);
-}
-
-/*
- * Unknown keys are a 422 naming the key, so a misspelt setting never
- * silently does nothing. (jx_check cannot describe our decimal fields,
- * which take a string or a number, nor max_discount, which takes null.)
- */
-static int
-known_keys(const json_t *obj, const char *const *names, const char *prefix, struct err *e)
-{
-    const char *key;
-    json_t *v;
-    char field[64];
-
-    json_object_foreach((json_t *)(uintptr_t)obj, key, v)
-    {
-        size_t i;
-        (void)v;
-        for (i = 0; names[i] != NULL; i++)
-            if (strcmp(names[i], key) == 0)
-                break;
-        if (names[i] == NULL) {
-            snprintf(field, sizeof(field), "%s%s", prefix, key);
-            return err_set(e, ERR_INVALID, field, "unknown field '%.60s'", field);
-        }
-    }
-    return 0;
-}
-
 /* ---- settings ----------------------------------------------------------- */
 
 void
@@ -375,7 +328,7 @@ redemption_from_json(struct loyalty_settings *s, const json_t *obj, struct err *
 
     if (!json_is_object(obj))
         return err_set(e, ERR_INVALID, "redemption", "redemption must be an object");
-    if (known_keys(obj, keys, "redemption.", e) < 0)
+    if (jx_known_keys(obj, keys, "redemption.", e) < 0)
         return -1;
     if ((v = json_object_get(obj, "points_per_unit")) != NULL &&
         read_int(v, "redemption.points_per_unit", 1, REDEEM_PPU_MAX, &s->redeem_points_per_unit,
@@ -428,7 +381,7 @@ tier_from_json(struct loyalty_tier *t, const json_t *obj, int idx, struct err *e
         snprintf(field, sizeof(field), "tiers[%d]", idx);
         return err_set(e, ERR_INVALID, field, "%s must be an object", field);
     }
-    if (known_keys(obj, keys, prefix, e) < 0)
+    if (jx_known_keys(obj, keys, prefix, e) < 0)
         return -1;
 
     snprintf(field, sizeof(field), "%sname", prefix);
@@ -570,23 +523,23 @@ loyalty_settings_from_json(struct loyalty_settings *s, const json_t *obj, struct
 
     if (!json_is_object(obj))
         return err_set(e, ERR_INVALID, NULL, "settings must be a JSON object");
-    if (known_keys(obj, keys, "", e) < 0)
+    if (jx_known_keys(obj, keys, "", e) < 0)
         return -1;
     if ((v = json_object_get(obj, "points_per_unit")) != NULL &&
         read_decimal(v, "points_per_unit", 0, PPU_MAX_MILLI, &n.points_per_unit_milli, e) < 0)
         return -1;
     if ((v = json_object_get(obj, "rounding")) != NULL) {
-        if (read_choice(v, "rounding", rounding_names, 3, &choice, e) < 0)
+        if (jx_choice(v, "rounding", rounding_names, 3, &choice, e) < 0)
             return -1;
         n.rounding = (enum loyalty_rounding)choice;
     }
     if ((v = json_object_get(obj, "earn_basis")) != NULL) {
-        if (read_choice(v, "earn_basis", basis_names, 2, &choice, e) < 0)
+        if (jx_choice(v, "earn_basis", basis_names, 2, &choice, e) < 0)
             return -1;
         n.basis = (enum loyalty_basis)choice;
     }
     if ((v = json_object_get(obj, "earn_status")) != NULL) {
-        if (read_choice(v, "earn_status", status_names, 2, &choice, e) < 0)
+        if (jx_choice(v, "earn_status", status_names, 2, &choice, e) < 0)
             return -1;
         snprintf(n.earn_status, sizeof(n.earn_status), "%s", status_names[choice]);
     }

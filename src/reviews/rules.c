@@ -247,26 +247,6 @@ read_duration(const json_t *v, const char *field, int64_t min, int64_t max, int6
     return 0;
 }
 
-/* A string field that must be one of `names`; *out gets the index. */
-static int
-read_choice(const json_t *v, const char *field, const char *const *names, size_t n, int *out,
-            struct err *e)
-{
-    const char *s = json_string_value(v);
-
-    for (size_t i = 0; s != NULL && i < n; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (int)i;
-            return 0;
-        }
-    }
-    if (n == 2)
-        return err_set(e, ERR_INVALID, field, "%s must be \"%s\" or \"%s\"", field, names[0],
-                       names[1]);
-    return err_set(e, ERR_INVALID, field, "%s must be \"%s\", \"%s\" or \"%s\"", field, names[0],
-                   names[1], names[2]);
-}
-
 static bool
 has_control(const char *s)
 {
@@ -322,33 +302,6 @@ static bool
 country_valid(const char *s)
 {
     return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0';
-}
-
-/*
- * Unknown keys are a 422 naming the key, so a misspelt setting never
- * silently does nothing. (jx_check cannot describe fields that take a
- * number or null, such as auto_approve_min_rating.)
- */
-static int
-known_keys(const json_t *obj, const char *const *names, const char *prefix, struct err *e)
-{
-    const char *key;
-    json_t *v;
-    char field[64];
-
-    json_object_foreach((json_t *)(uintptr_t)obj, key, v)
-    {
-        size_t i;
-        (void)v;
-        for (i = 0; names[i] != NULL; i++)
-            if (strcmp(names[i], key) == 0)
-                break;
-        if (names[i] == NULL) {
-            snprintf(field, sizeof(field), "%s%s", prefix, key);
-            return err_set(e, ERR_INVALID, field, "unknown field '%.60s'", field);
-        }
-    }
-    return 0;
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -522,10 +475,10 @@ incentive_from_json(struct reviews_settings *s, const json_t *obj, struct err *e
 
     if (!json_is_object(obj))
         return err_set(e, ERR_INVALID, "incentive", "incentive must be an object");
-    if (known_keys(obj, keys, "incentive.", e) < 0)
+    if (jx_known_keys(obj, keys, "incentive.", e) < 0)
         return -1;
     if ((v = json_object_get(obj, "kind")) != NULL) {
-        if (read_choice(v, "incentive.kind", incentive_names, 3, &choice, e) < 0)
+        if (jx_choice(v, "incentive.kind", incentive_names, 3, &choice, e) < 0)
             return -1;
         s->incentive = (enum reviews_incentive)choice;
     }
@@ -553,7 +506,7 @@ contact_from_json(struct reviews_settings *s, const json_t *obj, struct err *e)
 
     if (!json_is_object(obj))
         return err_set(e, ERR_INVALID, "contact_policy", "contact_policy must be an object");
-    if (known_keys(obj, keys, "contact_policy.", e) < 0)
+    if (jx_known_keys(obj, keys, "contact_policy.", e) < 0)
         return -1;
     if ((v = json_object_get(obj, "max_messages")) != NULL) {
         if (read_int(v, "contact_policy.max_messages", 1, CONTACT_MAX_MAX, &i, e) < 0)
@@ -615,7 +568,7 @@ template_from_json(struct reviews_template *t, const json_t *obj, int idx, struc
         snprintf(field, sizeof(field), "templates[%d]", idx);
         return err_set(e, ERR_INVALID, field, "%s must be an object", field);
     }
-    if (known_keys(obj, keys, prefix, e) < 0)
+    if (jx_known_keys(obj, keys, prefix, e) < 0)
         return -1;
     snprintf(field, sizeof(field), "%slocale", prefix);
     if (read_locale(json_object_get(obj, "locale"), field, t->locale, e) < 0)
@@ -702,7 +655,7 @@ settings_merge(struct reviews_settings *n, const json_t *obj, struct err *e)
         read_duration(v, "expiry", 1, EXPIRY_MAX, &n->expiry_s, e) < 0)
         return -1;
     if ((v = json_object_get(obj, "channel")) != NULL) {
-        if (read_choice(v, "channel", channel_names, 2, &choice, e) < 0)
+        if (jx_choice(v, "channel", channel_names, 2, &choice, e) < 0)
             return -1;
         n->channel = (enum reviews_channel)choice;
     }
@@ -787,7 +740,7 @@ reviews_settings_from_json(struct reviews_settings *s, const json_t *obj, struct
         err_set(e, ERR_INVALID, NULL, "settings must be a JSON object");
         goto out;
     }
-    if (known_keys(obj, keys, "", e) < 0 || settings_merge(&n, obj, e) < 0)
+    if (jx_known_keys(obj, keys, "", e) < 0 || settings_merge(&n, obj, e) < 0)
         goto out;
     templates = json_object_get(obj, "templates");
     if (templates != NULL) {

@@ -67,6 +67,48 @@ modified_before, after, before, customer, search, include, order, orderby;
 ``GET|POST /webhooks``, ``GET|PUT|DELETE /webhooks/{id}``.
 Anything else is ``404 rest_no_route``.
 
+WordPress core, one route: ``POST /wp-json/wp/v2/comments`` (or
+``/?rest_route=/wp/v2/comments``), how a reply to a product review is
+written (the wc/v3 reviews endpoint has no ``parent``).  WooCommerce keys
+mean nothing there; the caller logs in with HTTP Basic as a WordPress user
+and one of its **Application Passwords** (``FakeWoo(..., wp_user=,
+wp_app_password=)``; the password matches with or without its spaces, as
+WordPress strips everything but letters and digits before comparing).  The
+fake plays a site where Application Passwords work over plain HTTP
+(``WP_ENVIRONMENT_TYPE=local``; on a real site they need HTTPS) and whose
+user can moderate comments (a Shop manager).  Errors as WordPress gives them
+(wp-includes/user.php, class-wp-rest-comments-controller.php):
+
+* no credentials: ``401 rest_comment_login_required`` "Sorry, you must be
+  logged in to comment."; an unknown user: ``401 invalid_username``; a
+  wrong password: ``401 incorrect_password`` "The provided password is an
+  invalid application password.";
+* no or unknown ``post``: ``403 rest_comment_invalid_post_id`` (core checks
+  the post in the permission callback, hence 403, not 400); reviews off for
+  the product (``reviews_allowed`` false): ``403 rest_comment_closed``;
+* empty ``content``: ``400 rest_comment_content_invalid``;
+* ``parent`` that is not a review or comment of that product:
+  ``400 rest_comment_invalid_parent`` "Invalid parent comment ID."  Core
+  WordPress does not check the parent of an ordinary comment at all (the
+  code exists in newer WordPress for notes); the fake is stricter so that a
+  client sending the wrong id is caught;
+* ``author_name`` without ``author_email``: ``400
+  rest_comment_author_data_required`` (the default "Comment author must
+  fill out name and email"); with both, the comment no longer counts as the
+  logged-in user's (``author`` 0) and is held (``status: "hold"``, the
+  default "Comment author must have a previously approved comment");
+* the same content on the same post by the same author again:
+  ``409 comment_duplicate``.
+
+Success is ``201`` with the comment in ``edit`` context (the user can
+moderate): ``id, post, parent, author, author_name, author_email,
+author_url, author_ip, author_user_agent, date, date_gmt, content {raw,
+rendered}, link, status ("approved"), type ("comment"),
+author_avatar_urls, meta, _links``.  Comments share the id sequence of
+reviews and order notes (one wp_comments table).  They are kept in
+``shop.comments`` (id -> comment, in the REST shape); ``shop.replies(review_id)``
+lists the comments whose parent is that review.
+
 Python API
 ----------
 ::
@@ -88,6 +130,8 @@ Python API
     shop.order_webhook(url, secret, order_id, topic="order.updated")
     shop.send_ping(url, webhook_id)
     shop.fire("order.updated", order_id)  # to every active webhook created via REST
+    shop = FakeWoo(ck, cs, wp_user="shopmanager", wp_app_password="abcd efgh ijkl mnop qrst uvwx")
+    shop.comments; shop.replies(review_id)  # WordPress comments (replies to reviews)
     shop.signed_url("GET", "/wp-json/wc/v3/orders", {"per_page": "5"})
     shop.pings, shop.deliveries        # what the fake sent, with results
     shop.stop()
@@ -100,7 +144,8 @@ Command line and control API
 ----------------------------
 ::
 
-    /usr/bin/python3 tests/fakes/fake_woo.py --port 8081 --ck ck_x --cs cs_x [--https]
+    /usr/bin/python3 tests/fakes/fake_woo.py --port 8081 --ck ck_x --cs cs_x [--https] \
+        [--wp-user shopmanager --wp-app-password "abcd efgh ijkl mnop qrst uvwx"]
 
 serves until SIGTERM/SIGINT and prints ``fake_woo listening on URL``.  The
 control API lives on the same port, needs no authentication and is not
@@ -123,7 +168,8 @@ recorded:
   — send one signed delivery now; answers ``{"status":..., "body":...}``.
 * ``POST /_fake/ping {"url","webhook_id"}`` — send a ping.
 * ``GET /_fake/pings``, ``GET /_fake/deliveries``, ``GET /_fake/webhooks``
-  (registered webhooks, secrets included).
+  (registered webhooks, secrets included), ``GET /_fake/comments`` (WordPress
+  comments, i.e. replies to reviews).
 
 Example walk-through::
 
@@ -162,6 +208,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit
 
 REST_PREFIX = "/wp-json/wc/v3"
+WP_PREFIX = "/wp-json/wp/v2"
 WC_VERSION = "7.9.0"
 WP_VERSION = "6.1.9"
 HOOKSHOT_UA = "WooCommerce/%s Hookshot (WordPress/%s)" % (WC_VERSION, WP_VERSION)
@@ -510,9 +557,15 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeWoo(object):
     """A WooCommerce shop in a thread.  See the module docstring."""
 
-    def __init__(self, consumer_key, consumer_secret, port=0, https=False):
+    def __init__(self, consumer_key, consumer_secret, port=0, https=False, wp_user=None,
+                 wp_app_password=None, wp_display_name=None):
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
+        # A WordPress user with an Application Password, for /wp/v2/comments.
+        self.wp_user = wp_user
+        self.wp_app_password = wp_app_password
+        self.wp_display_name = wp_display_name or (wp_user or "")
+        self.wp_user_id = 2
         self.port = port
         self.https = https
         self.permissions = "read_write"     # "read" makes writes fail (§1.4)
@@ -543,6 +596,7 @@ class FakeWoo(object):
         self.refunds = {}                   # refund id -> full refund object
         self.notes = {}                     # note id -> (order_id, note dict)
         self.reviews = {}                   # review id -> stored review
+        self.comments = {}                  # comment id -> WordPress comment (REST shape)
         self.webhooks = {}                  # webhook id -> stored webhook (with secret)
         self._ts = {}                       # order id -> {"created","modified"} epoch ints
         self._default_product = None
@@ -1147,6 +1201,23 @@ class FakeWoo(object):
                                    "Invalid signature - provided signature does not match.", 401,
                                    headers=[("WWW-Authenticate", BASIC_REALM)]), "failed")
 
+        # WordPress core (wp/v2): its own authentication, WooCommerce keys ignored.
+        wp_route = None
+        if path.startswith(WP_PREFIX + "/"):
+            wp_route = path[len(WP_PREFIX):]
+        elif str(query.get("rest_route", "")).startswith("/wp/v2/"):
+            wp_route = str(query["rest_route"])[len("/wp/v2"):]
+        if wp_route is not None:
+            if json_error:
+                return answer(wc_error("rest_invalid_json", "Invalid JSON body passed.", 400,
+                                       {"json_error_code": 4, "json_error_message": "Syntax error"}))
+            params = dict(query)
+            params.pop("rest_route", None)
+            params.update(form)
+            if isinstance(body_json, dict):
+                params.update(body_json)
+            return answer(self._wp_route(h, method, wp_route.rstrip("/") or "/", params))
+
         # Which REST route?  Pretty permalinks or ?rest_route=.
         if path.startswith(REST_PREFIX + "/") or path == REST_PREFIX:
             route = path[len(REST_PREFIX):]
@@ -1673,6 +1744,125 @@ class FakeWoo(object):
             r["status"] = self._review_status(params["status"], r["status"])
         return _Resp(200, self._review_out(r))
 
+    # ----- WordPress comments (wp/v2): replies to reviews --------------------
+
+    def replies(self, review_id):
+        """Comments whose parent is ``review_id``, oldest first (copies)."""
+        with self._lock:
+            return [copy.deepcopy(c) for _, c in sorted(self.comments.items())
+                    if c["parent"] == int(review_id)]
+
+    @staticmethod
+    def _app_password_key(password):
+        """WordPress strips everything but [a-z0-9] (case-insensitive) from an
+        application password before comparing, so spaces do not matter."""
+        return re.sub(r"[^a-zA-Z0-9]", "", password or "")
+
+    def _wp_user(self, h):
+        """wp_validate_application_password(): "user" when HTTP Basic names
+        the configured user and application password, None without Basic
+        credentials (anonymous), or the 401 WordPress answers."""
+        auth = h.headers.get("Authorization", "")
+        if auth[:6].lower() != "basic ":
+            return None
+        try:
+            user, sep, password = base64.b64decode(auth[6:].strip()).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not sep or not user:
+            return None
+        if self.wp_user is None or user != self.wp_user:
+            if "@" in user:
+                return wc_error("invalid_email", "<strong>Error:</strong> Unknown email address. "
+                                "Check again or try your username.", 401)
+            return wc_error("invalid_username", "<strong>Error:</strong> Unknown username. "
+                            "Check again or try your email address.", 401)
+        given = self._app_password_key(password)
+        wanted = self._app_password_key(self.wp_app_password)
+        if not wanted or not hmac.compare_digest(given.encode(), wanted.encode()):
+            return wc_error("incorrect_password",
+                            "The provided password is an invalid application password.", 401)
+        return "user"
+
+    def _wp_route(self, h, method, route, params):
+        if route == "/comments" and method == "POST":
+            user = self._wp_user(h)
+            if isinstance(user, _Resp):
+                return user
+            with self._lock:
+                return self._wp_comment_create(user, params)
+        return wc_error("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+    WP_COMMENT_TYPES = {"post": "integer", "parent": "integer", "author_name": "string",
+                        "author_email": "string", "author_url": "string", "status": "string"}
+
+    def _wp_comment_create(self, user, params):
+        """WP_REST_Comments_Controller::create_item_permissions_check + create_item."""
+        err = _check_types(params, self.WP_COMMENT_TYPES)
+        if err:
+            return err
+        if user is None:
+            return wc_error("rest_comment_login_required", "Sorry, you must be logged in to comment.", 401)
+        post = int(params.get("post") or 0)
+        if post not in self.products:
+            return wc_error("rest_comment_invalid_post_id",
+                            "Sorry, you are not allowed to create this comment without a post.", 403)
+        if not self.products[post].get("reviews_allowed", True):
+            return wc_error("rest_comment_closed", "Sorry, comments are closed for this item.", 403)
+        content = params.get("content")
+        if isinstance(content, dict):
+            content = content.get("raw")
+        if not isinstance(content, str) or not content.strip():
+            return wc_error("rest_comment_content_invalid", "Invalid comment content.", 400)
+        parent = int(params.get("parent") or 0)
+        if parent:
+            review = self.reviews.get(parent)
+            comment = self.comments.get(parent)
+            on_post = ((review is not None and review["product_id"] == post) or
+                       (comment is not None and comment["post"] == post))
+            if not on_post:
+                return wc_error("rest_comment_invalid_parent", "Invalid parent comment ID.", 400)
+        # Named author: no longer the logged-in user's comment (create_item's $missing_author).
+        named = any(params.get(k) for k in ("author_name", "author_email", "author_url"))
+        if named and not (params.get("author_name") and params.get("author_email")):
+            return wc_error("rest_comment_author_data_required",
+                            "Creating a comment requires valid author name and email values.", 400)
+        if named:
+            author, name, email = 0, params["author_name"], params["author_email"]
+            status = "hold"      # "Comment author must have a previously approved comment"
+        else:
+            author, name = self.wp_user_id, self.wp_display_name
+            email, status = "%s@example.com" % self.wp_user, "approved"
+        for c in self.comments.values():   # wp_allow_comment(): the duplicate check
+            if (c["post"] == post and c["parent"] == parent and c["content"]["raw"] == content and
+                    (c["author_name"] == name or (email and c["author_email"] == email))):
+                return wc_error("comment_duplicate",
+                                "Duplicate comment detected; it looks like you have already said that!", 409)
+        cid = self._new_comment_id()
+        now = _wp_date(self._now())
+        avatar = hashlib.md5(email.strip().lower().encode()).hexdigest()
+        comment = {
+            "id": cid, "post": post, "parent": parent, "author": author, "author_name": name,
+            "author_email": email, "author_url": params.get("author_url", ""),
+            "author_ip": "127.0.0.1", "author_user_agent": "",
+            "date": now, "date_gmt": now,
+            "content": {"raw": content, "rendered": "<p>%s</p>\n" % content},
+            "link": "%s#comment-%d" % (self.products[post]["permalink"], cid),
+            "status": status, "type": "comment",
+            "author_avatar_urls": {s: "https://secure.gravatar.com/avatar/%s?s=%s&d=mm&r=g" % (avatar, s)
+                                   for s in ("24", "48", "96")},
+            "meta": [],
+            "_links": {"self": [{"href": "%s%s/comments/%d" % (self.home_url, WP_PREFIX, cid)}],
+                       "collection": [{"href": "%s%s/comments" % (self.home_url, WP_PREFIX)}],
+                       "up": [{"embeddable": True, "post_type": "product",
+                               "href": "%s%s/product/%d" % (self.home_url, WP_PREFIX, post)}]},
+        }
+        if parent:
+            comment["_links"]["in-reply-to"] = [{"embeddable": True, "href": "%s%s/comments/%d" % (
+                self.home_url, WP_PREFIX, parent)}]
+        self.comments[cid] = comment
+        return _Resp(201, copy.deepcopy(comment), [("Location", comment["_links"]["self"][0]["href"])])
+
     # ----- webhooks (REST) ---------------------------------------------------
 
     @staticmethod
@@ -1846,6 +2036,9 @@ class FakeWoo(object):
         if path == "/_fake/webhooks" and method == "GET":
             with self._lock:
                 return _Resp(200, copy.deepcopy(list(self.webhooks.values())))
+        if path == "/_fake/comments" and method == "GET":
+            with self._lock:
+                return _Resp(200, copy.deepcopy([c for _, c in sorted(self.comments.items())]))
         return _Resp(404, {"error": "unknown control endpoint %s %s" % (method, path)})
 
 
@@ -1860,8 +2053,11 @@ def main(argv=None):
     ap.add_argument("--cs", default="cs_" + "0" * 40, help="consumer secret")
     ap.add_argument("--https", action="store_true", help="behave as if behind TLS (is_ssl() true)")
     ap.add_argument("--timeout-seconds", type=float, default=30.0)
+    ap.add_argument("--wp-user", default=None, help="WordPress user for /wp/v2/comments")
+    ap.add_argument("--wp-app-password", default=None, help="that user's application password")
     args = ap.parse_args(argv)
-    shop = FakeWoo(args.ck, args.cs, port=args.port, https=args.https)
+    shop = FakeWoo(args.ck, args.cs, port=args.port, https=args.https, wp_user=args.wp_user,
+                   wp_app_password=args.wp_app_password)
     shop.timeout_seconds = args.timeout_seconds
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: done.set())

@@ -420,3 +420,87 @@ def test_webhook_create_pings_before_answering(shop):
     r = api(shop, "POST", "/wp-json/wc/v3/webhooks", body={"topic": "order.created",
                                                           "delivery_url": "http://127.0.0.1:9/x"})
     assert r.status_code == 201 and shop.pings[-1]["status"] is None
+
+
+# ---------------------------------------------------------------- WordPress comments
+
+WP_COMMENTS = "/wp-json/wp/v2/comments"
+WP_PASSWORD = "abcd efgh ijkl mnop qrst uvwx"
+
+
+def test_wp_comment_replies_to_a_review():
+    shop = FakeWoo(CK, CS, wp_user="shopmanager", wp_app_password=WP_PASSWORD,
+                   wp_display_name="The Acme team").start()
+    try:
+        mug = shop.add_product("Mug", "10.00")["id"]
+        cup = shop.add_product("Cup", "5.00")["id"]
+        r = api(shop, "POST", "/wp-json/wc/v3/products/reviews",
+                body={"product_id": mug, "review": "Nice", "reviewer": "Ann",
+                      "reviewer_email": "ann@example.com", "rating": 5})
+        assert r.status_code == 201
+        review_id = r.json()["id"]
+        url = shop.base_url + WP_COMMENTS
+        body = {"post": mug, "parent": review_id, "content": "Thank you!"}
+
+        # Anonymous, WooCommerce keys (ignored on wp/v2), unknown user, wrong password.
+        r = requests.post(url, json=body, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (401, "rest_comment_login_required")
+        r = requests.post(signed(shop, "POST", WP_COMMENTS), json=body, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (401, "rest_comment_login_required")
+        r = requests.post(url, json=body, auth=("someone", WP_PASSWORD), timeout=10)
+        assert (r.status_code, r.json()["code"]) == (401, "invalid_username")
+        r = requests.post(url, json=body, auth=("shopmanager", "abcd efgh ijkl mnop qrst uvwy"),
+                          timeout=10)
+        assert (r.status_code, r.json()["code"]) == (401, "incorrect_password")
+        assert r.json()["data"] == {"status": 401}
+        # Unknown post, parent on another product, no parent at all, empty content.
+        auth = ("shopmanager", WP_PASSWORD.replace(" ", ""))   # spaces do not matter
+        r = requests.post(url, json=dict(body, post=99999), auth=auth, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (403, "rest_comment_invalid_post_id")
+        r = requests.post(url, json=dict(body, post=cup), auth=auth, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (400, "rest_comment_invalid_parent")
+        r = requests.post(url, json=dict(body, parent=review_id + 100), auth=auth, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (400, "rest_comment_invalid_parent")
+        r = requests.post(url, json=dict(body, content=" "), auth=auth, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (400, "rest_comment_content_invalid")
+        r = requests.post(url, json=dict(body, author_name="Acme"), auth=auth, timeout=10)
+        assert (r.status_code, r.json()["code"]) == (400, "rest_comment_author_data_required")
+        assert shop.comments == {}
+
+        r = requests.post(url, json=body, auth=("shopmanager", WP_PASSWORD), timeout=10)
+        assert r.status_code == 201, r.text
+        c = r.json()
+        assert c["id"] == review_id + 1            # one wp_comments id sequence
+        assert (c["post"], c["parent"], c["status"], c["type"]) == (mug, review_id, "approved", "comment")
+        assert c["author"] == shop.wp_user_id and c["author_name"] == "The Acme team"
+        assert c["content"] == {"raw": "Thank you!", "rendered": "<p>Thank you!</p>\n"}
+        assert c["date"] == c["date_gmt"] and len(c["date_gmt"]) == 19
+        assert r.headers["Location"].endswith("/wp-json/wp/v2/comments/%d" % c["id"])
+        assert [x["id"] for x in shop.replies(review_id)] == [c["id"]]
+        # The same again is a duplicate; ?rest_route= works too.
+        r = requests.post(shop.base_url + "/?rest_route=/wp/v2/comments", json=body, auth=auth,
+                          timeout=10)
+        assert (r.status_code, r.json()["code"]) == (409, "comment_duplicate")
+        # A named author is not the logged-in user: held for moderation.
+        r = requests.post(url, json=dict(body, content="Also", author_name="Acme",
+                                         author_email="team@acme.example"), auth=auth, timeout=10)
+        assert r.status_code == 201 and (r.json()["author"], r.json()["status"]) == (0, "hold")
+        assert len(shop.replies(review_id)) == 2
+        # Recorded like every REST call; the control API lists the comments.
+        calls = shop.calls(path_prefix=WP_COMMENTS, method="POST")
+        assert [x["status"] for x in calls if x["outcome"] == "answered"][-1] == 201
+        listed = requests.get(shop.base_url + "/_fake/comments", timeout=10).json()
+        assert [x["id"] for x in listed] == [c["id"], c["id"] + 1]
+        # Outages apply to wp/v2 as to wc/v3.
+        shop.fail_next(1, status=500, path_prefix=WP_COMMENTS)
+        r = requests.post(url, json=dict(body, content="Later"), auth=auth, timeout=10)
+        assert r.status_code == 500
+    finally:
+        shop.stop()
+
+
+def test_wp_comments_without_a_configured_user(shop):
+    pid = shop.add_product("Mug")["id"]
+    r = requests.post(shop.base_url + WP_COMMENTS, json={"post": pid, "content": "x"},
+                      auth=("admin", WP_PASSWORD), timeout=10)
+    assert (r.status_code, r.json()["code"]) == (401, "invalid_username")

@@ -37,6 +37,16 @@ json_t *jx_parse_any(const char *data, size_t len, struct err *e);
 int jx_check(const json_t *obj, const struct jx_field *fields, size_t nfields, const char *prefix,
              struct err *e);
 
+/* Unknown keys of `obj` (not in the NULL-terminated `names`) are a 422
+ * naming the key with `prefix` ("bonuses."). For objects whose fields are
+ * too varied for jx_check (a number or a string, or null). */
+int jx_known_keys(const json_t *obj, const char *const *names, const char *prefix, struct err *e);
+
+/* A string that must be one of n `names` (n is 2 or 3); *out gets the index,
+ * else a 422 naming `field` and listing the choices. */
+int jx_choice(const json_t *v, const char *field, const char *const *names, size_t n, int *out,
+              struct err *e);
+
 /* Number of Unicode code points in valid UTF-8 text. */
 size_t jx_utf8_len(const char *s);
 
