@@ -143,7 +143,7 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
             "  WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.shop_id = $1"
             "    AND r.reviewer_email = $4 AND r.product_id = (p->>'id')::bigint)"
             "  RETURNING product_id)"
-            " SELECT req.id, extract(epoch FROM req.due_at - now())::bigint,"
+            " SELECT req.id, ceil(extract(epoch FROM req.due_at - now()))::bigint,"
             "  (SELECT count(*) FROM items) FROM req",
             9, p, e);
         free(list);
