@@ -499,6 +499,19 @@ stats_fn(struct db_conn *c, void *ctx, struct err *e)
     json_error_t jerr;
 
     I64(shop, x->shop_id);
+    /* Name the bad bound: RFC 3339 shape was checked, the calendar is PostgreSQL's. */
+    for (int i = 0; i < 2; i++) {
+        const char *p[1] = {i == 0 ? x->from : x->to};
+        if (p[0] == NULL)
+            continue;
+        res = db_exec(c, "reviews_stats_bound", "SELECT $1::timestamptz", 1, p, e);
+        if (res == NULL)
+            return strncmp(e->sqlstate, "22", 2) == 0
+                       ? err_set(e, ERR_MALFORMED, i == 0 ? "from" : "to",
+                                 "%s is not a valid time", i == 0 ? "from" : "to")
+                       : -1;
+        PQclear(res);
+    }
     res = db_exec(
         c, "reviews_stats",
         "WITH span AS (SELECT coalesce($2::timestamptz, now() - interval '30 days') AS f,"
@@ -556,10 +569,7 @@ reviews_handle_stats(struct req *r)
         return;
     }
     if (db_run(stats_fn, &x, &e) < 0) {
-        if (strncmp(e.sqlstate, "22", 2) == 0)
-            reply_problem(r, ERR_MALFORMED, "from", "from or to is not a valid time");
-        else
-            reply_err(r, &e);
+        reply_err(r, &e);
         return;
     }
     reply_json_take(r, 200, x.out);
@@ -742,14 +752,20 @@ products_of_fn(struct db_conn *c, void *ctx, struct err *e)
     I64(shop, x->claims.shop_id);
     I64(rid, x->claims.rid);
     res = db_exec(c, "reviews_request_products",
-                  "SELECT product_id FROM review_request_items WHERE shop_id = $1"
-                  " AND request_id = $2",
+                  "SELECT i.product_id FROM review_requests r LEFT JOIN review_request_items i"
+                  " ON i.shop_id = r.shop_id AND i.request_id = r.id"
+                  " WHERE r.shop_id = $1 AND r.id = $2",
                   2, params, e);
     if (res == NULL)
         return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return err_set(e, ERR_NOT_FOUND, NULL, "this review request no longer exists");
+    }
     x->out = json_array();
     for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(x->out, json_integer(atoll(PQgetvalue(res, i, 0))));
+        if (!PQgetisnull(res, i, 0))
+            json_array_append_new(x->out, json_integer(atoll(PQgetvalue(res, i, 0))));
     PQclear(res);
     return 0;
 }
@@ -789,11 +805,12 @@ reviews_handle_public_submit(struct req *r)
         json_t *a;
         size_t k;
 
-        snprintf(prefix, sizeof(prefix), "[%zu].", i);
+        snprintf(prefix, sizeof(prefix), "[%zu]", i);
         if (!json_is_object(item)) {
             err_set(&e, ERR_INVALID, prefix, "each review must be an object");
             goto bad;
         }
+        snprintf(prefix, sizeof(prefix), "[%zu].", i);
         if (jx_check(item, fields, 4, prefix, &e) < 0)
             goto bad;
         pid = json_integer_value(json_object_get(item, "product_id"));

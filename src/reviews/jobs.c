@@ -633,7 +633,14 @@ reviews_job_publish(struct job_env *env, const struct job *job, struct job_outco
     out->status = JOB_DONE;
     if (!p.found || strcmp(p.status, "approved") != 0 || p.woo_id > 0)
         goto out; /* rejected since, or already published */
-    text = p.title[0] ? xasprintf("%s\n\n%s", p.title, p.body) : xstrdup(p.body);
+    /* WooCommerce refuses a review without text
+     * (woocommerce_rest_review_content_invalid); a rating alone says so. */
+    if (p.title[0] && p.body[0])
+        text = xasprintf("%s\n\n%s", p.title, p.body);
+    else if (p.title[0] || p.body[0])
+        text = xstrdup(p.title[0] ? p.title : p.body);
+    else
+        text = xasprintf("Rated %d out of 5.", p.rating);
     /* The order's billing email: WooCommerce marks the review verified when
      * that address bought the product (it ignores a `verified` field). */
     review = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s}", "product_id", (json_int_t)p.product_id,

@@ -200,7 +200,10 @@ reviews_request_json(struct db_conn *c, int64_t shop_id, int64_t id, json_t **ou
     I64(shop, shop_id);
     I64(rid, id);
     res = db_exec(c, "reviews_request_get",
-                  "SELECT r.id, r.order_id, r.email, r.first_name, r.status, " DB_TS("r.due_at")
+                  "SELECT r.id, r.order_id, r.email, r.first_name,"
+                  /* expired as soon as the time has passed, not when the job runs */
+                  " CASE WHEN r.status = 'sent' AND r.expires_at <= now() THEN 'expired'"
+                  "  ELSE r.status END, " DB_TS("r.due_at")
                   ", " DB_TS("r.sent_at") ", r.reminders_sent, " DB_TS("r.expires_at") ", "
                   DB_TS("r.answered_at") ", r.cancel_reason, " DB_TS("r.created_at") ","
                   " (SELECT coalesce(json_agg(json_build_object('product_id', i.product_id,"

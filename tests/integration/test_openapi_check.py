@@ -480,6 +480,220 @@ def test_customer_routes():
     check(fake("DELETE", "/v1/me/loyalty", 405, body, ctype=ct, headers={"Allow": "GET"}))
 
 
+# --- the review routes -----------------------------------------------------------
+
+REVIEW_SETTINGS = {
+    "delay": "P7D", "reminder_delay": "P5D", "reminder_count": 1, "expiry": "P30D",
+    "channel": "email", "excluded_product_ids": [], "excluded_category_ids": [],
+    "auto_approve_min_rating": 4, "sender_name": "", "sender_email": "", "link_base_url": "",
+    "locale": "en", "country_delays": {},
+    "incentive": {"kind": "none", "coupon_amount": None, "coupon_validity_days": 30},
+    "contact_policy": {"max_messages": 2, "period": "P14D"}, "templates": [],
+    "wordpress": {"username": None, "application_password_set": False},
+}
+
+REVIEW_REQUEST = {
+    "id": 9, "order_id": 1042, "email": "ann@example.com", "first_name": "Ann",
+    "status": "scheduled", "due_at": "2026-11-29T06:20:11Z", "sent_at": None,
+    "reminders_sent": 0, "expires_at": None, "answered_at": None, "cancel_reason": None,
+    "created_at": "2026-11-22T06:20:13Z",
+    "products": [{"product_id": 27, "name": "Mug", "reviewed": False}],
+}
+
+REVIEW = {
+    "id": 12, "request_id": 9, "order_id": 1042, "product_id": 27, "rating": 2,
+    "title": "", "body": "", "reviewer_name": "Ann", "reviewer_email": "ann@example.com",
+    "status": "pending", "woo_review_id": None, "verified": None, "published_at": None,
+    "reply": None, "replied_at": None, "created_at": "2026-11-30T09:12:00Z",
+    "moderated_at": None,
+}
+
+DIST = {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}
+
+STATS = {
+    "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z", "requests_sent": 2,
+    "reminders_sent": 0, "reviews_received": 2, "requests_answered": 1,
+    "conversion_rate": 0.5, "average_rating": 3.5, "distribution": DIST,
+    "products": [{"product_id": 27, "reviews": 2, "average_rating": 3.5, "distribution": DIST}],
+}
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6InJldmlldyJ9.c2ln"
+PUBLIC = "/v1/public/review-requests/" + TOKEN
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "script-src 'nonce-abc123'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+HTML = "text/html; charset=utf-8"
+
+
+def page(method, path, status, text="<!doctype html><p>x</p>", ctype=HTML, **overrides):
+    headers = dict(PAGE_HEADERS, **overrides)
+    return fake(method, path, status, raw=text.encode(), ctype=ctype, headers=headers)
+
+
+def test_review_settings_pass():
+    check(fake("GET", "/v1/reviews/settings", 200, REVIEW_SETTINGS))
+    rich = dict(REVIEW_SETTINGS, delay="P1DT12H", reminder_count=3, channel="order_note",
+                excluded_product_ids=[3, 99], auto_approve_min_rating=None,
+                country_delays={"US": "P14D", "DE": "PT0S"},
+                incentive={"kind": "coupon", "coupon_amount": "5.00",
+                           "coupon_validity_days": 90},
+                templates=[{"locale": "pt_BR", "subject": "Oi {{first_name}}", "text": None,
+                            "html": None}],
+                wordpress={"username": "acme", "application_password_set": True})
+    check(fake("PUT", "/v1/reviews/settings", 200, rich))
+    fails(fake("GET", "/v1/reviews/settings", 200, dict(REVIEW_SETTINGS, delay="P2W")),
+          "$.delay")
+    fails(fake("GET", "/v1/reviews/settings", 200, dict(REVIEW_SETTINGS, delay="P1M")),
+          "$.delay")
+    fails(fake("GET", "/v1/reviews/settings", 200,
+               dict(REVIEW_SETTINGS, country_delays={"us": "P1D"})), "$.country_delays")
+    leak = dict(REVIEW_SETTINGS, wordpress={"username": "acme", "application_password_set": True,
+                                            "application_password": "abcd"})
+    fails(fake("GET", "/v1/reviews/settings", 200, leak), "Additional properties")
+    fails(fake("GET", "/v1/reviews/settings", 200,
+               {k: v for k, v in REVIEW_SETTINGS.items() if k != "wordpress"}),
+          "'wordpress' is a required")
+    body, ct, _ = problem(422, "invalid-field", field="country_delays.us")
+    check(fake("PUT", "/v1/reviews/settings", 422, body, ctype=ct))
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("PATCH", "/v1/reviews/settings", 405, body, ctype=ct,
+               headers={"Allow": "GET, PUT"}))
+
+
+def test_review_requests_pass():
+    check(fake("POST", "/v1/review-requests", 201, REVIEW_REQUEST,
+               headers={"Location": "/v1/review-requests/9"}))
+    fails(fake("POST", "/v1/review-requests", 201, REVIEW_REQUEST),
+          "missing required header Location")
+    fails(fake("POST", "/v1/review-requests", 201, REVIEW_REQUEST,
+               headers={"Location": "/v1/jobs/9"}), "header Location")
+    sent = dict(REVIEW_REQUEST, status="sent", sent_at="2026-11-29T06:20:14Z",
+                expires_at="2026-12-29T06:20:14Z")
+    check(fake("GET", "/v1/review-requests/9", 200, sent))
+    cancelled = dict(REVIEW_REQUEST, status="cancelled", cancel_reason="already reviewed")
+    check(fake("GET", "/v1/review-requests/9", 200, cancelled))
+    fails(fake("GET", "/v1/review-requests/9", 200, dict(REVIEW_REQUEST, status="done")),
+          "$.status")
+    fails(fake("GET", "/v1/review-requests/9", 200, dict(REVIEW_REQUEST, shop_id=1)),
+          "Additional properties")
+    for status, type_ in ((409, "conflict"), (422, "invalid-field")):
+        body, ct, _ = problem(status, type_, field="order_id")
+        check(fake("POST", "/v1/review-requests", status, body, ctype=ct))
+    body, ct, _ = problem(404, "not-found")
+    check(fake("GET", "/v1/review-requests/99", 404, body, ctype=ct))
+    body, ct, _ = problem(400, "malformed", field="id")
+    check(fake("GET", "/v1/review-requests/x", 400, body, ctype=ct))
+
+
+def test_reviews_list_and_moderation_pass():
+    approved = dict(REVIEW, id=13, rating=5, status="approved", woo_review_id=845,
+                    verified=True, published_at="2026-11-30T09:12:05Z",
+                    moderated_at="2026-11-30T09:12:00Z", reply="Thanks!",
+                    replied_at="2026-11-30T10:00:00Z")
+    check(fake("GET", "/v1/reviews?status=pending&product_id=27&rating=2", 200,
+               {"items": [REVIEW, approved], "next_cursor": "eyJpZCI6MTN9"}))
+    fails(fake("GET", "/v1/reviews", 200,
+               {"items": [dict(REVIEW, rating=0)], "next_cursor": None}), "$.items[0].rating")
+    fails(fake("GET", "/v1/reviews", 200,
+               {"items": [dict(REVIEW, status="spam")], "next_cursor": None}),
+          "$.items[0].status")
+    for action in ("approve", "reject", "reply"):
+        check(fake("POST", f"/v1/reviews/12/{action}", 200, approved))
+        body, ct, _ = problem(409, "conflict")
+        check(fake("POST", f"/v1/reviews/12/{action}", 409, body, ctype=ct))
+        body, ct, _ = problem(404, "not-found")
+        check(fake("POST", f"/v1/reviews/12/{action}", 404, body, ctype=ct))
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("GET", "/v1/reviews/12/approve", 405, body, ctype=ct, headers={"Allow": "POST"}))
+    body, ct, _ = problem(404, "not-found")
+    check(fake("GET", "/v1/reviews/12", 404, body, ctype=ct))  # no such route
+
+
+def test_review_stats_pass():
+    check(fake("GET", "/v1/reviews/stats?from=2026-11-01T00:00:00Z", 200, STATS))
+    empty = dict(STATS, requests_sent=0, reviews_received=0, requests_answered=0,
+                 conversion_rate=0, average_rating=None,
+                 distribution={k: 0 for k in DIST}, products=[])
+    check(fake("GET", "/v1/reviews/stats", 200, empty))
+    fails(fake("GET", "/v1/reviews/stats", 200, dict(STATS, conversion_rate="0.5")),
+          "$.conversion_rate")
+    fails(fake("GET", "/v1/reviews/stats", 200, dict(STATS, distribution={"1": 0})),
+          "$.distribution")
+    body, ct, _ = problem(400, "malformed", field="to")
+    check(fake("GET", "/v1/reviews/stats?to=yesterday", 400, body, ctype=ct))
+
+
+def test_public_review_routes_pass():
+    view = {"request_id": 9, "shop_name": "Demo", "first_name": "", "status": "sent",
+            "expires_at": "2026-12-29T06:20:14Z",
+            "products": [{"product_id": 27, "name": "Mug", "reviewed": True}]}
+    check(fake("GET", PUBLIC, 200, view))
+    fails(fake("GET", PUBLIC, 200, dict(view, email="ann@example.com")), "Additional properties")
+    approved = dict(REVIEW, rating=5, status="approved", moderated_at=REVIEW["created_at"])
+    # The request body is a JSON array; the answer is an object.
+    check(fake("POST", PUBLIC + "/reviews", 201, {"reviews": [REVIEW, approved]}))
+    fails(fake("POST", PUBLIC + "/reviews", 201, [REVIEW]), "is not of type 'object'")
+    fails(fake("POST", PUBLIC + "/reviews", 201, {"reviews": []}), "$.reviews")
+    body, ct, _ = problem(401, "unauthorized")
+    for path in (PUBLIC, PUBLIC + "/reviews"):
+        check(fake("GET" if path == PUBLIC else "POST", path, 401, body, ctype=ct,
+                   headers={"WWW-Authenticate": 'Bearer realm="aftersale"'}))
+    body, ct, _ = problem(403, "forbidden")
+    check(fake("POST", PUBLIC + "/reviews", 403, body, ctype=ct))
+    for field in ("[1].product_id", None):
+        body, ct, _ = problem(409, "conflict", field=field)
+        check(fake("POST", PUBLIC + "/reviews", 409, body, ctype=ct))
+    for field in ("reviews", "[0].rating", "[2].product_id"):
+        body, ct, _ = problem(422, "invalid-field", field=field)
+        check(fake("POST", PUBLIC + "/reviews", 422, body, ctype=ct))
+    body, ct, _ = problem(409, "conflict")
+    fails(fake("GET", PUBLIC, 409, body, ctype=ct), "status 409 is not documented")
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("GET", PUBLIC + "/reviews", 405, body, ctype=ct, headers={"Allow": "POST"}))
+
+
+def test_review_pages_pass_as_html():
+    for status in (200, 401, 404, 410, 503):
+        check(page("GET", "/review?token=" + TOKEN + "&product=27&rating=5", status))
+    check(page("HEAD", "/review?token=x", 200, text=""))
+    for status in (200, 401, 503):
+        check(page("GET", "/unsubscribe?token=x", status))
+        check(page("POST", "/unsubscribe?token=x", status))
+    check(page("GET", "/review", 200, ctype="text/html"))
+
+
+def test_review_pages_must_be_html_with_their_headers():
+    fails(page("GET", "/review?token=x", 200, ctype="application/json"),
+          "Content-Type 'application/json' is not documented")
+    fails(page("GET", "/review?token=x", 401, ctype="text/plain"), "Content-Type 'text/plain'")
+    fails(page("GET", "/review?token=x", 200, text=""), "HtmlDocument")
+    fails(page("GET", "/review?token=x", 200, **{"Content-Security-Policy": None}),
+          "missing required header Content-Security-Policy")
+    fails(page("GET", "/unsubscribe?token=x", 200,
+               **{"Content-Security-Policy": "default-src *"}), "header Content-Security-Policy")
+    fails(page("POST", "/unsubscribe?token=x", 200, **{"Cache-Control": "max-age=60"}),
+          "header Cache-Control")
+    fails(page("GET", "/unsubscribe?token=x", 404), "status 404 is not documented")
+    fails(page("POST", "/unsubscribe?token=x", 410), "status 410 is not documented")
+    body, ct, _ = problem(401, "unauthorized")
+    fails(fake("GET", "/review?token=x", 401, body, ctype=ct,
+               headers=dict(PAGE_HEADERS, **{"WWW-Authenticate": 'Bearer realm="aftersale"'})),
+          "Content-Type 'application/problem+json' is not documented")
+    # Problems still fit where the server, not the page, answers.
+    body, ct, _ = problem(413, "too-large")
+    check(fake("POST", "/unsubscribe?token=x", 413, body, ctype=ct))
+    body, ct, _ = problem(500, "internal")
+    check(fake("GET", "/review?token=x", 500, body, ctype=ct))
+    body, ct, _ = problem(405, "method-not-allowed")
+    check(fake("POST", "/review", 405, body, ctype=ct, headers={"Allow": "GET"}))
+    check(fake("DELETE", "/unsubscribe", 405, body, ctype=ct, headers={"Allow": "GET, POST"}))
+
+
 # --- invalid responses fail, saying why -------------------------------------
 
 
@@ -617,6 +831,20 @@ def test_spec_routes():
         ("GET", "/v1/me/loyalty"),
         ("GET", "/v1/me/loyalty/ledger"),
         ("POST", "/v1/me/loyalty/redemptions"),
+        ("GET", "/v1/reviews/settings"),
+        ("PUT", "/v1/reviews/settings"),
+        ("POST", "/v1/review-requests"),
+        ("GET", "/v1/review-requests/{id}"),
+        ("GET", "/v1/reviews"),
+        ("GET", "/v1/reviews/stats"),
+        ("POST", "/v1/reviews/{id}/approve"),
+        ("POST", "/v1/reviews/{id}/reject"),
+        ("POST", "/v1/reviews/{id}/reply"),
+        ("GET", "/v1/public/review-requests/{token}"),
+        ("POST", "/v1/public/review-requests/{token}/reviews"),
+        ("GET", "/review"),
+        ("GET", "/unsubscribe"),
+        ("POST", "/unsubscribe"),
         ("POST", "/v1/webhooks/woocommerce/{shop_id}"),
     }
 

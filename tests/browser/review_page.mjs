@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// review_page.mjs - a customer fills in aftersale's review page in a real
+// (headless) Chromium: Debian's /usr/bin/chromium driven by playwright-core.
+//
+//   node tests/browser/review_page.mjs <review link> <screenshot.png> <product>:<stars>[:<text>] ...
+//
+// For each product it clicks the label of the chosen star (as a person
+// would), types a title and a text, submits, and waits for the status line
+// to say "Thank you". Then it saves a full-page screenshot and prints one
+// JSON line on stdout: {"ok", "status", "title", "checked", "requests",
+// "console", "errors"}. Exit 0 on success, 1 when something on the page
+// failed, 2 on bad arguments. Everything is bounded: 10 s per browser
+// action, 45 s in all; the browser and its profile directory are always
+// removed. Used by tests/integration/test_reviews_browser.py.
+//
+// Set up: cd tests/browser && npm install --no-audit --no-fund
+//         apt-get install -y chromium   (scripts/install-deps)
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const ACTION_MS = 10000;
+const TOTAL_MS = 45000;
+
+function usage(msg) {
+  process.stderr.write(`${msg}\nusage: node review_page.mjs <url> <screenshot.png> <product>:<stars>[:<text>] ...\n`);
+  process.exit(2);
+}
+
+const [url, shot, ...specs] = process.argv.slice(2);
+if (!url || !shot || specs.length === 0) usage('missing arguments');
+const picks = specs.map((s) => {
+  const [product, stars, ...text] = s.split(':');
+  if (!/^\d+$/.test(product) || !/^[1-5]$/.test(stars)) usage(`bad pick ${s}`);
+  return { product, stars: Number(stars), text: text.join(':') || `${stars} stars from a browser` };
+});
+
+const profile = mkdtempSync(join(tmpdir(), 'aftersale-chromium-'));
+let context = null;
+const result = { ok: false, status: null, title: null, checked: {}, requests: [], console: [], errors: [] };
+
+const watchdog = setTimeout(async () => {
+  result.errors.push(`gave up after ${TOTAL_MS} ms`);
+  await finish(1);
+}, TOTAL_MS);
+
+async function finish(code) {
+  clearTimeout(watchdog);
+  try {
+    if (context) await context.close();
+  } catch (e) {
+    result.errors.push(`close: ${e.message}`);
+  }
+  rmSync(profile, { recursive: true, force: true });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(code);
+}
+
+try {
+  // A persistent context is how playwright takes a --user-data-dir: a new,
+  // empty one here, removed at the end.
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 900, height: 1100 },
+    timeout: ACTION_MS * 2,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(ACTION_MS);
+  page.on('console', (m) => result.console.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => result.requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
+
+  const resp = await page.goto(url, { waitUntil: 'load' });
+  if (!resp || resp.status() !== 200) throw new Error(`GET ${url}: ${resp ? resp.status() : 'no response'}`);
+  result.title = await page.title();
+
+  for (const p of picks) {
+    const fs = page.locator(`fieldset[data-product="${p.product}"]`);
+    // The star is the label around the radio button ("5 stars").
+    await fs.locator('label', { has: page.locator(`input[type=radio][value="${p.stars}"]`) }).click();
+    await fs.locator(`#title-${p.product}`).pressSequentially(`${p.stars} stars`);
+    await fs.locator(`#body-${p.product}`).pressSequentially(p.text);
+    result.checked[p.product] = await fs.locator('input[type=radio]:checked').getAttribute('value');
+  }
+  await page.getByRole('button', { name: 'Send my review' }).click();
+  const status = page.locator('#status');
+  await status.filter({ hasText: /\S/ }).waitFor();
+  result.status = (await status.textContent()).trim();
+  await page.screenshot({ path: shot, fullPage: true });
+  if (!result.status.startsWith('Thank you')) throw new Error(`status: ${result.status}`);
+  result.ok = true;
+  await finish(0);
+} catch (e) {
+  result.errors.push(e.message.split('\n')[0]);
+  await finish(1);
+}

@@ -1,0 +1,91 @@
+"""The review page in a real browser: headless Chromium (Debian's
+/usr/bin/chromium) driven by playwright-core through
+tests/browser/review_page.mjs.
+
+A request is prepared (completed order -> email in the SMTP sink); the
+script opens the link from the email, clicks the 5th star of one product
+and the 2nd of another, types a title and a text for each, submits and
+waits for "Thank you", and saves a screenshot. The reviews must then exist
+through the API, with what was typed.
+
+Needs: chromium (apt, scripts/install-deps), node, and
+`cd tests/browser && npm install --no-audit --no-fund`. Skipped only when
+/usr/bin/chromium is absent.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from reviews_helpers import (rshop, rv_admin, rv_db, rv_svc, sink, token_of,  # noqa: F401
+                             unique_email, wfake)
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
+SCRIPT = BROWSER_DIR / "review_page.mjs"
+NODE_TIMEOUT_S = 60
+
+
+@pytest.fixture
+def browser_ready():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (scripts/install-deps)")
+    node = shutil.which("node")
+    assert node, "node is missing: apt-get install -y nodejs (scripts/install-deps)"
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), (
+        "playwright-core is not installed: cd tests/browser && npm install --no-audit --no-fund")
+    return node
+
+
+def test_review_page_in_headless_chromium(rshop, browser_ready):
+    shop = rshop
+    shop.settings(delay="PT0S", reminder_count=0, auto_approve_min_rating=4)
+    kettle = shop.fake.add_product("Kettle", "40.00")["id"]
+    toaster = shop.fake.add_product("Toaster", "25.00")["id"]
+    email = unique_email("browser")
+    order = shop.completed_order([kettle, toaster], email, first_name="Bea")
+    [mail] = shop.wait_mails(email)
+    link = mail.review_link
+
+    shot_dir = Path(tempfile.mkdtemp(prefix="aftersale-shot-"))
+    shot = shot_dir / "review-page.png"
+    try:
+        p = subprocess.run(
+            [browser_ready, str(SCRIPT), link, str(shot),
+             f"{kettle}:5:Boils fast, quiet too.", f"{toaster}:2:Burns one side."],
+            cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            timeout=NODE_TIMEOUT_S)
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+        assert p.returncode == 0 and lines, (
+            f"review_page.mjs exited {p.returncode}\nstdout: {p.stdout[-3000:]}\n"
+            f"stderr: {p.stderr[-3000:]}")
+        out = json.loads(lines[-1])
+        assert out["ok"] and out["status"].startswith("Thank you"), out
+        assert out["errors"] == [], out
+        assert out["checked"] == {str(kettle): "5", str(toaster): "2"}, out
+        assert out["title"] == f"Review your order from {shop.name}", out
+        # The page talked to no one but the service: the page, then the API.
+        assert out["requests"][0].startswith("GET /review"), out
+        assert f"POST /v1/public/review-requests/{token_of(link)}/reviews" in out["requests"], out
+        assert shot.is_file() and shot.stat().st_size > 5000, "no screenshot"
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        if os.environ.get("KEEP_SCREENSHOT"):
+            shutil.copy(shot, os.environ["KEEP_SCREENSHOT"])
+    finally:
+        shutil.rmtree(shot_dir, ignore_errors=True)
+
+    # What was clicked and typed is what aftersale stored.
+    got = {r["product_id"]: r for r in shop.reviews()}
+    assert set(got) == {kettle, toaster}
+    assert (got[kettle]["rating"], got[kettle]["status"]) == (5, "approved")
+    assert (got[toaster]["rating"], got[toaster]["status"]) == (2, "pending")
+    assert got[kettle]["title"] == "5 stars" and got[kettle]["body"] == "Boils fast, quiet too."
+    assert got[toaster]["body"] == "Burns one side."
+    assert got[kettle]["reviewer_email"] == email and got[kettle]["order_id"] == order["id"]
+    assert shop.request_for_order(order["id"])["status"] == "answered"
+    shop.wait_published(got[kettle]["id"])
