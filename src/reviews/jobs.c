@@ -615,6 +615,45 @@ publish_done_fn(struct db_conn *c, void *ctx, struct err *e)
                : 0;
 }
 
+/* The shop's review of this product by this email with this text. */
+static enum woo_result
+find_review(struct job_env *env, const struct publish_ctx *p, const char *text, json_t **found,
+            struct err *e)
+{
+    char product[24];
+    struct woo_param query[4] = {{"product", product}, {"reviewer_email", p->email},
+                                 {"status", "all"}, {"per_page", "100"}};
+    struct woo_reply reply;
+    enum woo_result r;
+    json_t *v;
+    size_t i;
+
+    *found = NULL;
+    I64(product, p->product_id);
+    r = woo_request(env->woo, &p->cr.shop, "GET", "/products/reviews", query, 4, NULL, &reply, e);
+    if (r != WOO_OK) {
+        woo_reply_clear(&reply);
+        return r;
+    }
+    json_array_foreach(reply.body, i, v) {
+        const char *t = json_string_value(json_object_get(v, "review"));
+        /* WooCommerce renders the text as HTML ("<p>...</p>\n"): contains is enough. */
+        if (t && strstr(t, text) != NULL) {
+            *found = json_incref(v);
+            break;
+        }
+    }
+    if (*found == NULL && json_array_size(reply.body) > 0)
+        *found = json_incref(json_array_get(reply.body, 0));
+    woo_reply_clear(&reply);
+    if (*found == NULL) {
+        err_set(e, ERR_CONFLICT, NULL,
+                "WooCommerce says the review is a duplicate but lists none by this email");
+        return WOO_FAIL;
+    }
+    return WOO_OK;
+}
+
 void
 reviews_job_publish(struct job_env *env, const struct job *job, struct job_outcome *out)
 {
@@ -647,16 +686,22 @@ reviews_job_publish(struct job_env *env, const struct job *job, struct job_outco
                        "review", text, "reviewer", p.name, "reviewer_email", p.email, "rating",
                        p.rating, "status", "approved");
     r = woo_review_create(env->woo, &p.cr.shop, review, &made, &e);
-    if (r == WOO_OK) {
+    if (r != WOO_OK && strstr(e.detail, "woocommerce_rest_comment_duplicate") != NULL) {
+        /* The shop has it already (an earlier attempt whose answer was
+         * lost): find it, so replies can name it as their parent. */
+        err_clear(&e);
+        r = find_review(env, &p, text, &made, &e);
+    }
+    if (r != WOO_OK) {
+        out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    {
         json_t *v = json_object_get(made, "verified");
         p.new_woo_id = json_integer_value(json_object_get(made, "id"));
         p.has_verified = json_is_boolean(v);
         p.verified = json_is_true(v);
-    } else if (strstr(e.detail, "woocommerce_rest_comment_duplicate") == NULL) {
-        /* A duplicate means an earlier attempt published it: done. */
-        out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
-        out->err = e;
-        goto out;
     }
     if (db_tx(publish_done_fn, &p, &e) < 0) {
         out->status = JOB_RETRY;

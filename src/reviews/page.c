@@ -35,7 +35,9 @@ static const char style[] =
     "input[type=text],textarea{width:100%;box-sizing:border-box;padding:.5rem;margin:.25rem 0;"
     "font:inherit}button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:0;"
     "background:#7f54b3;color:#fff;cursor:pointer}button:focus,input:focus,textarea:focus{"
-    "outline:3px solid #333;outline-offset:2px}#status{margin-top:1rem;font-weight:600}";
+    "outline:3px solid #333;outline-offset:2px}#status{margin-top:1rem;font-weight:600}"
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
+    "white-space:nowrap}";
 
 static void
 put_escaped(struct buf *b, const char *s)

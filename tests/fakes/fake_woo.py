@@ -97,8 +97,8 @@ user can moderate comments (a Shop manager).  Errors as WordPress gives them
   fill out name and email"); with both, the comment no longer counts as the
   logged-in user's (``author`` 0) and is held (``status: "hold"``, the
   default "Comment author must have a previously approved comment");
-* the same content on the same post by the same author again:
-  ``409 comment_duplicate``.
+* the same content under the same parent by the same author (name, and
+  email when given) again: ``409 comment_duplicate`` (wp_allow_comment).
 
 Success is ``201`` with the comment in ``edit`` context (the user can
 moderate): ``id, post, parent, author, author_name, author_email,
@@ -1686,10 +1686,11 @@ class FakeWoo(object):
         if not text:
             return wc_error("woocommerce_rest_review_content_invalid", "Invalid review content.", 400)
         email = params["reviewer_email"].strip()
-        # WordPress' duplicate check: same post, same text, same author or email.
+        # WordPress' duplicate check (wp_allow_comment): same post, same text,
+        # same author name and email.
         for r in self.reviews.values():
             if (r["product_id"] == pid and r["review"] == text and r["status"] != "trash" and
-                    (r["reviewer_email"].lower() == email.lower() or r["reviewer"] == params["reviewer"])):
+                    (r["reviewer_email"].lower() == email.lower() and r["reviewer"] == params["reviewer"])):
                 return wc_error("woocommerce_rest_comment_duplicate",
                                 "Duplicate comment detected; it looks like you have already said that!", 409)
         rid = self._new_comment_id()
@@ -1835,7 +1836,7 @@ class FakeWoo(object):
             email, status = "%s@example.com" % self.wp_user, "approved"
         for c in self.comments.values():   # wp_allow_comment(): the duplicate check
             if (c["post"] == post and c["parent"] == parent and c["content"]["raw"] == content and
-                    (c["author_name"] == name or (email and c["author_email"] == email))):
+                    c["author_name"] == name and (not email or c["author_email"] == email)):
                 return wc_error("comment_duplicate",
                                 "Duplicate comment detected; it looks like you have already said that!", 409)
         cid = self._new_comment_id()

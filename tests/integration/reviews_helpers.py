@@ -26,6 +26,7 @@ The contract check (openapi/openapi.yaml) is on unless WOO_IT_NO_OPENAPI=1
 """
 
 import base64
+import datetime as dt
 import json
 import re
 import secrets
@@ -36,8 +37,8 @@ import pytest
 
 from aftersale_it import ISSUED_SECRETS, Service, free_port
 from loyalty_helpers import claims_for, mint
-from woo_helpers import (REST_PREFIX, FakeWoo, assert_no_secrets_in_logs, client, deliver,  # noqa: F401
-                         list_all, new_migrated_db, service_env, wait_for)
+from woo_helpers import (REST_PREFIX, FakeWoo, assert_no_secrets_in_logs,  # noqa: F401
+                         client, deliver, list_all, new_migrated_db, service_env, wait_for)
 
 from fakes.smtp_sink import SmtpSink  # noqa: E402  (woo_helpers put tests/ on sys.path)
 
@@ -158,10 +159,6 @@ class Mail:
         return links[0]
 
     @property
-    def links(self):
-        return re.findall(r"https?://[^\s\"'<>]+", self.text)
-
-    @property
     def unsubscribe_url(self):
         v = self.header("List-Unsubscribe")
         assert v, "no List-Unsubscribe header"
@@ -238,7 +235,8 @@ class ReviewShop:
     def order(self, products, email, first_name="Ann", status="processing", **kw):
         """An order in the fake with one line per product id (or (id, qty, total))."""
         items = [p if isinstance(p, tuple) else (p, 1, None) for p in products]
-        o = self.fake.add_order(status=status, email=email, first_name=first_name, items=items, **kw)
+        o = self.fake.add_order(status=status, email=email, first_name=first_name, items=items,
+                                **kw)
         self.deliver_order(o["id"])
         return o
 
@@ -303,7 +301,8 @@ class ReviewShop:
                     if req["order_id"] == order_id:
                         return req
             return None
-        return wait_for(find, timeout, interval=0.05, what=f"the review request of order {order_id}")
+        return wait_for(find, timeout, interval=0.05,
+                        what=f"the review request of order {order_id}")
 
     def schedule_outcome(self, order_id, timeout=10.0):
         """The scheduling job's result for an order (also when no request was made)."""
@@ -347,8 +346,11 @@ class ReviewShop:
         return found[0]
 
     def wait_published(self, review_id, timeout=10.0):
-        return wait_for(lambda: (lambda r: r if r["woo_review_id"] else None)(self.review(review_id)),
-                        timeout, interval=0.05, what=f"review {review_id} to be published")
+        def published():
+            r = self.review(review_id)
+            return r if r["woo_review_id"] else None
+        return wait_for(published, timeout, interval=0.05,
+                        what=f"review {review_id} to be published")
 
     def fake_reviews(self, product_id=None):
         with self.fake._lock:
@@ -356,7 +358,7 @@ class ReviewShop:
                     if product_id is None or r["product_id"] == product_id]
 
     def review_posts(self):
-        return [c for c in self.fake.calls(path_prefix=REST_PREFIX + "/products/reviews", method="POST")]
+        return self.fake.calls(path_prefix=REST_PREFIX + "/products/reviews", method="POST")
 
     # -- tokens minted here (for the refusal tests)
     def token(self, request_id, scope="review", secret=None, shop_id=None, **kw):
@@ -373,7 +375,6 @@ class ReviewShop:
 
 
 def _epoch(rfc3339):
-    import datetime as dt
     s = rfc3339.replace("Z", "+00:00")
     return dt.datetime.fromisoformat(s).timestamp()
 

@@ -13,11 +13,11 @@ module, SMTP sink, fake shop with a WordPress user).
 
 import datetime as dt
 
+import requests
+
 from reviews_helpers import (FAST_SETTINGS, WP_APP_PASSWORD, WP_USER, path_of,  # noqa: F401
                              rshop, rv_admin, rv_db, rv_svc, sink, token_of, unique_email, wait_for,
                              wfake)
-from woo_helpers import REST_PREFIX
-
 from aftersale_it import assert_problem
 
 
@@ -230,3 +230,33 @@ def test_stats_exact_figures(rshop):
     assert r.json()["from"] == "2020-01-01T00:00:00Z"
     assert_problem(shop.api.get("/v1/reviews/stats", params={"from": "yesterday"}), 400,
                    "malformed", field="from")
+
+
+
+def test_review_already_in_woocommerce_gets_its_id_so_replies_work(rshop):
+    """The customer had already left the same review in WooCommerce itself
+    (same product, name, email and text: WordPress's duplicate rule), so the
+    POST answers 409 woocommerce_rest_comment_duplicate. aftersale treats that
+    as published, which is right, but it must then know the WooCommerce
+    review's id: without it the review reads as published with no id and a
+    merchant reply can never be posted (its parent is that id)."""
+    shop = rshop
+    shop.settings(delay="PT0S", reminder_count=0, auto_approve_min_rating=4,
+                  wordpress={"username": WP_USER, "application_password": WP_APP_PASSWORD})
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    email = unique_email("dup")
+    shop.completed_order([mug], email, first_name="Sam")
+    earlier = requests.post(shop.fake.signed_url("POST", "products/reviews"), timeout=10,
+                            json={"product_id": mug, "review": "Great mug!", "reviewer": "Sam",
+                                  "reviewer_email": email, "rating": 5})
+    assert earlier.status_code == 201, earlier.text
+    shop.fake.reset_calls()
+    token = token_of(shop.wait_mails(email)[0].review_link)
+    r = shop.submit(token, [{"product_id": mug, "rating": 5, "body": "Great mug!"}])
+    assert r.status_code == 201, r.text
+    review = r.json()["reviews"][0]
+    job = shop.find_job("reviews.publish", lambda j: j["status"] in ("done", "dead"))
+    assert [c["status"] for c in shop.review_posts()] == [409]
+    got = shop.review(review["id"])
+    assert got["woo_review_id"] == earlier.json()["id"], (
+        f"published without the WooCommerce id after a 409 duplicate: {got}; job {job}")

@@ -9,7 +9,7 @@ module, a real SMTP sink, a fake shop per test).
 import re
 
 from reviews_helpers import (path_of, rshop, rv_admin, rv_db, rv_svc, sink, token_of,  # noqa: F401
-                             unique_email, wait_for, wfake)
+                             unique_email, wfake)
 from woo_helpers import REST_PREFIX
 
 from aftersale_it import assert_problem
@@ -173,7 +173,8 @@ def test_order_note_channel(rshop):
     assert "Nora" in body["note"] and "Mug" in body["note"]
     link = re.search(r"https?://\S+/review\?token=[A-Za-z0-9._-]+", body["note"]).group(0)
     assert shop.anon.get(path_of(link)).status_code == 200
-    notes = [n for (oid, n) in shop.fake.notes.values() if oid == order["id"] and n["customer_note"]]
+    notes = [n for (oid, n) in shop.fake.notes.values()
+             if oid == order["id"] and n["customer_note"]]
     assert len(notes) == 1
     assert shop.mails(email) == []
     assert shop.request(req["id"])["status"] == "sent"
