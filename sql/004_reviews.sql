@@ -75,6 +75,8 @@ CREATE TABLE reviews (
     reply          text,
     replied_at     timestamptz,
     reply_woo_id   bigint,
+    coupon_code    text,
+    coupon_id      bigint,
     created_at     timestamptz NOT NULL DEFAULT now(),
     moderated_at   timestamptz,
     PRIMARY KEY (shop_id, id),

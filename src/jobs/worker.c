@@ -62,6 +62,7 @@ static const struct job_kind kinds[] = {
     {"reviews.send", NULL, reviews_job_send, NULL},
     {"reviews.publish", NULL, reviews_job_publish, NULL},
     {"reviews.reply", NULL, reviews_job_reply, NULL},
+    {"reviews.coupon", NULL, reviews_job_coupon, NULL},
 };
 
 /* Record an outcome and, when the job died, run its compensation in the

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aftersale/core/crypto.h"
 #include "aftersale/core/cursor.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
@@ -362,6 +363,27 @@ approved(struct db_conn *c, int64_t shop_id, const PGresult *res, struct err *e)
     if (s.incentive == REVIEWS_INCENTIVE_POINTS) {
         snprintf(src, sizeof(src), "%" PRId64, id);
         rc = loyalty_grant(c, shop_id, 0, PQgetvalue(res, 0, 8), "review", src, "review", e);
+    } else if (s.incentive == REVIEWS_INCENTIVE_COUPON) {
+        /* The code is fixed now, so the coupon job creates this one code
+         * however often it runs. */
+        char code[16], rnd[11], shop[24], rid[24];
+        const char *p[3] = {shop, rid, code};
+        crypto_random_alnum(rnd, 10);
+        for (char *q = rnd; *q; q++)
+            if (*q >= 'a' && *q <= 'z')
+                *q = (char)(*q - 'a' + 'A');
+        snprintf(code, sizeof(code), "RV-%s", rnd);
+        I64(shop, shop_id);
+        I64(rid, id);
+        snprintf(key, sizeof(key), "coupon:%" PRId64, id);
+        payload = json_pack("{s:I}", "review_id", (json_int_t)id);
+        rc = db_exec_cmd(c, "reviews_coupon_code",
+                         "UPDATE reviews SET coupon_code = $3 WHERE shop_id = $1 AND id = $2"
+                         " AND coupon_code IS NULL",
+                         3, p, e) < 0
+                 ? -1
+                 : jobs_enqueue(c, shop_id, "reviews.coupon", payload, key, 0, 0, NULL, e);
+        json_decref(payload);
     }
     reviews_settings_free(&s);
     return rc;

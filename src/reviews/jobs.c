@@ -786,3 +786,133 @@ out:
     json_decref(made);
     publish_clear(&p);
 }
+
+/* ---- the coupon incentive -------------------------------------------------- */
+
+struct coupon_ctx {
+    int64_t shop_id, review_id, order_id, coupon_id;
+    const struct config *cfg;
+    struct reviews_settings s;
+    char code[32], email[256], expires[16];
+    bool found, done;
+    struct woo_creds cr;
+};
+
+static int
+coupon_load_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct coupon_ctx *k = ctx;
+    char shop[24], id[24];
+    const char *params[3] = {shop, id, NULL};
+    char days[16];
+    PGresult *res;
+
+    I64(shop, k->shop_id);
+    I64(id, k->review_id);
+    reviews_settings_free(&k->s);
+    woo_creds_clear(&k->cr);
+    if (reviews_settings_load(c, k->shop_id, &k->s, e) < 0)
+        return -1;
+    snprintf(days, sizeof(days), "%d", k->s.coupon_validity_days);
+    params[2] = days;
+    res = db_exec(c, "reviews_coupon_load",
+                  "SELECT v.coupon_code, v.reviewer_email, v.order_id, v.coupon_id IS NOT NULL,"
+                  " to_char((now() AT TIME ZONE s.timezone)::date + $3::integer, 'YYYY-MM-DD')"
+                  " FROM reviews v JOIN shops s ON s.id = v.shop_id"
+                  " WHERE v.shop_id = $1 AND v.id = $2 AND v.coupon_code IS NOT NULL",
+                  3, params, e);
+    if (res == NULL)
+        return -1;
+    k->found = PQntuples(res) == 1;
+    if (k->found) {
+        snprintf(k->code, sizeof(k->code), "%s", PQgetvalue(res, 0, 0));
+        snprintf(k->email, sizeof(k->email), "%s", PQgetvalue(res, 0, 1));
+        k->order_id = atoll(PQgetvalue(res, 0, 2));
+        k->done = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        snprintf(k->expires, sizeof(k->expires), "%s", PQgetvalue(res, 0, 4));
+    }
+    PQclear(res);
+    return k->found ? woo_creds_load(c, k->shop_id, k->cfg->secret_key, &k->cr, e) : 0;
+}
+
+static int
+coupon_done_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct coupon_ctx *k = ctx;
+    char shop[24], id[24], coupon[24];
+    const char *params[3] = {shop, id, coupon};
+
+    I64(shop, k->shop_id);
+    I64(id, k->review_id);
+    I64(coupon, k->coupon_id);
+    return db_exec_cmd(c, "reviews_coupon_done",
+                       "UPDATE reviews SET coupon_id = $3 WHERE shop_id = $1 AND id = $2", 3,
+                       params, e) < 0
+               ? -1
+               : 0;
+}
+
+void
+reviews_job_coupon(struct job_env *env, const struct job *job, struct job_outcome *out)
+{
+    struct coupon_ctx k = {.shop_id = job->shop_id, .cfg = env->cfg};
+    struct err e = {0};
+    json_t *coupon = NULL, *made = NULL, *note_out = NULL;
+    char *note = NULL;
+    enum woo_result r;
+
+    k.review_id = json_integer_value(json_object_get(job->payload, "review_id"));
+    reviews_settings_default(&k.s);
+    if (db_run(coupon_load_fn, &k, &e) < 0) {
+        out->status = e.kind == ERR_UNAVAILABLE ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    out->status = JOB_DONE;
+    if (!k.found || k.done)
+        goto out;
+    if (k.s.coupon_amount[0] == '\0') {
+        out->status = JOB_FAIL;
+        err_set(&out->err, ERR_INVALID, NULL, "the review incentive has no coupon_amount");
+        goto out;
+    }
+    coupon = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:[s], s:s}", "code", k.code,
+                       "discount_type", "fixed_cart", "amount", k.s.coupon_amount, "usage_limit", 1,
+                       "usage_limit_per_user", 1, "date_expires", k.expires, "email_restrictions",
+                       k.email, "description", "aftersale: thank you for your review");
+    r = woo_coupon_create(env->woo, &k.cr.shop, coupon, &made, &e);
+    if (r == WOO_OK) {
+        k.coupon_id = json_integer_value(json_object_get(made, "id"));
+    } else if (strstr(e.detail, "woocommerce_rest_coupon_code_already_exists") == NULL) {
+        out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    /* Tell the customer: a customer note, which WooCommerce emails. The
+     * coupon is recorded only after the note, so a retry sends both again
+     * at most (the code exists already and is found as such). */
+    note = xasprintf("Thank you for your review! Here is your coupon: %s (%s off your next order, "
+                     "valid until %s).",
+                     k.code, k.s.coupon_amount, k.expires);
+    r = woo_order_note_add(env->woo, &k.cr.shop, k.order_id, note, true, &note_out, &e);
+    if (r != WOO_OK) {
+        out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
+        out->err = e;
+        goto out;
+    }
+    if (k.coupon_id == 0)
+        k.coupon_id = -1; /* created by an earlier attempt; its id was not kept */
+    if (db_tx(coupon_done_fn, &k, &e) < 0) {
+        out->status = JOB_RETRY;
+        out->err = e;
+        goto out;
+    }
+    out->result = json_pack("{s:s, s:I}", "code", k.code, "coupon_id", (json_int_t)k.coupon_id);
+out:
+    free(note);
+    json_decref(coupon);
+    json_decref(made);
+    json_decref(note_out);
+    woo_creds_clear(&k.cr);
+    reviews_settings_free(&k.s);
+}

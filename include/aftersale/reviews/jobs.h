@@ -10,6 +10,9 @@
  * reviews.expire   (internal) a request nobody answered expires
  * reviews.publish  (outbound) an approved review -> WooCommerce products/reviews
  * reviews.reply    (outbound) the merchant's reply -> a WordPress comment
+ * reviews.coupon   (outbound) the incentive coupon of an approved review, and
+ *                  a customer note on the order telling its code (WooCommerce
+ *                  emails customer notes)
  */
 #ifndef AFTERSALE_REVIEWS_JOBS_H
 #define AFTERSALE_REVIEWS_JOBS_H
@@ -25,5 +28,6 @@ int reviews_job_expire(struct db_conn *c, struct job_env *env, const struct job 
 void reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome *out);
 void reviews_job_publish(struct job_env *env, const struct job *job, struct job_outcome *out);
 void reviews_job_reply(struct job_env *env, const struct job *job, struct job_outcome *out);
+void reviews_job_coupon(struct job_env *env, const struct job *job, struct job_outcome *out);
 
 #endif
