@@ -233,8 +233,99 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
     for (int i = 0; i < PQntuples(res) && i < MAX_CONTACTS; i++)
         x->sent[x->nsent++] = (time_t)atoll(PQgetvalue(res, i, 0));
     PQclear(res);
-    if (x->s.channel == REVIEWS_ORDER_NOTE)
+    /* The shop is called for the order note, and to learn the categories
+     * of the products when some categories are excluded. */
+    if (x->s.channel == REVIEWS_ORDER_NOTE || x->s.nexcluded_categories > 0)
         return woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e);
+    return 0;
+}
+
+struct drop_ctx {
+    int64_t shop_id, request_id;
+    const int64_t *products;
+    int n;
+};
+
+static int
+drop_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct drop_ctx *d = ctx;
+    char shop[24], id[24], pid[24];
+    const char *params[3] = {shop, id, pid};
+
+    I64(shop, d->shop_id);
+    I64(id, d->request_id);
+    for (int i = 0; i < d->n; i++) {
+        I64(pid, d->products[i]);
+        if (db_exec_cmd(c, "reviews_drop_product",
+                        "DELETE FROM review_request_items WHERE shop_id = $1 AND request_id = $2"
+                        " AND product_id = $3",
+                        3, params, e) < 0)
+            return -1;
+    }
+    if (db_exec_cmd(c, "reviews_cancel_empty",
+                    "UPDATE review_requests r SET status = 'cancelled',"
+                    " cancel_reason = 'every product is excluded', updated_at = now()"
+                    " WHERE r.shop_id = $1 AND r.id = $2 AND r.status = 'scheduled'"
+                    " AND NOT EXISTS (SELECT 1 FROM review_request_items i"
+                    "   WHERE i.shop_id = r.shop_id AND i.request_id = r.id)",
+                    2, params, e) < 0)
+        return -1;
+    return 0;
+}
+
+/*
+ * Excluded categories: an order's line items do not carry categories, so
+ * the products are looked up in the shop (GET /products/{id}) here, in the
+ * outbound job, and the excluded ones leave the request before it is sent.
+ * A product the shop no longer has stays (nothing says it is excluded).
+ */
+static int
+drop_excluded(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
+{
+    int64_t dropped[MAX_PRODUCTS];
+    struct drop_ctx d = {.shop_id = x->shop_id, .request_id = x->request_id,
+                         .products = dropped};
+    struct err e = {0};
+    int keep = 0;
+
+    if (x->s.nexcluded_categories == 0)
+        return 0;
+    for (int i = 0; i < x->nproducts; i++) {
+        char path[48];
+        int64_t cats[32];
+        int ncats = 0;
+        struct woo_reply reply;
+        json_t *cat;
+        size_t k;
+        enum woo_result r;
+
+        snprintf(path, sizeof(path), "/products/%" PRId64, x->product_ids[i]);
+        r = woo_request(env->woo, &x->cr.shop, "GET", path, NULL, 0, NULL, &reply, &e);
+        if (r == WOO_RETRY) {
+            woo_reply_clear(&reply);
+            out->status = JOB_RETRY;
+            out->err = e;
+            return -1;
+        }
+        if (r == WOO_OK)
+            json_array_foreach(json_object_get(reply.body, "categories"), k, cat) if (ncats < 32)
+                cats[ncats++] = json_integer_value(json_object_get(cat, "id"));
+        woo_reply_clear(&reply);
+        if (reviews_product_excluded(&x->s, x->product_ids[i], cats, ncats)) {
+            dropped[d.n++] = x->product_ids[i];
+            free(x->product_names[i]);
+        } else {
+            x->product_ids[keep] = x->product_ids[i];
+            x->product_names[keep++] = x->product_names[i];
+        }
+    }
+    x->nproducts = keep;
+    if (d.n > 0 && db_tx(drop_fn, &d, &e) < 0) {
+        out->status = JOB_RETRY;
+        out->err = e;
+        return -1;
+    }
     return 0;
 }
 
@@ -479,8 +570,10 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         out->result = json_pack("{s:s}", "skipped", x->found ? x->status : "no request");
         goto out;
     }
+    if (x->reminder == 0 && drop_excluded(env, x, out) < 0)
+        goto out;
     if (x->nproducts == 0) {
-        out->result = json_pack("{s:s}", "skipped", "every product was reviewed");
+        out->result = json_pack("{s:s}", "skipped", "no product left to review");
         goto out;
     }
     if (x->unsubscribed) {

@@ -737,8 +737,8 @@ class FakeWoo(object):
 
     # ----- products --------------------------------------------------------
 
-    def add_product(self, name="Woo Single #1", price="10.00", sku="", id=None):
-        """Create a simple product; answers its REST shape."""
+    def add_product(self, name="Woo Single #1", price="10.00", sku="", id=None, categories=()):
+        """Create a simple product (in the given category ids); answers its REST shape."""
         with self._lock:
             pid = self._new_post_id(id)
             now = _wp_date(self._now())
@@ -756,7 +756,10 @@ class FakeWoo(object):
                 "virtual": False, "downloadable": False, "tax_status": "taxable",
                 "tax_class": "", "manage_stock": False, "stock_quantity": None,
                 "stock_status": "instock", "reviews_allowed": True,
-                "average_rating": "0", "rating_count": 0, "categories": [], "tags": [],
+                "average_rating": "0", "rating_count": 0,
+                "categories": [{"id": int(c), "name": "Category %d" % int(c),
+                                "slug": "category-%d" % int(c)} for c in categories],
+                "tags": [],
                 "images": [], "attributes": [], "variations": [], "meta_data": [],
                 "_links": self._links("/products/%d" % pid),
             }

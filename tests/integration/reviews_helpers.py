@@ -52,7 +52,7 @@ FAST_SETTINGS = {"delay": "PT1S", "reminder_delay": "PT2S", "reminder_count": 1,
                  "incentive": {"kind": "points"}}
 
 REVIEW_JOB_KINDS = ("reviews.schedule", "reviews.cancel", "reviews.send", "reviews.expire",
-                    "reviews.publish", "reviews.reply")
+                    "reviews.publish", "reviews.reply", "reviews.coupon")
 
 
 # --------------------------------------------------------------------------
