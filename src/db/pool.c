@@ -25,6 +25,7 @@
 
 struct db_conn {
     PGconn *pg;
+    struct timespec released; /* when it was last given back */
     char **prepared;
     size_t nprepared, cap;
     int index;
@@ -123,11 +124,26 @@ db_connect(const char *conninfo, struct err *e)
 }
 
 /* Make sure the slot holds a live connection; called without the lock. */
+static bool
+recently_used(const struct db_conn *c)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec - c->released.tv_sec < 1;
+}
+
 static int
 ensure_live(struct db_conn *c, struct err *e)
 {
-    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && PQconsumeInput(c->pg) == 1 &&
-        PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+    /* The probe (a non-blocking read) is skipped for a connection that
+     * answered within the last second: under load every connection is hot
+     * and the probe was a syscall per acquisition (bench/README.md). A
+     * server that went away in that second is noticed by the query itself,
+     * which then answers 503 and marks the connection for replacement. */
+    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
+        (recently_used(c) || PQconsumeInput(c->pg) == 1))
         return 0;
     forget(c);
     c->pg = db_connect(pool.conninfo, e);
@@ -183,6 +199,7 @@ db_release(struct db_conn *c)
         return;
     /* A connection left inside a transaction (a failed ROLLBACK) is not
      * lent again as it is: ensure_live() replaces it on its next use. */
+    clock_gettime(CLOCK_MONOTONIC, &c->released);
     pthread_mutex_lock(&pool.mu);
     pool.free_list[pool.nfree++] = c->index;
     pthread_cond_signal(&pool.cv);

@@ -1,8 +1,8 @@
 /*
  * log.h - one JSON object per line on stdout.
  *
- * Lines are written with a single fwrite under stdio's own lock, so lines
- * from different threads never interleave. Callers never pass secrets:
+ * Lines are written with a single write(2) each, so lines from different
+ * threads never interleave. Callers never pass secrets:
  * tokens, keys and request bodies stay out of the log by construction (the
  * request logger only sees method, route, status, ids and timing).
  */
