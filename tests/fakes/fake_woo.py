@@ -537,6 +537,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle
+    # and delayed ACK add ~40 ms to every kept-alive request (bench/LINK.md).
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"   # keep-alive like Apache; always Content-Length
     def version_string(self):
         return "Apache/2.4.57 (Debian)"
