@@ -11,9 +11,9 @@
  * counts the request in the metrics and frees the request: the only place
  * a struct req dies.
  *
- * Threads: MHD's own pool (THREADS, epoll). Handlers block on PostgreSQL,
- * which is why the pool is larger than the core count; bench/README.md has
- * the measurements. Shutdown: quiesce (stop accepting), wait for in-flight
+ * Threads: THREADS single-threaded daemons (epoll) sharing the port with
+ * SO_REUSEPORT. Handlers block on PostgreSQL, which is why there are more
+ * threads than cores; bench/README.md and bench/LINK.md have the figures. Shutdown: quiesce (stop accepting), wait for in-flight
  * requests up to SHUTDOWN_GRACE_S, stop.
  */
 #include <arpa/inet.h>
@@ -29,6 +29,7 @@
 
 #include "aftersale/core/jx.h"
 #include "aftersale/core/log.h"
+#include "aftersale/core/mem.h"
 #include "aftersale/core/metrics.h"
 #include "aftersale/http/auth.h"
 #include "aftersale/http/req.h"
@@ -229,11 +230,11 @@ resolve_bind(const char *host, long port, struct sockaddr_storage *ss, struct er
 int
 server_run(const struct config *config)
 {
-    struct MHD_Daemon *d;
+    struct MHD_Daemon **d;
     struct sockaddr_storage ss = {0};
     struct err e = {0};
     sigset_t set;
-    int sig = 0;
+    int sig = 0, n;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 
     cfg = config;
@@ -243,21 +244,35 @@ server_run(const struct config *config)
     }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
-                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-                         MHD_OPTION_END);
-    if (d == NULL) {
-        log_msg(LOG_ERROR, "cannot listen on %s:%ld (in use, or not an address of this host)",
-                cfg->bind, cfg->port);
-        return 1;
+    /*
+     * THREADS daemons of one thread each, all listening on the port with
+     * SO_REUSEPORT, rather than one daemon with a thread pool: in MHD's
+     * pool a connection stays on the thread that accepted it, and with
+     * keep-alive clients one thread was seen holding 16 or all 32 of 32
+     * connections while others held none, so one slow query delayed all of
+     * them (bench/LINK.md). With separate listening sockets the kernel
+     * spreads new connections over the threads.
+     */
+    n = (int)cfg->threads;
+    d = xcalloc((size_t)n, sizeof(*d));
+    for (int i = 0; i < n; i++) {
+        d[i] = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
+                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+                                MHD_OPTION_END);
+        if (d[i] == NULL) {
+            log_msg(LOG_ERROR, "cannot listen on %s:%ld (in use, or not an address of this host)",
+                    cfg->bind, cfg->port);
+            for (int j = 0; j < i; j++)
+                MHD_stop_daemon(d[j]);
+            free(d);
+            return 1;
+        }
     }
     log_take(LOG_INFO, "listening",
-             json_pack("{s:s, s:i, s:i}", "bind", cfg->bind, "port", (int)cfg->port, "threads",
-                       (int)cfg->threads));
+             json_pack("{s:s, s:i, s:i}", "bind", cfg->bind, "port", (int)cfg->port, "threads", n));
 
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -267,13 +282,16 @@ server_run(const struct config *config)
              json_pack("{s:s, s:I}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight",
                        (json_int_t)atomic_load(&in_flight)));
 
-    MHD_quiesce_daemon(d);
+    for (int i = 0; i < n; i++)
+        MHD_quiesce_daemon(d[i]);
     for (long waited = 0; waited < cfg->shutdown_grace_s * 100; waited++) {
         if (atomic_load(&dispatched) == 0 && (atomic_load(&in_flight) == 0 || waited >= 200))
             break;
         usleep(10000);
     }
-    MHD_stop_daemon(d);
+    for (int i = 0; i < n; i++)
+        MHD_stop_daemon(d[i]);
+    free(d);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }
