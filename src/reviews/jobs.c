@@ -141,6 +141,7 @@ struct send_ctx {
     int nsent;
     int64_t product_ids[MAX_PRODUCTS];
     char *product_names[MAX_PRODUCTS];
+    char *product_images[MAX_PRODUCTS]; /* NULL when unknown */
     int nproducts;
     char *token_secret;
     struct woo_creds cr;
@@ -149,8 +150,11 @@ struct send_ctx {
 static void
 send_clear(struct send_ctx *x)
 {
-    for (int i = 0; i < x->nproducts; i++)
+    for (int i = 0; i < x->nproducts; i++) {
         free(x->product_names[i]);
+        free(x->product_images[i]);
+        x->product_images[i] = NULL;
+    }
     x->nproducts = 0;
     if (x->token_secret) {
         crypto_wipe(x->token_secret, strlen(x->token_secret));
@@ -233,11 +237,9 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
     for (int i = 0; i < PQntuples(res) && i < MAX_CONTACTS; i++)
         x->sent[x->nsent++] = (time_t)atoll(PQgetvalue(res, i, 0));
     PQclear(res);
-    /* The shop is called for the order note, and to learn the categories
-     * of the products when some categories are excluded. */
-    if (x->s.channel == REVIEWS_ORDER_NOTE || x->s.nexcluded_categories > 0)
-        return woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e);
-    return 0;
+    /* The shop is called for the order note, and for the products'
+     * categories and images (enrich_products). */
+    return woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e);
 }
 
 struct drop_ctx {
@@ -275,50 +277,67 @@ drop_fn(struct db_conn *c, void *ctx, struct err *e)
 }
 
 /*
- * Excluded categories: an order's line items do not carry categories, so
- * the products are looked up in the shop (GET /products/{id}) here, in the
- * outbound job, and the excluded ones leave the request before it is sent.
- * A product the shop no longer has stays (nothing says it is excluded).
+ * What the order's line items do not say: each product's categories (for
+ * the shop's excluded categories) and its image (for the email). The
+ * products are looked up in the shop (GET /products/{id}) here, in the
+ * outbound job. Excluded ones leave the request before it is sent. When
+ * the shop cannot answer, the email goes out without images, unless
+ * categories are excluded: then it waits (a retry) rather than ask about an
+ * excluded product. A product the shop no longer has stays, without image.
  */
 static int
-drop_excluded(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
+enrich_products(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
 {
     int64_t dropped[MAX_PRODUCTS];
     struct drop_ctx d = {.shop_id = x->shop_id, .request_id = x->request_id,
                          .products = dropped};
     struct err e = {0};
     int keep = 0;
+    bool must = x->s.nexcluded_categories > 0, shop_away = false;
 
-    if (x->s.nexcluded_categories == 0)
+    if (!must && x->s.channel != REVIEWS_EMAIL)
         return 0;
     for (int i = 0; i < x->nproducts; i++) {
         char path[48];
         int64_t cats[32];
         int ncats = 0;
-        struct woo_reply reply;
-        json_t *cat;
-        size_t k;
-        enum woo_result r;
+        char *image = NULL;
 
-        snprintf(path, sizeof(path), "/products/%" PRId64, x->product_ids[i]);
-        r = woo_request(env->woo, &x->cr.shop, "GET", path, NULL, 0, NULL, &reply, &e);
-        if (r == WOO_RETRY) {
+        if (!shop_away) {
+            struct woo_reply reply;
+            json_t *cat;
+            size_t k;
+            const char *src;
+            enum woo_result r;
+
+            snprintf(path, sizeof(path), "/products/%" PRId64, x->product_ids[i]);
+            r = woo_request(env->woo, &x->cr.shop, "GET", path, NULL, 0, NULL, &reply, &e);
+            if (r == WOO_RETRY && must) {
+                woo_reply_clear(&reply);
+                out->status = JOB_RETRY;
+                out->err = e;
+                return -1;
+            }
+            shop_away = r == WOO_RETRY; /* send without images: ask no more */
+            if (r == WOO_OK) {
+                json_array_foreach(json_object_get(reply.body, "categories"), k, cat) if (
+                    ncats < 32) cats[ncats++] = json_integer_value(json_object_get(cat, "id"));
+                src = json_string_value(json_object_get(
+                    json_array_get(json_object_get(reply.body, "images"), 0), "src"));
+                if (src && (strncmp(src, "https://", 8) == 0 || strncmp(src, "http://", 7) == 0))
+                    image = xstrdup(src);
+            }
             woo_reply_clear(&reply);
-            out->status = JOB_RETRY;
-            out->err = e;
-            return -1;
         }
-        if (r == WOO_OK)
-            json_array_foreach(json_object_get(reply.body, "categories"), k, cat) if (ncats < 32)
-                cats[ncats++] = json_integer_value(json_object_get(cat, "id"));
-        woo_reply_clear(&reply);
         if (reviews_product_excluded(&x->s, x->product_ids[i], cats, ncats)) {
             dropped[d.n++] = x->product_ids[i];
             free(x->product_names[i]);
-        } else {
-            x->product_ids[keep] = x->product_ids[i];
-            x->product_names[keep++] = x->product_names[i];
+            free(image);
+            continue;
         }
+        x->product_ids[keep] = x->product_ids[i];
+        x->product_names[keep] = x->product_names[i];
+        x->product_images[keep++] = image;
     }
     x->nproducts = keep;
     if (d.n > 0 && db_tx(drop_fn, &d, &e) < 0) {
@@ -477,7 +496,9 @@ deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
         for (int r = 1; r <= 5; r++)
             links[i][r] = xasprintf("%s&product=%" PRId64 "&rating=%d", review_link,
                                     x->product_ids[i], r);
-        products[i] = (struct mail_product){.name = x->product_names[i], .image = "",
+        products[i] = (struct mail_product){.name = x->product_names[i],
+                                            .image = x->product_images[i] ? x->product_images[i]
+                                                                          : "",
                                             .link = links[i][0]};
         for (int r = 0; r < 5; r++)
             products[i].star_links[r] = links[i][r + 1];
@@ -570,7 +591,7 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         out->result = json_pack("{s:s}", "skipped", x->found ? x->status : "no request");
         goto out;
     }
-    if (x->reminder == 0 && drop_excluded(env, x, out) < 0)
+    if (enrich_products(env, x, out) < 0)
         goto out;
     if (x->nproducts == 0) {
         out->result = json_pack("{s:s}", "skipped", "no product left to review");

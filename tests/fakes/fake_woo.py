@@ -740,8 +740,10 @@ class FakeWoo(object):
 
     # ----- products --------------------------------------------------------
 
-    def add_product(self, name="Woo Single #1", price="10.00", sku="", id=None, categories=()):
-        """Create a simple product (in the given category ids); answers its REST shape."""
+    def add_product(self, name="Woo Single #1", price="10.00", sku="", id=None, categories=(),
+                    image=None):
+        """Create a simple product (in the given category ids, with an optional
+        image URL); answers its REST shape."""
         with self._lock:
             pid = self._new_post_id(id)
             now = _wp_date(self._now())
@@ -763,7 +765,9 @@ class FakeWoo(object):
                 "categories": [{"id": int(c), "name": "Category %d" % int(c),
                                 "slug": "category-%d" % int(c)} for c in categories],
                 "tags": [],
-                "images": [], "attributes": [], "variations": [], "meta_data": [],
+                "images": ([{"id": pid + 100000, "src": image, "name": name, "alt": ""}]
+                           if image else []),
+                "attributes": [], "variations": [], "meta_data": [],
                 "_links": self._links("/products/%d" % pid),
             }
             return copy.deepcopy(self.products[pid])
@@ -2021,7 +2025,8 @@ class FakeWoo(object):
                                                 spec.get("reason", "")))
         if path == "/_fake/products" and method == "POST":
             return _Resp(201, self.add_product(spec.get("name", "Woo Single #1"), spec.get("price", "10.00"),
-                                               spec.get("sku", ""), spec.get("id")))
+                                               spec.get("sku", ""), spec.get("id"),
+                                               spec.get("categories", ()), spec.get("image")))
         if path == "/_fake/webhook" and method == "POST":
             wid = int(spec.get("webhook_id", 1))
             if "payload" in spec:

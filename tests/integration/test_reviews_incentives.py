@@ -85,3 +85,30 @@ def test_only_excluded_products_cancel_the_request(rshop):
              what="the request to be cancelled")
     assert shop.request(req["id"])["cancel_reason"] == "every product is excluded"
     assert shop.mails(email) == []
+
+
+def test_product_images_reach_the_email_escaped(rshop):
+    shop = rshop
+    shop.settings(**FAST_SETTINGS)
+    url = 'https://shop.example/img/mug.jpg?v="2"&x=<y>'
+    mug = shop.fake.add_product("Image Mug", "12.00", image=url)["id"]
+    bare = shop.fake.add_product("Bare Mug", "12.00")["id"]
+    email = unique_email("img")
+    shop.completed_order([mug, bare], email)
+    [mail] = shop.wait_mails(email, 1)
+    escaped = "https://shop.example/img/mug.jpg?v=&quot;2&quot;&amp;x=&lt;y&gt;"
+    assert f'src="{escaped}"' in mail.html
+    assert url not in mail.html                 # never raw
+    assert mail.html.count("<img") == 1         # the bare product has no broken image
+
+
+def test_shop_down_sends_the_email_without_images(rshop):
+    shop = rshop
+    shop.settings(**FAST_SETTINGS)
+    mug = shop.fake.add_product("Away Mug", "12.00", image="https://shop.example/a.jpg")["id"]
+    email = unique_email("away")
+    # only the sending job asks for products: fail those calls from the start
+    shop.fake.fail_next(20, status=500, path_prefix=REST + "/products/")
+    shop.completed_order([mug], email)
+    [mail] = shop.wait_mails(email, 1)
+    assert "Away Mug" in mail.text and "<img" not in mail.html
