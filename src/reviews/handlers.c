@@ -60,22 +60,21 @@ settings_fn(struct db_conn *c, void *ctx, struct err *e)
                      reviews_settings_save(c, x->shop_id, &cur, e) < 0))
         goto out;
     if (x->wp_given) {
+        /* The credentials live beside the settings document: make sure its
+         * row exists (saving what is current changes nothing), then set them. */
         char *sealed = x->wp_password ? shops_seal_hex(server_config()->secret_key, "wp_password",
                                                        x->wp_password)
                                       : NULL;
         const char *p[3] = {shop, x->wp_user, sealed};
-        long n = db_exec_cmd(c, "reviews_settings_wp",
-                             "UPDATE review_settings SET wp_username = $2,"
-                             " wp_password_enc = $3::bytea WHERE shop_id = $1",
-                             3, p, e);
+        long n = -1;
+
+        if (x->patch != NULL || reviews_settings_save(c, x->shop_id, &cur, e) == 0)
+            n = db_exec_cmd(c, "reviews_settings_wp",
+                            "UPDATE review_settings SET wp_username = $2,"
+                            " wp_password_enc = $3::bytea WHERE shop_id = $1",
+                            3, p, e);
         free(sealed);
         if (n < 0)
-            goto out;
-        if (n == 0 && (reviews_settings_save(c, x->shop_id, &cur, e) < 0 ||
-                       db_exec_cmd(c, "reviews_settings_wp",
-                                   "UPDATE review_settings SET wp_username = $2,"
-                                   " wp_password_enc = $3::bytea WHERE shop_id = $1",
-                                   3, p, e) < 0))
             goto out;
     }
     x->out = reviews_settings_to_json(&cur);

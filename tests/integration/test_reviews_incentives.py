@@ -112,3 +112,19 @@ def test_shop_down_sends_the_email_without_images(rshop):
     shop.completed_order([mug], email)
     [mail] = shop.wait_mails(email, 1)
     assert "Away Mug" in mail.text and "<img" not in mail.html
+
+
+def test_wordpress_credentials_alone_on_a_new_shop(rshop):
+    # The first PUT of this shop's review settings carries only the
+    # credentials: the settings row must be made for them to be kept.
+    shop = rshop
+    r = shop.api.put("/v1/reviews/settings",
+                     json={"wordpress": {"username": "manager", "application_password": "ab cd"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["wordpress"] == {"username": "manager", "application_password_set": True}
+    got = shop.api.get("/v1/reviews/settings").json()
+    assert got["wordpress"] == {"username": "manager", "application_password_set": True}
+    assert got["delay"] == "P7D"                 # the rest stays at its defaults
+    r = shop.api.put("/v1/reviews/settings", json={"wordpress": None})
+    assert r.status_code == 200 and r.json()["wordpress"] == {
+        "username": None, "application_password_set": False}
