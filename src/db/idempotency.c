@@ -55,7 +55,7 @@ db_idempotency_begin(struct db_conn *c, int64_t shop_id, struct idempotency *i, 
 
     if (i->key == NULL)
         return 0;
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
+    DB_I64(shop, shop_id);
     if (db_exec_cmd(c, "db_idempotency_lock",
                     "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7311))", 2,
                     params, e) < 0)
@@ -89,7 +89,7 @@ db_idempotency_save(struct db_conn *c, int64_t shop_id, const struct idempotency
 
     if (i->key == NULL)
         return 0;
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
+    DB_I64(shop, shop_id);
     snprintf(st, sizeof(st), "%d", status);
     return db_exec_cmd(c, "db_idempotency_save",
                        "INSERT INTO idempotency_keys (shop_id, key, route, request_hash, status, body)"

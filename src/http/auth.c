@@ -137,7 +137,7 @@ token_secret_fn_db(struct db_conn *c, void *ctx, struct err *e)
     PGresult *res;
     int rc = 0;
 
-    snprintf(ids, sizeof(ids), "%" PRId64, l->shop_id);
+    DB_I64(ids, l->shop_id);
     res = db_exec(c, "auth_token_secret", "SELECT token_secret_enc FROM shops WHERE id = $1", 1,
                   params, e);
     if (res == NULL)

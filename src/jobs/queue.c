@@ -36,7 +36,7 @@ jobs_enqueue(struct db_conn *c, int64_t shop_id, const char *kind, const json_t 
     const char *params[6] = {shop, kind, body ? body : "{}", dedupe_key, delay, max};
     PGresult *res;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
+    DB_I64(shop, shop_id);
     snprintf(delay, sizeof(delay), "%ld", delay_ms > 0 ? delay_ms : 0);
     snprintf(max, sizeof(max), "%d", max_attempts > 0 ? max_attempts : JOBS_MAX_ATTEMPTS_DEFAULT);
     /* The NOTIFY rides in the same statement; PostgreSQL delivers it at
@@ -108,8 +108,8 @@ jobs_store_list(struct db_conn *c, int64_t shop_id, const char *status, const ch
     PGresult *res;
     int n;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(a, sizeof(a), "%" PRId64, after);
+    DB_I64(shop, shop_id);
+    DB_I64(a, after);
     snprintf(l, sizeof(l), "%d", limit + 1);
     res = db_exec(c, "jobs_store_list",
                   "SELECT " JOB_COLS " FROM jobs WHERE shop_id = $1"
@@ -136,8 +136,8 @@ jobs_store_get(struct db_conn *c, int64_t shop_id, int64_t id, json_t **job, str
     const char *params[2] = {shop, ids};
     PGresult *res;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(ids, sizeof(ids), "%" PRId64, id);
+    DB_I64(shop, shop_id);
+    DB_I64(ids, id);
     res = db_exec(c, "jobs_store_get",
                   "SELECT " JOB_COLS " FROM jobs WHERE shop_id = $1 AND id = $2", 2, params, e);
     if (res == NULL)
@@ -170,8 +170,8 @@ jobs_store_retry(struct db_conn *c, int64_t shop_id, int64_t id, json_t **job, s
     }
     json_decref(*job);
     *job = NULL;
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(ids, sizeof(ids), "%" PRId64, id);
+    DB_I64(shop, shop_id);
+    DB_I64(ids, id);
     res = db_exec(c, "jobs_store_retry",
                   "UPDATE jobs SET status = 'pending', attempts = 0, run_at = now(),"
                   " finished_at = NULL, lease_until = NULL, updated_at = now()"
@@ -270,8 +270,8 @@ jobs_finish(struct db_conn *c, const struct job *job, const struct job_outcome *
     long n;
 
     *dead = false;
-    snprintf(shop, sizeof(shop), "%" PRId64, job->shop_id);
-    snprintf(id, sizeof(id), "%" PRId64, job->id);
+    DB_I64(shop, job->shop_id);
+    DB_I64(id, job->id);
     snprintf(attempts, sizeof(attempts), "%d", job->attempts);
     switch (out->status) {
     case JOB_DONE:
@@ -370,8 +370,8 @@ jobs_lock(struct db_conn *c, const struct job *job, bool *locked, struct err *e)
     const char *params[2] = {shop, id};
     PGresult *res;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, job->shop_id);
-    snprintf(id, sizeof(id), "%" PRId64, job->id);
+    DB_I64(shop, job->shop_id);
+    DB_I64(id, job->id);
     res = db_exec(c, "jobs_lock",
                   "SELECT 1 FROM jobs WHERE shop_id = $1 AND id = $2 AND status = 'pending'"
                   " FOR UPDATE SKIP LOCKED",

@@ -21,7 +21,6 @@
 #include "aftersale/loyalty/handlers.h"
 #include "aftersale/loyalty/loyalty.h"
 
-#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 
 /* ---- settings ------------------------------------------------------------ */
 
@@ -101,8 +100,8 @@ accounts_fn(struct db_conn *c, void *ctx, struct err *e)
     PGresult *res;
     int n;
 
-    I64(shop, x->shop_id);
-    I64(after, x->after);
+    DB_I64(shop, x->shop_id);
+    DB_I64(after, x->after);
     snprintf(limit, sizeof(limit), "%d", x->limit + 1);
     if (x->email) {
         loyalty_email_normalise(x->email, mail);
@@ -185,9 +184,9 @@ ledger_fn(struct db_conn *c, void *ctx, struct err *e)
     PGresult *res;
     int n;
 
-    I64(shop, x->shop_id);
-    I64(acct, x->account_id);
-    I64(after, x->after);
+    DB_I64(shop, x->shop_id);
+    DB_I64(acct, x->account_id);
+    DB_I64(after, x->after);
     snprintf(limit, sizeof(limit), "%d", x->limit + 1);
     /* Newest first: the cursor is the last id seen, and pages go down. */
     res = db_exec(c, "loyalty_ledger_list",
@@ -418,9 +417,9 @@ redeem_fn(struct db_conn *c, void *ctx, struct err *e)
         loyalty_settings_load(c, w->shop_id, &s, e) < 0 ||
         loyalty_redeem_value(&s, w->points, &discount, e) < 0)
         return -1;
-    I64(shop, w->shop_id);
-    I64(acct, w->account_id);
-    I64(points, w->points);
+    DB_I64(shop, w->shop_id);
+    DB_I64(acct, w->account_id);
+    DB_I64(points, w->points);
     loyalty_milli_format(discount, amount);
     snprintf(days, sizeof(days), "%d", s.coupon_validity_days);
     /* The code is fixed now, before any call to the shop: a retried coupon
@@ -545,8 +544,8 @@ birthday_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[4] = {shop, acct, m, d};
     long n;
 
-    I64(shop, b->shop_id);
-    I64(acct, b->account_id);
+    DB_I64(shop, b->shop_id);
+    DB_I64(acct, b->account_id);
     snprintf(m, sizeof(m), "%d", b->month);
     snprintf(d, sizeof(d), "%d", b->day);
     n = db_exec_cmd(c, "loyalty_birthday_set",
@@ -614,7 +613,7 @@ referral_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[3] = {shop, x->referrer, x->referee};
     PGresult *res;
 
-    I64(shop, x->shop_id);
+    DB_I64(shop, x->shop_id);
     res = db_exec(c, "loyalty_referral_insert",
                   "INSERT INTO loyalty_referrals (shop_id, referrer_email, referee_email)"
                   " VALUES ($1, $2, $3) ON CONFLICT (shop_id, referee_email) DO NOTHING"

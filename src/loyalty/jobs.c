@@ -26,7 +26,6 @@
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/woo/link.h"
 
-#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 #define DAILY_INTERVAL_MS (3600L * 1000L) /* hourly: a missed hour is caught up */
 
 int
@@ -65,7 +64,7 @@ shop_currency(struct db_conn *c, int64_t shop_id, char out[4], char tz[64], stru
     const char *params[1] = {shop};
     PGresult *res;
 
-    I64(shop, shop_id);
+    DB_I64(shop, shop_id);
     res = db_exec(c, "loyalty_shop_currency", "SELECT currency, timezone FROM shops WHERE id = $1",
                   1, params, e);
     if (res == NULL)
@@ -89,8 +88,8 @@ account_lifetime(struct db_conn *c, int64_t shop_id, int64_t account, struct err
     PGresult *res;
     int64_t v;
 
-    I64(shop, shop_id);
-    I64(acct, account);
+    DB_I64(shop, shop_id);
+    DB_I64(acct, account);
     res = db_exec(c, "loyalty_account_lifetime",
                   "SELECT lifetime, email FROM loyalty_accounts WHERE shop_id = $1 AND id = $2", 2,
                   params, e);
@@ -116,9 +115,9 @@ pay_referral(struct db_conn *c, int64_t shop_id, int64_t account, const char *em
     loyalty_email_normalise(email, mail);
     if (mail[0] == '\0')
         return 0;
-    I64(shop, shop_id);
-    I64(acct, account);
-    I64(order, order_id);
+    DB_I64(shop, shop_id);
+    DB_I64(acct, account);
+    DB_I64(order, order_id);
     res = db_exec(c, "loyalty_referral_pending",
                   "SELECT r.id, r.referrer_email,"
                   " (SELECT count(*) FROM loyalty_ledger l WHERE l.shop_id = $1"
@@ -147,7 +146,7 @@ pay_referral(struct db_conn *c, int64_t shop_id, int64_t account, const char *em
     {
         char rid[24];
         const char *p[3] = {shop, rid, order};
-        I64(rid, ref_id);
+        DB_I64(rid, ref_id);
         return db_exec_cmd(c, "loyalty_referral_paid",
                            "UPDATE loyalty_referrals SET status = 'paid', order_id = $3"
                            " WHERE shop_id = $1 AND id = $2",
@@ -267,8 +266,8 @@ loyalty_job_reverse(struct db_conn *c, struct job_env *env, const struct job *jo
     if (ev == NULL)
         return 0;
     refunded = strcmp(kind, "order.refunded") == 0;
-    I64(shop, job->shop_id);
-    I64(order, num(ev, "order_id"));
+    DB_I64(shop, job->shop_id);
+    DB_I64(order, num(ev, "order_id"));
     /* $2 is the order id as text (the earn entry's source_id) and as a
      * number (the order_id of its reversals). */
     res = db_exec(c, "loyalty_reverse_earned",
@@ -432,7 +431,7 @@ loyalty_job_daily(struct db_conn *c, struct job_env *env, const struct job *job,
     (void)env;
     out->status = JOB_RESCHEDULE;
     out->delay_ms = DAILY_INTERVAL_MS;
-    I64(shop, job->shop_id);
+    DB_I64(shop, job->shop_id);
     if (loyalty_settings_load(c, job->shop_id, &s, e) < 0 ||
         shop_currency(c, job->shop_id, currency, tz, e) < 0)
         return -1;
@@ -519,8 +518,8 @@ coupon_load_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[2] = {shop, id};
     PGresult *res;
 
-    I64(shop, k->shop_id);
-    I64(id, k->redemption_id);
+    DB_I64(shop, k->shop_id);
+    DB_I64(id, k->redemption_id);
     res = db_exec(c, "loyalty_coupon_load",
                   "SELECT r.code, r.amount::text, a.email, to_char(r.expires_on, 'YYYY-MM-DD'),"
                   " r.status FROM loyalty_redemptions r JOIN loyalty_accounts a"
@@ -551,9 +550,9 @@ coupon_done_fn(struct db_conn *c, void *ctx, struct err *e)
     char shop[24], id[24], coupon[24];
     const char *params[3] = {shop, id, k->coupon_id > 0 ? coupon : NULL};
 
-    I64(shop, k->shop_id);
-    I64(id, k->redemption_id);
-    I64(coupon, k->coupon_id);
+    DB_I64(shop, k->shop_id);
+    DB_I64(id, k->redemption_id);
+    DB_I64(coupon, k->coupon_id);
     return db_exec_cmd(c, "loyalty_coupon_done",
                        "UPDATE loyalty_redemptions SET status = 'created', coupon_id = $3,"
                        " updated_at = now() WHERE shop_id = $1 AND id = $2 AND status = 'pending'",
@@ -619,8 +618,8 @@ loyalty_job_coupon_dead(struct db_conn *c, const struct job *job, struct err *e)
     int64_t account, points;
     bool dup;
 
-    I64(shop, job->shop_id);
-    I64(id, json_integer_value(json_object_get(job->payload, "redemption_id")));
+    DB_I64(shop, job->shop_id);
+    DB_I64(id, json_integer_value(json_object_get(job->payload, "redemption_id")));
     res = db_exec(c, "loyalty_coupon_failed",
                   "UPDATE loyalty_redemptions SET status = 'failed', updated_at = now()"
                   " WHERE shop_id = $1 AND id = $2 AND status = 'pending'"

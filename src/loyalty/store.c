@@ -20,7 +20,6 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/loyalty/loyalty.h"
 
-#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -34,7 +33,7 @@ loyalty_settings_load(struct db_conn *c, int64_t shop_id, struct loyalty_setting
     int rc = 0;
 
     loyalty_settings_default(s);
-    I64(shop, shop_id);
+    DB_I64(shop, shop_id);
     res = db_exec(c, "loyalty_settings_load",
                   "SELECT settings::text FROM loyalty_settings WHERE shop_id = $1", 1, params, e);
     if (res == NULL)
@@ -63,7 +62,7 @@ loyalty_settings_save(struct db_conn *c, int64_t shop_id, const struct loyalty_s
     const char *params[2] = {shop, text};
     long n;
 
-    I64(shop, shop_id);
+    DB_I64(shop, shop_id);
     n = db_exec_cmd(c, "loyalty_settings_save",
                     "INSERT INTO loyalty_settings (shop_id, settings) VALUES ($1, $2::jsonb)"
                     " ON CONFLICT (shop_id) DO UPDATE SET settings = EXCLUDED.settings,"
@@ -116,9 +115,9 @@ merge(struct db_conn *c, int64_t shop_id, int64_t guest, int64_t into, struct er
     int64_t balance, lifetime;
     bool dup;
 
-    I64(shop, shop_id);
-    I64(g, guest);
-    I64(t, into);
+    DB_I64(shop, shop_id);
+    DB_I64(g, guest);
+    DB_I64(t, into);
     res = db_exec(c, "loyalty_merge_read",
                   "SELECT balance, lifetime FROM loyalty_accounts WHERE shop_id = $1 AND id = $2"
                   " FOR UPDATE",
@@ -144,7 +143,7 @@ merge(struct db_conn *c, int64_t shop_id, int64_t guest, int64_t into, struct er
     {
         char lt[24];
         const char *p[4] = {shop, g, t, lt};
-        I64(lt, lifetime);
+        DB_I64(lt, lifetime);
         if (db_exec_cmd(c, "loyalty_merge_mark",
                         "WITH g AS (UPDATE loyalty_accounts SET merged_into = $3, updated_at = now()"
                         "  WHERE shop_id = $1 AND id = $2)"
@@ -164,8 +163,8 @@ loyalty_account_resolve(struct db_conn *c, int64_t shop_id, int64_t customer_id,
     int64_t by_customer = 0, guest = 0;
 
     *account_id = 0;
-    I64(shop, shop_id);
-    I64(cust, customer_id);
+    DB_I64(shop, shop_id);
+    DB_I64(cust, customer_id);
     loyalty_email_normalise(email, mail);
     if (customer_id <= 0 && mail[0] == '\0')
         return err_set(e, ERR_INVALID, "email", "a customer id or an email is needed");
@@ -188,7 +187,7 @@ loyalty_account_resolve(struct db_conn *c, int64_t shop_id, int64_t customer_id,
             /* The guest registered: the guest account becomes theirs. */
             char g[24];
             const char *q[3] = {shop, g, cust};
-            I64(g, guest);
+            DB_I64(g, guest);
             if (db_exec_cmd(c, "loyalty_guest_adopt",
                             "UPDATE loyalty_accounts SET customer_id = $3, updated_at = now()"
                             " WHERE shop_id = $1 AND id = $2",
@@ -204,7 +203,7 @@ loyalty_account_resolve(struct db_conn *c, int64_t shop_id, int64_t customer_id,
             if (mail[0]) {
                 char b[24];
                 const char *q[3] = {shop, b, mail};
-                I64(b, by_customer);
+                DB_I64(b, by_customer);
                 if (db_exec_cmd(c, "loyalty_customer_email",
                                 "UPDATE loyalty_accounts SET email = $3, updated_at = now()"
                                 " WHERE shop_id = $1 AND id = $2 AND email = ''",
@@ -287,8 +286,8 @@ loyalty_ledger_append(struct db_conn *c, int64_t shop_id, const struct loyalty_e
     *duplicate = false;
     if (entry_out)
         *entry_out = NULL;
-    I64(shop, shop_id);
-    I64(acct, en->account_id);
+    DB_I64(shop, shop_id);
+    DB_I64(acct, en->account_id);
     res = db_exec(c, "loyalty_ledger_lock",
                   "SELECT balance, merged_into FROM loyalty_accounts WHERE shop_id = $1 AND id = $2"
                   " FOR UPDATE",
@@ -316,10 +315,10 @@ loyalty_ledger_append(struct db_conn *c, int64_t shop_id, const struct loyalty_e
         applied = -balance;
         uncollected = -en->delta - balance;
     }
-    I64(applied_s, applied);
-    I64(after_s, balance + applied);
-    I64(uncollected_s, uncollected);
-    I64(order_s, en->order_id);
+    DB_I64(applied_s, applied);
+    DB_I64(after_s, balance + applied);
+    DB_I64(uncollected_s, uncollected);
+    DB_I64(order_s, en->order_id);
     snprintf(months_s, sizeof(months_s), "%d", en->expires && applied > 0 ? en->expiry_months : 0);
     {
         const char *p[13] = {shop,           acct,      applied_s,     en->reason,
@@ -346,7 +345,7 @@ loyalty_ledger_append(struct db_conn *c, int64_t shop_id, const struct loyalty_e
     if (entry_out)
         *entry_out = entry_json(res, 0);
     PQclear(res);
-    I64(lifetime_s, applied > 0 && counts_toward_lifetime(en->reason) ? applied : 0);
+    DB_I64(lifetime_s, applied > 0 && counts_toward_lifetime(en->reason) ? applied : 0);
     {
         const char *p[4] = {shop, acct, applied_s, lifetime_s};
         if (db_exec_cmd(c, "loyalty_ledger_balance",
@@ -367,8 +366,8 @@ loyalty_account_lock(struct db_conn *c, int64_t shop_id, int64_t account_id, str
     PGresult *res;
     int rc = 0;
 
-    I64(shop, shop_id);
-    I64(acct, account_id);
+    DB_I64(shop, shop_id);
+    DB_I64(acct, account_id);
     res = db_exec(c, "loyalty_account_lock",
                   "SELECT merged_into FROM loyalty_accounts WHERE shop_id = $1 AND id = $2"
                   " FOR UPDATE",
@@ -479,8 +478,8 @@ loyalty_account_json(struct db_conn *c, int64_t shop_id, int64_t account_id, jso
     int t;
 
     *out = NULL;
-    I64(shop, shop_id);
-    I64(acct, account_id);
+    DB_I64(shop, shop_id);
+    DB_I64(acct, account_id);
     if (loyalty_settings_load(c, shop_id, &s, e) < 0)
         return -1;
     res = db_exec(c, "loyalty_account_get",

@@ -29,7 +29,6 @@
 #include "aftersale/shops/shops.h"
 #include "aftersale/woo/link.h"
 
-#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 
 /* ---- settings ------------------------------------------------------------ */
 
@@ -53,7 +52,7 @@ settings_fn(struct db_conn *c, void *ctx, struct err *e)
 
     json_decref(x->out);
     x->out = NULL;
-    I64(shop, x->shop_id);
+    DB_I64(shop, x->shop_id);
     if (reviews_settings_load(c, x->shop_id, &cur, e) < 0)
         return -1;
     if (x->patch && (reviews_settings_from_json(&cur, x->patch, e) < 0 ||
@@ -167,8 +166,8 @@ request_create_fn(struct db_conn *c, void *ctx, struct err *e)
 
     json_decref(x->out);
     x->out = NULL;
-    I64(shop, x->shop_id);
-    I64(order, x->order_id);
+    DB_I64(shop, x->shop_id);
+    DB_I64(order, x->order_id);
     /* The order as the snapshot knows it, in the event payload's shape. */
     res = db_exec(c, "reviews_order_summary",
                   "SELECT json_build_object('order_id', o.order_id, 'customer_id', o.customer_id,"
@@ -282,10 +281,10 @@ list_fn(struct db_conn *c, void *ctx, struct err *e)
     PGresult *res;
     int n;
 
-    I64(shop, x->shop_id);
-    I64(product, x->product_id);
+    DB_I64(shop, x->shop_id);
+    DB_I64(product, x->product_id);
     snprintf(rating, sizeof(rating), "%d", x->rating);
-    I64(after, x->after);
+    DB_I64(after, x->after);
     snprintf(limit, sizeof(limit), "%d", x->limit + 1);
     res = db_exec(c, "reviews_list",
                   "SELECT " REVIEW_COLS " FROM reviews WHERE shop_id = $1"
@@ -360,7 +359,7 @@ approved(struct db_conn *c, int64_t shop_id, const PGresult *res, struct err *e)
     if (rc < 0 || reviews_settings_load(c, shop_id, &s, e) < 0)
         return -1;
     if (s.incentive == REVIEWS_INCENTIVE_POINTS) {
-        snprintf(src, sizeof(src), "%" PRId64, id);
+        DB_I64(src, id);
         rc = loyalty_grant(c, shop_id, 0, PQgetvalue(res, 0, 8), "review", src, "review", e);
     } else if (s.incentive == REVIEWS_INCENTIVE_COUPON) {
         /* The code is fixed now, so the coupon job creates this one code
@@ -372,8 +371,8 @@ approved(struct db_conn *c, int64_t shop_id, const PGresult *res, struct err *e)
             if (*q >= 'a' && *q <= 'z')
                 *q = (char)(*q - 'a' + 'A');
         snprintf(code, sizeof(code), "RV-%s", rnd);
-        I64(shop, shop_id);
-        I64(rid, id);
+        DB_I64(shop, shop_id);
+        DB_I64(rid, id);
         snprintf(key, sizeof(key), "coupon:%" PRId64, id);
         payload = json_pack("{s:I}", "review_id", (json_int_t)id);
         rc = db_exec_cmd(c, "reviews_coupon_code",
@@ -399,8 +398,8 @@ moderate_fn(struct db_conn *c, void *ctx, struct err *e)
 
     json_decref(x->out);
     x->out = NULL;
-    I64(shop, x->shop_id);
-    I64(id, x->id);
+    DB_I64(shop, x->shop_id);
+    DB_I64(id, x->id);
     res = db_exec(c, "reviews_moderate_lock",
                   "SELECT status, reply IS NOT NULL FROM reviews WHERE shop_id = $1 AND id = $2"
                   " FOR UPDATE",
@@ -519,7 +518,7 @@ stats_fn(struct db_conn *c, void *ctx, struct err *e)
     PGresult *res;
     json_error_t jerr;
 
-    I64(shop, x->shop_id);
+    DB_I64(shop, x->shop_id);
     /* Name the bad bound: RFC 3339 shape was checked, the calendar is PostgreSQL's. */
     for (int i = 0; i < 2; i++) {
         const char *p[1] = {i == 0 ? x->from : x->to};
@@ -637,7 +636,7 @@ public_get_fn(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     if (req == NULL)
         return err_set(e, ERR_NOT_FOUND, NULL, "this review request no longer exists");
-    I64(shop, x->claims.shop_id);
+    DB_I64(shop, x->claims.shop_id);
     res = db_exec(c, "reviews_public_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
     if (res == NULL) {
         json_decref(req);
@@ -683,8 +682,8 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
 
     json_decref(x->out);
     x->out = NULL;
-    I64(shop, x->claims.shop_id);
-    I64(rid, x->claims.rid);
+    DB_I64(shop, x->claims.shop_id);
+    DB_I64(rid, x->claims.rid);
     res = db_exec(c, "reviews_submit_lock",
                   "SELECT status, first_name, email, order_id, expires_at < now()"
                   " FROM review_requests WHERE shop_id = $1 AND id = $2 FOR UPDATE",
@@ -716,7 +715,7 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
         const char *p[10] = {shop, rid, order, product, rating, jx_str(item, "title"),
                              jx_str(item, "body"), name, email,
                              rt >= s.auto_approve_min ? "approved" : "pending"};
-        I64(product, pid);
+        DB_I64(product, pid);
         snprintf(rating, sizeof(rating), "%d", rt);
         if (p[5] == NULL)
             p[5] = "";
@@ -770,8 +769,8 @@ products_of_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[2] = {shop, rid};
     PGresult *res;
 
-    I64(shop, x->claims.shop_id);
-    I64(rid, x->claims.rid);
+    DB_I64(shop, x->claims.shop_id);
+    DB_I64(rid, x->claims.rid);
     res = db_exec(c, "reviews_request_products",
                   "SELECT i.product_id FROM review_requests r LEFT JOIN review_request_items i"
                   " ON i.shop_id = r.shop_id AND i.request_id = r.id"

@@ -31,7 +31,6 @@
 #include "aftersale/shops/shops.h"
 #include "aftersale/woo/link.h"
 
-#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 #define MAX_CONTACTS 128
 #define MAX_PRODUCTS 50
 
@@ -89,8 +88,8 @@ reviews_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job
         const char *params[3] = {shop, order, strcmp(kind, "order.cancelled") == 0
                                                   ? "order cancelled"
                                                   : "order refunded"};
-        I64(shop, job->shop_id);
-        I64(order, json_integer_value(json_object_get(ev, "order_id")));
+        DB_I64(shop, job->shop_id);
+        DB_I64(order, json_integer_value(json_object_get(ev, "order_id")));
         n = db_exec_cmd(c, "reviews_cancel",
                         "UPDATE review_requests SET status = 'cancelled', cancel_reason = $3,"
                         " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
@@ -113,8 +112,8 @@ reviews_job_expire(struct db_conn *c, struct job_env *env, const struct job *job
     long n;
 
     (void)env;
-    I64(shop, job->shop_id);
-    I64(id, json_integer_value(json_object_get(job->payload, "request_id")));
+    DB_I64(shop, job->shop_id);
+    DB_I64(id, json_integer_value(json_object_get(job->payload, "request_id")));
     n = db_exec_cmd(c, "reviews_expire",
                     "UPDATE review_requests SET status = 'expired', updated_at = now()"
                     " WHERE shop_id = $1 AND id = $2 AND status = 'sent'"
@@ -175,8 +174,8 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
 
     send_clear(x);
     x->found = false;
-    I64(shop, x->shop_id);
-    I64(id, x->request_id);
+    DB_I64(shop, x->shop_id);
+    DB_I64(id, x->request_id);
     if (reviews_settings_load(c, x->shop_id, &x->s, e) < 0)
         return -1;
     res = db_exec(c, "reviews_send_load",
@@ -221,7 +220,7 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         x->nproducts++;
     }
     PQclear(res);
-    I64(period, x->s.contact_period_s);
+    DB_I64(period, x->s.contact_period_s);
     {
         const char *p[3] = {shop, x->email, period};
         res = db_exec(c, "reviews_send_contacts",
@@ -255,10 +254,10 @@ drop_fn(struct db_conn *c, void *ctx, struct err *e)
     char shop[24], id[24], pid[24];
     const char *params[3] = {shop, id, pid};
 
-    I64(shop, d->shop_id);
-    I64(id, d->request_id);
+    DB_I64(shop, d->shop_id);
+    DB_I64(id, d->request_id);
     for (int i = 0; i < d->n; i++) {
-        I64(pid, d->products[i]);
+        DB_I64(pid, d->products[i]);
         if (db_exec_cmd(c, "reviews_drop_product",
                         "DELETE FROM review_request_items WHERE shop_id = $1 AND request_id = $2"
                         " AND product_id = $3",
@@ -356,10 +355,10 @@ send_mark_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[4] = {shop, id, n, expiry};
     long changed;
 
-    I64(shop, x->shop_id);
-    I64(id, x->request_id);
+    DB_I64(shop, x->shop_id);
+    DB_I64(id, x->request_id);
     snprintf(n, sizeof(n), "%d", x->reminder);
-    I64(expiry, x->s.expiry_s);
+    DB_I64(expiry, x->s.expiry_s);
     changed = db_exec_cmd(
         c, x->reminder == 0 ? "reviews_mark_sent" : "reviews_mark_reminded",
         x->reminder == 0
@@ -414,8 +413,8 @@ unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
     char shop[24], id[24];
     const char *params[2] = {shop, id};
 
-    I64(shop, x->shop_id);
-    I64(id, x->request_id);
+    DB_I64(shop, x->shop_id);
+    DB_I64(id, x->request_id);
     return db_exec_cmd(c, "reviews_mark_unsubscribed",
                        "UPDATE review_requests SET status = 'unsubscribed', updated_at = now()"
                        " WHERE shop_id = $1 AND id = $2 AND status IN ('scheduled', 'sent')",
@@ -674,8 +673,8 @@ publish_load_fn(struct db_conn *c, void *ctx, struct err *e)
     PGresult *res;
 
     publish_clear(p);
-    I64(shop, p->shop_id);
-    I64(id, p->review_id);
+    DB_I64(shop, p->shop_id);
+    DB_I64(id, p->review_id);
     res = db_exec(c, "reviews_publish_load",
                   "SELECT v.status, v.title, v.body, v.reviewer_name, v.reviewer_email,"
                   " v.product_id, v.rating, v.woo_review_id, v.reply, s.wp_username,"
@@ -718,9 +717,9 @@ publish_done_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[4] = {shop, id, p->new_woo_id > 0 ? woo : NULL,
                              p->has_verified ? (p->verified ? "t" : "f") : NULL};
 
-    I64(shop, p->shop_id);
-    I64(id, p->review_id);
-    I64(woo, p->new_woo_id);
+    DB_I64(shop, p->shop_id);
+    DB_I64(id, p->review_id);
+    DB_I64(woo, p->new_woo_id);
     return db_exec_cmd(c, "reviews_publish_done",
                        "UPDATE reviews SET woo_review_id = $3, verified = $4::boolean,"
                        " published_at = now() WHERE shop_id = $1 AND id = $2",
@@ -743,7 +742,7 @@ find_review(struct job_env *env, const struct publish_ctx *p, const char *text, 
     size_t i;
 
     *found = NULL;
-    I64(product, p->product_id);
+    DB_I64(product, p->product_id);
     r = woo_request(env->woo, &p->cr.shop, "GET", "/products/reviews", query, 4, NULL, &reply, e);
     if (r != WOO_OK) {
         woo_reply_clear(&reply);
@@ -838,9 +837,9 @@ reply_done_fn(struct db_conn *c, void *ctx, struct err *e)
     char shop[24], id[24], woo[24];
     const char *params[3] = {shop, id, woo};
 
-    I64(shop, p->shop_id);
-    I64(id, p->review_id);
-    I64(woo, p->new_woo_id);
+    DB_I64(shop, p->shop_id);
+    DB_I64(id, p->review_id);
+    DB_I64(woo, p->new_woo_id);
     return db_exec_cmd(c, "reviews_reply_done",
                        "UPDATE reviews SET reply_woo_id = $3 WHERE shop_id = $1 AND id = $2", 3,
                        params, e) < 0
@@ -921,8 +920,8 @@ coupon_load_fn(struct db_conn *c, void *ctx, struct err *e)
     char days[16];
     PGresult *res;
 
-    I64(shop, k->shop_id);
-    I64(id, k->review_id);
+    DB_I64(shop, k->shop_id);
+    DB_I64(id, k->review_id);
     reviews_settings_free(&k->s);
     woo_creds_clear(&k->cr);
     if (reviews_settings_load(c, k->shop_id, &k->s, e) < 0)
@@ -956,9 +955,9 @@ coupon_done_fn(struct db_conn *c, void *ctx, struct err *e)
     char shop[24], id[24], coupon[24];
     const char *params[3] = {shop, id, coupon};
 
-    I64(shop, k->shop_id);
-    I64(id, k->review_id);
-    I64(coupon, k->coupon_id);
+    DB_I64(shop, k->shop_id);
+    DB_I64(id, k->review_id);
+    DB_I64(coupon, k->coupon_id);
     return db_exec_cmd(c, "reviews_coupon_done",
                        "UPDATE reviews SET coupon_id = $3 WHERE shop_id = $1 AND id = $2", 3,
                        params, e) < 0

@@ -24,7 +24,6 @@
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/reviews/reviews.h"
 
-#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 
 static const char style[] =
     "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;"
@@ -103,7 +102,7 @@ page_fn(struct db_conn *c, void *ctx, struct err *e)
 
     if (reviews_request_json(c, x->claims.shop_id, x->claims.rid, &x->req, e) < 0)
         return -1;
-    I64(shop, x->claims.shop_id);
+    DB_I64(shop, x->claims.shop_id);
     res = db_exec(c, "reviews_page_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
     if (res == NULL)
         return -1;
@@ -160,9 +159,9 @@ reviews_handle_page(struct req *r)
     json_array_foreach(json_object_get(x.req, "products"), i, p) {
         json_int_t pid = json_integer_value(json_object_get(p, "product_id"));
         char pid_s[24];
-        bool wanted = want_product && strcmp(want_product, (I64(pid_s, pid), pid_s)) == 0;
+        bool wanted = want_product && strcmp(want_product, (DB_I64(pid_s, pid), pid_s)) == 0;
 
-        I64(pid_s, pid);
+        DB_I64(pid_s, pid);
         buf_printf(&b, "<fieldset data-product=\"%s\"><legend>", pid_s);
         put_escaped(&b, json_string_value(json_object_get(p, "name")));
         buf_puts(&b, "</legend>");
@@ -252,7 +251,7 @@ unsubscribe_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[2] = {shop, x->claims.email};
     PGresult *res;
 
-    I64(shop, x->claims.shop_id);
+    DB_I64(shop, x->claims.shop_id);
     if (db_exec_cmd(c, "reviews_unsubscribe",
                     "INSERT INTO unsubscribes (shop_id, email) VALUES ($1, lower($2))"
                     " ON CONFLICT DO NOTHING",

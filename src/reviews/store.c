@@ -18,7 +18,6 @@
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/reviews/reviews.h"
 
-#define I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
 
 int
 reviews_settings_load(struct db_conn *c, int64_t shop_id, struct reviews_settings *s,
@@ -30,7 +29,7 @@ reviews_settings_load(struct db_conn *c, int64_t shop_id, struct reviews_setting
     int rc = 0;
 
     reviews_settings_default(s);
-    I64(shop, shop_id);
+    DB_I64(shop, shop_id);
     res = db_exec(c, "reviews_settings_load",
                   "SELECT settings::text FROM review_settings WHERE shop_id = $1", 1, params, e);
     if (res == NULL)
@@ -56,7 +55,7 @@ reviews_settings_save(struct db_conn *c, int64_t shop_id, const struct reviews_s
     const char *params[2] = {shop, text};
     long n;
 
-    I64(shop, shop_id);
+    DB_I64(shop, shop_id);
     n = db_exec_cmd(c, "reviews_settings_save",
                     "INSERT INTO review_settings (shop_id, settings) VALUES ($1, $2::jsonb)"
                     " ON CONFLICT (shop_id) DO UPDATE SET settings = EXCLUDED.settings,"
@@ -90,9 +89,9 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
     *request_id = 0;
     *outcome = "created";
     loyalty_email_normalise(str(order, "email"), email);
-    I64(shop, shop_id);
-    I64(order_id, oid);
-    I64(customer, cid);
+    DB_I64(shop, shop_id);
+    DB_I64(order_id, oid);
+    DB_I64(customer, cid);
     if (email[0] == '\0') {
         *outcome = "skipped: the order has no email";
         rc = 0;
@@ -125,7 +124,7 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
             snprintf(due_s, sizeof(due_s), "%lld", (long long)due);
         else
             due_s[0] = '\0';
-        I64(delay, reviews_delay_for(s, country));
+        DB_I64(delay, reviews_delay_for(s, country));
         /* One statement: the request (once per order) and its products, minus
          * what this email already reviewed. Due at completion + delay, or at
          * the given time. */
@@ -167,7 +166,7 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
             /* Everything was reviewed before: keep the request, cancelled. */
             char rid[24];
             const char *q[2] = {shop, rid};
-            I64(rid, *request_id);
+            DB_I64(rid, *request_id);
             *outcome = "cancelled: every product was already reviewed";
             rc = db_exec_cmd(c, "reviews_request_nothing",
                              "UPDATE review_requests SET status = 'cancelled',"
@@ -197,8 +196,8 @@ reviews_request_json(struct db_conn *c, int64_t shop_id, int64_t id, json_t **ou
     PGresult *res;
 
     *out = NULL;
-    I64(shop, shop_id);
-    I64(rid, id);
+    DB_I64(shop, shop_id);
+    DB_I64(rid, id);
     res = db_exec(c, "reviews_request_get",
                   "SELECT r.id, r.order_id, r.email, r.first_name,"
                   /* expired as soon as the time has passed, not when the job runs */

@@ -100,7 +100,7 @@ shops_store_get(struct db_conn *c, int64_t id, json_t **shop, struct err *e)
     const char *params[1] = {ids};
     PGresult *res;
 
-    snprintf(ids, sizeof(ids), "%" PRId64, id);
+    DB_I64(ids, id);
     res = db_exec(c, "shops_store_get", "SELECT " SHOP_COLS " FROM shops WHERE id = $1", 1, params,
                   e);
     if (res == NULL)
@@ -124,7 +124,7 @@ shops_store_update(struct db_conn *c, int64_t id, const struct shop_input *in,
                              in->timezone};
     PGresult *res;
 
-    snprintf(ids, sizeof(ids), "%" PRId64, id);
+    DB_I64(ids, id);
     res = db_exec(c, "shops_store_update",
                   "UPDATE shops SET name = COALESCE($2, name), url = COALESCE($3, url),"
                   " consumer_key = COALESCE($4, consumer_key),"
@@ -163,7 +163,7 @@ shops_store_list(struct db_conn *c, int64_t after, int limit, json_t **items, in
     const char *params[2] = {a, l};
     PGresult *res;
 
-    snprintf(a, sizeof(a), "%" PRId64, after);
+    DB_I64(a, after);
     snprintf(l, sizeof(l), "%d", limit + 1);
     res = db_exec(c, "shops_store_list",
                   "SELECT " SHOP_COLS " FROM shops WHERE id > $1 ORDER BY id LIMIT $2", 2, params,
@@ -183,7 +183,7 @@ shops_store_key_insert(struct db_conn *c, int64_t shop_id, const char *hash_para
     const char *params[3] = {ids, hash_param, prefix};
     PGresult *res;
 
-    snprintf(ids, sizeof(ids), "%" PRId64, shop_id);
+    DB_I64(ids, shop_id);
     res = db_exec(c, "shops_store_key_insert",
                   "INSERT INTO api_keys (shop_id, key_hash, prefix)"
                   " SELECT id, $2::bytea, $3 FROM shops WHERE id = $1 RETURNING " KEY_COLS,
@@ -203,8 +203,8 @@ shops_store_key_list(struct db_conn *c, int64_t shop_id, int64_t after, int limi
     const char *params[3] = {ids, a, l};
     PGresult *res;
 
-    snprintf(ids, sizeof(ids), "%" PRId64, shop_id);
-    snprintf(a, sizeof(a), "%" PRId64, after);
+    DB_I64(ids, shop_id);
+    DB_I64(a, after);
     snprintf(l, sizeof(l), "%d", limit + 1);
     res = db_exec(c, "shops_store_key_list",
                   "SELECT " KEY_COLS " FROM api_keys WHERE shop_id = $1 AND id > $2"
@@ -225,8 +225,8 @@ shops_store_key_revoke(struct db_conn *c, int64_t shop_id, int64_t key_id, bool 
     const char *params[2] = {s, k};
     long n;
 
-    snprintf(s, sizeof(s), "%" PRId64, shop_id);
-    snprintf(k, sizeof(k), "%" PRId64, key_id);
+    DB_I64(s, shop_id);
+    DB_I64(k, key_id);
     n = db_exec_cmd(c, "shops_store_key_revoke",
                     "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())"
                     " WHERE shop_id = $1 AND id = $2",

@@ -46,9 +46,9 @@ woo_events_emit(struct db_conn *c, int64_t shop_id, const char *kind, int64_t or
     PGresult *res;
     int64_t event_id;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(order, sizeof(order), "%" PRId64, order_id);
-    snprintf(customer, sizeof(customer), "%" PRId64, customer_id);
+    DB_I64(shop, shop_id);
+    DB_I64(order, order_id);
+    DB_I64(customer, customer_id);
     res = db_exec(c, "woo_events_emit",
                   "INSERT INTO events (shop_id, kind, order_id, customer_id, payload, dedupe_key)"
                   " VALUES ($1, $2, $3, $4, $5::jsonb, $6)"
@@ -88,9 +88,9 @@ woo_events_list(struct db_conn *c, int64_t shop_id, const char *kind, int64_t or
     PGresult *res;
     int n;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(order, sizeof(order), "%" PRId64, order_id);
-    snprintf(a, sizeof(a), "%" PRId64, after);
+    DB_I64(shop, shop_id);
+    DB_I64(order, order_id);
+    DB_I64(a, after);
     snprintf(l, sizeof(l), "%d", limit + 1);
     res = db_exec(c, "woo_events_list",
                   "SELECT id, kind, order_id, customer_id, payload::text, " DB_TS("created_at")
@@ -134,8 +134,8 @@ woo_events_load(struct db_conn *c, int64_t shop_id, int64_t event_id, char kind[
 
     *payload = NULL;
     kind[0] = '\0';
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(id, sizeof(id), "%" PRId64, event_id);
+    DB_I64(shop, shop_id);
+    DB_I64(id, event_id);
     res = db_exec(c, "woo_events_load",
                   "SELECT kind, payload::text FROM events WHERE shop_id = $1 AND id = $2", 2,
                   params, e);

@@ -193,7 +193,7 @@ status_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[1] = {shop};
     PGresult *res;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, s->shop_id);
+    DB_I64(shop, s->shop_id);
     res = db_exec(
         c, "woo_status",
         "SELECT w.interval_s, " DB_TS("w.watermark") ", " DB_TS("w.last_started_at") ", "
@@ -251,7 +251,7 @@ settings_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[2] = {shop, s->interval_s > 0 ? interval : NULL};
     PGresult *res;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, s->shop_id);
+    DB_I64(shop, s->shop_id);
     snprintf(interval, sizeof(interval), "%ld", s->interval_s);
     res = db_exec(c, "woo_settings",
                   "UPDATE woo_sync SET interval_s = coalesce($2::integer, interval_s)"

@@ -92,7 +92,7 @@ woo_creds_load(struct db_conn *c, int64_t shop_id, const uint8_t key[CRYPTO_KEY_
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    snprintf(ids, sizeof(ids), "%" PRId64, shop_id);
+    DB_I64(ids, shop_id);
     res = db_exec(c, "woo_creds_load",
                   "SELECT url, consumer_key, consumer_secret_enc, webhook_secret_enc FROM shops"
                   " WHERE id = $1",
@@ -130,7 +130,7 @@ woo_webhook_secret_load(struct db_conn *c, int64_t shop_id, const uint8_t key[CR
     int found;
 
     *secret = NULL;
-    snprintf(ids, sizeof(ids), "%" PRId64, shop_id);
+    DB_I64(ids, shop_id);
     res = db_exec(c, "woo_webhook_secret_load",
                   "SELECT webhook_secret_enc FROM shops WHERE id = $1", 1, params, e);
     if (res == NULL)
@@ -169,7 +169,7 @@ woo_shop_init(struct db_conn *c, int64_t shop_id, struct err *e)
     PGresult *res;
     long interval_s;
 
-    snprintf(ids, sizeof(ids), "%" PRId64, shop_id);
+    DB_I64(ids, shop_id);
     res = db_exec(c, "woo_shop_init",
                   "INSERT INTO woo_sync (shop_id, watermark) VALUES ($1, now())"
                   " ON CONFLICT (shop_id) DO UPDATE SET shop_id = EXCLUDED.shop_id"

@@ -266,7 +266,7 @@ woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char
     if (modified_gmt)
         snprintf(modified_gmt, 20, "%s", modified);
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
+    DB_I64(shop, shop_id);
     snprintf(order, sizeof(order), "%" JSON_INTEGER_FORMAT, id);
     snprintf(customer, sizeof(customer), "%" JSON_INTEGER_FORMAT, int_or(o, "customer_id", 0));
     {
@@ -377,8 +377,8 @@ woo_orders_mark_deleted(struct db_conn *c, int64_t shop_id, int64_t order_id, st
     char shop[24], order[24];
     const char *params[2] = {shop, order};
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(order, sizeof(order), "%" PRId64, order_id);
+    DB_I64(shop, shop_id);
+    DB_I64(order, order_id);
     return db_exec_cmd(c, "woo_orders_mark_deleted",
                        "UPDATE orders SET deleted = true, updated_at = now()"
                        " WHERE shop_id = $1 AND order_id = $2",
@@ -403,7 +403,7 @@ woo_customers_apply(struct db_conn *c, int64_t shop_id, const json_t *cu, bool c
     if (date_field(cu, "date_created_gmt", &created_gmt, e) < 0 ||
         date_field(cu, "date_modified_gmt", &modified_gmt, e) < 0)
         return -1;
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
+    DB_I64(shop, shop_id);
     snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, cid);
     {
         const char *p[7] = {shop, id, str_or(cu, "email", ""), str_or(cu, "first_name", ""),
@@ -449,8 +449,8 @@ woo_customers_mark_deleted(struct db_conn *c, int64_t shop_id, int64_t customer_
     char shop[24], id[24];
     const char *params[2] = {shop, id};
 
-    snprintf(shop, sizeof(shop), "%" PRId64, shop_id);
-    snprintf(id, sizeof(id), "%" PRId64, customer_id);
+    DB_I64(shop, shop_id);
+    DB_I64(id, customer_id);
     return db_exec_cmd(c, "woo_customers_mark_deleted",
                        "UPDATE customers SET deleted = true, updated_at = now()"
                        " WHERE shop_id = $1 AND customer_id = $2",

@@ -164,7 +164,7 @@ sync_begin_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[2] = {shop, s->from_param};
     PGresult *res;
 
-    snprintf(shop, sizeof(shop), "%" PRId64, s->shop_id);
+    DB_I64(shop, s->shop_id);
     res = db_exec(c, "sync_begin",
                   "UPDATE woo_sync SET last_started_at = now() WHERE shop_id = $1"
                   " RETURNING interval_s, to_char(coalesce($2::timestamptz,"
@@ -191,7 +191,7 @@ sync_end_fn(struct db_conn *c, void *ctx, struct err *e)
     const char *params[4] = {shop, s->max_modified && s->max_modified[0] ? s->max_modified : NULL,
                              s->error, n};
 
-    snprintf(shop, sizeof(shop), "%" PRId64, s->shop_id);
+    DB_I64(shop, s->shop_id);
     snprintf(n, sizeof(n), "%d", s->orders);
     return db_exec_cmd(c, "sync_end",
                        "UPDATE woo_sync SET watermark = greatest(watermark,"

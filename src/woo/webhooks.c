@@ -94,8 +94,8 @@ store_fn(struct db_conn *c, void *ctx, struct err *e)
     int ret = -1;
 
     (void)note_params;
-    snprintf(shop, sizeof(shop), "%" PRId64, rc->shop_id);
-    snprintf(resource, sizeof(resource), "%" PRId64, rc->resource_id);
+    DB_I64(shop, rc->shop_id);
+    DB_I64(resource, rc->resource_id);
     memcpy(body_hex, "\\x", 2);
     crypto_hex((const uint8_t *)rc->body, rc->len, body_hex + 2);
     crypto_sha256(rc->body, rc->len, hash);
@@ -194,7 +194,7 @@ woo_handle_webhook(struct req *r)
         rc.topic = "unknown";
     rc.delivery_id = delivery && strlen(delivery) <= 64 ? delivery : NULL;
     if (webhook && cursor_parse_id(webhook, &webhook_id) == 0) {
-        snprintf(webhook_text, sizeof(webhook_text), "%" PRId64, webhook_id);
+        DB_I64(webhook_text, webhook_id);
         rc.webhook_id = webhook_text;
     }
     classify(&rc);
@@ -225,7 +225,7 @@ woo_job_delivery(struct db_conn *c, struct job_env *env, const struct job *job,
 
     (void)env;
     out->status = JOB_DONE;
-    snprintf(shop, sizeof(shop), "%" PRId64, job->shop_id);
+    DB_I64(shop, job->shop_id);
     snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, delivery);
     res = db_exec(c, "woo_delivery_load",
                   "SELECT topic, convert_from(body, 'UTF8'), status, resource_id FROM webhook_deliveries"

@@ -24,7 +24,9 @@
 #ifndef AFTERSALE_DB_POOL_H
 #define AFTERSALE_DB_POOL_H
 
+#include <inttypes.h>
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdbool.h>
 
 #include "aftersale/core/err.h"
@@ -33,6 +35,9 @@ struct db_conn;
 
 /* SQL text of a timestamptz column as RFC 3339 UTC ("2026-11-22T06:26:33Z"),
  * the one format the API uses, formatted by PostgreSQL so C never parses dates. */
+/* A 64-bit integer as the text of a statement parameter (buf: char[24]). */
+#define DB_I64(buf, v) snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)(v))
+
 #define DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* Create the pool; connections open lazily. `conninfo` is copied. */
