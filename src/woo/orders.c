@@ -227,17 +227,38 @@ completed_before(struct db_conn *c, const char *shop, const char *order, bool *y
     return 0;
 }
 
+/* One order event, named "<kind>:<order id>" so it happens once per order,
+ * with the order summary as payload plus `extra` (stolen, may be NULL). */
+static int
+emit_order_event(struct db_conn *c, int64_t shop_id, const char *kind, const json_t *o,
+                 const char *order, const char *modified, json_t *extra, struct err *e)
+{
+    char key[64];
+    json_t *payload = order_summary(o, modified);
+    bool emitted;
+    int rc;
+
+    if (extra)
+        json_object_update(payload, extra);
+    json_decref(extra);
+    snprintf(key, sizeof(key), "%s:%s", kind, order);
+    rc = woo_events_emit(c, shop_id, kind, atoll(order), int_or(o, "customer_id", 0), payload, key,
+                         &emitted, e);
+    json_decref(payload);
+    return rc;
+}
+
 int
 woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char **outcome,
                  char *modified_gmt, struct err *e)
 {
-    char shop[24], order[24], customer[24], key[64];
+    char shop[24], order[24], customer[24];
     const char *status, *currency, *modified, *created, *paid, *completed;
     const char *total, *tax, *shipping, *discount;
     json_t *billing = json_object_get(o, "billing");
     json_t *items = json_object_get(o, "line_items");
     PGresult *res;
-    bool emitted, was_completed = false;
+    bool was_completed = false;
     json_int_t id = int_or(o, "id", 0);
 
     *outcome = "applied";
@@ -328,45 +349,26 @@ woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char
     if (strcmp(status, "processing") == 0 || strcmp(status, "completed") == 0 ||
         (paid != NULL && strcmp(status, "pending") != 0 && strcmp(status, "failed") != 0 &&
          strcmp(status, "on-hold") != 0)) {
-        json_t *payload = order_summary(o, modified);
-        int rc;
-        snprintf(key, sizeof(key), "order.paid:%s", order);
-        rc = woo_events_emit(c, shop_id, "order.paid", id, int_or(o, "customer_id", 0), payload,
-                             key, &emitted, e);
-        json_decref(payload);
-        if (rc < 0)
+        if (emit_order_event(c, shop_id, "order.paid", o, order, modified, NULL, e) < 0)
             return -1;
     }
     /* Completed: WooCommerce sets date_completed only on entering
      * completed, so it also tells us about a completion we never saw
      * (merged or lost deliveries). */
-    if (completed != NULL || strcmp(status, "completed") == 0) {
-        json_t *payload = order_summary(o, modified);
-        int rc;
-        json_object_set_new(payload, "date_completed_gmt",
-                            completed ? json_string(completed) : json_null());
-        snprintf(key, sizeof(key), "order.completed:%s", order);
-        rc = woo_events_emit(c, shop_id, "order.completed", id, int_or(o, "customer_id", 0),
-                             payload, key, &emitted, e);
-        json_decref(payload);
-        if (rc < 0)
-            return -1;
-    }
+    if ((completed != NULL || strcmp(status, "completed") == 0) &&
+        emit_order_event(c, shop_id, "order.completed", o, order, modified,
+                         json_pack("{s:o}", "date_completed_gmt",
+                                   completed ? json_string(completed) : json_null()),
+                         e) < 0)
+        return -1;
     if (emit_refunds(c, shop_id, shop, order, o, modified, e) < 0)
         return -1;
     if (strcmp(status, "cancelled") == 0 || strcmp(status, "failed") == 0) {
         if (completed_before(c, shop, order, &was_completed, e) < 0)
             return -1;
-        if (was_completed) {
-            json_t *payload = order_summary(o, modified);
-            int rc;
-            snprintf(key, sizeof(key), "order.cancelled:%s", order);
-            rc = woo_events_emit(c, shop_id, "order.cancelled", id, int_or(o, "customer_id", 0),
-                                 payload, key, &emitted, e);
-            json_decref(payload);
-            if (rc < 0)
-                return -1;
-        }
+        if (was_completed &&
+            emit_order_event(c, shop_id, "order.cancelled", o, order, modified, NULL, e) < 0)
+            return -1;
     }
     return 0;
 }
