@@ -18,6 +18,7 @@
 
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
+#include "aftersale/db/settings.h"
 #include "aftersale/loyalty/loyalty.h"
 
 
@@ -27,28 +28,16 @@ int
 loyalty_settings_load(struct db_conn *c, int64_t shop_id, struct loyalty_settings *s,
                       struct err *e)
 {
-    char shop[24];
-    const char *params[1] = {shop};
-    PGresult *res;
+    json_t *stored = NULL;
     int rc = 0;
 
     loyalty_settings_default(s);
-    DB_I64(shop, shop_id);
-    res = db_exec(c, "loyalty_settings_load",
-                  "SELECT settings::text FROM loyalty_settings WHERE shop_id = $1", 1, params, e);
-    if (res == NULL)
+    if (db_settings_load(c, DB_SETTINGS_LOYALTY, shop_id, &stored, e) < 0)
         return -1;
-    if (PQntuples(res) == 1) {
-        json_error_t jerr;
-        json_t *stored = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
-        if (stored == NULL || loyalty_settings_from_json(s, stored, e) < 0) {
-            err_set(e, ERR_INTERNAL, NULL, "stored loyalty settings of shop %" PRId64
-                    " do not parse", shop_id);
-            rc = -1;
-        }
-        json_decref(stored);
-    }
-    PQclear(res);
+    if (stored && loyalty_settings_from_json(s, stored, e) < 0)
+        rc = err_set(e, ERR_INTERNAL, NULL,
+                     "stored loyalty settings of shop %" PRId64 " do not parse", shop_id);
+    json_decref(stored);
     return rc;
 }
 
@@ -56,21 +45,11 @@ int
 loyalty_settings_save(struct db_conn *c, int64_t shop_id, const struct loyalty_settings *s,
                       struct err *e)
 {
-    char shop[24];
     json_t *j = loyalty_settings_to_json(s);
-    char *text = jx_dump(j);
-    const char *params[2] = {shop, text};
-    long n;
+    int rc = db_settings_save(c, DB_SETTINGS_LOYALTY, shop_id, j, e);
 
-    DB_I64(shop, shop_id);
-    n = db_exec_cmd(c, "loyalty_settings_save",
-                    "INSERT INTO loyalty_settings (shop_id, settings) VALUES ($1, $2::jsonb)"
-                    " ON CONFLICT (shop_id) DO UPDATE SET settings = EXCLUDED.settings,"
-                    " updated_at = now()",
-                    2, params, e);
-    free(text);
     json_decref(j);
-    return n < 0 ? -1 : 0;
+    return rc;
 }
 
 /* ---- accounts ------------------------------------------------------------ */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aftersale/core/jx.h"
+#include "aftersale/db/settings.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/reviews/reviews.h"
@@ -23,25 +24,15 @@ int
 reviews_settings_load(struct db_conn *c, int64_t shop_id, struct reviews_settings *s,
                       struct err *e)
 {
-    char shop[24];
-    const char *params[1] = {shop};
-    PGresult *res;
+    json_t *stored = NULL;
     int rc = 0;
 
     reviews_settings_default(s);
-    DB_I64(shop, shop_id);
-    res = db_exec(c, "reviews_settings_load",
-                  "SELECT settings::text FROM review_settings WHERE shop_id = $1", 1, params, e);
-    if (res == NULL)
+    if (db_settings_load(c, DB_SETTINGS_REVIEWS, shop_id, &stored, e) < 0)
         return -1;
-    if (PQntuples(res) == 1) {
-        json_error_t jerr;
-        json_t *stored = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
-        if (stored == NULL || reviews_settings_from_json(s, stored, e) < 0)
-            rc = err_set(e, ERR_INTERNAL, NULL, "stored review settings do not parse");
-        json_decref(stored);
-    }
-    PQclear(res);
+    if (stored && reviews_settings_from_json(s, stored, e) < 0)
+        rc = err_set(e, ERR_INTERNAL, NULL, "stored review settings do not parse");
+    json_decref(stored);
     return rc;
 }
 
@@ -49,21 +40,11 @@ int
 reviews_settings_save(struct db_conn *c, int64_t shop_id, const struct reviews_settings *s,
                       struct err *e)
 {
-    char shop[24];
     json_t *j = reviews_settings_to_json(s);
-    char *text = jx_dump(j);
-    const char *params[2] = {shop, text};
-    long n;
+    int rc = db_settings_save(c, DB_SETTINGS_REVIEWS, shop_id, j, e);
 
-    DB_I64(shop, shop_id);
-    n = db_exec_cmd(c, "reviews_settings_save",
-                    "INSERT INTO review_settings (shop_id, settings) VALUES ($1, $2::jsonb)"
-                    " ON CONFLICT (shop_id) DO UPDATE SET settings = EXCLUDED.settings,"
-                    " updated_at = now()",
-                    2, params, e);
-    free(text);
     json_decref(j);
-    return n < 0 ? -1 : 0;
+    return rc;
 }
 
 static const char *
