@@ -32,7 +32,9 @@ Failure modes, for the retry and dead-letter paths:
 message as ``auth_login``.
 
 CLI: ``/usr/bin/python3 tests/fakes/smtp_sink.py --port 2525`` prints
-every message until interrupted.
+every message until interrupted: the envelope, the main headers, then each
+text part decoded (quoted-printable and base64 undone, charset applied), so
+links and tokens can be copied from it as they are (``format_message``).
 """
 
 import argparse
@@ -230,14 +232,50 @@ class SmtpSink(object):
             self._cond.notify_all()
 
 
-def _print_message(m, out):
+# Headers worth showing when a person reads the sink's output; the MIME
+# plumbing (Content-Transfer-Encoding, boundaries) is left out because the
+# parts below are printed decoded.
+_SHOWN_HEADERS = ("From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID",
+                  "List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted")
+
+
+def _text_parts(msg):
+    """Every text/* leaf of a message, in order, as (content type, decoded
+    text): quoted-printable or base64 undone and the charset applied, so a
+    long link is one line again and "=3D" is "=" (what a mail client shows,
+    and what a person copies a token from)."""
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        try:
+            text = part.get_content()
+        except (LookupError, UnicodeError, ValueError):
+            # An unknown charset or broken encoding: show the bytes as
+            # well as they decode rather than nothing.
+            raw = part.get_payload(decode=True) or b""
+            text = raw.decode("utf-8", errors="replace")
+        yield part.get_content_type(), text.replace("\r\n", "\n")
+
+
+def format_message(m):
+    """One received message as a person reads it: the envelope, the headers
+    that matter (decoded), then each text part decoded."""
     msg = m["message"]
-    out.write("=" * 72 + "\n")
-    out.write("MAIL FROM: %s\nRCPT TO: %s\n" % (m["mail_from"], ", ".join(m["rcpt_tos"])))
-    out.write("Subject: %s\n" % msg.get("Subject", ""))
-    out.write("-" * 72 + "\n")
-    out.write(m["data"].decode("utf-8", errors="replace").replace("\r\n", "\n"))
-    out.write("\n")
+    lines = ["=" * 72,
+             "MAIL FROM: %s" % m["mail_from"],
+             "RCPT TO: %s" % ", ".join(m["rcpt_tos"])]
+    for name in _SHOWN_HEADERS:
+        for value in msg.get_all(name, []):
+            lines.append("%s: %s" % (name, value))
+    for ctype, text in _text_parts(msg):
+        lines.append("-" * 28 + " " + ctype + " " + "-" * max(3, 43 - len(ctype)))
+        lines.append(text.rstrip("\n"))
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _print_message(m, out):
+    out.write(format_message(m))
     out.flush()
 
 

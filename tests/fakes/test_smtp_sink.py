@@ -17,7 +17,7 @@ from email.message import EmailMessage
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smtp_sink import SmtpSink  # noqa: E402
+from smtp_sink import SmtpSink, format_message  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -134,13 +134,69 @@ def test_cli_prints_each_message():
         with smtplib.SMTP("127.0.0.1", port, timeout=5) as c:
             c.send_message(make_message(subject="CLI check"), from_addr="shop@kaffee.example",
                            to_addrs=["jane@example.com"])
+            c.send_message(qp_message(), from_addr="aftersale@localhost.localdomain",
+                           to_addrs=["ann@example.com"])
         seen = ""
         deadline = time.monotonic() + 5
-        while "Subject: CLI check" not in seen and time.monotonic() < deadline:
+        while "5 stars</a>" not in seen and time.monotonic() < deadline:
             seen += p.stdout.readline()
         assert "RCPT TO: jane@example.com" in seen
         assert "Subject: CLI check" in seen
+        assert "Hallo Jürgen," in seen
+        assert "5 stars: %s\n" % LONG_LINK in seen       # one line, as a person copies it
     finally:
         p.terminate()
         p.wait(5)
     assert p.returncode == 0
+
+
+LONG_LINK = ("http://127.0.0.1:18080/review?token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+             "eyJzdWIiOiJyciIsImF1ZCI6InJldmlldyIsInNob3AiOjEsInJyIjo0MiwiZXhwIjoxODAwMDAwMDAwfQ."
+             "c2lnbmF0dXJlLXdpdGgtcGFkZGluZw==&product=10&rating=5")
+
+
+def qp_message():
+    """A message shaped like aftersale's review email: text and HTML parts,
+    both quoted-printable, with a link far longer than a QP line."""
+    m = EmailMessage()
+    m["From"] = '"Demo" <aftersale@localhost.localdomain>'
+    m["To"] = '"Ann" <ann@example.com>'
+    m["Subject"] = "How was your order from Demo?"
+    m["List-Unsubscribe"] = "<http://127.0.0.1:18080/unsubscribe?token=abc>"
+    m.set_content("Hi Ann,\n\n\u2605\u2605\u2605\u2605\u2605 5 stars: %s\n" % LONG_LINK,
+                  cte="quoted-printable")
+    m.add_alternative('<p><a href="%s">5 stars</a></p>' % LONG_LINK.replace("&", "&amp;"),
+                      subtype="html", cte="quoted-printable")
+    return m
+
+
+def test_prints_quoted_printable_parts_decoded(sink):
+    with smtplib.SMTP(sink.host, sink.port, timeout=5) as c:
+        c.send_message(qp_message(), from_addr="aftersale@localhost.localdomain",
+                       to_addrs=["ann@example.com"])
+    [m] = sink.wait_for(1)
+    raw = m["data"].decode()
+    # The wire really is quoted-printable: "=" escaped, the link broken by
+    # soft line breaks, so the raw text would not give a working link.
+    assert "=3D" in raw and LONG_LINK not in raw.replace("\r\n", "\n")
+    out = format_message(m)
+    assert "=3D" not in out and "=\n" not in out.replace("=" * 72 + "\n", "")
+    assert "\u2605\u2605\u2605\u2605\u2605 5 stars: %s\n" % LONG_LINK in out
+    assert '<a href="%s">' % LONG_LINK.replace("&", "&amp;") in out
+    assert "Subject: How was your order from Demo?\n" in out
+    assert "To: Ann <ann@example.com>\n" in out
+    assert "List-Unsubscribe: <http://127.0.0.1:18080/unsubscribe?token=abc>\n" in out
+    assert "text/plain" in out and "text/html" in out
+    assert "Content-Transfer-Encoding" not in out
+
+
+def test_prints_base64_part_in_its_charset(sink):
+    m = EmailMessage()
+    m["Subject"] = "Grüße"
+    m.set_content("Grüße aus Köln: %s\n" % LONG_LINK, charset="iso-8859-1", cte="base64")
+    send(sink, m)
+    [got] = sink.wait_for(1)
+    assert b"Gr\xfc" not in got["data"]           # base64 on the wire
+    out = format_message(got)
+    assert "Subject: Grüße\n" in out
+    assert "Grüße aus Köln: %s\n" % LONG_LINK in out
