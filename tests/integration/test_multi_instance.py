@@ -27,13 +27,13 @@ Then, with every job settled:
     one coupon POST per redemption and one order GET per fetch job;
   * `aftersale loyalty verify` finds nothing.
 
-Bounded: ~100 deliveries and 8 redemptions; the module runs in about 15 s.
+Bounded: ~110 deliveries and 8 redemptions; every wait gives up after 30 s
+(the module takes 6-30 s on the shared 2-core box).
 """
 
 import collections
 import concurrent.futures
 import random
-import time
 
 from aftersale_it import free_port
 from loyalty_helpers import (ACTION_COMPLETED, assert_verified, client, fake,  # noqa: F401
@@ -92,7 +92,6 @@ def _settled(pg, db, shop_id):
 def test_three_instances_share_one_database(pg, base_env, woo_db, service_factory, fake,  # noqa: F811
                                             admin_token):
     rng = random.Random(20261202)
-    t0 = time.monotonic()
 
     # ---- three instances, one database, each with its own port and workers
     svcs = []
@@ -276,4 +275,3 @@ def test_three_instances_share_one_database(pg, base_env, woo_db, service_factor
     assert_verified(pg, base_env, woo_db)
     for a in apis:
         a.close()
-    assert time.monotonic() - t0 < 60
