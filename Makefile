@@ -69,9 +69,13 @@ unit: $(UNIT_BIN)
 	@scripts/run-unit $(UNIT_BIN)
 
 # Node packages of the browser test (playwright-core; the browser is Debian's chromium).
-browser-deps:
-	@if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then \
-	  cd tests/browser && npm install --no-audit --no-fund --silent; fi
+# Reinstalled whenever the lock file changes (a checkout that pinned another
+# playwright-core version gets the new one, not the old node_modules).
+browser-deps: tests/browser/node_modules/.installed
+
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	@touch $@
 
 integration: all browser-deps
 	AFTERSALE_BIN=$(abspath $(BUILD)/aftersale) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fakes tests/integration
