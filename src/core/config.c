@@ -74,6 +74,8 @@ static const struct option options[] = {
      "sender address when a shop's review settings give none"},
     {"SMTP_TIMEOUT_MS", "20000", K_LONG, AT(smtp_timeout_ms), 100, 600000,
      "total timeout of one SMTP conversation"},
+    {"TOKEN_MAX_LIFETIME_S", "2592000", K_LONG, AT(token_max_lifetime_s), 60, 31622400,
+     "longest a customer token may live (exp - iat, or exp - now); 30 days; see docs/tokens.md"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
