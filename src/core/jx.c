@@ -174,6 +174,35 @@ jx_known_keys(const json_t *obj, const char *const *names, const char *prefix, s
     return 0;
 }
 
+json_t *
+jx_without_read_only(const json_t *obj, const char *const *paths)
+{
+    json_t *copy = json_deep_copy(obj);
+
+    if (copy == NULL) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"json_deep_copy failed\"}\n");
+        abort();
+    }
+    for (size_t i = 0; paths != NULL && paths[i] != NULL; i++) {
+        const char *p = paths[i], *dot;
+        json_t *at = copy;
+        char part[64];
+
+        /* Walk the objects named before the last dot; a part that is not
+         * an object here is left to the document's own validation. */
+        while (at != NULL && (dot = strchr(p, '.')) != NULL) {
+            snprintf(part, sizeof(part), "%.*s", (int)(dot - p), p);
+            at = json_object_get(at, part);
+            if (!json_is_object(at))
+                at = NULL;
+            p = dot + 1;
+        }
+        if (at != NULL)
+            json_object_del(at, p);
+    }
+    return copy;
+}
+
 int
 jx_choice(const json_t *v, const char *field, const char *const *names, size_t n, int *out,
           struct err *e)
