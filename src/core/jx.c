@@ -66,6 +66,25 @@ jx_utf8_len(const char *s)
     return n;
 }
 
+bool
+jx_one_line(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+        /* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 (NEL, U+0085,
+         * is a line break to some readers); U+2028 and U+2029 (E2 80 A8/A9)
+         * are line and paragraph separators. */
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            return false;
+        if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+            return false;
+    }
+    return true;
+}
+
 static const char *
 type_name(enum jx_type t)
 {

@@ -59,6 +59,12 @@ int jx_choice(const json_t *v, const char *field, const char *const *names, size
 /* Number of Unicode code points in valid UTF-8 text. */
 size_t jx_utf8_len(const char *s);
 
+/* True when UTF-8 text is one line without control characters: no C0
+ * control (CR, LF, NUL, TAB...), DEL, C1 control (NEL...), U+2028 or
+ * U+2029. What every text that may end up in an email header (a shop's
+ * name, a sender name, a subject) must be when it is written. */
+bool jx_one_line(const char *s);
+
 /* Borrowed string value of obj[key], or NULL when absent or not a string. */
 const char *jx_str(const json_t *obj, const char *key);
 
