@@ -131,26 +131,6 @@ read_claims(jwt_t *jwt, int64_t shop_id, const char *scope, time_t now, int64_t 
     if ((time_t)v <= now)
         return err_set(e, ERR_UNAUTHORIZED, NULL, "token expired");
     c->exp = (time_t)v;
-    /* A maximum lifetime, so a leaked link does not work for ever: counted
-     * from iat when the token has one (a token minted long ago for a long
-     * time is refused even late in its life), and always from now (a
-     * future iat must not stretch it). Subtractions cannot overflow: exp
-     * and now are positive, iat is checked positive. */
-    if (max_lifetime_s > 0) {
-        if ((int64_t)v - (int64_t)now > max_lifetime_s)
-            return err_set(e, ERR_UNAUTHORIZED, NULL,
-                           "token lifetime exceeds the maximum of %" PRId64 " s", max_lifetime_s);
-        errno = 0;
-        v = jwt_get_grant_int(jwt, "iat");
-        if (errno != ENOENT) {
-            if (errno != 0 || v <= 0)
-                return err_set(e, ERR_UNAUTHORIZED, NULL, "token iat must be a positive integer");
-            if ((int64_t)c->exp - (int64_t)v > max_lifetime_s)
-                return err_set(e, ERR_UNAUTHORIZED, NULL,
-                               "token lifetime (exp - iat) exceeds the maximum of %" PRId64 " s",
-                               max_lifetime_s);
-        }
-    }
 
     /* nbf is optional, but RFC 7519 says a token must not be accepted
      * before it; plugins need not send it. */
@@ -170,6 +150,28 @@ read_claims(jwt_t *jwt, int64_t shop_id, const char *scope, time_t now, int64_t 
     if (strcmp(s, scope) != 0)
         return err_set(e, ERR_FORBIDDEN, NULL, "token is for another scope");
     snprintf(c->scope, sizeof(c->scope), "%s", scope);
+
+    /* A maximum lifetime (checked after the scope, whose routes may allow
+     * longer lives), so a leaked link does not work for ever: counted
+     * from iat when the token has one (a token minted long ago for a long
+     * time is refused even late in its life), and always from now (a
+     * future iat must not stretch it). Subtractions cannot overflow: exp
+     * and now are positive, iat is checked positive. */
+    if (max_lifetime_s > 0) {
+        if ((int64_t)c->exp - (int64_t)now > max_lifetime_s)
+            return err_set(e, ERR_UNAUTHORIZED, NULL,
+                           "token lifetime exceeds the maximum of %" PRId64 " s", max_lifetime_s);
+        errno = 0;
+        v = jwt_get_grant_int(jwt, "iat");
+        if (errno != ENOENT) {
+            if (errno != 0 || v <= 0)
+                return err_set(e, ERR_UNAUTHORIZED, NULL, "token iat must be a positive integer");
+            if ((int64_t)c->exp - (int64_t)v > max_lifetime_s)
+                return err_set(e, ERR_UNAUTHORIZED, NULL,
+                               "token lifetime (exp - iat) exceeds the maximum of %" PRId64 " s",
+                               max_lifetime_s);
+        }
+    }
 
     /* sub is a string in JWT; a JSON integer is accepted too, because it
      * is what a plugin author writes first. */

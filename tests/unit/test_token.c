@@ -326,6 +326,18 @@ endless_token_is_refused(void **state)
              "\"scope\":\"loyalty\",\"sub\":\"1\"}",
              (long long)now);
     expect_lifetime_refused(p);
+    /* Another scope is told first (403), whatever its lifetime. */
+    {
+        struct fake_shops f = {0};
+        struct token_claims out;
+        struct err e;
+        char *tok = hand_payload(SECRET1, "%s",
+                                 "{\"aud\":\"shop:1\",\"exp\":9223372036854775807,"
+                                 "\"scope\":\"unsubscribe\",\"sub\":\"1\"}");
+        assert_int_equal(verify(tok, "loyalty", &f, &out, &e), -1);
+        assert_int_equal(e.kind, ERR_FORBIDDEN);
+        free(tok);
+    }
     /* A future iat does not stretch it: exp - now counts too. */
     expect_lifetime_refused("{\"aud\":\"shop:1\",\"iat\":9223372036854775000,"
                             "\"exp\":9223372036854775807,\"scope\":\"loyalty\",\"sub\":\"1\"}");
