@@ -329,6 +329,10 @@ config_bad_values_name_the_variable(void **state)
                "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
     expect_bad("LOG_LEVEL", "loud");
     expect_bad("DATABASE_URL", "");
+    expect_bad("MAIL_FROM", "shop@example.com\r\nBcc: x@example.com");
+    expect_bad("MAIL_FROM", "shop@example.com\n");
+    expect_bad("TOKEN_MAX_LIFETIME_S", "0");
+    expect_bad("TOKEN_MAX_LIFETIME_S", "9223372036854775807");
 }
 
 /* ---- crypto --------------------------------------------------------------- */
