@@ -74,6 +74,8 @@ static const struct option options[] = {
      "sender address when a shop's review settings give none"},
     {"SMTP_TIMEOUT_MS", "20000", K_LONG, AT(smtp_timeout_ms), 100, 600000,
      "total timeout of one SMTP conversation"},
+    {"TOKEN_MAX_LIFETIME_S", "2592000", K_LONG, AT(token_max_lifetime_s), 60, 31622400,
+     "longest a customer token may live (exp - iat, or exp - now); 30 days; see docs/tokens.md"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -159,6 +161,16 @@ config_load(struct config *c, config_getenv_fn get, struct err *e)
     }
     if (c->db_pool_size == 0)
         c->db_pool_size = c->threads + c->workers + 3;
+    /* MAIL_FROM goes into the From header and the SMTP envelope: a CR, LF
+     * or any control or space would break (or inject into) every email. */
+    for (const char *p = c->mail_from; p != NULL && *p != '\0'; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            err_set(e, ERR_INVALID, "MAIL_FROM",
+                    "MAIL_FROM must be one address without spaces or control characters");
+            config_free(c);
+            return -1;
+        }
+    }
     return 0;
 }
 

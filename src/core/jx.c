@@ -66,6 +66,25 @@ jx_utf8_len(const char *s)
     return n;
 }
 
+bool
+jx_one_line(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+        /* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 (NEL, U+0085,
+         * is a line break to some readers); U+2028 and U+2029 (E2 80 A8/A9)
+         * are line and paragraph separators. */
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            return false;
+        if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+            return false;
+    }
+    return true;
+}
+
 static const char *
 type_name(enum jx_type t)
 {
@@ -172,6 +191,35 @@ jx_known_keys(const json_t *obj, const char *const *names, const char *prefix, s
         }
     }
     return 0;
+}
+
+json_t *
+jx_without_read_only(const json_t *obj, const char *const *paths)
+{
+    json_t *copy = json_deep_copy(obj);
+
+    if (copy == NULL) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"json_deep_copy failed\"}\n");
+        abort();
+    }
+    for (size_t i = 0; paths != NULL && paths[i] != NULL; i++) {
+        const char *p = paths[i], *dot;
+        json_t *at = copy;
+        char part[64];
+
+        /* Walk the objects named before the last dot; a part that is not
+         * an object here is left to the document's own validation. */
+        while (at != NULL && (dot = strchr(p, '.')) != NULL) {
+            snprintf(part, sizeof(part), "%.*s", (int)(dot - p), p);
+            at = json_object_get(at, part);
+            if (!json_is_object(at))
+                at = NULL;
+            p = dot + 1;
+        }
+        if (at != NULL)
+            json_object_del(at, p);
+    }
+    return copy;
 }
 
 int

@@ -4,7 +4,9 @@
  * A request is identified by the hash of its route and raw body bytes, so
  * a client retrying exactly what it sent gets exactly what it got, and a
  * client reusing a key for something else is told so (409) instead of
- * silently receiving an unrelated answer. Keys live per shop.
+ * silently receiving an unrelated answer. Keys live per shop and scope: the
+ * shop's routes share one scope, each customer of the customer routes has
+ * their own.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -50,20 +52,21 @@ db_idempotency_begin(struct db_conn *c, int64_t shop_id, struct idempotency *i, 
                      struct err *e)
 {
     char shop[24];
-    const char *params[2] = {shop, i->key};
+    const char *params[3] = {shop, i->key, i->scope};
     PGresult *res;
 
     if (i->key == NULL)
         return 0;
     DB_I64(shop, shop_id);
     if (db_exec_cmd(c, "db_idempotency_lock",
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7311))", 2,
-                    params, e) < 0)
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $3 || ':' || $2,"
+                    " 7311))",
+                    3, params, e) < 0)
         return -1;
     res = db_exec(c, "db_idempotency_begin",
                   "SELECT request_hash, status, body, route FROM idempotency_keys"
-                  " WHERE shop_id = $1 AND key = $2",
-                  2, params, e);
+                  " WHERE shop_id = $1 AND scope = $3 AND key = $2",
+                  3, params, e);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1) {
@@ -85,16 +88,16 @@ db_idempotency_save(struct db_conn *c, int64_t shop_id, const struct idempotency
                     const char *route, int status, const char *body, struct err *e)
 {
     char shop[24], st[16];
-    const char *params[6] = {shop, i->key, route, i->hash, st, body};
+    const char *params[7] = {shop, i->key, route, i->hash, st, body, i->scope};
 
     if (i->key == NULL)
         return 0;
     DB_I64(shop, shop_id);
     snprintf(st, sizeof(st), "%d", status);
     return db_exec_cmd(c, "db_idempotency_save",
-                       "INSERT INTO idempotency_keys (shop_id, key, route, request_hash, status, body)"
-                       " VALUES ($1, $2, $3, $4, $5, $6)",
-                       6, params, e) < 0
+                       "INSERT INTO idempotency_keys (shop_id, key, route, request_hash, status,"
+                       " body, scope) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       7, params, e) < 0
                ? -1
                : 0;
 }

@@ -165,10 +165,20 @@ token_secret(void *ctx, int64_t shop_id, char **secret, struct err *e)
     return 0;
 }
 
+/* Unsubscribe links must keep working long after the email was sent (a
+ * customer unsubscribes from last season's email); such a token can only
+ * add its own address to the shop's unsubscribe list, so it gets this
+ * fixed, longer ceiling instead of TOKEN_MAX_LIFETIME_S when that is lower. */
+#define UNSUBSCRIBE_MAX_LIFETIME_S (400L * 86400)
+
 int
 auth_token_verify(const char *token, const char *scope, struct token_claims *out, struct err *e)
 {
-    return token_verify(token, scope, time(NULL), token_secret, NULL, out, e);
+    long max = server_config()->token_max_lifetime_s;
+
+    if (strcmp(scope, "unsubscribe") == 0 && max < UNSUBSCRIBE_MAX_LIFETIME_S)
+        max = UNSUBSCRIBE_MAX_LIFETIME_S;
+    return token_verify(token, scope, time(NULL), max, token_secret, NULL, out, e);
 }
 
 static int

@@ -12,7 +12,8 @@
  *   4. the signature: our own constant-time HMAC-SHA256 comparison first
  *      (libjwt 1.10 compares with strcmp, which leaks timing), then libjwt's
  *      jwt_decode with the same secret and a check that it saw HS256;
- *   5. claims, from the verified jwt_t: aud again, exp (no leeway), nbf if
+ *   5. claims, from the verified jwt_t: aud again, exp (no leeway), the
+ *      maximum lifetime (exp - now, and exp - iat when iat is present), nbf if
  *      present, scope (a mismatch is 403, the rest 401), sub or email, rid.
  * libjwt 1.10 has no validation API and decodes without checking anything
  * when given no key, so every one of these checks is ours. Errors name the
@@ -106,8 +107,8 @@ signature_ok(const char *secret, const char *input, size_t input_len, const char
  * zeroed before every call and 0 is never a valid value of an int claim.
  */
 static int
-read_claims(jwt_t *jwt, int64_t shop_id, const char *scope, time_t now, struct token_claims *c,
-            struct err *e)
+read_claims(jwt_t *jwt, int64_t shop_id, const char *scope, time_t now, int64_t max_lifetime_s,
+            struct token_claims *c, struct err *e)
 {
     char aud[32];
     const char *s;
@@ -150,6 +151,28 @@ read_claims(jwt_t *jwt, int64_t shop_id, const char *scope, time_t now, struct t
         return err_set(e, ERR_FORBIDDEN, NULL, "token is for another scope");
     snprintf(c->scope, sizeof(c->scope), "%s", scope);
 
+    /* A maximum lifetime (checked after the scope, whose routes may allow
+     * longer lives), so a leaked link does not work for ever: counted
+     * from iat when the token has one (a token minted long ago for a long
+     * time is refused even late in its life), and always from now (a
+     * future iat must not stretch it). Subtractions cannot overflow: exp
+     * and now are positive, iat is checked positive. */
+    if (max_lifetime_s > 0) {
+        if ((int64_t)c->exp - (int64_t)now > max_lifetime_s)
+            return err_set(e, ERR_UNAUTHORIZED, NULL,
+                           "token lifetime exceeds the maximum of %" PRId64 " s", max_lifetime_s);
+        errno = 0;
+        v = jwt_get_grant_int(jwt, "iat");
+        if (errno != ENOENT) {
+            if (errno != 0 || v <= 0)
+                return err_set(e, ERR_UNAUTHORIZED, NULL, "token iat must be a positive integer");
+            if ((int64_t)c->exp - (int64_t)v > max_lifetime_s)
+                return err_set(e, ERR_UNAUTHORIZED, NULL,
+                               "token lifetime (exp - iat) exceeds the maximum of %" PRId64 " s",
+                               max_lifetime_s);
+        }
+    }
+
     /* sub is a string in JWT; a JSON integer is accepted too, because it
      * is what a plugin author writes first. */
     errno = 0;
@@ -189,8 +212,8 @@ read_claims(jwt_t *jwt, int64_t shop_id, const char *scope, time_t now, struct t
 }
 
 int
-token_verify(const char *token, const char *scope, time_t now, token_secret_fn lookup,
-             void *lookup_ctx, struct token_claims *out, struct err *e)
+token_verify(const char *token, const char *scope, time_t now, int64_t max_lifetime_s,
+             token_secret_fn lookup, void *lookup_ctx, struct token_claims *out, struct err *e)
 {
     char *copy = NULL, *payload, *sig, *dot;
     json_t *header = NULL, *claims = NULL;
@@ -277,7 +300,7 @@ token_verify(const char *token, const char *scope, time_t now, token_secret_fn l
     }
 
     /* 5. Claims, now from the verified token. */
-    if (read_claims(jwt, shop_id, scope, now, &c, e) < 0)
+    if (read_claims(jwt, shop_id, scope, now, max_lifetime_s, &c, e) < 0)
         goto out;
     *out = c;
     rc = 0;

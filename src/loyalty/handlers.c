@@ -24,17 +24,53 @@
 
 /* ---- settings ------------------------------------------------------------ */
 
+/* Beside the settings document (its own column, read by the customer
+ * routes): may an email-only token reach a registered customer's account? */
+#define OPT_IN_KEY "email_tokens_reach_registered"
+
 struct settings_ctx {
     int64_t shop_id;
-    const json_t *patch;
+    json_t *patch;   /* without OPT_IN_KEY */
+    int opt_in;      /* -1 = not given, else 0/1 */
     json_t *out;
 };
+
+static int
+opt_in_fn(struct db_conn *c, struct settings_ctx *s, bool *opt_in, struct err *e)
+{
+    char shop[24];
+    const char *p[2] = {shop, s->opt_in == 1 ? "t" : "f"};
+    PGresult *res;
+
+    DB_I64(shop, s->shop_id);
+    if (s->opt_in >= 0) {
+        struct loyalty_settings cur;
+        /* The row must exist: saving what is current changes nothing. */
+        if (s->patch == NULL && (loyalty_settings_load(c, s->shop_id, &cur, e) < 0 ||
+                                 loyalty_settings_save(c, s->shop_id, &cur, e) < 0))
+            return -1;
+        if (db_exec_cmd(c, "loyalty_settings_opt_in_set",
+                        "UPDATE loyalty_settings SET email_tokens_reach_registered = $2::boolean,"
+                        " updated_at = now() WHERE shop_id = $1",
+                        2, p, e) < 0)
+            return -1;
+    }
+    res = db_exec(c, "loyalty_settings_opt_in_get",
+                  "SELECT email_tokens_reach_registered FROM loyalty_settings WHERE shop_id = $1",
+                  1, p, e);
+    if (res == NULL)
+        return -1;
+    *opt_in = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return 0;
+}
 
 static int
 settings_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct settings_ctx *s = ctx;
     struct loyalty_settings cur;
+    bool opt_in = false;
 
     json_decref(s->out);
     s->out = NULL;
@@ -48,20 +84,38 @@ settings_fn(struct db_conn *c, void *ctx, struct err *e)
             return -1;
         cur = next;
     }
+    if (opt_in_fn(c, s, &opt_in, e) < 0)
+        return -1;
     s->out = loyalty_settings_to_json(&cur);
+    json_object_set_new(s->out, OPT_IN_KEY, json_boolean(opt_in));
     return 0;
 }
 
 static void
-settings(struct req *r, const json_t *patch)
+settings(struct req *r, const json_t *body)
 {
-    struct settings_ctx s = {.shop_id = r->shop_id, .patch = patch};
+    /* The loyalty document has no read-only field yet; a new one goes
+     * here, so that a document read by GET is always accepted by PUT. */
+    static const char *const read_only[] = {NULL};
+    struct settings_ctx s = {.shop_id = r->shop_id, .opt_in = -1};
     struct err e = {0};
 
+    if (body != NULL) {
+        const json_t *v = json_object_get(body, OPT_IN_KEY);
+        if (v != NULL && !json_is_boolean(v)) {
+            reply_problem(r, ERR_INVALID, OPT_IN_KEY, OPT_IN_KEY " must be true or false");
+            return;
+        }
+        if (v != NULL)
+            s.opt_in = json_is_true(v);
+        s.patch = jx_without_read_only(body, read_only);
+        json_object_del(s.patch, OPT_IN_KEY);
+    }
     if (db_tx(settings_fn, &s, &e) < 0)
         reply_err(r, &e);
     else
         reply_json_take(r, 200, s.out);
+    json_decref(s.patch);
 }
 
 void
@@ -328,6 +382,15 @@ idempotency_or_reply(struct req *r, struct write_ctx *w)
         return -1;
     }
     db_idempotency_init(&w->idem, key, w->route, r->body.data ? r->body.data : "", r->body.len);
+    /* A customer's keys are theirs alone: another customer's key is neither
+     * a replay nor a 409 (and does not tell them it was used). */
+    if (w->customer && w->customer_id > 0)
+        snprintf(w->idem.scope, sizeof(w->idem.scope), "customer:%" PRId64, w->customer_id);
+    else if (w->customer) {
+        char mail[256];
+        loyalty_email_normalise(w->customer_email, mail);
+        snprintf(w->idem.scope, sizeof(w->idem.scope), "email:%s", mail);
+    }
     return 0;
 }
 
@@ -407,8 +470,8 @@ redeem_fn(struct db_conn *c, void *ctx, struct err *e)
     if (w->idem.replay)
         return 0;
     if (w->customer) {
-        if (loyalty_account_resolve(c, w->shop_id, w->customer_id, w->customer_email, false,
-                                    &w->account_id, e) < 0)
+        if (loyalty_account_for_token(c, w->shop_id, w->customer_id, w->customer_email,
+                                      &w->account_id, e) < 0)
             return -1;
         if (w->account_id == 0)
             return err_set(e, ERR_CONFLICT, "points", "not enough points: the balance is 0");
@@ -687,8 +750,7 @@ me_fn(struct db_conn *c, void *ctx, struct err *e)
     struct me_ctx *m = ctx;
 
     m->out = NULL;
-    if (loyalty_account_resolve(c, m->shop_id, m->customer_id, m->email, false, &m->account_id,
-                                e) < 0)
+    if (loyalty_account_for_token(c, m->shop_id, m->customer_id, m->email, &m->account_id, e) < 0)
         return -1;
     if (m->account_id == 0)
         return 0;
@@ -743,14 +805,9 @@ loyalty_handle_me_redemption(struct req *r)
 {
     struct write_ctx w = {.shop_id = r->shop_id, .customer = true,
                           .customer_id = r->customer_id, .customer_email = r->customer_email};
-    char route[320];
 
-    /* Scoped to the customer: another customer's key is not a replay. */
-    if (r->customer_id > 0)
-        snprintf(route, sizeof(route), "me/%" PRId64 "/redemptions", r->customer_id);
-    else
-        snprintf(route, sizeof(route), "me/%s/redemptions", r->customer_email);
-    w.route = route;
+    /* The Idempotency-Key's scope is the customer (idempotency_or_reply). */
+    w.route = "me/redemptions";
     snprintf(w.actor, sizeof(w.actor), "customer:%" PRId64, r->customer_id);
     redeem(r, &w);
 }

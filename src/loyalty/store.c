@@ -222,6 +222,37 @@ loyalty_account_resolve(struct db_conn *c, int64_t shop_id, int64_t customer_id,
     }
 }
 
+/* The account a customer token reaches (see loyalty.h): with a customer id
+ * as loyalty_account_resolve; with an email only, a live guest account
+ * unless the shop opted in to email tokens reaching registered accounts. */
+int
+loyalty_account_for_token(struct db_conn *c, int64_t shop_id, int64_t customer_id,
+                          const char *email, int64_t *account_id, struct err *e)
+{
+    char shop[24], mail[256];
+    const char *p[2] = {shop, mail};
+    int64_t opted_in = 0;
+
+    *account_id = 0;
+    if (customer_id > 0)
+        return loyalty_account_resolve(c, shop_id, customer_id, email, false, account_id, e);
+    DB_I64(shop, shop_id);
+    loyalty_email_normalise(email, mail);
+    if (select_id(c, "loyalty_email_tokens_opt_in",
+                  "SELECT 1 FROM loyalty_settings WHERE shop_id = $1"
+                  " AND email_tokens_reach_registered",
+                  1, p, &opted_in, e) < 0)
+        return -1;
+    if (opted_in)
+        return loyalty_account_resolve(c, shop_id, 0, email, false, account_id, e);
+    if (mail[0] == '\0')
+        return err_set(e, ERR_INVALID, "email", "a customer id or an email is needed");
+    return select_id(c, "loyalty_guest_token_find",
+                     "SELECT id FROM loyalty_accounts WHERE shop_id = $1 AND email = $2"
+                     " AND customer_id IS NULL AND merged_into IS NULL",
+                     2, p, account_id, e);
+}
+
 /* ---- the ledger ----------------------------------------------------------- */
 
 static json_t *

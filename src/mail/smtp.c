@@ -144,17 +144,35 @@ mail_address_valid(const char *addr)
 
 /* A display name or subject: present (names may be NULL), no CR/LF,
  * UTF-8, bounded. */
+static bool
+has_control(const char *s)
+{
+    /* TAB is header white space; every other control is refused. */
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+            return true;
+    return false;
+}
+
 static int
 check_text(const char *v, const char *field, bool required, struct err *e)
 {
     if (v == NULL)
         return required ? err_set(e, ERR_INVALID, field, "is required") : 0;
+    /* The API refuses these when the text is written; this catches what was
+     * stored before that, so the message is refused with the header named
+     * (the job records it) instead of going out broken or injected. */
     if (has_crlf(v))
-        return err_set(e, ERR_INVALID, field, "must not contain CR or LF");
+        return err_set(e, ERR_INVALID, field,
+                       "%s must not contain CR or LF (header injection); message not sent",
+                       field);
+    if (has_control(v))
+        return err_set(e, ERR_INVALID, field,
+                       "%s must not contain control characters; message not sent", field);
     if (!utf8_valid(v))
-        return err_set(e, ERR_INVALID, field, "must be UTF-8");
+        return err_set(e, ERR_INVALID, field, "%s must be UTF-8", field);
     if (strlen(v) > VALUE_MAX)
-        return err_set(e, ERR_INVALID, field, "is longer than %d bytes", VALUE_MAX);
+        return err_set(e, ERR_INVALID, field, "%s is longer than %d bytes", field, VALUE_MAX);
     return 0;
 }
 
@@ -179,29 +197,29 @@ check_message(const struct mail_message *m, struct err *e)
     size_t n;
 
     if (m->from_addr == NULL || has_crlf(m->from_addr) || !mail_address_valid(m->from_addr))
-        return err_set(e, ERR_INVALID, "from_addr", "is not a valid email address");
+        return err_set(e, ERR_INVALID, "from_addr", "from_addr is not a valid email address");
     if (check_text(m->from_name, "from_name", false, e) < 0)
         return -1;
     if (m->to_addr == NULL || has_crlf(m->to_addr) || !mail_address_valid(m->to_addr))
-        return err_set(e, ERR_INVALID, "to_addr", "is not a valid email address");
+        return err_set(e, ERR_INVALID, "to_addr", "to_addr is not a valid email address");
     if (check_text(m->to_name, "to_name", false, e) < 0)
         return -1;
     if (check_text(m->subject, "subject", true, e) < 0)
         return -1;
     if (mid == NULL || has_crlf(mid))
-        return err_set(e, ERR_INVALID, "message_id", "must be \"<id@domain>\" on one line");
+        return err_set(e, ERR_INVALID, "message_id", "message_id must be \"<id@domain>\" on one line");
     n = strlen(mid);
     if (n < 5 || mid[0] != '<' || mid[n - 1] != '>' || strchr(mid, '@') == NULL ||
         !token_valid(mid + 1, n - 2))
         return err_set(e, ERR_INVALID, "message_id",
-                       "must be \"<id@domain>\" in printable ASCII without spaces");
+                       "message_id must be \"<id@domain>\" in printable ASCII without spaces");
     if (m->unsubscribe_url != NULL) {
         const char *u = m->unsubscribe_url;
 
         if (has_crlf(u) || !token_valid(u, strlen(u)) ||
             (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
             return err_set(e, ERR_INVALID, "unsubscribe_url",
-                           "must be an http(s) URL without spaces, CR or LF");
+                           "unsubscribe_url must be an http(s) URL without spaces, CR or LF");
     }
     if (m->text == NULL)
         return err_set(e, ERR_INVALID, "text", "is required");

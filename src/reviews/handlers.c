@@ -32,11 +32,23 @@
 
 /* ---- settings ------------------------------------------------------------ */
 
+/* What a PUT does to the WordPress credentials, which live beside the
+ * settings document (the password sealed in its own column). */
+enum wp_change {
+    WP_KEEP,     /* "wordpress" absent, or {} */
+    WP_SET,      /* username and application_password: replace both */
+    WP_USERNAME, /* username only: a new user name, the password kept */
+    WP_CLEAR,    /* null, or a null username: remove both */
+};
+
+/* Computed by the service, shown by GET, ignored on PUT (jx.h). */
+static const char *const settings_read_only[] = {"wordpress.application_password_set", NULL};
+
 struct settings_ctx {
     int64_t shop_id;
     json_t *patch;             /* without the "wordpress" key */
     const char *wp_user, *wp_password;
-    bool wp_given;
+    enum wp_change wp;
     json_t *out;
 };
 
@@ -58,20 +70,23 @@ settings_fn(struct db_conn *c, void *ctx, struct err *e)
     if (x->patch && (reviews_settings_from_json(&cur, x->patch, e) < 0 ||
                      reviews_settings_save(c, x->shop_id, &cur, e) < 0))
         goto out;
-    if (x->wp_given) {
+    if (x->wp != WP_KEEP) {
         /* The credentials live beside the settings document: make sure its
-         * row exists (saving what is current changes nothing), then set them. */
+         * row exists (saving what is current changes nothing), then set them.
+         * A username alone keeps the sealed password ($4 false). */
         char *sealed = x->wp_password ? shops_seal_hex(server_config()->secret_key, "wp_password",
                                                        x->wp_password)
                                       : NULL;
-        const char *p[3] = {shop, x->wp_user, sealed};
+        const char *p[4] = {shop, x->wp == WP_CLEAR ? NULL : x->wp_user, sealed,
+                            x->wp == WP_USERNAME ? "f" : "t"};
         long n = -1;
 
         if (x->patch != NULL || reviews_settings_save(c, x->shop_id, &cur, e) == 0)
             n = db_exec_cmd(c, "reviews_settings_wp",
                             "UPDATE review_settings SET wp_username = $2,"
-                            " wp_password_enc = $3::bytea WHERE shop_id = $1",
-                            3, p, e);
+                            " wp_password_enc = CASE WHEN $4::boolean THEN $3::bytea"
+                            "  ELSE wp_password_enc END WHERE shop_id = $1",
+                            4, p, e);
         free(sealed);
         if (n < 0)
             goto out;
@@ -109,39 +124,78 @@ reviews_handle_settings_get(struct req *r)
         reply_json_take(r, 200, x.out);
 }
 
+/* The "wordpress" member of a PUT: null or an object with a username
+ * (string, or null to remove the credentials) and an application
+ * password (which needs a username beside it). */
+static int
+wordpress_from_json(struct settings_ctx *x, const json_t *wp, struct err *e)
+{
+    static const char *const keys[] = {"username", "application_password", NULL};
+    const json_t *user, *pass;
+    size_t n;
+
+    if (wp == NULL)
+        return 0;
+    if (json_is_null(wp)) {
+        x->wp = WP_CLEAR;
+        return 0;
+    }
+    if (!json_is_object(wp))
+        return err_set(e, ERR_INVALID, "wordpress", "wordpress must be an object or null");
+    if (jx_known_keys(wp, keys, "wordpress.", e) < 0)
+        return -1;
+    user = json_object_get(wp, "username");
+    pass = json_object_get(wp, "application_password");
+    if (user != NULL && !json_is_null(user)) {
+        n = json_is_string(user) ? jx_utf8_len(json_string_value(user)) : 0;
+        if (n < 1 || n > 200)
+            return err_set(e, ERR_INVALID, "wordpress.username",
+                           "wordpress.username must be a string of 1 to 200 characters, or null "
+                           "to remove the credentials");
+        x->wp_user = json_string_value(user);
+    }
+    if (pass != NULL) {
+        n = json_is_string(pass) ? jx_utf8_len(json_string_value(pass)) : 0;
+        if (n < 1 || n > 200)
+            return err_set(e, ERR_INVALID, "wordpress.application_password",
+                           "wordpress.application_password must be a string of 1 to 200 "
+                           "characters");
+        if (x->wp_user == NULL)
+            return err_set(e, ERR_INVALID, "wordpress.username",
+                           "wordpress.username is required with wordpress.application_password");
+        x->wp_password = json_string_value(pass);
+        x->wp = WP_SET;
+    } else if (x->wp_user != NULL) {
+        x->wp = WP_USERNAME;
+    } else if (user != NULL) {
+        x->wp = WP_CLEAR;
+    }
+    return 0;
+}
+
 void
 reviews_handle_settings_put(struct req *r)
 {
-    static const struct jx_field wp_fields[] = {
-        {"username", JX_STRING, true, 1, 200},
-        {"application_password", JX_STRING, true, 1, 200},
-    };
     struct settings_ctx x = {.shop_id = r->shop_id};
     struct err e = {0};
-    json_t *wp = json_object_get(r->json, "wordpress");
+    json_t *body = jx_without_read_only(r->json, settings_read_only);
 
     /* The WordPress credentials are a secret: sealed in their own column,
-     * never part of the settings document. null removes them. */
-    if (wp != NULL) {
-        x.wp_given = true;
-        if (!json_is_null(wp)) {
-            if (!json_is_object(wp) || jx_check(wp, wp_fields, 2, "wordpress.", &e) < 0) {
-                if (!json_is_object(wp))
-                    err_set(&e, ERR_INVALID, "wordpress", "wordpress must be an object or null");
-                reply_err(r, &e);
-                return;
-            }
-            x.wp_user = jx_str(wp, "username");
-            x.wp_password = jx_str(wp, "application_password");
-        }
+     * never part of the settings document, never shown (only whether the
+     * password is set), and kept when a PUT leaves the password out. */
+    if (wordpress_from_json(&x, json_object_get(body, "wordpress"), &e) < 0) {
+        reply_err(r, &e);
+        json_decref(body);
+        return;
     }
-    x.patch = json_deep_copy(r->json);
+    x.patch = json_deep_copy(body);
     json_object_del(x.patch, "wordpress");
     if (db_tx(settings_fn, &x, &e) < 0)
         reply_err(r, &e);
     else
         reply_json_take(r, 200, x.out);
     json_decref(x.patch);
+    json_decref(body);
 }
 
 /* ---- requests ------------------------------------------------------------ */

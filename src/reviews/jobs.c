@@ -476,7 +476,11 @@ deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
     }
     snprintf(claims.email, sizeof(claims.email), "%s", x->email);
     snprintf(unsub.email, sizeof(unsub.email), "%s", x->email);
-    claims.exp = time(NULL) + x->s.expiry_s + 7 * 86400;
+    /* A week past the request's expiry, but never longer than tokens may
+     * live (TOKEN_MAX_LIFETIME_S): a reminder carries a fresh link. */
+    claims.exp = time(NULL) + (x->s.expiry_s + 7 * 86400 < cfg->token_max_lifetime_s
+                                   ? x->s.expiry_s + 7 * 86400
+                                   : cfg->token_max_lifetime_s);
     unsub.exp = time(NULL) + 366 * 86400;
     review_tok = token_mint(x->token_secret, &claims);
     unsub_tok = token_mint(x->token_secret, &unsub);

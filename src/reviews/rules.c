@@ -250,10 +250,8 @@ read_duration(const json_t *v, const char *field, int64_t min, int64_t max, int6
 static bool
 has_control(const char *s)
 {
-    for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
+    /* Sender names and subjects end up in email headers (jx_one_line). */
+    return !jx_one_line(s);
 }
 
 /* A string field copied into a fixed buffer of `size` bytes (NUL included):

@@ -94,6 +94,12 @@ shops_validate(const json_t *body, bool create, struct shop_input *in, struct er
     in->consumer_secret = jx_str(body, "consumer_secret");
     in->currency = jx_str(body, "currency");
     in->timezone = jx_str(body, "timezone");
+    /* The name is the From display name and may be in subjects: a CR or LF
+     * would be a header injection, and any control character would make
+     * every email of the shop fail at sending; refuse them here, once. */
+    if (in->name && !jx_one_line(in->name))
+        return err_set(e, ERR_INVALID, "name",
+                       "name must be one line without control characters (CR, LF, tab...)");
     if (in->url) {
         size_t n = strlen(in->url);
         if (!shops_url_valid(in->url))

@@ -128,18 +128,32 @@ enqueue_and_reply(struct req *r, struct enqueue_ctx *q)
 void
 woo_handle_sync(struct req *r)
 {
-    static const struct jx_field fields[] = {{"from", JX_STRING, false, 1, 40}};
+    /* "modified_after" asks for a back-fill from that time, also from before
+     * the shop was created (which a scheduled sync never reaches); "from" is
+     * its older name, still accepted. */
+    static const struct jx_field fields[] = {{"modified_after", JX_STRING, false, 1, 40},
+                                             {"from", JX_STRING, false, 1, 40}};
     struct enqueue_ctx q = {.shop_id = r->shop_id, .kind = "woo.sync"};
+    const char *field = "modified_after";
     struct err e = {0};
 
-    if (r->json && jx_check(r->json, fields, 1, NULL, &e) < 0) {
+    if (r->json && jx_check(r->json, fields, 2, NULL, &e) < 0) {
         reply_err(r, &e);
         return;
     }
-    q.check_from = r->json ? jx_str(r->json, "from") : NULL;
+    q.check_from = r->json ? jx_str(r->json, "modified_after") : NULL;
+    if (r->json && jx_str(r->json, "from") != NULL) {
+        if (q.check_from != NULL) {
+            reply_problem(r, ERR_INVALID, "from",
+                          "from is the old name of modified_after: send only one of them");
+            return;
+        }
+        q.check_from = jx_str(r->json, "from");
+        field = "from";
+    }
     if (q.check_from && !woo_rfc3339_valid(q.check_from)) {
-        reply_problem(r, ERR_INVALID, "from",
-                      "from must be an RFC 3339 time such as 2026-11-01T00:00:00Z");
+        reply_problem(r, ERR_INVALID, field,
+                      "%s must be an RFC 3339 time such as 2026-11-01T00:00:00Z", field);
         return;
     }
     q.payload = json_pack("{s:b}", "manual", 1);

@@ -8,7 +8,9 @@
  * so a replayed or overlapping run changes nothing twice. Reconciliation
  * exists because WooCommerce drops failed deliveries and merges rapid
  * updates: it pulls orders modified since the watermark (minus a minute of
- * overlap for same-second changes), page by page. The periodic sync never
+ * overlap for same-second changes, but never from before the shop was
+ * created: a new shop imports nothing older unless the merchant asks for a
+ * back-fill with an explicit modified_after), page by page. The periodic sync never
  * goes dead: a failure is recorded in woo_sync.last_error and the job is
  * simply scheduled again.
  */
@@ -165,11 +167,20 @@ sync_begin_fn(struct db_conn *c, void *ctx, struct err *e)
     PGresult *res;
 
     DB_I64(shop, s->shop_id);
+    /* The overlap never reaches before the shop existed: orders modified
+     * before that belong to whatever used this WooCommerce before (another
+     * connection, another shop of ours), and importing them would, say,
+     * ask for reviews of old orders. Only an explicit "modified_after"
+     * (POST /v1/woocommerce/sync) reaches further back. WooCommerce dates
+     * have whole seconds and modified_after is exclusive: asking after the
+     * second before the creation's keeps the orders of that same second. */
     res = db_exec(c, "sync_begin",
-                  "UPDATE woo_sync SET last_started_at = now() WHERE shop_id = $1"
-                  " RETURNING interval_s, to_char(coalesce($2::timestamptz,"
-                  "  watermark - interval '" "60" " seconds') AT TIME ZONE 'UTC',"
-                  "  'YYYY-MM-DD\"T\"HH24:MI:SS')",
+                  "UPDATE woo_sync w SET last_started_at = now() FROM shops s"
+                  " WHERE w.shop_id = $1 AND s.id = w.shop_id"
+                  " RETURNING w.interval_s, to_char(coalesce($2::timestamptz,"
+                  "  greatest(w.watermark - interval '" "60" " seconds',"
+                  "   date_trunc('second', s.created_at) - interval '1 second'))"
+                  "  AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')",
                   2, params, e);
     if (res == NULL)
         return -1;

@@ -347,6 +347,7 @@ SETTINGS = {
     "redemption": {"points_per_unit": 100, "min_points": 100, "max_discount": None,
                    "coupon_validity_days": 90},
     "expiry_months": 0, "tiers": [], "currency_rates": {},
+    "email_tokens_reach_registered": False,
 }
 
 ACCOUNT = {

@@ -112,6 +112,54 @@ jx_check_names_the_field(void **state)
 }
 
 static void
+jx_without_read_only_drops_only_those_paths(void **state)
+{
+    static const char *const ro[] = {"computed", "wordpress.application_password_set",
+                                     "missing.deep.path", NULL};
+    json_error_t jerr;
+    json_t *in = json_loads("{\"computed\":1,\"keep\":2,\"wordpress\":{\"username\":\"a\","
+                            "\"application_password_set\":true},\"missing\":3}",
+                            0, &jerr);
+    json_t *out, *want;
+
+    (void)state;
+    assert_non_null(in);
+    out = jx_without_read_only(in, ro);
+    want = json_loads("{\"keep\":2,\"wordpress\":{\"username\":\"a\"},\"missing\":3}", 0, &jerr);
+    assert_true(json_equal(out, want));
+    /* The input is untouched: a copy. */
+    assert_non_null(json_object_get(in, "computed"));
+    assert_non_null(json_object_get(json_object_get(in, "wordpress"), "application_password_set"));
+    json_decref(out);
+    /* A parent that is not an object is left to the document's own checks. */
+    json_object_set_new(in, "wordpress", json_string("x"));
+    out = jx_without_read_only(in, ro);
+    assert_string_equal(json_string_value(json_object_get(out, "wordpress")), "x");
+    json_decref(out);
+    json_decref(want);
+    json_decref(in);
+}
+
+static void
+jx_one_line_refuses_controls(void **state)
+{
+    (void)state;
+    assert_true(jx_one_line(""));
+    assert_true(jx_one_line("Acme & Co. \xc3\xa9\xe2\x80\x93 \xf0\x9f\x98\x80"));
+    assert_false(jx_one_line("a\r\nBcc: x"));
+    assert_false(jx_one_line("a\nb"));
+    assert_false(jx_one_line("a\rb"));
+    assert_false(jx_one_line("a\tb"));
+    assert_false(jx_one_line("a\x7f"));
+    assert_false(jx_one_line("a\xc2\x85" "b"));      /* NEL */
+    assert_false(jx_one_line("a\xc2\x9f"));          /* last C1 */
+    assert_true(jx_one_line("a\xc2\xa0" "b"));       /* NBSP is text */
+    assert_false(jx_one_line("a\xe2\x80\xa8" "b"));  /* U+2028 */
+    assert_false(jx_one_line("a\xe2\x80\xa9" "b"));  /* U+2029 */
+    assert_true(jx_one_line("a\xe2\x80\xa6"));       /* U+2026 */
+}
+
+static void
 jx_utf8_len_counts_code_points(void **state)
 {
     (void)state;
@@ -281,6 +329,10 @@ config_bad_values_name_the_variable(void **state)
                "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
     expect_bad("LOG_LEVEL", "loud");
     expect_bad("DATABASE_URL", "");
+    expect_bad("MAIL_FROM", "shop@example.com\r\nBcc: x@example.com");
+    expect_bad("MAIL_FROM", "shop@example.com\n");
+    expect_bad("TOKEN_MAX_LIFETIME_S", "0");
+    expect_bad("TOKEN_MAX_LIFETIME_S", "9223372036854775807");
 }
 
 /* ---- crypto --------------------------------------------------------------- */
@@ -386,6 +438,8 @@ main(void)
         cmocka_unit_test(jx_parse_rejects_bad_bodies),
         cmocka_unit_test(jx_check_names_the_field),
         cmocka_unit_test(jx_utf8_len_counts_code_points),
+        cmocka_unit_test(jx_without_read_only_drops_only_those_paths),
+        cmocka_unit_test(jx_one_line_refuses_controls),
         cmocka_unit_test(cursor_round_trips_and_rejects_junk),
         cmocka_unit_test(cursor_limit_bounds),
         cmocka_unit_test(cursor_parse_id_accepts_only_positive_int64),

@@ -462,6 +462,10 @@ header_injection_is_refused(void **state)
         {"from_name", "Shop\rX"},
         {"unsubscribe_url", "https://x.example/u\r\nX: y"},
         {"message_id", "<a@b>\r\nX: y"},
+        /* Other controls, stored before the API refused them. */
+        {"from_name", "Shop\x1b[31m"},
+        {"subject", "Hi\x7f"},
+        {"to_name", "Jane\x0b" "Doe"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -479,6 +483,9 @@ header_injection_is_refused(void **state)
         assert_null(mail_build(&m, DATE, &e));
         assert_int_equal(e.kind, ERR_INVALID);
         assert_string_equal(e.field, cases[i].field);
+        /* The job records only the detail: it must name the header. */
+        if (strstr(e.detail, cases[i].field) == NULL)
+            fail_msg("%s: %s", cases[i].field, e.detail);
     }
 }
 

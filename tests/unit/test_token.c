@@ -56,6 +56,7 @@ fake_lookup(void *ctx, int64_t shop_id, char **secret, struct err *e)
 }
 
 static time_t now;
+#define MAX_LIFE (30 * 86400) /* TOKEN_MAX_LIFETIME_S's default */
 
 static struct token_claims
 claims_for(int64_t shop, int64_t customer, const char *scope)
@@ -135,7 +136,7 @@ verify(const char *tok, const char *scope, struct fake_shops *f, struct token_cl
        struct err *e)
 {
     err_clear(e);
-    return token_verify(tok, scope, now, fake_lookup, f, out, e);
+    return token_verify(tok, scope, now, MAX_LIFE, fake_lookup, f, out, e);
 }
 
 /* Refused with `kind`; the detail never quotes the token or a secret. */
@@ -169,10 +170,19 @@ expect_refused_before_lookup(const char *tok)
     assert_int_equal(f.calls, 0);
 }
 
+/* The token is refused; a "%lld" in `tmpl` becomes an exp within the
+ * maximum lifetime, so the claim under test is what fails. */
 static void
-refuse_hand(const char *secret, const char *payload)
+refuse_hand(const char *secret, const char *tmpl)
 {
-    char *tok = hand_payload(secret, "%s", payload);
+    const char *at = strstr(tmpl, "%lld");
+    char *tok;
+
+    if (at == NULL)
+        tok = hand_payload(secret, "%s", tmpl);
+    else
+        tok = hand_payload(secret, "%.*s%lld%s", (int)(at - tmpl), tmpl, (long long)now + 600,
+                           at + 4);
     expect_refused(tok, ERR_UNAUTHORIZED);
     free(tok);
 }
@@ -255,9 +265,13 @@ php_style_token_is_accepted(void **state)
     free(tok);
 
     /* "typ" is optional. */
-    tok = hand_token(SECRET1, "{\"alg\":\"HS256\"}",
-                     "{\"aud\":\"shop:1\",\"exp\":9999999999,"
-                     "\"scope\":\"loyalty\",\"sub\":\"5\"}");
+    {
+        char payload[160];
+        snprintf(payload, sizeof(payload),
+                 "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\",\"sub\":\"5\"}",
+                 (long long)now + 60);
+        tok = hand_token(SECRET1, "{\"alg\":\"HS256\"}", payload);
+    }
     assert_int_equal(verify(tok, "loyalty", &f, &out, &e), 0);
     assert_int_equal(out.customer_id, 5);
     free(tok);
@@ -279,6 +293,106 @@ sub_as_json_integer_is_accepted(void **state)
     assert_int_equal(verify(tok, "loyalty", &f, &out, &e), 0);
     assert_int_equal(out.customer_id, 42);
     assert_int_equal(out.rid, 3);
+    free(tok);
+}
+
+/* ---- maximum lifetime --------------------------------------------------- */
+
+static void
+expect_lifetime_refused(const char *payload)
+{
+    struct fake_shops f = {0};
+    struct token_claims out;
+    struct err e;
+    char *tok = hand_payload(SECRET1, "%s", payload);
+
+    assert_int_equal(verify(tok, "loyalty", &f, &out, &e), -1);
+    assert_int_equal(e.kind, ERR_UNAUTHORIZED);
+    assert_non_null(strstr(e.detail, "lifetime"));
+    free(tok);
+}
+
+static void
+endless_token_is_refused(void **state)
+{
+    char p[256];
+
+    (void)state;
+    /* exp = 2^63 - 1, with and without iat. */
+    expect_lifetime_refused("{\"aud\":\"shop:1\",\"exp\":9223372036854775807,"
+                            "\"scope\":\"loyalty\",\"sub\":\"1\"}");
+    snprintf(p, sizeof(p),
+             "{\"aud\":\"shop:1\",\"iat\":%lld,\"exp\":9223372036854775807,"
+             "\"scope\":\"loyalty\",\"sub\":\"1\"}",
+             (long long)now);
+    expect_lifetime_refused(p);
+    /* Another scope is told first (403), whatever its lifetime. */
+    {
+        struct fake_shops f = {0};
+        struct token_claims out;
+        struct err e;
+        char *tok = hand_payload(SECRET1, "%s",
+                                 "{\"aud\":\"shop:1\",\"exp\":9223372036854775807,"
+                                 "\"scope\":\"unsubscribe\",\"sub\":\"1\"}");
+        assert_int_equal(verify(tok, "loyalty", &f, &out, &e), -1);
+        assert_int_equal(e.kind, ERR_FORBIDDEN);
+        free(tok);
+    }
+    /* A future iat does not stretch it: exp - now counts too. */
+    expect_lifetime_refused("{\"aud\":\"shop:1\",\"iat\":9223372036854775000,"
+                            "\"exp\":9223372036854775807,\"scope\":\"loyalty\",\"sub\":\"1\"}");
+}
+
+static void
+lifetime_over_the_maximum_is_refused(void **state)
+{
+    char p[256];
+
+    (void)state;
+    /* exp - iat one second over the maximum, though exp - now is within it. */
+    snprintf(p, sizeof(p),
+             "{\"aud\":\"shop:1\",\"iat\":%lld,\"exp\":%lld,\"scope\":\"loyalty\",\"sub\":\"1\"}",
+             (long long)now - 100, (long long)now - 100 + MAX_LIFE + 1);
+    expect_lifetime_refused(p);
+    /* Without iat: exp - now over the maximum. */
+    snprintf(p, sizeof(p), "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\",\"sub\":\"1\"}",
+             (long long)now + MAX_LIFE + 1);
+    expect_lifetime_refused(p);
+    /* A bad iat is refused rather than ignored. */
+    snprintf(p, sizeof(p),
+             "{\"aud\":\"shop:1\",\"iat\":\"x\",\"exp\":%lld,\"scope\":\"loyalty\",\"sub\":\"1\"}",
+             (long long)now + 60);
+    refuse_hand(SECRET1, p);
+}
+
+static void
+lifetime_within_the_maximum_is_accepted(void **state)
+{
+    struct fake_shops f = {0};
+    struct token_claims out;
+    struct err e;
+    char *tok;
+
+    (void)state;
+    /* Exactly the maximum, from iat and from now. */
+    tok = hand_payload(SECRET1,
+                       "{\"aud\":\"shop:1\",\"iat\":%lld,\"exp\":%lld,\"scope\":\"loyalty\","
+                       "\"sub\":\"1\"}",
+                       (long long)now - 100, (long long)now - 100 + MAX_LIFE);
+    assert_int_equal(verify(tok, "loyalty", &f, &out, &e), 0);
+    free(tok);
+    tok = hand_payload(SECRET1,
+                       "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\",\"sub\":\"1\"}",
+                       (long long)now + MAX_LIFE);
+    assert_int_equal(verify(tok, "loyalty", &f, &out, &e), 0);
+    free(tok);
+    /* Another maximum is another limit. */
+    tok = hand_payload(SECRET1,
+                       "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\",\"sub\":\"1\"}",
+                       (long long)now + 3600);
+    err_clear(&e);
+    assert_int_equal(token_verify(tok, "loyalty", now, 3599, fake_lookup, &f, &out, &e), -1);
+    assert_int_equal(token_verify(tok, "loyalty", now, 3600, fake_lookup, &f, &out, &e), 0);
     free(tok);
 }
 
@@ -612,7 +726,7 @@ wrong_scope_is_forbidden(void **state)
     assert_int_equal(verify(tok, "loyalty", &f, &out, &e), -1);
     assert_int_equal(e.kind, ERR_UNAUTHORIZED);
     free(tok);
-    refuse_hand(SECRET1, "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":7,\"sub\":\"1\"}");
+    refuse_hand(SECRET1, "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":7,\"sub\":\"1\"}");
 }
 
 static void
@@ -626,7 +740,7 @@ customer_claims_are_checked(void **state)
 
     (void)state;
     /* Neither sub nor email. */
-    refuse_hand(SECRET1, "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\"}");
+    refuse_hand(SECRET1, "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\"}");
     /* Bad subs. */
     static const char *const subs[] = {"\"0\"",
                                        "\"-1\"",
@@ -642,37 +756,37 @@ customer_claims_are_checked(void **state)
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         char payload[256];
         snprintf(payload, sizeof(payload),
-                 "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\",\"sub\":%s}",
+                 "{\"aud\":\"shop:1\",\"exp\":%%lld,\"scope\":\"loyalty\",\"sub\":%s}",
                  subs[i]);
         refuse_hand(SECRET1, payload);
     }
     /* Email: a string of 1..255 bytes. */
     refuse_hand(SECRET1,
-                "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\",\"email\":5}");
+                "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\",\"email\":5}");
     refuse_hand(SECRET1,
-                "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\",\"email\":\"\"}");
+                "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\",\"email\":\"\"}");
     memset(email, 'a', 255);
     memcpy(email + 243, "@example.com", 12);
     email[255] = '\0';
     tok = hand_payload(SECRET1,
-                       "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\","
+                       "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\","
                        "\"email\":\"%s\"}",
-                       email);
+                       (long long)now + 600, email);
     assert_int_equal(verify(tok, "loyalty", &f, &out, &e), 0);
     assert_string_equal(out.email, email);
     free(tok);
     memmove(email + 1, email, 256);
     tok = hand_payload(SECRET1,
-                       "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\","
+                       "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\","
                        "\"email\":\"%s\"}",
-                       email);
+                       (long long)now + 600, email);
     expect_refused(tok, ERR_UNAUTHORIZED);
     free(tok);
     /* rid, when present, is a positive integer. */
     refuse_hand(SECRET1,
-                "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\",\"sub\":\"1\","
+                "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\",\"sub\":\"1\","
                 "\"rid\":\"7\"}");
-    refuse_hand(SECRET1, "{\"aud\":\"shop:1\",\"exp\":9999999999,\"scope\":\"loyalty\","
+    refuse_hand(SECRET1, "{\"aud\":\"shop:1\",\"exp\":%lld,\"scope\":\"loyalty\","
                          "\"sub\":\"1\",\"rid\":0}");
 }
 
@@ -760,6 +874,9 @@ main(void)
         cmocka_unit_test(customer_claims_are_checked),
         cmocka_unit_test(garbage_is_refused),
         cmocka_unit_test(mint_needs_a_secret),
+        cmocka_unit_test(endless_token_is_refused),
+        cmocka_unit_test(lifetime_over_the_maximum_is_refused),
+        cmocka_unit_test(lifetime_within_the_maximum_is_accepted),
     };
     return cmocka_run_group_tests_name("token", tests, setup, NULL);
 }

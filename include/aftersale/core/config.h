@@ -47,6 +47,7 @@ struct config {
     char *smtp_password;
     char *mail_from;
     long smtp_timeout_ms;
+    long token_max_lifetime_s; /* customer tokens: longest exp - iat (or exp - now) */
 };
 
 /* Environment lookup, injectable for tests (getenv by default). */

@@ -42,6 +42,15 @@ int jx_check(const json_t *obj, const struct jx_field *fields, size_t nfields, c
  * too varied for jx_check (a number or a string, or null). */
 int jx_known_keys(const json_t *obj, const char *const *names, const char *prefix, struct err *e);
 
+/* Settings documents go back as they were read: a client GETs one,
+ * changes a field and writes the whole document. The fields the service
+ * computes (read-only: "wordpress.application_password_set") are accepted
+ * on write and ignored. Returns: new reference, a deep copy of `obj`
+ * without the dotted `paths` (NULL-terminated; nested through objects
+ * only), so the strict checks that follow still refuse any other unknown
+ * field with a 422. Aborts on OOM. */
+json_t *jx_without_read_only(const json_t *obj, const char *const *paths);
+
 /* A string that must be one of n `names` (n is 2 or 3); *out gets the index,
  * else a 422 naming `field` and listing the choices. */
 int jx_choice(const json_t *v, const char *field, const char *const *names, size_t n, int *out,
@@ -49,6 +58,12 @@ int jx_choice(const json_t *v, const char *field, const char *const *names, size
 
 /* Number of Unicode code points in valid UTF-8 text. */
 size_t jx_utf8_len(const char *s);
+
+/* True when UTF-8 text is one line without control characters: no C0
+ * control (CR, LF, NUL, TAB...), DEL, C1 control (NEL...), U+2028 or
+ * U+2029. What every text that may end up in an email header (a shop's
+ * name, a sender name, a subject) must be when it is written. */
+bool jx_one_line(const char *s);
 
 /* Borrowed string value of obj[key], or NULL when absent or not a string. */
 const char *jx_str(const json_t *obj, const char *key);

@@ -3,6 +3,7 @@
  * money: the same key with the same request replays the first answer; the
  * same key with another request is a 409.
  *
+ * Keys are per shop, and within a shop per scope (see struct idempotency).
  * Both calls run inside the caller's transaction, so the answer is stored
  * together with the change it describes. Requests with the same key are
  * serialised by a transaction-level advisory lock, so a retry that races
@@ -20,6 +21,11 @@
 
 struct idempotency {
     const char *key; /* borrowed; NULL = no key sent */
+    /* Whose keys these are, within the shop: "" for the shop's routes,
+     * "customer:<id>" or "email:<address>" for a customer's (/v1/me/...),
+     * so one customer's key is never another's replay or 409. Set it after
+     * db_idempotency_init, which empties it. */
+    char scope[300];
     char hash[65];   /* sha256 hex of route + body */
     bool replay;     /* a stored answer was found */
     int status;

@@ -5,7 +5,7 @@
  * token for one customer of one shop. Claims:
  *   aud    "shop:<shop id>"                     required; names the shop
  *   exp    expiry, seconds since the epoch      required
- *   iat    issued at                            optional
+ *   iat    issued at                            optional; when present, must be > 0
  *   sub    WooCommerce customer id, decimal     sub or email required
  *   email  the customer's email (guests)        optional
  *   scope  "loyalty" | "review" | ...           required
@@ -37,14 +37,17 @@ struct token_claims {
 typedef int (*token_secret_fn)(void *ctx, int64_t shop_id, char **secret, struct err *e);
 
 /*
- * Verify `token` for `scope` at time `now`. 0 with *out filled, or -1 with
+ * Verify `token` for `scope` at time `now`. A token whose exp - now, or
+ * exp - iat when it has iat, is over `max_lifetime_s` is refused (401);
+ * max_lifetime_s <= 0 means no maximum (unit tests of other checks only). 0 with *out filled, or -1 with
  * e->kind ERR_UNAUTHORIZED (malformed, bad signature, wrong alg, expired,
  * unknown shop, missing claim: the detail says which, never the token) or
  * ERR_FORBIDDEN (valid token of another scope), or ERR_UNAVAILABLE from
  * the secret lookup.
  */
-int token_verify(const char *token, const char *scope, time_t now, token_secret_fn lookup,
-                 void *lookup_ctx, struct token_claims *out, struct err *e);
+int token_verify(const char *token, const char *scope, time_t now, int64_t max_lifetime_s,
+                 token_secret_fn lookup, void *lookup_ctx, struct token_claims *out,
+                 struct err *e);
 
 /* Mint a token (for links in emails and for tests). Returns: new string, or
  * NULL when the secret is NULL or empty or libjwt fails. */

@@ -42,6 +42,17 @@ void loyalty_email_normalise(const char *email, char out[256]);
 int loyalty_account_resolve(struct db_conn *c, int64_t shop_id, int64_t customer_id,
                             const char *email, bool create, int64_t *account_id, struct err *e);
 
+/*
+ * The account a customer token reaches, never created (*account_id = 0
+ * when none). A token with a customer id: as loyalty_account_resolve. A
+ * token with an email only (a guest's): only a guest account (no customer
+ * id, not merged) with that email, unless the shop opted in
+ * (email_tokens_reach_registered), when the registered customer's
+ * account with that email is preferred as for guest orders.
+ */
+int loyalty_account_for_token(struct db_conn *c, int64_t shop_id, int64_t customer_id,
+                              const char *email, int64_t *account_id, struct err *e);
+
 struct loyalty_entry {
     int64_t account_id;
     int64_t delta;            /* signed */
