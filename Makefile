@@ -74,7 +74,7 @@ browser-deps:
 	  cd tests/browser && npm install --no-audit --no-fund --silent; fi
 
 integration: all browser-deps
-	AFTERSALE_BIN=$(abspath $(BUILD)/aftersale) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fakes tests/integration
+	AFTERSALE_BIN=$(abspath $(BUILD)/aftersale) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fakes tests/integration tests/realwoo
 
 test: deps
 	$(MAKE) unit
