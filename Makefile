@@ -89,7 +89,7 @@ test-asan: deps browser-deps
 	        SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	AFTERSALE_BIN=$(abspath build-asan/aftersale) AFTERSALE_SANITIZED=1 \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/realwoo
 
 lint-openapi:
 	scripts/lint-openapi

@@ -32,6 +32,7 @@ of them ArchiveMissing carries the one-line reason the tests are skipped with.
 Stdlib only, so scripts/realwoo can use it without pytest.
 """
 
+import atexit
 import base64
 import hashlib
 import hmac
@@ -67,6 +68,22 @@ STEP_TIMEOUT_S = 180
 START_TIMEOUT_S = 60
 
 
+# Shops of this process still running: stopped at exit if a caller never did
+# (an interrupted test run must not leave mariadbd or php -S behind).
+_LIVE = set()
+
+
+def _stop_leftovers():
+    for shop in list(_LIVE):
+        try:
+            shop.stop()
+        except Exception:  # noqa: BLE001 (last-resort cleanup)
+            pass
+
+
+atexit.register(_stop_leftovers)
+
+
 class ArchiveMissing(Exception):
     """No WooCommerce archive anywhere: the tests are skipped with str(self)."""
 
@@ -98,7 +115,7 @@ def cache_root(repo=REPO):
     return Path(os.environ.get("REALWOO_CACHE", str(Path(repo) / ".cache" / "realwoo")))
 
 
-def _download(url, dest, timeout=60):
+def _download(url, dest, timeout=20):
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}")
     with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as f:
@@ -270,8 +287,12 @@ class Shop:
         self.logs = self.base / "logs"
 
     # -- lifecycle
-    def start(self):
+    def start(self, keep_running=False):
+        """Set everything up; with keep_running the processes outlive this
+        Python process (scripts/realwoo start), else they are stopped at exit."""
         t0 = time.monotonic()
+        if not keep_running:
+            _LIVE.add(self)
         try:
             require_packages()
             plugin = unpacked_plugin(self.archive)
@@ -321,6 +342,7 @@ class Shop:
             self.config_file.unlink()
         except FileNotFoundError:
             pass
+        _LIVE.discard(self)
 
     def destroy(self):
         self.stop()

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,31 @@ def test_nothing_anywhere_gives_one_skip_reason(tmp_path, monkeypatch):
     assert msg.startswith("no WooCommerce 7.9.0: WOOCOMMERCE_ARCHIVE unset, no ")
     assert str(tmp_path / "shared" / "woocommerce" / rw.SHARED_NAME) in msg
     assert msg.endswith("downloads disabled (WOOCOMMERCE_DOWNLOAD=0)")
+
+
+def test_download_is_cached_and_a_zip_unpacks(tmp_path, monkeypatch):
+    """The download path (no internet needed: a file:// URL stands in for
+    downloads.wordpress.org), then the zip unpacked once into the cache."""
+    src = tmp_path / "plugin.zip"
+    with zipfile.ZipFile(src, "w") as z:
+        z.writestr("woocommerce/woocommerce.php", "<?php /* Version: 7.9.0 */\n")
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("REALWOO_CACHE", str(cache))
+    monkeypatch.setattr(rw, "DOWNLOAD_URL", src.as_uri())
+    got = rw.find_archive(repo=repo, env={})
+    assert got == cache / "woocommerce.7.9.0.zip" and got.read_bytes() == src.read_bytes()
+    plugin = rw.unpacked_plugin(got, cache)
+    assert (plugin / "woocommerce.php").read_text().startswith("<?php")
+    assert plugin.parent.name == "woocommerce-" + rw.sha256_file(got)[:16]
+    assert rw.unpacked_plugin(got, cache) == plugin  # the second time from the cache
+    # next time the cached zip is used without asking the network
+    monkeypatch.setattr(rw, "DOWNLOAD_URL", (tmp_path / "gone.zip").as_uri())
+    assert rw.find_archive(repo=repo, env={}) == got
+    got.unlink()
+    with pytest.raises(rw.ArchiveMissing, match=r"download of file://.*gone.zip failed"):
+        rw.find_archive(repo=repo, env={})
 
 
 def test_without_archive_the_suite_is_skipped_with_that_line(tmp_path):
