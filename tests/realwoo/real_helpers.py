@@ -2,9 +2,9 @@
 
 `real` (module scope): one aftersale shop whose url is the real
 WooCommerce shop (http://127.0.0.1:PORT, REST key over OAuth 1.0a), on its
-own service and database (woo_svc / woo_db of tests/integration/woo_helpers.py:
-fast job knobs, PUBLIC_URL = itself), with its webhooks installed in the
-shop by `POST /v1/woocommerce/webhooks`. One link for the whole module on
+own service (`real_svc`: tests/integration/woo_helpers.py's fast job knobs
+with a longer lease, PUBLIC_URL = itself) and database (`woo_db`), with its
+webhooks installed in the shop by `POST /v1/woocommerce/webhooks`. One link for the whole module on
 purpose: every link adds eight webhooks that WooCommerce then delivers
 synchronously inside each of its requests. Tests keep apart by using their
 own customer email and their own orders.
@@ -14,6 +14,7 @@ a WooCommerce customer note, sent at once, auto-approved from 4 stars.
 """
 
 import base64
+import calendar
 import json
 import re
 import secrets
@@ -25,8 +26,8 @@ import pytest
 
 from aftersale_it import Service, free_port
 from loyalty_helpers import LoyalShop, assert_verified  # noqa: F401
-from woo_helpers import (assert_no_secrets_in_logs, client, list_all, service_env,  # noqa: F401
-                         wait_for, woo_db)
+from woo_helpers import (assert_no_secrets_in_logs, client, service_env, wait_for,  # noqa: F401
+                         woo_db)
 
 TOPICS = ["order.created", "order.updated", "order.deleted", "order.restored",
           "customer.created", "customer.updated", "customer.deleted",
@@ -126,7 +127,7 @@ def _future(job):
     """A job scheduled later than a few seconds from now (a reminder, an expiry) is not 'busy'."""
     run_at = job.get("run_at") or ""
     try:
-        t = time.mktime(time.strptime(run_at[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        t = calendar.timegm(time.strptime(run_at[:19], "%Y-%m-%dT%H:%M:%S"))  # run_at is UTC
     except ValueError:
         return False
     return t > time.time() + 5
