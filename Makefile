@@ -78,7 +78,7 @@ tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/
 	@touch $@
 
 integration: all browser-deps
-	AFTERSALE_BIN=$(abspath $(BUILD)/aftersale) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fakes tests/integration
+	AFTERSALE_BIN=$(abspath $(BUILD)/aftersale) $(PYTHON) -m pytest -q -p no:cacheprovider tests/fakes tests/integration tests/realwoo
 
 test: deps
 	$(MAKE) unit
@@ -93,7 +93,7 @@ test-asan: deps browser-deps
 	        SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	AFTERSALE_BIN=$(abspath build-asan/aftersale) AFTERSALE_SANITIZED=1 \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/realwoo
 
 lint-openapi:
 	scripts/lint-openapi

@@ -1599,6 +1599,8 @@ class FakeWoo(object):
         def ints(name):
             return [int(x) for x in params.get(name, []) if _is_int(x)]
         expires = params.get("date_expires_gmt") or params.get("date_expires")
+        if expires and re.match(r"^\d{4}-\d{2}-\d{2}$", str(expires)):
+            expires += "T00:00:00"  # a date alone is that day's midnight, as on WooCommerce 7.9.0
         exp_ts = _parse_iso(expires) if expires else None
         coupon = {"id": cid, "code": code, "amount": m("amount"), "status": "publish",
                   "date_created": now, "date_created_gmt": now,
@@ -1647,15 +1649,18 @@ class FakeWoo(object):
             return wc_error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
         return _Resp(200, copy.deepcopy(self.products[pid]))
 
-    def _review_out(self, r):
-        """The REST shape; `review` is wpautop()-wrapped in view context."""
+    def _review_out(self, r, raw=False):
+        """The REST shape; `review` is wpautop()-wrapped when read (GET), but
+        POST and PUT answer the stored text as sent, untrimmed (observed on
+        WooCommerce 7.9.0: tests/realwoo)."""
         prod = self.products.get(r["product_id"], {})
         avatar = hashlib.md5(r["reviewer_email"].strip().lower().encode()).hexdigest()
         return {"id": r["id"], "date_created": r["date"], "date_created_gmt": r["date"],
                 "product_id": r["product_id"], "product_name": prod.get("name", ""),
                 "product_permalink": prod.get("permalink", ""), "status": r["status"],
                 "reviewer": r["reviewer"], "reviewer_email": r["reviewer_email"],
-                "review": "<p>%s</p>\n" % r["review"], "rating": r["rating"],
+                "review": ("%s" if raw else "<p>%s</p>\n") % r.get("raw", r["review"]),
+                "rating": r["rating"],
                 "verified": r["verified"],
                 "reviewer_avatar_urls": {s: "https://secure.gravatar.com/avatar/%s?s=%s&d=mm&r=g" % (avatar, s)
                                          for s in ("24", "48", "96")},
@@ -1702,15 +1707,16 @@ class FakeWoo(object):
             if (r["product_id"] == pid and r["review"] == text and r["status"] != "trash" and
                     (r["reviewer_email"].lower() == email.lower() and r["reviewer"] == params["reviewer"])):
                 return wc_error("woocommerce_rest_comment_duplicate",
-                                "Duplicate comment detected; it looks like you have already said that!", 409)
+                                "Duplicate comment detected; it looks as though you&#8217;ve already said that!", 409)
         rid = self._new_comment_id()
-        review = {"id": rid, "product_id": pid, "review": text, "reviewer": params["reviewer"],
+        review = {"id": rid, "product_id": pid, "review": text, "raw": params["review"],
+                  "reviewer": params["reviewer"],
                   "reviewer_email": email, "rating": int(params.get("rating", 0) or 0),
                   "status": self._review_status(params.get("status")),
                   # `verified` on input is ignored: computed from purchases.
                   "verified": self.bought(email, pid), "date": _wp_date(self._now())}
         self.reviews[rid] = review
-        out = self._review_out(review)
+        out = self._review_out(review, raw=True)
         return _Resp(201, out, [("Location", out["_links"]["self"][0]["href"])])
 
     def _reviews_list(self, params, query, body):
@@ -1746,6 +1752,7 @@ class FakeWoo(object):
             if not params["review"].strip():
                 return wc_error("woocommerce_rest_review_content_invalid", "Invalid review content.", 400)
             r["review"] = params["review"].strip()
+            r["raw"] = params["review"]
         for k in ("reviewer", "reviewer_email"):
             if k in params:
                 r[k] = params[k]
@@ -1753,7 +1760,7 @@ class FakeWoo(object):
             r["rating"] = int(params["rating"])
         if "status" in params:
             r["status"] = self._review_status(params["status"], r["status"])
-        return _Resp(200, self._review_out(r))
+        return _Resp(200, self._review_out(r, raw=True))
 
     # ----- WordPress comments (wp/v2): replies to reviews --------------------
 
@@ -1848,7 +1855,7 @@ class FakeWoo(object):
             if (c["post"] == post and c["parent"] == parent and c["content"]["raw"] == content and
                     c["author_name"] == name and (not email or c["author_email"] == email)):
                 return wc_error("comment_duplicate",
-                                "Duplicate comment detected; it looks like you have already said that!", 409)
+                                "Duplicate comment detected; it looks as though you&#8217;ve already said that!", 409)
         cid = self._new_comment_id()
         now = _wp_date(self._now())
         avatar = hashlib.md5(email.strip().lower().encode()).hexdigest()
@@ -1928,7 +1935,8 @@ class FakeWoo(object):
             "hooks": hooks, "delivery_url": url,
             "secret": params.get("secret") or _random_key(50),
             "date_created": now, "date_created_gmt": now,
-            "date_modified": now, "date_modified_gmt": now,
+            # null until the first update, as WooCommerce 7.9.0 answers (tests/realwoo)
+            "date_modified": None, "date_modified_gmt": None,
             "failure_count": 0,
             "_links": self._links("/webhooks/%d" % wid)}
         out = self._webhook_out(self.webhooks[wid])

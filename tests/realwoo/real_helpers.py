@@ -1,0 +1,184 @@
+"""The service linked to the real shop, for the flows in test_flows.py.
+
+`real` (module scope): one aftersale shop whose url is the real
+WooCommerce shop (http://127.0.0.1:PORT, REST key over OAuth 1.0a), on its
+own service (`real_svc`: tests/integration/woo_helpers.py's fast job knobs
+with a longer lease, PUBLIC_URL = itself) and database (`woo_db`), with its
+webhooks installed in the shop by `POST /v1/woocommerce/webhooks`. One link for the whole module on
+purpose: every link adds eight webhooks that WooCommerce then delivers
+synchronously inside each of its requests. Tests keep apart by using their
+own customer email and their own orders.
+
+Settings made once here: loyalty 10 points per EUR; review requests through
+a WooCommerce customer note, sent at once, auto-approved from 4 stars.
+"""
+
+import base64
+import calendar
+import json
+import re
+import secrets
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from aftersale_it import Service, free_port
+from loyalty_helpers import LoyalShop, assert_verified  # noqa: F401
+from woo_helpers import (assert_no_secrets_in_logs, client, service_env, wait_for,  # noqa: F401
+                         woo_db)
+
+TOPICS = ["order.created", "order.updated", "order.deleted", "order.restored",
+          "customer.created", "customer.updated", "customer.deleted",
+          "action.woocommerce_order_status_completed"]
+WAIT_S = 30.0  # the real shop is slower than the fake: PHP, MariaDB, synchronous deliveries
+
+
+def unique_email(tag):
+    return f"{tag}-{secrets.token_hex(4)}@example.com"
+
+
+class RealLinked(LoyalShop):
+    """LoyalShop (loyalty helpers, jobs, events) whose 'fake' is the real shop."""
+
+    def __init__(self, svc, admin_client, shop):
+        super().__init__(svc, admin_client, shop)
+        self.shop = shop
+        svc.secrets.add(shop.app_password)
+        self.webhooks_job = None
+
+    # -- the service
+    def install_webhooks(self):
+        r = self.api.post("/v1/woocommerce/webhooks", json={})
+        assert r.status_code == 202, r.text
+        assert r.json()["kind"] == "woo.webhooks_setup"
+        self.webhooks_job = self.wait_job(r.json()["job_id"], ("done", "dead"), timeout=WAIT_S)
+        return self.webhooks_job
+
+    def reviews_settings(self, **body):
+        r = self.api.put("/v1/reviews/settings", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def idle(self, timeout=WAIT_S):
+        """No delivery, fetch, loyalty or review job of this shop pending or running
+        (the periodic woo.sync / loyalty.daily jobs are always pending: not counted)."""
+        periodic = ("woo.sync", "loyalty.daily")
+
+        def quiet():
+            return not [j for j in self.jobs() if j["status"] in ("pending", "running")
+                        and j["kind"] not in periodic and not _future(j)]
+        wait_for(quiet, timeout, interval=0.1, what="the shop's jobs to finish")
+
+    def order_events(self, order_id, kind=None):
+        return self.events(order_id=order_id, kind=kind)
+
+    def account_for(self, email):
+        found = self.accounts(email=email)
+        return self.account(found[0]["id"]) if found else None
+
+    # -- the shop (WooCommerce REST as the admin, OAuth with the shop's key)
+    def new_order(self, email, items, first_name="Ann", status="processing"):
+        """items: [(product_id, quantity)]"""
+        body = {"status": status, "set_paid": status in ("processing", "completed"),
+                "currency": "EUR", "payment_method": "bacs",
+                "billing": {"first_name": first_name, "last_name": "Real", "email": email,
+                            "country": "ES", "city": "Barcelona", "postcode": "08001",
+                            "address_1": "Carrer 1"},
+                "shipping": {"first_name": first_name, "last_name": "Real", "country": "ES",
+                             "city": "Barcelona", "postcode": "08001", "address_1": "Carrer 1"},
+                "line_items": [{"product_id": pid, "quantity": q} for pid, q in items]}
+        return self.shop.wc("POST", "/orders", json_body=body, expect=201)
+
+    def set_status(self, order_id, status):
+        return self.shop.wc("PUT", f"/orders/{order_id}", json_body={"status": status},
+                            expect=200)
+
+    def refund(self, order_id, amount, line_items=None, reason="test refund"):
+        body = {"amount": amount, "reason": reason, "api_refund": False}
+        if line_items:
+            body["line_items"] = line_items
+        return self.shop.wc("POST", f"/orders/{order_id}/refunds", json_body=body, expect=201)
+
+    def shop_webhooks(self):
+        hooks = self.shop.wc("GET", "/webhooks", {"per_page": "100"}, expect=200)
+        return [h for h in hooks if h["delivery_url"] == self.hook_url]
+
+    def set_webhooks_status(self, status):
+        for h in self.shop_webhooks():
+            got = self.shop.wc("PUT", f"/webhooks/{h['id']}", json_body={"status": status},
+                               expect=200)
+            assert got["status"] == status, got
+
+    def wp_get(self, path):
+        """GET a wp-json route as the admin (Basic with the Application Password)."""
+        cred = base64.b64encode(f"{self.shop.admin_user}:{self.shop.app_password}".encode())
+        req = urllib.request.Request(self.shop.url + "/wp-json" + path,
+                                     headers={"Authorization": "Basic " + cred.decode()})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+
+
+def _future(job):
+    """A job scheduled later than a few seconds from now (a reminder, an expiry) is not 'busy'."""
+    run_at = job.get("run_at") or ""
+    try:
+        t = calendar.timegm(time.strptime(run_at[:19], "%Y-%m-%dT%H:%M:%S"))  # run_at is UTC
+    except ValueError:
+        return False
+    return t > time.time() + 5
+
+
+TOKEN_RE = re.compile(r"[?&]token=([A-Za-z0-9_.-]+)")
+
+
+# woo_helpers' fast knobs, but a job may hold its lease longer: the shop is a
+# real PHP application (creating the eight webhooks, each with its ping,
+# takes several seconds: JOB_LEASE_S=5 let a second attempt start meanwhile).
+REAL_ENV = {"JOB_LEASE_S": "120", "WOO_TIMEOUT_MS": "30000", "WOO_CONNECT_TIMEOUT_MS": "5000"}
+
+
+@pytest.fixture(scope="module")
+def real_svc(pg, base_env, woo_db, workdir):  # noqa: F811
+    """One service on woo_db, PUBLIC_URL = itself, for the module."""
+    port = free_port()
+    env = dict(base_env)
+    env.update(service_env(pg, woo_db, port, **REAL_ENV))
+    svc = Service(env, workdir / "logs", "realwoo")
+    try:
+        svc.wait_healthy()
+    except Exception:
+        svc.kill()
+        raise
+    svc.db = woo_db
+    svc.secrets = set()
+    yield svc
+    svc.stop(check=True)
+    assert_no_secrets_in_logs(svc, svc.secrets)
+
+
+@pytest.fixture(scope="module")
+def real_admin(real_svc, admin_token):
+    c = client(real_svc.url, admin_token)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def real(real_svc, real_admin, real_shop):
+    link = RealLinked(real_svc, real_admin, real_shop)
+    link.settings(points_per_unit="10")
+    link.reviews_settings(channel="order_note", delay="PT0S", auto_approve_min_rating=4)
+    job = link.install_webhooks()
+    assert job["status"] == "done", job
+    try:
+        yield link
+    finally:
+        # the webhooks would keep delivering to a stopped service otherwise
+        for h in link.shop_webhooks():
+            link.shop.wc("DELETE", f"/webhooks/{h['id']}", {"force": "true"})
+        link.close()
