@@ -1,0 +1,386 @@
+"""Loyalty: an order's points do not depend on how its deliveries arrive.
+
+The property (docs/loyalty.md, "Order of events"): for any interleaving,
+duplication and order of the deliveries of an order, the final ledger
+equals the one the same deliveries give one after the other.
+
+- test_refund_racing_the_earn_is_not_lost: the reported reproduction. The
+  customer's account row is held locked (psycopg2) while a completed order
+  and then a partial refund of it arrive, so the earn waits on the lock
+  while the refund is processed. The balance must go 200 -> 350 (earn 200,
+  refund -50), not 400 (the refund lost because it ran before the earn).
+- test_any_delivery_order_gives_the_in_order_ledger: randomised, seeded
+  (LOYALTY_PROPERTY_SEED, else random; printed on failure), at least 1,000
+  trials (LOYALTY_PROPERTY_TRIALS). Each trial is one order of its own
+  customer, made in the fake shop as a history of snapshots (pending,
+  processing, refunds before or after completion, completion, partial and
+  full refunds, cancellation), with tiers in play (some customers reach a
+  tier by a signup bonus before the order, others by the order itself).
+  Every snapshot is sent 1-5 times, all trials' deliveries shuffled
+  together and sent concurrently to one shop; the same snapshots are sent
+  strictly in order, each processed before the next, to a reference shop.
+  The per-order entries (source, reason, points, uncollected) and the
+  balance must be equal in both, and equal to a Python model of the rules
+  of docs/loyalty.md. Two shop configurations (earning on completion with
+  half-up rounding, and earning on payment with rounding down). `aftersale
+  loyalty verify` must be clean afterwards.
+"""
+
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+from loyalty_helpers import (LoyalShop, assert_verified, fake, loyal,  # noqa: F401
+                             loyalty_verified, wait_for, woo_admin, woo_db, woo_svc)
+
+TRIAL_KINDS = ("woo.delivery", "woo.order_fetch", "loyalty.order", "loyalty.earn",
+               "loyalty.reverse", "loyalty.signup")
+
+
+def shops_idle(conn, shop_ids, timeout=60.0):
+    """No delivery or loyalty job of these shops pending or running (conn: psycopg2)."""
+    def idle():
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM jobs WHERE shop_id = ANY(%s)"
+                        " AND status IN ('pending', 'running') AND kind = ANY(%s)",
+                        (list(shop_ids), list(TRIAL_KINDS)))
+            return cur.fetchone()[0] == 0
+    wait_for(idle, timeout, interval=0.005, what=f"jobs of shops {shop_ids} to finish")
+
+
+# --------------------------------------------------------------------------
+# the reported reproduction
+
+
+def test_refund_racing_the_earn_is_not_lost(loyal, pg, woo_svc, base_env):
+    loyal.settings(points_per_unit="1", rounding="down", earn_status="completed", tiers=[])
+    email = "race@example.com"
+    loyal.completed_order("200.00", email=email)
+    acct = loyal.account_by_email(email)
+    assert acct["balance"] == 200, acct
+    o = loyal.order("200.00", email=email)
+
+    holder = pg.connect(woo_svc.db)
+    holder.autocommit = False
+    watcher = pg.connect(woo_svc.db)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT balance FROM loyalty_accounts WHERE shop_id = %s AND id = %s"
+                        " FOR UPDATE", (loyal.id, acct["id"]))
+        loyal.fake.complete_order(o["id"])
+        assert loyal.deliver_order(o["id"]).status_code == 200
+
+        def earn_waits_on_the_lock():
+            with watcher.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                return cur.fetchone()[0] > 0
+        wait_for(earn_waits_on_the_lock, 10, what="the earn to wait on the account lock")
+        loyal.fake.refund_order(o["id"], "50.00")
+        assert loyal.deliver_order(o["id"]).status_code == 200
+
+        def refund_seen():
+            with watcher.cursor() as cur:
+                cur.execute("SELECT count(*) FROM events WHERE shop_id = %s AND order_id = %s"
+                            " AND kind = 'order.refunded'", (loyal.id, o["id"]))
+                return cur.fetchone()[0] == 1
+        wait_for(refund_seen, 10, what="the refund to be processed")
+        time.sleep(2.0)  # the refund's loyalty job runs (or retries) while the earn waits
+    finally:
+        holder.rollback()
+        holder.close()
+        watcher.close()
+    loyal.loyalty_idle(timeout=20)
+    acct = loyal.account(acct["id"])
+    entries = [(x["reason"], x["delta"], x["order_id"]) for x in loyal.ledger(acct["id"])]
+    assert ("refund", -50, o["id"]) in entries, entries
+    assert acct["balance"] == 350, (acct, entries)
+    assert_verified(pg, base_env, woo_svc.db)
+
+
+# --------------------------------------------------------------------------
+# the model: docs/loyalty.md in Python
+
+
+def milli(s):
+    return int(Decimal(s) * 1000)
+
+
+def round_rule(n, d, rule):
+    q, r = divmod(n, d)
+    if rule == "down" or r == 0:
+        return q
+    if rule == "up":
+        return q + 1
+    return q + (1 if 2 * r >= d else 0)  # half_up
+
+
+def reversal(earned, taken, refund, total, full):
+    if earned <= 0 or taken >= earned:
+        return 0
+    left = earned - taken
+    if full:
+        return left
+    if refund <= 0:
+        return 0
+    if total <= 0 or refund >= total:
+        return left
+    return min(round_rule(earned * refund, total, "half_up"), left)
+
+
+def paid(snap):
+    st = snap["status"]
+    return st in ("processing", "completed") or (
+        snap.get("date_paid_gmt") and st not in ("pending", "failed", "on-hold"))
+
+
+def completed(snap):
+    return snap["status"] == "completed" or bool(snap.get("date_completed_gmt"))
+
+
+def expected_entries(cfg, trial):
+    """{(source_kind, source_id): (reason, delta, uncollected)} and the balance."""
+    snaps = trial["snaps"]
+    entries = {}
+    lifetime = cfg["signup"] if trial["signup"] else 0
+    balance = lifetime
+    earning = any(paid(s) for s in snaps) if cfg["earn_status"] == "processing" else \
+        any(completed(s) for s in snaps)
+    if not earning:
+        return entries, balance
+    amount = sum(milli(li["total"]) for li in snaps[0]["line_items"])
+    mult = 1000
+    for t in cfg["tiers"]:
+        if lifetime >= t["threshold"]:
+            mult = milli(t["multiplier"])
+    earned = round_rule(amount * milli(cfg["points_per_unit"]) * mult, 10 ** 9, cfg["rounding"])
+    oid = str(trial["order_id"])
+    entries[("order", oid)] = ("earn", earned, 0)
+    balance += earned
+    last = snaps[-1]
+    total = milli(last["total"])
+    taken, running = 0, 0
+    for r in sorted(last["refunds"], key=lambda r: r["id"]):
+        amt = milli(r["total"].lstrip("-"))
+        running += amt
+        take = reversal(earned, taken, amt, total, running >= total)
+        if take:
+            entries[("refund", str(r["id"]))] = ("refund", -take, 0)
+            taken += take
+            balance -= take
+    if any(s["status"] == "cancelled" for s in snaps) and any(completed(s) for s in snaps):
+        take = reversal(earned, taken, 0, 0, True)
+        if take:
+            entries[("cancel", oid)] = ("cancel", -take, 0)
+            balance -= take
+    return entries, balance
+
+
+# --------------------------------------------------------------------------
+# trials
+
+
+CONFIGS = [
+    {"name": "on-completion", "points_per_unit": "1.5", "rounding": "half_up",
+     "earn_status": "completed", "signup": 60,
+     "tiers": [{"name": "Silver", "threshold": 50, "multiplier": "1.25"},
+               {"name": "Gold", "threshold": 400, "multiplier": "1.5"}]},
+    {"name": "on-payment", "points_per_unit": "1", "rounding": "down",
+     "earn_status": "processing", "signup": 100,
+     "tiers": [{"name": "Gold", "threshold": 100, "multiplier": "2"}]},
+]
+
+
+def configure(shop, cfg):
+    shop.settings(points_per_unit=cfg["points_per_unit"], rounding=cfg["rounding"],
+                  earn_status=cfg["earn_status"], bonuses={"signup": cfg["signup"]},
+                  tiers=cfg["tiers"])
+
+
+def cents(rng, lo, hi):
+    return Decimal(rng.randint(lo, hi)) / 100
+
+
+def make_trial(rng, fake, product, n, tag):
+    """One order's history in the fake: a list of snapshots, oldest first."""
+    guest = rng.random() < 0.25
+    cid = 0 if guest else 500000 + n
+    email = f"{tag}-{n}@example.com"
+    items = [(product, 1, str(cents(rng, 100, 30000))) for _ in range(rng.randint(1, 3))]
+    start = "pending" if rng.random() < 0.3 else "processing"
+    o = fake.add_order(status=start, customer_id=cid, email=email, items=items)
+    oid = o["id"]
+    snaps = [fake.get_order(oid)]
+    total = Decimal(o["total"])
+    refunded = Decimal(0)
+
+    def refund(full=False):
+        nonlocal refunded
+        left = total - refunded
+        if left <= 0:
+            return
+        amt = left if full else min(left, cents(rng, 1, max(1, int(left * 100))))
+        fake.refund_order(oid, str(amt))
+        refunded += amt
+        snaps.append(fake.get_order(oid))
+
+    if start == "pending":
+        snaps.append(fake.update_order(oid, status="processing"))
+    if rng.random() < 0.2:
+        refund()  # before completion: taken back once the order earns
+    if rng.random() < 0.15:  # cancelled without completing
+        snaps.append(fake.update_order(oid, status="cancelled"))
+    else:
+        if refunded < total and rng.random() < 0.85:
+            snaps.append(fake.complete_order(oid))
+        for _ in range(rng.randint(0, 3)):
+            refund(full=rng.random() < 0.25)
+        if refunded < total and rng.random() < 0.2:
+            snaps.append(fake.update_order(oid, status="cancelled"))
+    return {"n": n, "order_id": oid, "customer_id": cid, "email": email,
+            "signup": (not guest) and rng.random() < 0.5, "snaps": snaps}
+
+
+def customer_payload(trial):
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    return {"id": trial["customer_id"], "email": trial["email"], "first_name": "Pro",
+            "last_name": "Perty", "date_created_gmt": now, "date_modified_gmt": now}
+
+
+def order_ledgers(pg, db, shop_id):
+    """{order_id: {(source_kind, source_id): (reason, delta, uncollected)}} and
+    {customer key: balance} of a shop."""
+    rows = pg.query(db, "SELECT order_id, source_kind, source_id, reason, delta, uncollected"
+                        " FROM loyalty_ledger WHERE shop_id = %s AND order_id IS NOT NULL",
+                    (shop_id,))
+    ledgers = {}
+    for oid, kind, sid, reason, delta, unc in rows:
+        ledgers.setdefault(oid, {})[(kind, sid)] = (reason, delta, unc)
+    accts = pg.query(db, "SELECT customer_id, email, balance FROM loyalty_accounts"
+                         " WHERE shop_id = %s AND merged_into IS NULL", (shop_id,))
+    balances = {}
+    for cid, email, balance in accts:
+        balances[("c", cid) if cid else ("e", email)] = balance
+    return ledgers, balances
+
+
+def customer_key(trial):
+    return ("c", trial["customer_id"]) if trial["customer_id"] else ("e", trial["email"])
+
+
+def test_any_delivery_order_gives_the_in_order_ledger(woo_svc, woo_admin, fake, pg, base_env):
+    seed = int(os.environ.get("LOYALTY_PROPERTY_SEED") or random.SystemRandom().randrange(2 ** 32))
+    ntrials = int(os.environ.get("LOYALTY_PROPERTY_TRIALS") or 1000)
+    assert ntrials >= 1, ntrials
+    rng = random.Random(seed)
+    why = f"LOYALTY_PROPERTY_SEED={seed} LOYALTY_PROPERTY_TRIALS={ntrials}"
+    t0 = time.monotonic()
+    db = woo_svc.db
+    nref = 6  # in-order reference shops per configuration (one thread each)
+    product = fake.add_product("Property Mug", "10.00")["id"]
+    groups = []
+    for ci, cfg in enumerate(CONFIGS):
+        shop = LoyalShop(woo_svc, woo_admin, fake)
+        refs = [LoyalShop(woo_svc, woo_admin, fake) for _ in range(nref)]
+        for s in [shop] + refs:
+            configure(s, cfg)
+        n = ntrials // len(CONFIGS) + (1 if ci < ntrials % len(CONFIGS) else 0)
+        trials = [make_trial(rng, fake, product, len(groups) * 100000 + i, f"p{seed}-{ci}")
+                  for i in range(n)]
+        groups.append((cfg, shop, refs, trials))
+    all_ids = [s.id for _, shop, refs, _ in groups for s in [shop] + refs]
+
+    # Signup bonuses first, in every shop, so a customer's tier before the
+    # order is the same however the order's deliveries are processed.
+    def signups(args):
+        shop, trial = args
+        r = shop.deliver("customer.created", customer_payload(trial))
+        assert r.status_code == 200, (why, r.text)
+    work = [(s, t) for _, shop, refs, trials in groups for t in trials if t["signup"]
+            for s in [shop, refs[t["n"] % nref]]]
+    with ThreadPoolExecutor(16) as ex:
+        list(ex.map(signups, work))
+    watch = pg.connect(db)
+    shops_idle(watch, all_ids)
+
+    # Reference: each trial's snapshots in order, each processed before the next.
+    def in_order(args):
+        ref, trials = args
+        conn = pg.connect(db)
+        try:
+            for t in trials:
+                for snap in t["snaps"]:
+                    r = ref.deliver("order.updated", snap)
+                    assert r.status_code == 200, (why, r.text)
+                    shops_idle(conn, [ref.id])
+        finally:
+            conn.close()
+
+    # Under test: every snapshot 1-5 times, all trials shuffled together, concurrently.
+    sends = []
+    for _, shop, _, trials in groups:
+        for t in trials:
+            for snap in t["snaps"]:
+                sends += [(shop, snap)] * rng.randint(1, 5)
+    rng.shuffle(sends)
+    failures = []
+
+    def send(args):
+        shop, snap = args
+        try:
+            r = shop.deliver("order.updated", snap)
+            assert r.status_code == 200, r.text
+        except Exception as exc:  # collected: a thread's assertion would be lost
+            failures.append(repr(exc))
+
+    ref_work = [(refs[k], [t for t in trials if t["n"] % nref == k])
+                for _, _, refs, trials in groups for k in range(nref)]
+    threads = [threading.Thread(target=lambda a=a: failures.extend(
+        [] if _run(in_order, a) else ["reference thread failed"])) for a in ref_work]
+    for th in threads:
+        th.start()
+    with ThreadPoolExecutor(16) as ex:
+        list(ex.map(send, sends))
+    for th in threads:
+        th.join(timeout=300)
+    assert not failures, (why, failures[:5])
+    shops_idle(watch, all_ids, timeout=120)
+    watch.close()
+
+    bad = []
+    for cfg, shop, refs, trials in groups:
+        got, got_bal = order_ledgers(pg, db, shop.id)
+        ref_led, ref_bal = {}, {}
+        for ref in refs:
+            led, bal = order_ledgers(pg, db, ref.id)
+            ref_led.update(led)
+            ref_bal.update(bal)
+        for t in trials:
+            want, want_bal = expected_entries(cfg, t)
+            oid, key = t["order_id"], customer_key(t)
+            g, r = got.get(oid, {}), ref_led.get(oid, {})
+            gb, rb = got_bal.get(key, 0), ref_bal.get(key, 0)
+            if not (g == r == want and gb == rb == want_bal):
+                bad.append({"config": cfg["name"], "trial": t["n"], "order_id": oid,
+                            "shuffled": sorted(g.items()), "in_order": sorted(r.items()),
+                            "model": sorted(want.items()), "balances": (gb, rb, want_bal),
+                            "snapshots": [(s["status"], [x["total"] for x in s["refunds"]])
+                                          for s in t["snaps"]]})
+    assert not bad, f"{why}: {len(bad)} of {ntrials} trials differ; first: {bad[:3]}"
+    assert_verified(pg, base_env, db)
+    # the trials exercised what they should: refunds, cancellations, tiers, waiting refunds
+    kinds = {k for _, shop, _, _ in groups for led in order_ledgers(pg, db, shop.id)[0].values()
+             for (k, _) in led}
+    assert kinds == {"order", "refund", "cancel"}, (why, kinds)
+    print(f"{ntrials} trials, {len(sends)} deliveries, {time.monotonic() - t0:.1f}s, seed {seed}")
+
+
+def _run(fn, arg):
+    try:
+        fn(arg)
+        return True
+    except Exception as exc:  # noqa: BLE001 - reported by the caller
+        print("reference thread:", repr(exc))
+        return False
