@@ -27,6 +27,7 @@ equals the one the same deliveries give one after the other.
 """
 
 import http.client
+import json
 import os
 import random
 import threading
@@ -108,6 +109,51 @@ def test_refund_racing_the_earn_is_not_lost(loyal, pg, woo_svc, base_env):
     entries = [(x["reason"], x["delta"], x["order_id"]) for x in loyal.ledger(acct["id"])]
     assert ("refund", -50, o["id"]) in entries, entries
     assert acct["balance"] == 350, (acct, entries)
+    assert_verified(pg, base_env, woo_svc.db)
+
+
+def test_legacy_earn_and_reverse_jobs_reconcile_the_order(loyal, pg, woo_svc, base_env):
+    """Rows of the per-event kinds of earlier versions (loyalty.earn,
+    loyalty.reverse) may be pending in a database at upgrade, in any order:
+    each reconciles its event's order. Here the reverse is due first, which
+    lost the refund before."""
+    loyal.settings(points_per_unit="1", rounding="down", earn_status="completed", tiers=[])
+    order_id, refund_id, email = 987001, 987002, "legacy@example.com"
+    summary = {"order_id": order_id, "status": "completed", "customer_id": 0, "email": email,
+               "first_name": "Leg", "currency": "EUR", "total": "80.00",
+               "shipping_country": "DE", "date_modified_gmt": "2026-11-30T10:00:00",
+               "items": [{"line_item_id": 1, "product_id": 1, "variation_id": 0, "name": "Mug",
+                          "quantity": 1, "subtotal": "80.00", "total": "80.00"}]}
+    refund = dict(summary, refund_id=refund_id, amount="20.00", reason="", refunded_total="20.00",
+                  order_total="80.00", full=False)
+    conn = pg.connect(woo_svc.db)
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            ids = {}
+            for kind, payload, key in (("order.completed", summary, f"order.completed:{order_id}"),
+                                       ("order.refunded", refund, f"order.refunded:{refund_id}")):
+                cur.execute("INSERT INTO events (shop_id, kind, order_id, payload, dedupe_key)"
+                            " VALUES (%s, %s, %s, %s::jsonb, %s) RETURNING id",
+                            (loyal.id, kind, order_id, json.dumps(payload), key))
+                ids[kind] = cur.fetchone()[0]
+            for kind, event, delay in (("loyalty.reverse", "order.refunded", "-2 seconds"),
+                                       ("loyalty.earn", "order.completed", "0 seconds")):
+                cur.execute("INSERT INTO jobs (shop_id, kind, payload, dedupe_key, run_at)"
+                            " VALUES (%s, %s, %s::jsonb, %s, now() + %s::interval)",
+                            (loyal.id, kind, json.dumps({"event_id": ids[event], "kind": event}),
+                             f"event:{ids[event]}", delay))
+            cur.execute("NOTIFY aftersale_jobs")
+        conn.commit()
+    finally:
+        conn.close()
+    loyal.loyalty_idle(timeout=20)
+    acct = loyal.account_by_email(email)
+    entries = [(x["reason"], x["delta"], x["source"]["id"]) for x in loyal.ledger(acct["id"])]
+    assert entries == [("earn", 80, str(order_id)), ("refund", -20, str(refund_id))], entries
+    assert acct["balance"] == 60, acct
+    legacy = [j for j in loyal.jobs() if j["kind"] in ("loyalty.earn", "loyalty.reverse")]
+    assert len(legacy) == 2 and all(j["status"] == "done" for j in legacy), legacy
     assert_verified(pg, base_env, woo_svc.db)
 
 
