@@ -87,7 +87,9 @@ def test_refund_racing_the_earn_is_not_lost(loyal, pg, woo_svc, base_env):
 
         def earn_waits_on_the_lock():
             with watcher.cursor() as cur:
-                cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                            " AND wait_event_type = 'Lock' AND query LIKE '%%loyalty_accounts%%'",
+                            (woo_svc.db,))
                 return cur.fetchone()[0] > 0
         wait_for(earn_waits_on_the_lock, 10, what="the earn to wait on the account lock")
         loyal.fake.refund_order(o["id"], "50.00")
