@@ -51,6 +51,7 @@ static const struct job_kind kinds[] = {
     {"woo.order_fetch", NULL, woo_job_order_fetch, NULL},
     {"woo.sync", NULL, woo_job_sync, NULL},
     {"woo.webhooks_setup", NULL, woo_job_webhooks_setup, NULL},
+    {"loyalty.order", loyalty_job_order, NULL, NULL},
     {"loyalty.earn", loyalty_job_earn, NULL, NULL},
     {"loyalty.reverse", loyalty_job_reverse, NULL, NULL},
     {"loyalty.signup", loyalty_job_signup, NULL, NULL},

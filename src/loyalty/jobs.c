@@ -8,6 +8,10 @@
  * ran twice, or the same order arrived by webhook and by sync, the ledger
  * pays once: the second entry is a duplicate and is not written.
  *
+ * Order events do not each do "their" step: every one runs loyalty.order,
+ * which reconciles the whole order (order.c), so the order in which the
+ * workers happen to run them cannot change the result.
+ *
  * The coupon job is the one outbound job: it creates the WooCommerce
  * coupon for a redemption whose points were already deducted. Its code is
  * fixed before the call, so a retry after a crash finds "code already
@@ -24,6 +28,7 @@
 #include "aftersale/jobs/queue.h"
 #include "aftersale/loyalty/jobs.h"
 #include "aftersale/loyalty/loyalty.h"
+#include "aftersale/loyalty/order.h"
 #include "aftersale/woo/link.h"
 
 #define DAILY_INTERVAL_MS (3600L * 1000L) /* hourly: a missed hour is caught up */
@@ -80,252 +85,70 @@ shop_currency(struct db_conn *c, int64_t shop_id, char out[4], char tz[64], stru
     return 0;
 }
 
-static int64_t
-account_lifetime(struct db_conn *c, int64_t shop_id, int64_t account, struct err *e)
-{
-    char shop[24], acct[24];
-    const char *params[2] = {shop, acct};
-    PGresult *res;
-    int64_t v;
+/* ---- orders: one reconciliation per order ---------------------------------- */
 
-    DB_I64(shop, shop_id);
-    DB_I64(acct, account);
-    res = db_exec(c, "loyalty_account_lifetime",
-                  "SELECT lifetime, email FROM loyalty_accounts WHERE shop_id = $1 AND id = $2", 2,
-                  params, e);
-    if (res == NULL)
-        return -1;
-    v = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
-    return v;
-}
+#define ORDER_BUSY_RETRY_MS 100 /* another run holds the order: try again this soon */
 
-/* Referral: the referee's first earning order pays both sides, once. */
+/* Reconcile the order and say so in the job's outcome. */
 static int
-pay_referral(struct db_conn *c, int64_t shop_id, int64_t account, const char *email,
-             int64_t order_id, const char *actor, struct err *e)
+run_order(struct db_conn *c, const struct job *job, int64_t order_id, struct job_outcome *out,
+          struct err *e)
 {
-    char shop[24], acct[24], order[24], mail[256], src[64];
-    const char *params[3] = {shop, mail, acct};
-    PGresult *res;
-    int64_t ref_id;
-    char referrer[256];
-    bool first;
+    char actor[48];
+    bool busy;
 
-    loyalty_email_normalise(email, mail);
-    if (mail[0] == '\0')
-        return 0;
-    DB_I64(shop, shop_id);
-    DB_I64(acct, account);
-    DB_I64(order, order_id);
-    res = db_exec(c, "loyalty_referral_pending",
-                  "SELECT r.id, r.referrer_email,"
-                  " (SELECT count(*) FROM loyalty_ledger l WHERE l.shop_id = $1"
-                  "   AND l.account_id = $3 AND l.reason = 'earn') <= 1"
-                  " FROM loyalty_referrals r WHERE r.shop_id = $1 AND r.referee_email = $2"
-                  " AND r.status = 'pending' FOR UPDATE",
-                  3, params, e);
-    if (res == NULL)
+    snprintf(actor, sizeof(actor), "job:%" PRId64, job->id);
+    if (loyalty_order_reconcile(c, job->shop_id, order_id, actor, &busy, &out->result, e) < 0)
         return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return 0;
+    if (busy) {
+        /* Not dropped: the run holding the order may not see our event. */
+        out->status = JOB_RESCHEDULE;
+        out->delay_ms = ORDER_BUSY_RETRY_MS;
+        out->result = json_pack("{s:I, s:s}", "order_id", (json_int_t)order_id, "busy",
+                                "another run holds the order; running again shortly");
     }
-    ref_id = atoll(PQgetvalue(res, 0, 0));
-    snprintf(referrer, sizeof(referrer), "%s", PQgetvalue(res, 0, 1));
-    first = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
-    PQclear(res);
-    if (!first)
-        return 0; /* not the referee's first order: the referral does not pay */
-    snprintf(src, sizeof(src), "%" PRId64 ":referee", ref_id);
-    if (loyalty_grant(c, shop_id, 0, mail, "referee", src, actor, e) < 0)
-        return -1;
-    snprintf(src, sizeof(src), "%" PRId64 ":referrer", ref_id);
-    if (loyalty_grant(c, shop_id, 0, referrer, "referrer", src, actor, e) < 0)
-        return -1;
-    {
-        char rid[24];
-        const char *p[3] = {shop, rid, order};
-        DB_I64(rid, ref_id);
-        return db_exec_cmd(c, "loyalty_referral_paid",
-                           "UPDATE loyalty_referrals SET status = 'paid', order_id = $3"
-                           " WHERE shop_id = $1 AND id = $2",
-                           3, p, e) < 0
-                   ? -1
-                   : 0;
-    }
+    return 0;
 }
 
+int
+loyalty_job_order(struct db_conn *c, struct job_env *env, const struct job *job,
+                  struct job_outcome *out, struct err *e)
+{
+    json_int_t order_id = num(job->payload, "order_id");
+
+    (void)env;
+    out->status = JOB_DONE;
+    if (order_id <= 0) {
+        char kind[64] = "";
+        json_t *ev = NULL;
+        /* Enqueued by an event (woo/events.c): the event names the order. */
+        if (load_event(c, job, kind, &ev, e) < 0)
+            return -1;
+        order_id = num(ev, "order_id");
+        json_decref(ev);
+        if (order_id <= 0) { /* the event is gone, or names no order */
+            out->result = json_pack("{s:s}", "skipped", "no order");
+            return 0;
+        }
+    }
+    return run_order(c, job, order_id, out, e);
+}
+
+/* loyalty.earn and loyalty.reverse: the per-event kinds of earlier
+ * versions. Rows of them may still be pending after an upgrade; each now
+ * reconciles the order of its event, as loyalty.order does. */
 int
 loyalty_job_earn(struct db_conn *c, struct job_env *env, const struct job *job,
                  struct job_outcome *out, struct err *e)
 {
-    struct loyalty_settings s;
-    char kind[64] = "", currency[4], actor[48], src[32], note[200], amount_s[32];
-    json_t *ev = NULL, *item;
-    int64_t amount = 0, converted = 0, account = 0, points = 0, mult = 1000, lifetime;
-    size_t i;
-    int t, rc = -1;
-    bool dup;
-    struct err pe = {0};
-
-    (void)env;
-    out->status = JOB_DONE;
-    if (load_event(c, job, kind, &ev, e) < 0)
-        return -1;
-    if (ev == NULL || loyalty_settings_load(c, job->shop_id, &s, e) < 0)
-        goto done_or_fail;
-    /* Earn on the status the shop chose: completed (default) or paid. */
-    if (strcmp(kind, strcmp(s.earn_status, "processing") == 0 ? "order.paid" : "order.completed") !=
-        0) {
-        out->result = json_pack("{s:s}", "skipped", "not the earning status");
-        rc = 0;
-        goto out;
-    }
-    if (shop_currency(c, job->shop_id, currency, NULL, e) < 0)
-        goto out;
-    if (s.basis == LOYALTY_BASIS_TOTAL) {
-        if (loyalty_milli_parse(str(ev, "total"), &amount, &pe) < 0)
-            amount = 0;
-    } else {
-        json_array_foreach(json_object_get(ev, "items"), i, item) {
-            int64_t v = 0;
-            if (loyalty_milli_parse(str(item, "total"), &v, &pe) == 0)
-                amount += v;
-        }
-    }
-    if (loyalty_account_resolve(c, job->shop_id, num(ev, "customer_id"), str(ev, "email"), true,
-                                &account, e) < 0) {
-        if (e->kind != ERR_INVALID)
-            goto out;
-        out->result = json_pack("{s:s}", "skipped", "order has neither a customer nor an email");
-        err_clear(e);
-        rc = 0;
-        goto out;
-    }
-    lifetime = account_lifetime(c, job->shop_id, account, e);
-    if (lifetime < 0)
-        goto out;
-    t = loyalty_tier_for(&s, lifetime);
-    if (t >= 0)
-        mult = s.tiers[t].multiplier_milli;
-    loyalty_milli_format(amount, amount_s);
-    if (!loyalty_convert(&s, currency, str(ev, "currency"), amount, &converted)) {
-        snprintf(note, sizeof(note),
-                 "order in %s, the shop's currency is %s and no rate is configured: no points",
-                 str(ev, "currency"), currency);
-    } else {
-        points = loyalty_points_for(&s, converted, mult);
-        snprintf(note, sizeof(note), "order %" JSON_INTEGER_FORMAT ": %s %s%s%s%s", num(ev, "order_id"),
-                 amount_s, str(ev, "currency"), t >= 0 ? ", tier " : "", t >= 0 ? s.tiers[t].name : "",
-                 "");
-    }
-    snprintf(actor, sizeof(actor), "job:%" PRId64, job->id);
-    snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, num(ev, "order_id"));
-    {
-        struct loyalty_entry en = {.account_id = account, .delta = points, .reason = "earn",
-                                   .source_kind = "order", .source_id = src,
-                                   .order_id = num(ev, "order_id"), .expires = true,
-                                   .expiry_months = s.expiry_months, .note = note, .actor = actor};
-        if (loyalty_ledger_append(c, job->shop_id, &en, &dup, NULL, e) < 0)
-            goto out;
-    }
-    if (!dup && pay_referral(c, job->shop_id, account, str(ev, "email"), num(ev, "order_id"), actor,
-                             e) < 0)
-        goto out;
-    out->result = json_pack("{s:I, s:I, s:b}", "account_id", (json_int_t)account, "points",
-                            (json_int_t)points, "duplicate", dup);
-    rc = 0;
-    goto out;
-done_or_fail:
-    if (e->kind == ERR_NONE) { /* the event is gone: nothing to do */
-        rc = 0;
-    }
-out:
-    json_decref(ev);
-    return rc;
+    return loyalty_job_order(c, env, job, out, e);
 }
 
 int
 loyalty_job_reverse(struct db_conn *c, struct job_env *env, const struct job *job,
                     struct job_outcome *out, struct err *e)
 {
-    char kind[64] = "", shop[24], order[24], src[32], actor[48], note[160];
-    const char *params[2] = {shop, order};
-    json_t *ev = NULL;
-    PGresult *res = NULL;
-    int64_t account, earned, taken, refund = 0, total = 0, take;
-    bool full, dup, refunded;
-    struct err pe = {0};
-    int rc = -1;
-
-    (void)env;
-    out->status = JOB_DONE;
-    if (load_event(c, job, kind, &ev, e) < 0)
-        return -1;
-    if (ev == NULL)
-        return 0;
-    refunded = strcmp(kind, "order.refunded") == 0;
-    DB_I64(shop, job->shop_id);
-    DB_I64(order, num(ev, "order_id"));
-    /* $2 is the order id as text (the earn entry's source_id) and as a
-     * number (the order_id of its reversals). */
-    res = db_exec(c, "loyalty_reverse_earned",
-                  "SELECT account_id, delta,"
-                  " (SELECT coalesce(sum(-r.delta + r.uncollected), 0) FROM loyalty_ledger r"
-                  "   WHERE r.shop_id = $1 AND r.order_id = $2::text::bigint"
-                  "   AND r.reason IN ('refund', 'cancel'))"
-                  " FROM loyalty_ledger WHERE shop_id = $1 AND source_kind = 'order'"
-                  " AND source_id = $2::text",
-                  2, params, e);
-    if (res == NULL)
-        goto out;
-    if (PQntuples(res) != 1) {
-        out->result = json_pack("{s:s}", "skipped", "the order earned no points");
-        rc = 0;
-        goto out;
-    }
-    account = atoll(PQgetvalue(res, 0, 0));
-    earned = atoll(PQgetvalue(res, 0, 1));
-    taken = atoll(PQgetvalue(res, 0, 2));
-    full = !refunded || json_is_true(json_object_get(ev, "full"));
-    if (refunded) {
-        loyalty_milli_parse(str(ev, "amount"), &refund, &pe);
-        loyalty_milli_parse(str(ev, "order_total"), &total, &pe);
-    }
-    take = loyalty_reversal(earned, taken, refund, total, full);
-    if (take == 0) {
-        out->result = json_pack("{s:s}", "skipped", "nothing left to take back");
-        rc = 0;
-        goto out;
-    }
-    if (refunded)
-        snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, num(ev, "refund_id"));
-    else
-        snprintf(src, sizeof(src), "%s", order);
-    snprintf(actor, sizeof(actor), "job:%" PRId64, job->id);
-    snprintf(note, sizeof(note), "%s of order %s", refunded ? (full ? "full refund" : "refund of ")
-                                                            : "order cancelled after completion",
-             order);
-    if (refunded && !full)
-        snprintf(note, sizeof(note), "refund of %s out of %s on order %s", str(ev, "amount"),
-                 str(ev, "order_total"), order);
-    {
-        struct loyalty_entry en = {.account_id = account, .delta = -take,
-                                   .reason = refunded ? "refund" : "cancel",
-                                   .source_kind = refunded ? "refund" : "cancel", .source_id = src,
-                                   .order_id = num(ev, "order_id"), .clamp = true, .note = note,
-                                   .actor = actor};
-        if (loyalty_ledger_append(c, job->shop_id, &en, &dup, NULL, e) < 0)
-            goto out;
-    }
-    out->result = json_pack("{s:I, s:I}", "account_id", (json_int_t)account, "points",
-                            (json_int_t)-take);
-    rc = 0;
-out:
-    PQclear(res);
-    json_decref(ev);
-    return rc;
+    return loyalty_job_order(c, env, job, out, e);
 }
 
 int

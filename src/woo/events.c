@@ -22,10 +22,11 @@ static const struct {
     const char *event;
     const char *job;
 } subscribers[] = {
-    {"order.completed", "loyalty.earn"},
-    {"order.paid", "loyalty.earn"},
-    {"order.refunded", "loyalty.reverse"},
-    {"order.cancelled", "loyalty.reverse"},
+    /* Every order event reconciles the order's points (loyalty/order.c). */
+    {"order.completed", "loyalty.order"},
+    {"order.paid", "loyalty.order"},
+    {"order.refunded", "loyalty.order"},
+    {"order.cancelled", "loyalty.order"},
     {"customer.created", "loyalty.signup"},
     {"order.completed", "reviews.schedule"},
     {"order.refunded", "reviews.cancel"},

@@ -34,7 +34,8 @@ from aftersale_it import ISSUED_SECRETS, run_cli
 from woo_helpers import (ACTION_COMPLETED, Linked, client, fake, list_all,  # noqa: F401
                          wait_for, woo_admin, woo_db, woo_svc)
 
-LOYALTY_JOB_KINDS = ("loyalty.earn", "loyalty.reverse", "loyalty.signup", "loyalty.coupon")
+LOYALTY_JOB_KINDS = ("loyalty.order", "loyalty.earn", "loyalty.reverse", "loyalty.signup",
+                     "loyalty.coupon")
 
 
 # --------------------------------------------------------------------------

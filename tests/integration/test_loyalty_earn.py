@@ -197,9 +197,9 @@ def test_completed_order_replayed_reordered_action_and_sync_pays_once(loyal, pg,
     acct = loyal.account_by_email(email)
     acct, entries = assert_ledger_consistent(loyal, pg, woo_svc.db, acct["id"])
     assert [(x["reason"], x["delta"]) for x in entries] == [("earn", 42)], entries
-    earn_jobs = [j for j in loyal.jobs(kind="loyalty.earn")
+    earn_jobs = [j for j in loyal.jobs(kind="loyalty.order")
                  if j["status"] == "done" and (j["result"] or {}).get("account_id") == acct["id"]]
-    assert earn_jobs, loyal.jobs(kind="loyalty.earn")
+    assert earn_jobs, loyal.jobs(kind="loyalty.order")
 
 
 def test_order_seen_only_by_action_topic_and_sync_pays_once(loyal, pg, woo_svc):

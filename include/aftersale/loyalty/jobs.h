@@ -1,8 +1,12 @@
 /*
  * jobs.h - the loyalty job kinds (registered in jobs/worker.c).
  *
- * loyalty.earn     (internal) order.completed / order.paid -> earn points
- * loyalty.reverse  (internal) order.refunded / order.cancelled -> take back
+ * loyalty.order    (internal) order.paid / order.completed / order.refunded /
+ *                  order.cancelled -> reconcile the order's entries (order.h):
+ *                  earn, then take back per refund and on cancellation;
+ *                  reschedules itself while another run holds the order
+ * loyalty.earn     (internal, legacy) rows enqueued by earlier versions: the
+ * loyalty.reverse  same as loyalty.order for their event's order
  * loyalty.signup   (internal) customer.created -> signup bonus (and guest merge)
  * loyalty.daily    (internal, hourly per shop) birthdays, anniversaries, expiry
  * loyalty.coupon   (outbound) create the WooCommerce coupon of a redemption;
@@ -13,6 +17,8 @@
 
 #include "aftersale/jobs/worker.h"
 
+int loyalty_job_order(struct db_conn *c, struct job_env *env, const struct job *job,
+                      struct job_outcome *out, struct err *e);
 int loyalty_job_earn(struct db_conn *c, struct job_env *env, const struct job *job,
                      struct job_outcome *out, struct err *e);
 int loyalty_job_reverse(struct db_conn *c, struct job_env *env, const struct job *job,
