@@ -651,7 +651,7 @@ D_proc_rate=$(awk -v n="$D_processed" -v d="$DURATION" 'BEGIN { printf "%.0f", n
 say "ingest-down: workers processed $D_processed deliveries during the saturated run ($D_proc_rate/s), $D_backlog still pending; $D_fetch_tries failed order-fetch attempts so far"
 
 # ------------------------------------------------------------ 2. jobs: noop
-q -c "DELETE FROM jobs WHERE status IN ('pending', 'running') AND kind IN ('woo.delivery', 'woo.order_fetch', 'loyalty.earn')" >/dev/null
+q -c "DELETE FROM jobs WHERE status IN ('pending', 'running') AND kind IN ('woo.delivery', 'woo.order_fetch', 'loyalty.earn', 'loyalty.order')" >/dev/null
 noop_commit=$(q -c "BEGIN" -c "INSERT INTO jobs (shop_id, kind) SELECT $shop_id, 'noop' FROM generate_series(1, $NOOP_JOBS)" \
 	-c "SELECT pg_notify('aftersale_jobs', '')" -c "COMMIT" -c "SELECT extract(epoch FROM clock_timestamp())" | tail -n 1)
 wait_jobs noop "$shop_id" noop $((NOOP_JOBS / 500 + 30))
