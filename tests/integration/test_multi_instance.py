@@ -242,8 +242,8 @@ def test_three_instances_share_one_database(pg, base_env, woo_db, service_factor
     assert bad == [], bad
     kinds = collections.Counter(j[1] for j in finished)
     assert kinds["loyalty.coupon"] == len(rich)
-    assert kinds["loyalty.earn"] == 2 * len(orders)     # order.paid and order.completed both subscribe
-    assert kinds["loyalty.reverse"] == sum(map(len, refunds.values()))
+    # one per-order reconciliation per event: order.paid, order.completed, each refund
+    assert kinds["loyalty.order"] == 2 * len(orders) + sum(map(len, refunds.values()))
     assert kinds["woo.order_fetch"] == len(fetch_orders), kinds
     fetched = sorted(int(c["path"].rsplit("/", 1)[-1])
                      for c in fake.calls(path_prefix="/orders/", method="GET"))
