@@ -36,7 +36,7 @@ class Aftersale_Test_Die extends Exception
 function wpt_reset(): void
 {
     $GLOBALS['wpt'] = array(
-        'options'    => array(),
+        'options'    => array('date_format' => 'Y-m-d'),
         'autoload'   => array(),
         'transients' => array(),
         'actions'    => array(),
@@ -300,7 +300,10 @@ function esc_url($url)
     if (preg_match('/^\s*javascript:/i', $url)) {
         return '';
     }
-    return str_replace('&', '&#038;', htmlspecialchars($url, ENT_QUOTES, 'UTF-8', false));
+    // As WordPress: drop characters a URL may not hold, then & -> &#038;.
+    $url = preg_replace('|[^a-z0-9-~+_.?#=!&;,/:%@$\|*\'()\[\]\x80-\xff]|i', '', $url);
+    $url = str_replace(array('&amp;', '&'), '&#038;', $url);
+    return str_replace("'", '&#039;', $url);
 }
 
 function esc_url_raw($url)
