@@ -22,7 +22,7 @@ defined('ABSPATH') || exit;
 
 define('AFTERSALE_VERSION', '0.1.0');
 define('AFTERSALE_FILE', __FILE__);
-define('AFTERSALE_DIR', plugin_dir_path(__FILE__));
+defined('AFTERSALE_DIR') || define('AFTERSALE_DIR', plugin_dir_path(__FILE__));
 
 require_once AFTERSALE_DIR . 'includes/class-aftersale-options.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-client.php';
