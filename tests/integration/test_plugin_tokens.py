@@ -81,3 +81,22 @@ def test_a_guest_token_is_bound_to_its_email(loyal):
     r = loyal.me(token).get("/v1/me/loyalty")
     assert r.status_code == 200, r.text
     assert r.json()["email"] == "guest.wp@example.com" and r.json()["balance"] == 7
+
+
+def test_a_resubmitted_redeem_form_spends_once(loyal):
+    """The plugin sends Idempotency-Key "wp-<user>-<form uuid>" with a
+    redemption: the service takes that key, and the same form sent twice
+    (a reload) answers the first coupon again without spending twice."""
+    loyal.settings(points_per_unit="1", rounding="down",
+                   redemption={"points_per_unit": 100, "min_points": 100})
+    loyal.completed_order("300.00", email="twice@example.com", customer_id=803)
+    token = php_mint("current", loyal.id, loyal.token_secret, 803)
+    me = loyal.me(token)
+    key = {"Idempotency-Key": "wp-803-0f8fad5b-d9cb-469f-a165-70867728950e"}
+    first = me.post("/v1/me/loyalty/redemptions", json={"points": 100}, headers=key)
+    assert first.status_code == 201, first.text
+    again = me.post("/v1/me/loyalty/redemptions", json={"points": 100}, headers=key)
+    assert again.status_code == 201, again.text
+    assert again.json()["code"] == first.json()["code"]
+    assert me.get("/v1/me/loyalty").json()["balance"] == 200
+    loyal.loyalty_idle()

@@ -95,11 +95,16 @@ final class AccountTest extends TestCase
             'GET /v1/me/loyalty' => array(200, self::ACCOUNT),
             'GET /v1/me/loyalty/ledger' => array(200, $this->ledger()),
         ));
+        $form = (new Aftersale_Account())->view();
+        $this->assertMatchesRegularExpression('/^[0-9a-f-]{36}$/', $form['redeem_key']);
+        $GLOBALS['wpt']['requests'] = array();
         $_POST['aftersale_redeem_points'] = '500';
         $_POST['aftersale_redeem_nonce']  = wp_create_nonce('aftersale_redeem');
+        $_POST['aftersale_redeem_key']    = $form['redeem_key'];
         $a                                = new Aftersale_Account();
         $a->handle_redeem();
         $req = $GLOBALS['wpt']['requests'][0];
+        $this->assertSame('wp-15-' . $form['redeem_key'], $req['args']['headers']['Idempotency-Key']);
         $this->assertSame('https://svc.test/v1/me/loyalty/redemptions', $req['url']);
         $this->assertSame('{"points":500}', $req['args']['body']);
         $this->assertSame('15', wpt_jwt_claims(substr($req['args']['headers']['Authorization'], 7))['sub']);

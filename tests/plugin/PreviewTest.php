@@ -97,4 +97,36 @@ final class PreviewTest extends TestCase
         wpt_respond_json(200, array('points' => 0));
         $this->assertSame('', $this->cart_html(new Aftersale_Preview()));
     }
+
+    public function test_product_preview_is_cached_per_product_price_and_customer(): void
+    {
+        $GLOBALS['product'] = new class {
+            public $price = '13';
+
+            public function get_price()
+            {
+                return $this->price;
+            }
+
+            public function get_id()
+            {
+                return 93;
+            }
+        };
+        wpt_respond_json(200, array('points' => 13));
+        $p = new Aftersale_Preview();
+        ob_start();
+        $p->render_product();
+        $p->render_product();
+        $html = (string) ob_get_clean();
+        $this->assertSame(2, substr_count($html, 'Earn 13 points when you buy this.'));
+        $this->assertCount(1, $GLOBALS['wpt']['requests']);
+        $this->assertSame(array(array('product_id' => 93, 'quantity' => 1, 'total' => '13.00')), json_decode($GLOBALS['wpt']['requests'][0]['args']['body'], true)['lines']);
+        $GLOBALS['product']->price = '14';
+        ob_start();
+        $p->render_product();
+        ob_end_clean();
+        $this->assertCount(2, $GLOBALS['wpt']['requests']);
+        unset($GLOBALS['product']);
+    }
 }

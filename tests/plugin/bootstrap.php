@@ -727,3 +727,11 @@ require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-settings.php';
 if (! defined('AFTERSALE_DIR')) {
     define('AFTERSALE_DIR', AFTERSALE_TEST_PLUGIN . '/');
 }
+
+function wp_generate_uuid4()
+{
+    $b = random_bytes(16);
+    $b[6] = chr((ord($b[6]) & 0x0f) | 0x40);
+    $b[8] = chr((ord($b[8]) & 0x3f) | 0x80);
+    return vsprintf('%s%s-%s-%s-%s-%s%s%s', str_split(bin2hex($b), 4));
+}

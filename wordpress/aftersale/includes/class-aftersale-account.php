@@ -136,7 +136,11 @@ class Aftersale_Account
             $this->redeem_error = __('Enter the number of points to redeem.', 'aftersale');
             return;
         }
-        $answer = $this->client()->post('/v1/me/loyalty/redemptions', array('points' => $points), $token);
+        // The form's one-time key makes a resubmitted form (reload, double
+        // click) replay the first redemption instead of spending twice.
+        $key     = isset($_POST['aftersale_redeem_key']) ? preg_replace('/[^A-Za-z0-9-]/', '', (string) wp_unslash($_POST['aftersale_redeem_key'])) : '';
+        $headers = $key !== '' ? array('Idempotency-Key' => 'wp-' . get_current_user_id() . '-' . substr($key, 0, 64)) : array();
+        $answer  = $this->client()->post('/v1/me/loyalty/redemptions', array('points' => $points), $token, $headers);
         if (is_wp_error($answer)) {
             $data               = $answer->get_error_data();
             $this->redeem_error = is_array($data) && isset($data['status']) && (int) $data['status'] < 500
@@ -196,6 +200,7 @@ class Aftersale_Account
             'apply_url'    => $this->redemption && isset($this->redemption['code']) ? self::apply_url((string) $this->redemption['code']) : '',
             'nonce_field'  => 'aftersale_redeem_nonce',
             'nonce'        => wp_create_nonce('aftersale_redeem'),
+            'redeem_key'   => wp_generate_uuid4(),
             'page_url'     => wc_get_account_endpoint_url(self::ENDPOINT),
         );
         $token = Aftersale_Tokens::for_current_user();

@@ -65,9 +65,10 @@ class Aftersale_Client
      * @param array|null  $body   JSON body, or null for none.
      * @param string|null $token  A customer token instead of the API key.
      * @param int|null    $timeout Seconds, when shorter than the setting.
+     * @param array       $headers Extra headers (Idempotency-Key).
      * @return array|WP_Error The decoded JSON answer (an empty array for 204).
      */
-    public function request(string $method, string $path, ?array $body = null, ?string $token = null, ?int $timeout = null)
+    public function request(string $method, string $path, ?array $body = null, ?string $token = null, ?int $timeout = null, array $headers = array())
     {
         if ($this->base_url === '') {
             return new WP_Error('aftersale_not_configured', __('The aftersale service URL is not set.', 'aftersale'));
@@ -77,9 +78,12 @@ class Aftersale_Client
             'method'      => $method,
             'timeout'     => $timeout !== null ? max(1, min($timeout, $this->timeout)) : $this->timeout,
             'redirection' => 0,
-            'headers'     => array(
-                'Accept'        => 'application/json',
-                'Authorization' => 'Bearer ' . $bearer,
+            'headers'     => array_merge(
+                $headers,
+                array(
+                    'Accept'        => 'application/json',
+                    'Authorization' => 'Bearer ' . $bearer,
+                )
             ),
         );
         if ($body !== null) {
@@ -135,10 +139,11 @@ class Aftersale_Client
      * @param string      $path  Path.
      * @param array       $body  JSON body.
      * @param string|null $token Customer token.
+     * @param array       $headers Extra headers.
      * @return array|WP_Error
      */
-    public function post(string $path, array $body = array(), ?string $token = null)
+    public function post(string $path, array $body = array(), ?string $token = null, array $headers = array())
     {
-        return $this->request('POST', $path, $body, $token);
+        return $this->request('POST', $path, $body, $token, null, $headers);
     }
 }

@@ -4,7 +4,8 @@
  * from the service's POST /v1/loyalty/preview.
  *
  * The cart preview is cached per cart hash (and customer) in a transient,
- * so a cart that did not change is not asked about again. Everything here
+ * so a cart that did not change is not asked about again; a product's per
+ * product, price and customer. Everything here
  * fails open: when the service is slow, down or answers an error, nothing
  * is shown and the page renders as without the plugin; after a network
  * failure no preview is even attempted for Aftersale_Client::DOWN_SECONDS,
@@ -150,12 +151,21 @@ class Aftersale_Preview
         if (! is_object($product) || ! method_exists($product, 'get_price') || $product->get_price() === '') {
             return;
         }
-        $price  = wc_get_price_excluding_tax($product);
-        $answer = $this->preview(
-            get_woocommerce_currency(),
-            array(array('product_id' => (int) $product->get_id(), 'quantity' => 1, 'total' => self::money($price))),
-            get_current_user_id()
-        );
+        $price    = self::money(wc_get_price_excluding_tax($product));
+        $currency = get_woocommerce_currency();
+        $customer = get_current_user_id();
+        $key      = 'aftersale_pp_' . md5((int) $product->get_id() . '|' . $price . '|' . $currency . '|' . $customer);
+        $answer   = get_transient($key);
+        if (! is_array($answer)) {
+            $answer = $this->preview(
+                $currency,
+                array(array('product_id' => (int) $product->get_id(), 'quantity' => 1, 'total' => $price)),
+                $customer
+            );
+            if ($answer !== null) {
+                set_transient($key, $answer, self::CACHE_TTL);
+            }
+        }
         if ($answer !== null && (int) $answer['points'] > 0) {
             Aftersale_Templates::render('single-product/earn-points.php', array('points' => (int) $answer['points']));
         }

@@ -16,6 +16,7 @@
  * @var string      $apply_url    Link that applies the redemption's coupon to the cart.
  * @var string      $nonce_field  Name of the nonce field.
  * @var string      $nonce        The redeem form's nonce.
+ * @var string      $redeem_key   The form's one-time idempotency key.
  * @var string      $page_url     This page.
  */
 
@@ -84,6 +85,7 @@ defined('ABSPATH') || exit;
         <label for="aftersale_redeem_points"><?php esc_html_e('Points to redeem', 'aftersale'); ?></label>
         <input type="number" min="1" step="1" name="aftersale_redeem_points" id="aftersale_redeem_points" />
         <input type="hidden" name="<?php echo esc_attr($nonce_field); ?>" value="<?php echo esc_attr($nonce); ?>" />
+        <input type="hidden" name="aftersale_redeem_key" value="<?php echo esc_attr($redeem_key); ?>" />
         <button type="submit" class="button"><?php esc_html_e('Redeem', 'aftersale'); ?></button>
     </form>
 
