@@ -150,6 +150,9 @@ plugin-test:
 	phpcs --standard=$(PLUGIN_DIR)/phpcs.xml $(PLUGIN_DIR)
 	phpunit -c tests/plugin/phpunit.xml
 	scripts/check-plugin-i18n
+	$(MAKE) plugin
+	unzip -l build/aftersale-plugin.zip | grep -q ' aftersale/aftersale.php$$'
+	! unzip -l build/aftersale-plugin.zip | grep -E 'phpcs.xml|tests/'
 
 clean:
 	rm -rf build build-asan

@@ -106,6 +106,8 @@ def test_callback_stores_the_keys_and_the_service_uses_them(woo_svc, woo_admin, 
             row = db_query(pg, woo_svc.db, "SELECT used_at IS NOT NULL, woo_key_id"
                            " FROM woo_auth_requests WHERE shop_id = %s", (shop.id,))
             assert row == [(True, 7)]
+            # the state is a credential: the request log names the route, not the path
+            assert a["state"] not in woo_svc.logs()
             # the plugin's next step: install the webhooks, with the new keys
             r = shop.api.post("/v1/woocommerce/webhooks")
             assert r.status_code == 202, r.text
