@@ -8,6 +8,7 @@ final class ConnectTest extends TestCase
     {
         wpt_reset();
         wpt_configure();
+        update_option('permalink_structure', '/%postname%/');
         $GLOBALS['wpt']['user_id'] = 1;
         $GLOBALS['wpt']['caps']    = array('manage_woocommerce');
     }
@@ -47,6 +48,21 @@ final class ConnectTest extends TestCase
         $this->assertStringStartsWith('https://shop.test/wp-admin/admin-post.php?action=aftersale_connected&_wpnonce=', $q['return_url']);
         $this->assertCount(1, $GLOBALS['wpt']['requests']);
         $this->assertSame('{}', $GLOBALS['wpt']['requests'][0]['args']['body']);
+    }
+
+    public function test_plain_permalinks_use_wc_auths_query_arguments(): void
+    {
+        update_option('permalink_structure', '');
+        wpt_respond_json(201, array('state' => 's', 'callback_url' => 'https://svc.test/v1/woocommerce/auth-callback/s', 'expires_at' => 'x', 'callback_https' => true));
+        $this->nonce('aftersale_connect');
+        $url = $this->redirect(function () {
+            (new Aftersale_Connect())->handle_connect();
+        });
+        $this->assertStringStartsWith('https://shop.test/?', $url);
+        $q = wpt_query($url);
+        $this->assertSame('1', $q['wc-auth-version']);
+        $this->assertSame('authorize', $q['wc-auth-route']);
+        $this->assertSame('read_write', $q['scope']);
     }
 
     public function test_connect_refuses_without_capability_or_nonce(): void

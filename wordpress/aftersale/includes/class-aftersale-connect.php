@@ -132,10 +132,24 @@ class Aftersale_Connect
                 'return_url'   => rawurlencode($return_url),
                 'callback_url' => rawurlencode((string) $answer['callback_url']),
             ),
-            home_url('/wc-auth/v1/authorize')
+            self::authorize_endpoint()
         );
         wp_safe_redirect($authorize);
         exit;
+    }
+
+    /**
+     * WooCommerce's authorize page: /wc-auth/v1/authorize with pretty
+     * permalinks; with plain ones that path does not route, and WC_Auth
+     * reads the same route from the wc-auth-version and wc-auth-route
+     * query arguments instead.
+     */
+    public static function authorize_endpoint(): string
+    {
+        if ((string) get_option('permalink_structure', '') === '') {
+            return add_query_arg(array('wc-auth-version' => 1, 'wc-auth-route' => 'authorize'), home_url('/'));
+        }
+        return home_url('/wc-auth/v1/authorize');
     }
 
     /**
