@@ -59,7 +59,7 @@ defined('ABSPATH') || exit;
         <progress class="aftersale-points__progress" max="100" value="<?php echo esc_attr((string) min(100, $aftersale_pct)); ?>"></progress>
     <?php endif; ?>
 
-    <?php if (! empty($account['expiring_soon']['points'])) : ?>
+    <?php if (! empty($account['expiring_soon']['points']) && ! empty($account['expiring_soon']['first_expiry'])) : ?>
         <p class="aftersale-points__expiring">
             <?php
             /* translators: 1: number of points, 2: date */
