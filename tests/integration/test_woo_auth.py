@@ -197,3 +197,36 @@ def test_a_state_binds_the_keys_to_its_own_shop(woo_svc, woo_admin, fake, pg):
     finally:
         a_shop.close()
         b_shop.close()
+
+
+def test_concurrent_callbacks_with_one_state_store_once(woo_svc, woo_admin, fake, pg):
+    """WooCommerce posts once, but a replay may race it: the state row is
+    locked, so exactly one callback stores its keys and the rest get 409."""
+    import threading
+
+    shop = Linked(woo_svc, woo_admin, fake)
+    try:
+        a = auth_request(shop)
+        bodies = []
+        for _ in range(6):
+            ck, cs = "ck_" + secrets.token_hex(20), "cs_" + secrets.token_hex(20)
+            woo_svc.secrets.add(cs)
+            bodies.append(wc_body(ck, cs))
+        results = [None] * len(bodies)
+        start = threading.Barrier(len(bodies))
+
+        def post(i):
+            start.wait()
+            results[i] = post_callback(woo_svc, a["state"], bodies[i])
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(len(bodies))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        statuses = sorted(r.status_code for r in results)
+        assert statuses == [200] + [409] * (len(bodies) - 1), statuses
+        winner = next(i for i, r in enumerate(results) if r.status_code == 200)
+        assert consumer_key_row(pg, woo_svc, shop.id) == bodies[winner]["consumer_key"]
+    finally:
+        shop.close()
