@@ -8,6 +8,8 @@
 #   make test-asan  unit + integration tests against the sanitizer build
 #   make lint       OpenAPI lint (redocly) and cppcheck
 #   make bench      benchmark against pgbench (see bench/README.md)
+#   make plugin     the WordPress plugin's installable zip, build/aftersale-plugin.zip
+#   make plugin-test  php -l, PHP_CodeSniffer and PHPUnit on the plugin (part of make test)
 
 CC       ?= cc
 PKGS     := libmicrohttpd libpq jansson libcurl libjwt libcrypto
@@ -32,6 +34,7 @@ LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit integration asan test-asan lint lint-openapi fmt bench clean deps migrate browser-deps
+.PHONY: plugin plugin-test plugin-pot plugin-mo
 
 all: $(BUILD)/aftersale
 
@@ -82,6 +85,7 @@ integration: all browser-deps
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) plugin-test
 	$(MAKE) integration
 
 asan:
@@ -111,6 +115,44 @@ fmt:
 bench: deps
 	$(MAKE) all
 	bench/run
+
+# ---- the WordPress plugin (wordpress/aftersale) ----------------------------
+PLUGIN_DIR := wordpress/aftersale
+PLUGIN_PHP  = $(shell find $(PLUGIN_DIR) -name '*.php' | sort)
+PLUGIN_PO   = $(wildcard $(PLUGIN_DIR)/languages/*.po)
+# The translatable calls, as WordPress's i18n tools know them (wp-cli is not packaged).
+XGETTEXT := xgettext --language=PHP --from-code=UTF-8 --add-comments=translators: \
+	--keyword=__ --keyword=_e --keyword=esc_html__ --keyword=esc_html_e --keyword=esc_attr__ \
+	--keyword=esc_attr_e --keyword=_n:1,2 --keyword=_x:1,2c --package-name=Aftersale \
+	--package-version=0.1.0 --msgid-bugs-address=https://github.com/aftersale/aftersale/issues
+
+plugin: plugin-mo
+	@mkdir -p build
+	rm -f build/aftersale-plugin.zip
+	cd $(dir $(PLUGIN_DIR)) && zip -q -r -X $(abspath build/aftersale-plugin.zip) aftersale \
+	  -x 'aftersale/phpcs.xml' -x 'aftersale/languages/*.po~'
+	@echo built build/aftersale-plugin.zip
+
+# Regenerate the template of translations from the sources.
+plugin-pot:
+	cd $(PLUGIN_DIR) && $(XGETTEXT) -o languages/aftersale.pot $(patsubst $(PLUGIN_DIR)/%,%,$(PLUGIN_PHP))
+	sed -i 's/charset=CHARSET/charset=UTF-8/' $(PLUGIN_DIR)/languages/aftersale.pot
+
+# Compiled translations, one .mo per .po.
+plugin-mo: $(PLUGIN_PO:.po=.mo)
+
+$(PLUGIN_DIR)/languages/%.mo: $(PLUGIN_DIR)/languages/%.po
+	msgfmt --check -o $@ $<
+
+plugin-test:
+	@for f in $(PLUGIN_PHP) $(shell find tests/plugin -name '*.php'); do \
+	  php -l $$f > /dev/null || exit 1; done; echo "php -l: ok"
+	phpcs --standard=$(PLUGIN_DIR)/phpcs.xml $(PLUGIN_DIR)
+	phpunit -c tests/plugin/phpunit.xml
+	scripts/check-plugin-i18n
+	$(MAKE) plugin
+	unzip -l build/aftersale-plugin.zip | grep -q ' aftersale/aftersale.php$$'
+	! unzip -l build/aftersale-plugin.zip | grep -E 'phpcs.xml|tests/'
 
 clean:
 	rm -rf build build-asan

@@ -10,8 +10,10 @@
 #include "aftersale/http/ops.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/loyalty/handlers.h"
+#include "aftersale/loyalty/preview.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/shops/handlers.h"
+#include "aftersale/woo/auth_callback.h"
 #include "aftersale/woo/handlers.h"
 
 const struct route routes[] = {
@@ -41,6 +43,7 @@ const struct route routes[] = {
     {"PATCH", "/v1/woocommerce/settings", woo_handle_settings_patch, AUTH_SHOP, BODY_JSON},
     {"POST", "/v1/woocommerce/webhooks", woo_handle_webhooks_setup, AUTH_SHOP,
      BODY_JSON_OPTIONAL},
+    {"POST", "/v1/woocommerce/auth-requests", woo_handle_auth_request, AUTH_SHOP, BODY_JSON_OPTIONAL},
 
     {"GET", "/v1/loyalty/settings", loyalty_handle_settings_get, AUTH_SHOP, BODY_NONE},
     {"PUT", "/v1/loyalty/settings", loyalty_handle_settings_put, AUTH_SHOP, BODY_JSON},
@@ -55,6 +58,7 @@ const struct route routes[] = {
     {"PUT", "/v1/loyalty/accounts/{account}/birthday", loyalty_handle_birthday, AUTH_SHOP,
      BODY_JSON},
     {"POST", "/v1/loyalty/referrals", loyalty_handle_referral, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/loyalty/preview", loyalty_handle_preview, AUTH_SHOP, BODY_JSON},
 
     /* customer API: a customer token of scope "loyalty" */
     {"GET", "/v1/me/loyalty", loyalty_handle_me_get, AUTH_CUSTOMER, BODY_NONE},
@@ -82,6 +86,8 @@ const struct route routes[] = {
 
     /* WooCommerce itself: authenticated by the X-WC-Webhook-Signature HMAC */
     {"POST", "/v1/webhooks/woocommerce/{shop_id}", woo_handle_webhook, AUTH_NONE, BODY_RAW},
+    /* WooCommerce's app authorisation: the one-time state is the credential */
+    {"POST", "/v1/woocommerce/auth-callback/{state}", woo_handle_auth_callback, AUTH_NONE, BODY_JSON},
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
