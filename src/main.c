@@ -141,6 +141,9 @@ cmd_serve(void)
     }
     metrics_init(labels, methods, nroutes);
     db_pool_init(cfg.database_url, (int)cfg.db_pool_size, cfg.db_acquire_ms);
+    /* Only the server's pool: the CLI commands (loyalty verify over the whole
+     * ledger, migrations waiting on their advisory lock) may take longer. */
+    db_pool_set_timeouts(cfg.db_statement_timeout_ms, cfg.db_lock_timeout_ms);
     auth_init(cfg.admin_token);
     jobs_workers_start(&cfg);
     rc = server_run(&cfg);

@@ -15,7 +15,7 @@
 #include "aftersale/core/config.h"
 #include "aftersale/core/mem.h"
 
-enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL, K_TLS };
+enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL, K_TLS, K_ACCESS };
 
 struct option {
     const char *name;
@@ -74,6 +74,13 @@ static const struct option options[] = {
      "sender address when a shop's review settings give none"},
     {"SMTP_TIMEOUT_MS", "20000", K_LONG, AT(smtp_timeout_ms), 100, 600000,
      "total timeout of one SMTP conversation"},
+    {"ACCESS_LOG", "on", K_ACCESS, AT(access_log), 0, 0,
+     "one log line per request: on (every request), errors (only 4xx and 5xx answers and "
+     "aborted requests) or off; independent of LOG_LEVEL"},
+    {"DB_STATEMENT_TIMEOUT_MS", "10000", K_LONG, AT(db_statement_timeout_ms), 0, 3600000,
+     "longest a statement of the service may run (PostgreSQL statement_timeout); 0 = no limit"},
+    {"DB_LOCK_TIMEOUT_MS", "5000", K_LONG, AT(db_lock_timeout_ms), 0, 3600000,
+     "longest a statement waits for a row or table lock (PostgreSQL lock_timeout); 0 = no limit"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -130,6 +137,15 @@ parse_one(struct config *c, const struct option *o, const char *v, struct err *e
                            "%s must be none, starttls-try, starttls or implicit", o->name);
         *(char **)(base + o->offset) = xstrdup(v);
         return 0;
+    case K_ACCESS: {
+        static const char *const modes[] = {"on", "off", "errors"};
+        for (int i = 0; i < 3; i++)
+            if (strcmp(v, modes[i]) == 0) {
+                c->access_log = (enum access_log)i;
+                return 0;
+            }
+        return err_set(e, ERR_INVALID, o->name, "%s must be on, off or errors", o->name);
+    }
     case K_KEY:
         if (*v == '\0')
             return 0;

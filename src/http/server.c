@@ -141,6 +141,29 @@ dispatch(struct req *r)
     }
 }
 
+/* One line per request, as ACCESS_LOG says (docs in README and config.c):
+ * "on" logs every request, "errors" only 4xx/5xx answers and aborted
+ * requests, "off" none. The level says the class of the answer (info, warn
+ * for 4xx, error for 5xx) so a log shipper can filter on it. */
+static void
+access_log(const struct req *r, double seconds, bool aborted)
+{
+    enum log_level level = r->status >= 500 ? LOG_ERROR : r->status >= 400 ? LOG_WARN : LOG_INFO;
+    json_t *f;
+
+    if (cfg->access_log == ACCESS_LOG_OFF ||
+        (cfg->access_log == ACCESS_LOG_ERRORS && r->status < 400 && !aborted))
+        return;
+    f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method", r->method, "route",
+                  r->route ? r->route->pattern : "unmatched", "status", r->status, "duration_ms",
+                  seconds * 1000.0);
+    if (f && r->shop_id > 0)
+        json_object_set_new(f, "shop_id", json_integer(r->shop_id));
+    if (f && aborted)
+        json_object_set_new(f, "aborted", json_true());
+    log_access_take(level, f);
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *con, const char *url, const char *method,
        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -191,16 +214,7 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     seconds = (double)(now.tv_sec - r->t0.tv_sec) + (double)(now.tv_nsec - r->t0.tv_nsec) / 1e9;
     metrics_request(r->route_index, r->status, seconds);
-    if (log_enabled(LOG_INFO)) {
-        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method",
-                              r->method, "route", r->route ? r->route->pattern : "unmatched",
-                              "status", r->status, "duration_ms", seconds * 1000.0);
-        if (f && r->shop_id > 0)
-            json_object_set_new(f, "shop_id", json_integer(r->shop_id));
-        if (f && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-            json_object_set_new(f, "aborted", json_true());
-        log_take(LOG_INFO, "request", f);
-    }
+    access_log(r, seconds, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     if (r->dispatched)
         atomic_fetch_sub(&dispatched, 1);
     req_free(r);

@@ -14,7 +14,9 @@
  *
  * Errors: SQLSTATE 23505 -> ERR_CONFLICT; 23503, 23514 and class 22 ->
  * ERR_INVALID; class 08, 57P0x or a broken connection -> ERR_UNAVAILABLE
- * (503), and the connection is reopened on its next use; anything else
+ * (503), and the connection is reopened on its next use; 57014 (statement
+ * timeout) and 55P03 (lock timeout) -> ERR_UNAVAILABLE with a detail
+ * naming DB_STATEMENT_TIMEOUT_MS / DB_LOCK_TIMEOUT_MS; anything else
  * ERR_INTERNAL with the server's message in e->detail (logged, not shown).
  * A pool wait longer than DB_ACQUIRE_MS is ERR_UNAVAILABLE too.
  *
@@ -43,6 +45,9 @@ struct db_conn;
 /* Create the pool; connections open lazily. `conninfo` is copied. */
 void db_pool_init(const char *conninfo, int size, long acquire_ms);
 void db_pool_shutdown(void);
+/* statement_timeout and lock_timeout (ms) of every connection the pool
+ * opens from now on; 0 leaves the server's setting. Call before use. */
+void db_pool_set_timeouts(long statement_timeout_ms, long lock_timeout_ms);
 
 int db_acquire(struct db_conn **out, struct err *e);
 void db_release(struct db_conn *c);
