@@ -35,7 +35,8 @@ static const struct option options[] = {
      "address to listen on (0.0.0.0 in the container)"},
     {"PORT", "8080", K_LONG, AT(port), 1, 65535, "TCP port of the HTTP server"},
     {"THREADS", "8", K_LONG, AT(threads), 1, 256,
-     "HTTP worker threads (each holds a database connection while it runs a request)"},
+     "the HTTP share of the database pool (pool = THREADS + WORKERS + 3 by default); every "
+     "client connection has its own thread"},
     {"WORKERS", "2", K_LONG, AT(workers), 0, 64, "job threads that may call shops (plus one for database-only jobs); 0 = HTTP only"},
     {"DB_POOL_SIZE", "0", K_LONG, AT(db_pool_size), 0, 1000,
      "database connections; 0 means THREADS + WORKERS + 3"},

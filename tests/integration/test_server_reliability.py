@@ -102,7 +102,7 @@ def test_no_503_after_postgresql_restart(base_env, service_factory):
 
 def probe(session, url, headers=None):
     t0 = time.monotonic()
-    r = session.get(url, headers=headers, timeout=30)
+    r = session.get(url, headers=headers, timeout=5)
     return r.status_code, time.monotonic() - t0
 
 

@@ -1,9 +1,11 @@
 /*
  * server.h - the libmicrohttpd daemon and the request lifecycle.
  *
- * server_run() binds, serves with a thread pool (MHD internal polling,
- * epoll) until SIGTERM or SIGINT, then stops accepting, lets in-flight
- * requests finish (up to SHUTDOWN_GRACE_S) and returns 0.
+ * server_run() binds (a port already in use is an error naming it: exit
+ * code 1, no SO_REUSEPORT), serves with one thread per client connection
+ * until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
+ * finish (up to SHUTDOWN_GRACE_S) and returns 0. Every request gets one
+ * access log line as ACCESS_LOG says.
  */
 #ifndef AFTERSALE_HTTP_SERVER_H
 #define AFTERSALE_HTTP_SERVER_H
