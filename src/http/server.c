@@ -321,8 +321,8 @@ server_run(const struct config *config)
         return 1;
     }
     log_take(LOG_INFO, "listening",
-             json_pack("{s:s, s:i, s:s}", "bind", cfg->bind, "port", (int)cfg->port, "threads",
-                       "one per connection"));
+             json_pack("{s:s, s:i, s:i, s:s}", "bind", cfg->bind, "port", (int)cfg->port,
+                       "threads", (int)cfg->threads, "connections", "one thread each"));
 
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
