@@ -267,11 +267,85 @@ wait_in_line(const struct timespec *deadline)
     return w.given;
 }
 
+/*
+ * Request scope: an HTTP request takes a connection for its key lookup and
+ * again for its handler. Inside db_request_begin()/db_request_end() (one
+ * thread: the request's), the first connection the thread gets stays with
+ * it and is lent again to the next acquisition, as long as nothing else on
+ * the thread uses it at that moment: one trip through the pool per
+ * request instead of two, and a request never queues twice for a
+ * connection under load. Jobs never open a scope.
+ */
+static __thread bool scoped;
+static __thread struct db_conn *held;
+static __thread bool held_busy;
+
+static void
+give_back(struct db_conn *c)
+{
+    struct waiter *w;
+
+    /* A connection left inside a transaction (a failed ROLLBACK) is not
+     * lent again as it is: ensure_live() replaces it on its next use. */
+    pthread_mutex_lock(&pool.mu);
+    w = pool.head;
+    if (w != NULL) {
+        pool.head = w->next;
+        if (pool.head == NULL)
+            pool.tail = NULL;
+        w->given = c;
+        pthread_cond_signal(&w->cv);
+    } else {
+        pool.free_list[pool.nfree++] = c->index;
+    }
+    pthread_mutex_unlock(&pool.mu);
+}
+
+void
+db_request_begin(void)
+{
+    scoped = true;
+}
+
+void
+db_request_end(void)
+{
+    struct db_conn *c = held;
+
+    scoped = false;
+    held = NULL;
+    held_busy = false;
+    if (c != NULL)
+        give_back(c);
+}
+
+/* The connection this request already holds, when it is free and sound. */
+static struct db_conn *
+take_held(void)
+{
+    if (held == NULL || held_busy)
+        return NULL;
+    if (PQstatus(held->pg) != CONNECTION_OK || PQtransactionStatus(held->pg) != PQTRANS_IDLE) {
+        give_back(held); /* ensure_live() reopens it for whoever is next */
+        held = NULL;
+        return NULL;
+    }
+    held_busy = true;
+    held->statements = 0;
+    held->reused = true;
+    return held;
+}
+
 int
 db_acquire(struct db_conn **out, struct err *e)
 {
     struct timespec deadline;
     struct db_conn *c;
+
+    if (scoped && (c = take_held()) != NULL) {
+        *out = c;
+        return 0;
+    }
 
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += pool.acquire_ms / 1000;
@@ -290,8 +364,12 @@ db_acquire(struct db_conn **out, struct err *e)
         return err_set(e, ERR_UNAVAILABLE, NULL, "no database connection free within %ld ms",
                        pool.acquire_ms);
     if (ensure_live(c, e) < 0) {
-        db_release(c);
+        give_back(c);
         return -1;
+    }
+    if (scoped && held == NULL) {
+        held = c;
+        held_busy = true;
     }
     *out = c;
     return 0;
@@ -300,24 +378,13 @@ db_acquire(struct db_conn **out, struct err *e)
 void
 db_release(struct db_conn *c)
 {
-    struct waiter *w;
-
     if (c == NULL)
         return;
-    /* A connection left inside a transaction (a failed ROLLBACK) is not
-     * lent again as it is: ensure_live() replaces it on its next use. */
-    pthread_mutex_lock(&pool.mu);
-    w = pool.head;
-    if (w != NULL) {
-        pool.head = w->next;
-        if (pool.head == NULL)
-            pool.tail = NULL;
-        w->given = c;
-        pthread_cond_signal(&w->cv);
-    } else {
-        pool.free_list[pool.nfree++] = c->index;
+    if (c == held) {
+        held_busy = false; /* stays with the request until db_request_end() */
+        return;
     }
-    pthread_mutex_unlock(&pool.mu);
+    give_back(c);
 }
 
 PGconn *

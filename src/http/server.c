@@ -34,6 +34,7 @@
 #include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/core/metrics.h"
+#include "aftersale/db/pool.h"
 #include "aftersale/http/auth.h"
 #include "aftersale/http/req.h"
 #include "aftersale/http/routes.h"
@@ -179,7 +180,13 @@ on_access(void *cls, struct MHD_Connection *con, const char *url, const char *me
         r = req_new(con, method, url);
         *con_cls = r;
         atomic_fetch_add(&in_flight, 1);
+        /* One pool connection for the key lookup and the handler (see
+         * db_request_begin); a request with a body gives it back while the
+         * body is uploaded, so a slow client never holds one. */
+        db_request_begin();
         begin(r);
+        if (r->replied || r->has_body)
+            db_request_end();
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -197,7 +204,9 @@ on_access(void *cls, struct MHD_Connection *con, const char *url, const char *me
     if (!r->replied) {
         r->dispatched = true;
         atomic_fetch_add(&dispatched, 1);
+        db_request_begin();
         dispatch(r);
+        db_request_end();
     }
     return MHD_YES;
 }
@@ -212,6 +221,7 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 
     (void)cls;
     (void)con;
+    db_request_end(); /* a client that went away between the calls */
     if (r == NULL)
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);

@@ -52,6 +52,14 @@ void db_pool_set_timeouts(long statement_timeout_ms, long lock_timeout_ms);
 int db_acquire(struct db_conn **out, struct err *e);
 void db_release(struct db_conn *c);
 
+/* Request scope (http/server.c, on the request's thread): between the two
+ * calls the first connection the thread acquires stays with it and is lent
+ * again to its next acquisition when that one is free, instead of going
+ * back to the pool each time. db_request_end() gives it back; calling it
+ * without a scope does nothing. */
+void db_request_begin(void);
+void db_request_end(void);
+
 /* Run a statement. `name` non-NULL: prepared once per connection under
  * that name (the caller's function name); NULL: one-off PQexecParams.
  * Returns: the PGresult (caller PQclears) when the status is TUPLES_OK or
