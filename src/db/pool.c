@@ -46,22 +46,9 @@ struct db_conn {
     bool reused;    /* lent out open, not opened by this acquisition */
 };
 
-/* A thread waiting for a connection. Waiters queue in arrival order and
- * db_release() hands its connection straight to the oldest one, so under
- * load (more request threads than connections) no request is overtaken
- * again and again while others get through: a plain condition variable
- * wakes an arbitrary waiter, and a newcomer could take the connection
- * before the woken one ran, which showed as p99 spikes of a second. */
-struct waiter {
-    pthread_cond_t cv;
-    struct db_conn *given;
-    struct waiter *next;
-};
-
 static struct {
     pthread_mutex_t mu;
-    pthread_condattr_t cv_attr; /* CLOCK_MONOTONIC, for the waiters' deadlines */
-    struct waiter *head, *tail; /* the queue of waiters, oldest first */
+    pthread_cond_t cv; /* a connection went back to the free list */
     struct db_conn *conns;
     int *free_list; /* stack of free slot indices */
     int nfree, size;
@@ -87,9 +74,12 @@ pool_figures(struct metrics_pool *out)
 void
 db_pool_init(const char *conninfo, int size, long acquire_ms)
 {
-    pthread_condattr_init(&pool.cv_attr);
-    pthread_condattr_setclock(&pool.cv_attr, CLOCK_MONOTONIC);
-    pool.head = pool.tail = NULL;
+    pthread_condattr_t attr;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool.cv, &attr);
+    pthread_condattr_destroy(&attr);
     pool.conninfo = xstrdup(conninfo);
     pool.size = size;
     pool.acquire_ms = acquire_ms;
@@ -130,7 +120,6 @@ db_pool_shutdown(void)
     free(pool.conns);
     free(pool.free_list);
     free(pool.conninfo);
-    pthread_condattr_destroy(&pool.cv_attr);
     pool.conns = NULL;
     pool.size = pool.nfree = 0;
 }
@@ -227,46 +216,6 @@ ensure_live(struct db_conn *c, struct err *e)
     return reconnect(c, e);
 }
 
-static void
-leave_queue(struct waiter *w)
-{
-    struct waiter **p = &pool.head, *prev = NULL;
-
-    while (*p != NULL && *p != w) {
-        prev = *p;
-        p = &(*p)->next;
-    }
-    if (*p == NULL)
-        return;
-    *p = w->next;
-    if (pool.tail == w)
-        pool.tail = prev;
-}
-
-/* Wait in line for a connection until the deadline; called with the lock. */
-static struct db_conn *
-wait_in_line(const struct timespec *deadline)
-{
-    struct waiter w = {.given = NULL, .next = NULL};
-
-    pthread_cond_init(&w.cv, &pool.cv_attr);
-    if (pool.tail)
-        pool.tail->next = &w;
-    else
-        pool.head = &w;
-    pool.tail = &w;
-    pool.waits++;
-    while (w.given == NULL) {
-        if (pthread_cond_timedwait(&w.cv, &pool.mu, deadline) != 0 && w.given == NULL) {
-            leave_queue(&w);
-            pool.timeouts++;
-            break;
-        }
-    }
-    pthread_cond_destroy(&w.cv);
-    return w.given;
-}
-
 /*
  * Request scope: an HTTP request takes a connection for its key lookup and
  * again for its handler. Inside db_request_begin()/db_request_end() (one
@@ -280,24 +229,18 @@ static __thread bool scoped;
 static __thread struct db_conn *held;
 static __thread bool held_busy;
 
+/* Back to the free list. A waiter is woken, but a running thread that
+ * asks first may take the connection: handing it to the oldest waiter
+ * (tried, with a queue of waiters) forced a context switch per hand-over
+ * and measured more CPU per request and no better p99 (bench/README.md). */
 static void
 give_back(struct db_conn *c)
 {
-    struct waiter *w;
-
     /* A connection left inside a transaction (a failed ROLLBACK) is not
      * lent again as it is: ensure_live() replaces it on its next use. */
     pthread_mutex_lock(&pool.mu);
-    w = pool.head;
-    if (w != NULL) {
-        pool.head = w->next;
-        if (pool.head == NULL)
-            pool.tail = NULL;
-        w->given = c;
-        pthread_cond_signal(&w->cv);
-    } else {
-        pool.free_list[pool.nfree++] = c->index;
-    }
+    pool.free_list[pool.nfree++] = c->index;
+    pthread_cond_signal(&pool.cv);
     pthread_mutex_unlock(&pool.mu);
 }
 
@@ -341,6 +284,7 @@ db_acquire(struct db_conn **out, struct err *e)
 {
     struct timespec deadline;
     struct db_conn *c;
+    bool waited = false;
 
     if (scoped && (c = take_held()) != NULL) {
         *out = c;
@@ -355,14 +299,20 @@ db_acquire(struct db_conn **out, struct err *e)
         deadline.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&pool.mu);
-    if (pool.nfree > 0 && pool.head == NULL)
-        c = &pool.conns[pool.free_list[--pool.nfree]];
-    else
-        c = wait_in_line(&deadline);
+    while (pool.nfree == 0) {
+        if (!waited) {
+            pool.waits++;
+            waited = true;
+        }
+        if (pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline) != 0 && pool.nfree == 0) {
+            pool.timeouts++;
+            pthread_mutex_unlock(&pool.mu);
+            return err_set(e, ERR_UNAVAILABLE, NULL,
+                           "no database connection free within %ld ms", pool.acquire_ms);
+        }
+    }
+    c = &pool.conns[pool.free_list[--pool.nfree]];
     pthread_mutex_unlock(&pool.mu);
-    if (c == NULL)
-        return err_set(e, ERR_UNAVAILABLE, NULL, "no database connection free within %ld ms",
-                       pool.acquire_ms);
     if (ensure_live(c, e) < 0) {
         give_back(c);
         return -1;
