@@ -16,25 +16,20 @@ import psycopg2
 import pytest
 import requests
 
-from aftersale_it import PgCluster, assert_problem, free_port, run_cli, shop_body
+from aftersale_it import Client, PgCluster, assert_problem, free_port, run_cli, shop_body
 
 
 def make_shop(svc):
-    r = requests.post(svc.url + "/v1/shops", json=shop_body(),
-                      headers={"Authorization": f"Bearer {svc.admin_token}"}, timeout=10)
+    r = Client(svc.url, svc.admin_token).post("/v1/shops", json=shop_body())
     assert r.status_code == 201, r.text
     return r.json()
-
-
-def auth(key):
-    return {"Authorization": f"Bearer {key}"}
 
 
 def burst(url, key, n=40, timeout=10):
     """n concurrent GET /v1/shop, each on its own connection; the statuses."""
     def one(_):
         try:
-            return requests.get(url + "/v1/shop", headers=auth(key), timeout=timeout).status_code
+            return Client(url, key).get("/v1/shop", timeout=timeout).status_code
         except requests.RequestException as exc:
             return repr(exc)
     with cf.ThreadPoolExecutor(max_workers=n) as ex:
@@ -60,9 +55,10 @@ def hold_row_lock(pg, db, shop_id, account_id):
 
 
 def adjust(url, key, account_id, timeout=30):
-    return requests.post(f"{url}/v1/loyalty/accounts/{account_id}/adjustments",
-                         json={"points": 5, "reason": "reliability test"}, headers=auth(key),
-                         timeout=timeout)
+    """The adjustment, its response checked against openapi.yaml."""
+    return Client(url, key).post(f"/v1/loyalty/accounts/{account_id}/adjustments",
+                                 json={"points": 5, "reason": "reliability test"},
+                                 timeout=timeout)
 
 
 # --------------------------------------------------------------------------
@@ -100,9 +96,9 @@ def test_no_503_after_postgresql_restart(base_env, service_factory):
 # item 6: requests waiting on the database do not stall the others
 
 
-def probe(session, url, headers=None):
+def probe(client, path):
     t0 = time.monotonic()
-    r = session.get(url, headers=headers, timeout=5)
+    r = client.get(path, timeout=5)
     return r.status_code, time.monotonic() - t0
 
 
@@ -127,14 +123,14 @@ def test_slow_requests_do_not_stall_health_metrics_or_other_shops(pg, db_name, s
             time.sleep(0.5)  # they are all waiting on the lock now
             assert not any(f.done() for f in futures), "adjustments did not wait on the lock"
             timings = {"healthz": [], "metrics": [], "other shop": []}
-            sessions = {k: requests.Session() for k in timings}
+            clients = {"healthz": Client(svc.url), "metrics": Client(svc.url),
+                       "other shop": Client(svc.url, other_shop["api_key"])}
             t_end = time.monotonic() + 3.0
             n = 0
             while time.monotonic() < t_end or n < 100:
-                for name, path, hdr in (("healthz", "/healthz", None),
-                                        ("metrics", "/metrics", None),
-                                        ("other shop", "/v1/shop", auth(other_shop["api_key"]))):
-                    status, secs = probe(sessions[name], svc.url + path, hdr)
+                for name, path in (("healthz", "/healthz"), ("metrics", "/metrics"),
+                                   ("other shop", "/v1/shop")):
+                    status, secs = probe(clients[name], path)
                     assert status == 200, (name, status)
                     timings[name].append(secs)
                 n += 1
@@ -192,8 +188,8 @@ def test_lock_wait_longer_than_lock_timeout_is_503_and_service_stays_healthy(
     # nothing was written, and the next try works
     r = adjust(svc.url, shop["api_key"], account)
     assert r.status_code == 201, r.text
-    assert requests.get(svc.url + "/healthz", timeout=5).status_code == 200
-    assert requests.get(svc.url + "/readyz", timeout=5).status_code == 200
+    assert Client(svc.url).get("/healthz").status_code == 200
+    assert Client(svc.url).get("/readyz").status_code == 200
     rows = pg.query(db_name, "SELECT count(*) FROM loyalty_ledger WHERE shop_id = %s AND "
                     "account_id = %s", (shop["id"], account))
     assert rows[0][0] == 1
@@ -246,8 +242,9 @@ def test_second_instance_on_a_busy_port_fails_and_first_keeps_serving(service_fa
     assert str(port) in out and "in use" in out, out
     second.stopped = True
     # every request still reaches the first instance
+    client = Client(first.url)
     for _ in range(50):
-        assert requests.get(first.url + "/healthz", timeout=5).status_code == 200
+        assert client.get("/healthz", timeout=5).status_code == 200
     assert first.proc.poll() is None
 
 
@@ -272,11 +269,12 @@ def test_access_log_modes(service_factory, mode, log_level, expected):
     prefix = f"acc-{secrets.token_hex(4)}-"
     n = 0
 
-    def get(path, **headers):
+    client = Client(svc.url)
+
+    def get(path):
         nonlocal n
         n += 1
-        return requests.get(svc.url + path, headers={"X-Request-Id": f"{prefix}{n}", **headers},
-                            timeout=5)
+        return client.get(path, headers={"X-Request-Id": f"{prefix}{n}"}, timeout=5)
 
     for _ in range(3):
         assert get("/healthz").status_code == 200
