@@ -5,8 +5,9 @@
  *
  * Start-up order for serve: configuration (a bad variable stops here,
  * named), signals blocked in every thread (the main thread alone waits for
- * them with sigwait), database reachable and fully migrated (else refuse),
- * pool, auth, metrics, then the HTTP server. exit() is called only here.
+ * them with sigwait), the listening socket (a busy port stops here),
+ * database reachable and fully migrated (else refuse), pool, auth,
+ * metrics, job workers, then the HTTP server. exit() is called only here.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -129,6 +130,12 @@ cmd_serve(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The port first: a second instance on a busy port stops here, before
+     * it touches the database or starts job workers. */
+    if (server_bind(&cfg) < 0) {
+        config_free(&cfg);
+        return 1;
+    }
     if (check_migrated(&cfg) < 0) {
         config_free(&cfg);
         return 1;

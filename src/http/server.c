@@ -286,13 +286,31 @@ listen_on(const struct sockaddr_storage *ss, socklen_t len, struct err *e)
     return fd;
 }
 
+static int listen_fd = -1;
+static bool listen_v6;
+
+int
+server_bind(const struct config *config)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t sslen = 0;
+    struct err e = {0};
+
+    cfg = config;
+    if (resolve_bind(cfg->bind, cfg->port, &ss, &sslen, &e) < 0 ||
+        (listen_fd = listen_on(&ss, sslen, &e)) < 0) {
+        log_msg(LOG_ERROR, "%s", e.detail);
+        fprintf(stderr, "aftersale serve: %s\n", e.detail);
+        return -1;
+    }
+    listen_v6 = ss.ss_family == AF_INET6;
+    return 0;
+}
+
 int
 server_run(const struct config *config)
 {
     struct MHD_Daemon *d;
-    struct sockaddr_storage ss = {0};
-    socklen_t sslen = 0;
-    struct err e = {0};
     sigset_t set;
     int sig = 0, fd;
     /*
@@ -310,13 +328,11 @@ server_run(const struct config *config)
                          MHD_USE_POLL | MHD_USE_ITC;
 
     cfg = config;
-    if (resolve_bind(cfg->bind, cfg->port, &ss, &sslen, &e) < 0 ||
-        (fd = listen_on(&ss, sslen, &e)) < 0) {
-        log_msg(LOG_ERROR, "%s", e.detail);
-        fprintf(stderr, "aftersale serve: %s\n", e.detail);
+    if (listen_fd < 0 && server_bind(config) < 0)
         return 1;
-    }
-    if (ss.ss_family == AF_INET6)
+    fd = listen_fd;
+    listen_fd = -1;
+    if (listen_v6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
                          MHD_OPTION_LISTEN_SOCKET, fd,

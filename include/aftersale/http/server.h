@@ -15,7 +15,13 @@
 /* The configuration the server was started with (read-only). */
 const struct config *server_config(void);
 
-/* Signals SIGTERM/SIGINT must already be blocked in all threads. */
+/* Bind and listen on BIND:PORT, before anything else starts, so that a
+ * busy port stops start-up at once (message on stderr and in the log,
+ * naming the port). Returns 0 or -1. */
+int server_bind(const struct config *cfg);
+
+/* Serve on the socket server_bind() made (binds first if it was not
+ * called). Signals SIGTERM/SIGINT must already be blocked in all threads. */
 int server_run(const struct config *cfg);
 
 #endif
