@@ -180,8 +180,7 @@ reconnect(struct db_conn *c, struct err *e)
         return -1;
     if (set_timeouts(c->pg, e) < 0) {
         forget(c);
-        e->kind = ERR_UNAVAILABLE;
-        return -1;
+        return err_set(e, ERR_UNAVAILABLE, NULL, "database unavailable: cannot set timeouts");
     }
     c->reused = false;
     pthread_mutex_lock(&pool.mu);
