@@ -1,7 +1,8 @@
 /*
  * pool.h - the PostgreSQL connection pool and the way every query runs.
  *
- * Threads borrow a connection with db_acquire() and give it back with
+ * Threads borrow a connection with db_acquire() (checked with a poll(2)
+ * first, reopened when the server closed it) and give it back with
  * db_release() in the same function; nobody holds one across an outbound
  * call. Most code does not even do that: db_tx() runs a callback inside
  * BEGIN/COMMIT on a borrowed connection and retries serialization failures
@@ -62,6 +63,9 @@ void db_request_end(void);
 
 /* Run a statement. `name` non-NULL: prepared once per connection under
  * that name (the caller's function name); NULL: one-off PQexecParams.
+ * The first statement on a pooled connection that turns out dead is sent
+ * once more on a new connection when it certainly did not run (BEGIN, or
+ * the server's 57P0x "terminating connection").
  * Returns: the PGresult (caller PQclears) when the status is TUPLES_OK or
  * COMMAND_OK; NULL with `e` filled otherwise. */
 PGresult *db_exec(struct db_conn *c, const char *name, const char *sql, int nparams,
