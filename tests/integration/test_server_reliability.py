@@ -9,7 +9,6 @@ uses its own PostgreSQL cluster so the session one stays up.
 import concurrent.futures as cf
 import json
 import secrets
-import threading
 import time
 
 import psycopg2
