@@ -5,8 +5,9 @@
  *
  * Start-up order for serve: configuration (a bad variable stops here,
  * named), signals blocked in every thread (the main thread alone waits for
- * them with sigwait), database reachable and fully migrated (else refuse),
- * pool, auth, metrics, then the HTTP server. exit() is called only here.
+ * them with sigwait), the listening socket (a busy port stops here),
+ * database reachable and fully migrated (else refuse), pool, auth,
+ * metrics, job workers, then the HTTP server. exit() is called only here.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -129,6 +130,12 @@ cmd_serve(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The port first: a second instance on a busy port stops here, before
+     * it touches the database or starts job workers. */
+    if (server_bind(&cfg) < 0) {
+        config_free(&cfg);
+        return 1;
+    }
     if (check_migrated(&cfg) < 0) {
         config_free(&cfg);
         return 1;
@@ -141,6 +148,9 @@ cmd_serve(void)
     }
     metrics_init(labels, methods, nroutes);
     db_pool_init(cfg.database_url, (int)cfg.db_pool_size, cfg.db_acquire_ms);
+    /* Only the server's pool: the CLI commands (loyalty verify over the whole
+     * ledger, migrations waiting on their advisory lock) may take longer. */
+    db_pool_set_timeouts(cfg.db_statement_timeout_ms, cfg.db_lock_timeout_ms);
     auth_init(cfg.admin_token);
     jobs_workers_start(&cfg);
     rc = server_run(&cfg);

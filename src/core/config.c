@@ -15,7 +15,7 @@
 #include "aftersale/core/config.h"
 #include "aftersale/core/mem.h"
 
-enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL, K_TLS };
+enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL, K_TLS, K_ACCESS };
 
 struct option {
     const char *name;
@@ -35,7 +35,8 @@ static const struct option options[] = {
      "address to listen on (0.0.0.0 in the container)"},
     {"PORT", "8080", K_LONG, AT(port), 1, 65535, "TCP port of the HTTP server"},
     {"THREADS", "8", K_LONG, AT(threads), 1, 256,
-     "HTTP worker threads (each holds a database connection while it runs a request)"},
+     "the HTTP share of the database pool (pool = THREADS + WORKERS + 3 by default); every "
+     "client connection has its own thread"},
     {"WORKERS", "2", K_LONG, AT(workers), 0, 64, "job threads that may call shops (plus one for database-only jobs); 0 = HTTP only"},
     {"DB_POOL_SIZE", "0", K_LONG, AT(db_pool_size), 0, 1000,
      "database connections; 0 means THREADS + WORKERS + 3"},
@@ -76,6 +77,13 @@ static const struct option options[] = {
      "total timeout of one SMTP conversation"},
     {"TOKEN_MAX_LIFETIME_S", "2592000", K_LONG, AT(token_max_lifetime_s), 60, 31622400,
      "longest a customer token may live (exp - iat, or exp - now); 30 days; see docs/tokens.md"},
+    {"ACCESS_LOG", "on", K_ACCESS, AT(access_log), 0, 0,
+     "one log line per request: on (every request), errors (only 4xx and 5xx answers and "
+     "aborted requests) or off; independent of LOG_LEVEL"},
+    {"DB_STATEMENT_TIMEOUT_MS", "10000", K_LONG, AT(db_statement_timeout_ms), 0, 3600000,
+     "longest a statement of the service may run (PostgreSQL statement_timeout); 0 = no limit"},
+    {"DB_LOCK_TIMEOUT_MS", "5000", K_LONG, AT(db_lock_timeout_ms), 0, 3600000,
+     "longest a statement waits for a row or table lock (PostgreSQL lock_timeout); 0 = no limit"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -132,6 +140,15 @@ parse_one(struct config *c, const struct option *o, const char *v, struct err *e
                            "%s must be none, starttls-try, starttls or implicit", o->name);
         *(char **)(base + o->offset) = xstrdup(v);
         return 0;
+    case K_ACCESS: {
+        static const char *const modes[] = {"on", "off", "errors"};
+        for (int i = 0; i < 3; i++)
+            if (strcmp(v, modes[i]) == 0) {
+                c->access_log = (enum access_log)i;
+                return 0;
+            }
+        return err_set(e, ERR_INVALID, o->name, "%s must be on, off or errors", o->name);
+    }
     case K_KEY:
         if (*v == '\0')
             return 0;

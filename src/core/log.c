@@ -33,8 +33,8 @@ log_enabled(enum log_level level)
     return (int)level >= atomic_load(&min_level);
 }
 
-void
-log_take(enum log_level level, const char *msg, json_t *fields)
+static void
+write_line(enum log_level level, const char *msg, json_t *fields)
 {
     struct timespec ts;
     struct tm tm;
@@ -42,10 +42,6 @@ log_take(enum log_level level, const char *msg, json_t *fields)
     char *line;
     json_t *obj;
 
-    if (!log_enabled(level)) {
-        json_decref(fields);
-        return;
-    }
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
@@ -76,6 +72,23 @@ log_take(enum log_level level, const char *msg, json_t *fields)
         off += (size_t)w;
     }
     free(line);
+}
+
+void
+log_take(enum log_level level, const char *msg, json_t *fields)
+{
+    if (!log_enabled(level)) {
+        json_decref(fields);
+        return;
+    }
+    write_line(level, msg, fields);
+}
+
+void
+log_access_take(enum log_level level, json_t *fields)
+{
+    /* ACCESS_LOG, not LOG_LEVEL, decides whether the caller logs this. */
+    write_line(level, "request", fields);
 }
 
 void

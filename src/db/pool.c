@@ -2,18 +2,32 @@
  * pool.c - a fixed set of PostgreSQL connections shared by all threads.
  *
  * Invariants: a slot is either on the free list or borrowed by exactly one
- * thread; connections open lazily and are checked (PQconsumeInput, a
- * non-blocking read) each time they are lent out, so a server restart is
- * noticed before a query is sent on a dead socket, and the connection is
- * reopened then. While PostgreSQL is away every acquisition fails fast
- * with ERR_UNAVAILABLE (503) and the service recovers by itself once it is
- * back. Connecting happens outside the pool lock.
+ * thread; connections open lazily and are checked each time they are lent
+ * out, so a server restart is noticed before a query is sent on a dead
+ * socket, and the connection is reopened then. The check is one poll(2)
+ * with a zero timeout: an idle connection has nothing to read, so any
+ * input, hang-up or error means the server closed it (a restart sends a
+ * FATAL 57P01 and then closes). It runs on every lending: the old code
+ * skipped it for connections used within the last second, and those were
+ * exactly the connections lent out dead right after a restart. When a
+ * connection dies anyway between the check and the first statement, that
+ * statement is retried once on a fresh connection if it certainly did not
+ * run (BEGIN, or the server's own "terminating connection" error). While
+ * PostgreSQL is away every acquisition fails fast with ERR_UNAVAILABLE
+ * (503) and the service recovers by itself once it is back. Connecting
+ * happens outside the pool lock.
+ *
+ * Every pooled connection gets statement_timeout and lock_timeout
+ * (DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS) when it opens, so no
+ * request or job waits forever on a lock or a runaway query; the errors
+ * (57014, 55P03) are ERR_UNAVAILABLE (503 with Retry-After).
  *
  * Prepared statements are remembered per connection in a short list of
  * names (a linear scan over a few dozen short strings costs less than the
  * round trip it saves) and the list is cleared when the connection is
  * replaced. This file never logs: callers decide what an error means.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +39,21 @@
 
 struct db_conn {
     PGconn *pg;
-    struct timespec released; /* when it was last given back */
     char **prepared;
     size_t nprepared, cap;
     int index;
+    int statements; /* statements sent since it was lent out */
+    bool reused;    /* lent out open, not opened by this acquisition */
 };
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv; /* a connection went back to the free list */
     struct db_conn *conns;
     int *free_list; /* stack of free slot indices */
     int nfree, size;
     long acquire_ms;
+    long statement_timeout_ms, lock_timeout_ms; /* 0: the server's setting */
     char *conninfo;
     long waits, timeouts, reconnects;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -75,6 +91,13 @@ db_pool_init(const char *conninfo, int size, long acquire_ms)
     }
     pool.nfree = size;
     metrics_set_pool_source(pool_figures);
+}
+
+void
+db_pool_set_timeouts(long statement_timeout_ms, long lock_timeout_ms)
+{
+    pool.statement_timeout_ms = statement_timeout_ms;
+    pool.lock_timeout_ms = lock_timeout_ms;
 }
 
 static void
@@ -123,36 +146,136 @@ db_connect(const char *conninfo, struct err *e)
     return pg;
 }
 
-/* Make sure the slot holds a live connection; called without the lock. */
-static bool
-recently_used(const struct db_conn *c)
+/* Apply the pool's timeouts to a new connection (set_config with
+ * parameters rather than connection options, so DATABASE_URL's own
+ * `options` stay as they are). */
+static int
+set_timeouts(PGconn *pg, struct err *e)
 {
-    struct timespec now;
+    char st[24], lk[24];
+    const char *params[2] = {st, lk};
+    PGresult *res;
+    int rc = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec - c->released.tv_sec < 1;
+    if (pool.statement_timeout_ms == 0 && pool.lock_timeout_ms == 0)
+        return 0;
+    DB_I64(st, pool.statement_timeout_ms);
+    DB_I64(lk, pool.lock_timeout_ms);
+    res = PQexecParams(pg,
+                       "SELECT CASE WHEN $1::text <> '0' THEN set_config('statement_timeout', $1::text, false) END,"
+                       " CASE WHEN $2::text <> '0' THEN set_config('lock_timeout', $2::text, false) END",
+                       2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = db_error(pg, res, e);
+    PQclear(res);
+    return rc;
 }
 
 static int
-ensure_live(struct db_conn *c, struct err *e)
+reconnect(struct db_conn *c, struct err *e)
 {
-    /* The probe (a non-blocking read) is skipped for a connection that
-     * answered within the last second: under load every connection is hot
-     * and the probe was a syscall per acquisition (bench/README.md). A
-     * server that went away in that second is noticed by the query itself,
-     * which then answers 503 and marks the connection for replacement. */
-    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK &&
-        PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
-        (recently_used(c) || PQconsumeInput(c->pg) == 1))
-        return 0;
     forget(c);
     c->pg = db_connect(pool.conninfo, e);
     if (c->pg == NULL)
         return -1;
+    if (set_timeouts(c->pg, e) < 0) {
+        forget(c);
+        return err_set(e, ERR_UNAVAILABLE, NULL, "database unavailable: cannot set timeouts");
+    }
+    c->reused = false;
     pthread_mutex_lock(&pool.mu);
     pool.reconnects++;
     pthread_mutex_unlock(&pool.mu);
     return 0;
+}
+
+/* An idle connection has nothing to say: anything readable (the server's
+ * FATAL before it closes, or EOF), a hang-up or an error means it is dead.
+ * A zero-timeout poll(2) costs about a microsecond and reads nothing. */
+static bool
+idle_socket_quiet(PGconn *pg)
+{
+    struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+
+    if (p.fd < 0)
+        return false;
+    return poll(&p, 1, 0) == 0;
+}
+
+/* Make sure the slot holds a live connection; called without the lock. */
+static int
+ensure_live(struct db_conn *c, struct err *e)
+{
+    c->statements = 0;
+    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(c->pg) == PQTRANS_IDLE && idle_socket_quiet(c->pg)) {
+        c->reused = true;
+        return 0;
+    }
+    return reconnect(c, e);
+}
+
+/*
+ * Request scope: an HTTP request takes a connection for its key lookup and
+ * again for its handler. Inside db_request_begin()/db_request_end() (one
+ * thread: the request's), the first connection the thread gets stays with
+ * it and is lent again to the next acquisition, as long as nothing else on
+ * the thread uses it at that moment: one trip through the pool per
+ * request instead of two, and a request never queues twice for a
+ * connection under load. Jobs never open a scope.
+ */
+static __thread bool scoped;
+static __thread struct db_conn *held;
+static __thread bool held_busy;
+
+/* Back to the free list. A waiter is woken, but a running thread that
+ * asks first may take the connection: handing it to the oldest waiter
+ * (tried, with a queue of waiters) forced a context switch per hand-over
+ * and measured more CPU per request and no better p99 (bench/README.md). */
+static void
+give_back(struct db_conn *c)
+{
+    /* A connection left inside a transaction (a failed ROLLBACK) is not
+     * lent again as it is: ensure_live() replaces it on its next use. */
+    pthread_mutex_lock(&pool.mu);
+    pool.free_list[pool.nfree++] = c->index;
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+void
+db_request_begin(void)
+{
+    scoped = true;
+}
+
+void
+db_request_end(void)
+{
+    struct db_conn *c = held;
+
+    scoped = false;
+    held = NULL;
+    held_busy = false;
+    if (c != NULL)
+        give_back(c);
+}
+
+/* The connection this request already holds, when it is free and sound. */
+static struct db_conn *
+take_held(void)
+{
+    if (held == NULL || held_busy)
+        return NULL;
+    if (PQstatus(held->pg) != CONNECTION_OK || PQtransactionStatus(held->pg) != PQTRANS_IDLE) {
+        give_back(held); /* ensure_live() reopens it for whoever is next */
+        held = NULL;
+        return NULL;
+    }
+    held_busy = true;
+    held->statements = 0;
+    held->reused = true;
+    return held;
 }
 
 int
@@ -161,6 +284,11 @@ db_acquire(struct db_conn **out, struct err *e)
     struct timespec deadline;
     struct db_conn *c;
     bool waited = false;
+
+    if (scoped && (c = take_held()) != NULL) {
+        *out = c;
+        return 0;
+    }
 
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += pool.acquire_ms / 1000;
@@ -185,8 +313,12 @@ db_acquire(struct db_conn **out, struct err *e)
     c = &pool.conns[pool.free_list[--pool.nfree]];
     pthread_mutex_unlock(&pool.mu);
     if (ensure_live(c, e) < 0) {
-        db_release(c);
+        give_back(c);
         return -1;
+    }
+    if (scoped && held == NULL) {
+        held = c;
+        held_busy = true;
     }
     *out = c;
     return 0;
@@ -197,13 +329,11 @@ db_release(struct db_conn *c)
 {
     if (c == NULL)
         return;
-    /* A connection left inside a transaction (a failed ROLLBACK) is not
-     * lent again as it is: ensure_live() replaces it on its next use. */
-    clock_gettime(CLOCK_MONOTONIC, &c->released);
-    pthread_mutex_lock(&pool.mu);
-    pool.free_list[pool.nfree++] = c->index;
-    pthread_cond_signal(&pool.cv);
-    pthread_mutex_unlock(&pool.mu);
+    if (c == held) {
+        held_busy = false; /* stays with the request until db_request_end() */
+        return;
+    }
+    give_back(c);
 }
 
 PGconn *
@@ -223,20 +353,28 @@ db_error(PGconn *pg, const PGresult *res, struct err *e)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = NULL; /* set for the ERR_UNAVAILABLE cases */
     enum err_kind kind = ERR_INTERNAL;
 
     if (msg == NULL)
         msg = pg ? PQerrorMessage(pg) : "no result";
     if (state == NULL)
         state = "";
-    if ((pg && PQstatus(pg) == CONNECTION_BAD) || starts(state, "08") || starts(state, "57P"))
+    if (strcmp(state, "57014") == 0) /* statement_timeout: nobody else cancels ours */
+        detail = "a database statement ran longer than DB_STATEMENT_TIMEOUT_MS; try again";
+    else if (strcmp(state, "55P03") == 0)
+        detail = "a row this request needs stayed locked by another request longer than "
+                 "DB_LOCK_TIMEOUT_MS; try again";
+    else if ((pg && PQstatus(pg) == CONNECTION_BAD) || starts(state, "08") || starts(state, "57P"))
+        detail = "database unavailable";
+    if (detail != NULL)
         kind = ERR_UNAVAILABLE;
     else if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
              strcmp(state, "40P01") == 0)
         kind = ERR_CONFLICT;
     else if (strcmp(state, "23503") == 0 || strcmp(state, "23514") == 0 || starts(state, "22"))
         kind = ERR_INVALID;
-    err_set(e, kind, NULL, "%s", kind == ERR_UNAVAILABLE ? "database unavailable" : msg);
+    err_set(e, kind, NULL, "%s", detail ? detail : msg);
     if (e)
         snprintf(e->sqlstate, sizeof(e->sqlstate), "%.5s", state);
     return -1;
@@ -265,13 +403,14 @@ prepare(struct db_conn *c, const char *name, const char *sql, int nparams, struc
     return 0;
 }
 
-PGresult *
-db_exec(struct db_conn *c, const char *name, const char *sql, int nparams,
-        const char *const *params, struct err *e)
+static PGresult *
+exec_once(struct db_conn *c, const char *name, const char *sql, int nparams,
+          const char *const *params, struct err *e)
 {
     PGresult *res;
     ExecStatusType st;
 
+    c->statements++;
     if (name != NULL) {
         if (prepare(c, name, sql, nparams, e) < 0)
             return NULL;
@@ -285,6 +424,39 @@ db_exec(struct db_conn *c, const char *name, const char *sql, int nparams,
     db_error(c->pg, res, e);
     PQclear(res);
     return NULL;
+}
+
+/* The first statement on a connection that sat in the pool failed because
+ * the connection is gone (it died after ensure_live looked at it). Safe to
+ * send again on a new connection only if it certainly did not run: BEGIN
+ * changes nothing, and a server that answers "terminating connection"
+ * (57P01-57P03) aborted whatever it was running. A plain EOF is not
+ * retried: an autocommit statement may have committed before it. */
+static bool
+retry_on_fresh(const struct db_conn *c, const char *name, const struct err *e)
+{
+    if (!c->reused || c->statements != 1 || PQstatus(c->pg) != CONNECTION_BAD)
+        return false;
+    return (name != NULL && strcmp(name, "db_tx_begin") == 0) || starts(e->sqlstate, "57P");
+}
+
+PGresult *
+db_exec(struct db_conn *c, const char *name, const char *sql, int nparams,
+        const char *const *params, struct err *e)
+{
+    struct err local = {0};
+    PGresult *res;
+
+    if (e == NULL)
+        e = &local;
+    res = exec_once(c, name, sql, nparams, params, e);
+    if (res != NULL || !retry_on_fresh(c, name, e))
+        return res;
+    if (reconnect(c, e) < 0)
+        return NULL;
+    err_clear(e);
+    c->statements = 0;
+    return exec_once(c, name, sql, nparams, params, e);
 }
 
 long

@@ -11,12 +11,15 @@
  * counts the request in the metrics and frees the request: the only place
  * a struct req dies.
  *
- * Threads: THREADS single-threaded daemons (epoll) sharing the port with
- * SO_REUSEPORT. Handlers block on PostgreSQL, which is why there are more
- * threads than cores; bench/README.md and bench/LINK.md have the figures. Shutdown: quiesce (stop accepting), wait for in-flight
- * requests up to SHUTDOWN_GRACE_S, stop.
+ * Threads: one per client connection (MHD_USE_THREAD_PER_CONNECTION), on
+ * a listening socket this file binds without SO_REUSEPORT, so a second
+ * instance on the same port fails at start-up. Handlers block on
+ * PostgreSQL; a connection whose request waits holds only its own thread.
+ * bench/README.md has the figures. Shutdown: quiesce (stop accepting),
+ * wait for in-flight requests up to SHUTDOWN_GRACE_S, stop.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -31,6 +34,7 @@
 #include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/core/metrics.h"
+#include "aftersale/db/pool.h"
 #include "aftersale/http/auth.h"
 #include "aftersale/http/req.h"
 #include "aftersale/http/routes.h"
@@ -141,6 +145,29 @@ dispatch(struct req *r)
     }
 }
 
+/* One line per request, as ACCESS_LOG says (docs in README and config.c):
+ * "on" logs every request, "errors" only 4xx/5xx answers and aborted
+ * requests, "off" none. The level says the class of the answer (info, warn
+ * for 4xx, error for 5xx) so a log shipper can filter on it. */
+static void
+access_log(const struct req *r, double seconds, bool aborted)
+{
+    enum log_level level = r->status >= 500 ? LOG_ERROR : r->status >= 400 ? LOG_WARN : LOG_INFO;
+    json_t *f;
+
+    if (cfg->access_log == ACCESS_LOG_OFF ||
+        (cfg->access_log == ACCESS_LOG_ERRORS && r->status < 400 && !aborted))
+        return;
+    f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method", r->method, "route",
+                  r->route ? r->route->pattern : "unmatched", "status", r->status, "duration_ms",
+                  seconds * 1000.0);
+    if (f && r->shop_id > 0)
+        json_object_set_new(f, "shop_id", json_integer(r->shop_id));
+    if (f && aborted)
+        json_object_set_new(f, "aborted", json_true());
+    log_access_take(level, f);
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *con, const char *url, const char *method,
        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -153,7 +180,13 @@ on_access(void *cls, struct MHD_Connection *con, const char *url, const char *me
         r = req_new(con, method, url);
         *con_cls = r;
         atomic_fetch_add(&in_flight, 1);
+        /* One pool connection for the key lookup and the handler (see
+         * db_request_begin); a request with a body gives it back while the
+         * body is uploaded, so a slow client never holds one. */
+        db_request_begin();
         begin(r);
+        if (r->replied || r->has_body)
+            db_request_end();
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -171,7 +204,9 @@ on_access(void *cls, struct MHD_Connection *con, const char *url, const char *me
     if (!r->replied) {
         r->dispatched = true;
         atomic_fetch_add(&dispatched, 1);
+        db_request_begin();
         dispatch(r);
+        db_request_end();
     }
     return MHD_YES;
 }
@@ -186,21 +221,13 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 
     (void)cls;
     (void)con;
+    db_request_end(); /* a client that went away between the calls */
     if (r == NULL)
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
     seconds = (double)(now.tv_sec - r->t0.tv_sec) + (double)(now.tv_nsec - r->t0.tv_nsec) / 1e9;
     metrics_request(r->route_index, r->status, seconds);
-    if (log_enabled(LOG_INFO)) {
-        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->id, "method",
-                              r->method, "route", r->route ? r->route->pattern : "unmatched",
-                              "status", r->status, "duration_ms", seconds * 1000.0);
-        if (f && r->shop_id > 0)
-            json_object_set_new(f, "shop_id", json_integer(r->shop_id));
-        if (f && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-            json_object_set_new(f, "aborted", json_true());
-        log_take(LOG_INFO, "request", f);
-    }
+    access_log(r, seconds, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     if (r->dispatched)
         atomic_fetch_sub(&dispatched, 1);
     req_free(r);
@@ -209,7 +236,8 @@ on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 }
 
 static int
-resolve_bind(const char *host, long port, struct sockaddr_storage *ss, struct err *e)
+resolve_bind(const char *host, long port, struct sockaddr_storage *ss, socklen_t *len,
+             struct err *e)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -223,56 +251,104 @@ resolve_bind(const char *host, long port, struct sockaddr_storage *ss, struct er
         return err_set(e, ERR_INVALID, "BIND", "BIND=%s is not an address: %s", host,
                        gai_strerror(rc));
     memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
     freeaddrinfo(res);
+    return 0;
+}
+
+/*
+ * The listening socket, made here rather than by MHD so that a busy port
+ * is an error with its reason. SO_REUSEADDR only (a restart may bind while
+ * old connections sit in TIME_WAIT), never SO_REUSEPORT: with it, a second
+ * `aftersale serve` on the same port started without error and the kernel
+ * split the traffic between two services with different settings.
+ */
+static int
+listen_on(const struct sockaddr_storage *ss, socklen_t len, struct err *e)
+{
+    int one = 1, fd, saved;
+
+    fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(e, ERR_INTERNAL, "PORT", "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 1024) < 0) {
+        saved = errno;
+        close(fd);
+        if (saved == EADDRINUSE)
+            return err_set(e, ERR_CONFLICT, "PORT",
+                           "cannot listen on %s port %ld: the port is already in use (another "
+                           "aftersale serve or another program listens on it)",
+                           cfg->bind, cfg->port);
+        return err_set(e, ERR_INVALID, "BIND", "cannot listen on %s port %ld: %s", cfg->bind,
+                       cfg->port, strerror(saved));
+    }
+    return fd;
+}
+
+static int listen_fd = -1;
+static bool listen_v6;
+
+int
+server_bind(const struct config *config)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t sslen = 0;
+    struct err e = {0};
+
+    cfg = config;
+    if (resolve_bind(cfg->bind, cfg->port, &ss, &sslen, &e) < 0 ||
+        (listen_fd = listen_on(&ss, sslen, &e)) < 0) {
+        log_msg(LOG_ERROR, "%s", e.detail);
+        fprintf(stderr, "aftersale serve: %s\n", e.detail);
+        return -1;
+    }
+    listen_v6 = ss.ss_family == AF_INET6;
     return 0;
 }
 
 int
 server_run(const struct config *config)
 {
-    struct MHD_Daemon **d;
-    struct sockaddr_storage ss = {0};
-    struct err e = {0};
+    struct MHD_Daemon *d;
     sigset_t set;
-    int sig = 0, n;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    int sig = 0, fd;
+    /*
+     * One thread per connection (MHD's own mode) with one accepting thread.
+     * Handlers block on PostgreSQL; when every connection has its own
+     * thread, a request waiting on a lock holds up nobody else: /healthz,
+     * /metrics and other shops' requests keep answering (the THREADS
+     * single-threaded daemons before this served their connections one at
+     * a time, so one slow request stalled every connection of its thread).
+     * How many requests use the database at once is bounded by the pool
+     * (DB_POOL_SIZE). bench/README.md has the measurements behind the
+     * choice.
+     */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                         MHD_USE_POLL | MHD_USE_ITC;
 
     cfg = config;
-    if (resolve_bind(cfg->bind, cfg->port, &ss, &e) < 0) {
-        log_msg(LOG_ERROR, "%s", e.detail);
+    if (listen_fd < 0 && server_bind(config) < 0)
+        return 1;
+    fd = listen_fd;
+    listen_fd = -1;
+    if (listen_v6)
+        flags |= MHD_USE_IPv6;
+    d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
+                         MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                         MHD_OPTION_END);
+    if (d == NULL) {
+        close(fd);
+        log_msg(LOG_ERROR, "cannot start the HTTP server on %s port %ld", cfg->bind, cfg->port);
+        fprintf(stderr, "aftersale serve: cannot start the HTTP server on %s port %ld\n",
+                cfg->bind, cfg->port);
         return 1;
     }
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    /*
-     * THREADS daemons of one thread each, all listening on the port with
-     * SO_REUSEPORT, rather than one daemon with a thread pool: in MHD's
-     * pool a connection stays on the thread that accepted it, and with
-     * keep-alive clients one thread was seen holding 16 or all 32 of 32
-     * connections while others held none, so one slow query delayed all of
-     * them (bench/LINK.md). With separate listening sockets the kernel
-     * spreads new connections over the threads.
-     */
-    n = (int)cfg->threads;
-    d = xcalloc((size_t)n, sizeof(*d));
-    for (int i = 0; i < n; i++) {
-        d[i] = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
-                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-                                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-                                MHD_OPTION_END);
-        if (d[i] == NULL) {
-            log_msg(LOG_ERROR, "cannot listen on %s:%ld (in use, or not an address of this host)",
-                    cfg->bind, cfg->port);
-            for (int j = 0; j < i; j++)
-                MHD_stop_daemon(d[j]);
-            free(d);
-            return 1;
-        }
-    }
     log_take(LOG_INFO, "listening",
-             json_pack("{s:s, s:i, s:i}", "bind", cfg->bind, "port", (int)cfg->port, "threads", n));
+             json_pack("{s:s, s:i, s:i, s:s}", "bind", cfg->bind, "port", (int)cfg->port,
+                       "threads", (int)cfg->threads, "connections", "one thread each"));
 
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -282,16 +358,16 @@ server_run(const struct config *config)
              json_pack("{s:s, s:I}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight",
                        (json_int_t)atomic_load(&in_flight)));
 
-    for (int i = 0; i < n; i++)
-        MHD_quiesce_daemon(d[i]);
+    /* Quiesce hands the listening socket back: closing it stops accepting. */
+    fd = MHD_quiesce_daemon(d);
+    if (fd >= 0)
+        close(fd);
     for (long waited = 0; waited < cfg->shutdown_grace_s * 100; waited++) {
         if (atomic_load(&dispatched) == 0 && (atomic_load(&in_flight) == 0 || waited >= 200))
             break;
         usleep(10000);
     }
-    for (int i = 0; i < n; i++)
-        MHD_stop_daemon(d[i]);
-    free(d);
+    MHD_stop_daemon(d);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

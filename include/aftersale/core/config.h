@@ -18,6 +18,8 @@
 #include "aftersale/core/err.h"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* ACCESS_LOG: one line per request, every request, none, or only 4xx/5xx. */
+enum access_log { ACCESS_LOG_ON, ACCESS_LOG_OFF, ACCESS_LOG_ERRORS };
 
 struct config {
     char *database_url;
@@ -48,6 +50,9 @@ struct config {
     char *mail_from;
     long smtp_timeout_ms;
     long token_max_lifetime_s; /* customer tokens: longest exp - iat (or exp - now) */
+    enum access_log access_log;
+    long db_statement_timeout_ms; /* 0: no limit */
+    long db_lock_timeout_ms;      /* 0: no limit */
 };
 
 /* Environment lookup, injectable for tests (getenv by default). */

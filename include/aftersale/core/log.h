@@ -18,6 +18,10 @@ int log_enabled(enum log_level level);
 
 /* Log `msg` with the fields of `fields` (stolen; may be NULL). */
 void log_take(enum log_level level, const char *msg, json_t *fields);
+/* The access log line of one request ("msg":"request", fields stolen):
+ * written whatever LOG_LEVEL says, because ACCESS_LOG (http/server.c)
+ * is the switch for these lines. */
+void log_access_take(enum log_level level, json_t *fields);
 /* printf-style message, no extra fields. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

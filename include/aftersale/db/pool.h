@@ -1,7 +1,8 @@
 /*
  * pool.h - the PostgreSQL connection pool and the way every query runs.
  *
- * Threads borrow a connection with db_acquire() and give it back with
+ * Threads borrow a connection with db_acquire() (checked with a poll(2)
+ * first, reopened when the server closed it) and give it back with
  * db_release() in the same function; nobody holds one across an outbound
  * call. Most code does not even do that: db_tx() runs a callback inside
  * BEGIN/COMMIT on a borrowed connection and retries serialization failures
@@ -14,7 +15,9 @@
  *
  * Errors: SQLSTATE 23505 -> ERR_CONFLICT; 23503, 23514 and class 22 ->
  * ERR_INVALID; class 08, 57P0x or a broken connection -> ERR_UNAVAILABLE
- * (503), and the connection is reopened on its next use; anything else
+ * (503), and the connection is reopened on its next use; 57014 (statement
+ * timeout) and 55P03 (lock timeout) -> ERR_UNAVAILABLE with a detail
+ * naming DB_STATEMENT_TIMEOUT_MS / DB_LOCK_TIMEOUT_MS; anything else
  * ERR_INTERNAL with the server's message in e->detail (logged, not shown).
  * A pool wait longer than DB_ACQUIRE_MS is ERR_UNAVAILABLE too.
  *
@@ -43,12 +46,26 @@ struct db_conn;
 /* Create the pool; connections open lazily. `conninfo` is copied. */
 void db_pool_init(const char *conninfo, int size, long acquire_ms);
 void db_pool_shutdown(void);
+/* statement_timeout and lock_timeout (ms) of every connection the pool
+ * opens from now on; 0 leaves the server's setting. Call before use. */
+void db_pool_set_timeouts(long statement_timeout_ms, long lock_timeout_ms);
 
 int db_acquire(struct db_conn **out, struct err *e);
 void db_release(struct db_conn *c);
 
+/* Request scope (http/server.c, on the request's thread): between the two
+ * calls the first connection the thread acquires stays with it and is lent
+ * again to its next acquisition when that one is free, instead of going
+ * back to the pool each time. db_request_end() gives it back; calling it
+ * without a scope does nothing. */
+void db_request_begin(void);
+void db_request_end(void);
+
 /* Run a statement. `name` non-NULL: prepared once per connection under
  * that name (the caller's function name); NULL: one-off PQexecParams.
+ * The first statement on a pooled connection that turns out dead is sent
+ * once more on a new connection when it certainly did not run (BEGIN, or
+ * the server's 57P0x "terminating connection").
  * Returns: the PGresult (caller PQclears) when the status is TUPLES_OK or
  * COMMAND_OK; NULL with `e` filled otherwise. */
 PGresult *db_exec(struct db_conn *c, const char *name, const char *sql, int nparams,
