@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aftersale/core/crypto.h"
 #include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/jobs/worker.h"
@@ -29,7 +30,7 @@
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/woo/jobs.h"
 
-#define BATCH 128
+#define BATCH 64
 
 /* ---- the kinds ------------------------------------------------------- */
 
@@ -170,14 +171,21 @@ log_outcome(const struct job *job, const struct job_outcome *out, bool dead)
 /* ---- internal batch -------------------------------------------------- */
 
 /*
- * A batch runs its jobs back to back in one transaction and marks all the
- * finished ones in one UPDATE: a no-op job then costs a fraction of a
- * round trip instead of three (savepoint, release, update). Measured on
- * the 2-core box: ~1,500 no-op jobs/s with a savepoint per job, see
- * bench/README.md for the batched figure. The price: a job whose database
- * work fails aborts the whole transaction. The batch is then rolled back
- * and the next claims run one job per transaction ("single" mode), where a
- * failure costs only that job an attempt.
+ * A batch runs its jobs back to back in one transaction, each under its own
+ * savepoint, and marks all the finished ones in one UPDATE. A job whose
+ * database work fails (or whose outcome cannot be recorded) rolls back to
+ * its savepoint only: its retry is recorded in the same transaction and the
+ * other jobs of the batch commit as if nothing happened. Releasing one
+ * savepoint and taking the next is one round trip ("RELEASE ...;
+ * SAVEPOINT ..." in one simple query), the price of that isolation
+ * (bench/LINK.md). BATCH is 64, PostgreSQL's cache of subtransaction ids
+ * per backend (PGPROC_MAX_CACHED_SUBXIDS): a batch whose every job writes
+ * never overflows it, which would slow every other session's snapshots.
+ *
+ * Left over from before savepoints, for the one case they do not cover (a
+ * job's retry cannot be recorded even after its rollback, or the final
+ * UPDATE fails): the batch is rolled back and the next claims run one job
+ * per transaction ("single" mode) to find the job at fault.
  */
 struct batch {
     struct job_env *env;
@@ -193,6 +201,43 @@ batch_clear(struct batch *b)
     for (int i = 0; i < b->n; i++)
         jobs_job_clear(&b->jobs[i]);
     b->n = 0;
+}
+
+/* Simple-query protocol, so that RELEASE and SAVEPOINT share a round trip. */
+static int
+exec_simple(struct db_conn *c, const char *sql, struct err *e)
+{
+    PGresult *res = PQexec(db_pg(c), sql);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : db_error(db_pg(c), res, e);
+
+    PQclear(res);
+    return rc;
+}
+
+/* Run job i under its savepoint; non-done outcomes are recorded inside it
+ * too, so a failing compensation (on_dead) is also that job's alone.
+ * 0: outs[i] holds the outcome (recorded unless done); -1 with e: the job
+ * failed and its savepoint is rolled back (or the database is away). */
+static int
+run_one(struct db_conn *c, struct batch *b, int i, struct job_outcome *out, bool *dead,
+        struct err *e)
+{
+    const struct job_kind *kind = jobs_kind_find(b->jobs[i].kind);
+    const struct config *cfg = b->env->cfg;
+
+    if (exec_simple(c, i == 0 ? "SAVEPOINT job" : "RELEASE SAVEPOINT job; SAVEPOINT job", e) < 0)
+        return -1;
+    if (kind->run_tx(c, b->env, &b->jobs[i], out, e) == 0 &&
+        (out->status == JOB_DONE || finish(c, &b->jobs[i], out, false, cfg, dead, e) >= 0))
+        return 0;
+    if (e->kind != ERR_UNAVAILABLE) {
+        struct err re = {0};
+        if (exec_simple(c, "ROLLBACK TO SAVEPOINT job", &re) < 0)
+            *e = re;
+    }
+    json_decref(out->result);
+    out->result = NULL;
+    return -1;
 }
 
 static int
@@ -211,28 +256,29 @@ batch_tx(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     memset(outs, 0, sizeof(outs));
     for (int i = 0; i < b->n; i++) {
-        const struct job_kind *kind = jobs_kind_find(b->jobs[i].kind);
         struct err je = {0};
-
-        if (kind->run_tx(c, b->env, &b->jobs[i], &outs[i], &je) < 0) {
-            b->failed = i;
-            b->failed_err = je;
-            *e = je;
-            goto out;
-        }
-    }
-    for (int i = 0; i < b->n; i++) {
         bool dead = false;
+
+        if (run_one(c, b, i, &outs[i], &dead, &je) < 0) {
+            if (je.kind == ERR_UNAVAILABLE) {
+                *e = je; /* the whole transaction is gone */
+                goto out;
+            }
+            /* Rolled back to its savepoint: record its retry right here. */
+            outs[i] = (struct job_outcome){.status = JOB_RETRY, .err = je};
+            dead = false;
+            if (finish(c, &b->jobs[i], &outs[i], false, cfg, &dead, e) < 0) {
+                b->failed = i;
+                b->failed_err = je;
+                goto out;
+            }
+        }
         if (outs[i].status == JOB_DONE) {
             done[ndone] = &b->jobs[i];
             results[ndone++] = outs[i].result;
-            continue;
-        }
-        int fr = finish(c, &b->jobs[i], &outs[i], false, cfg, &dead, e);
-        if (fr < 0)
-            goto out;
-        if (fr == 0)
+        } else {
             log_outcome(&b->jobs[i], &outs[i], dead);
+        }
     }
     if (ndone > 0 && jobs_finish_done_many(c, done, results, ndone, e) < 0)
         goto out;
@@ -264,15 +310,18 @@ failed_tx(struct db_conn *c, void *ctx, struct err *e)
     return 0;
 }
 
-/* *single > 0: that many more claims run one job per transaction. */
+/* Jobs run (0 when none were due). *single > 0: that many more claims run
+ * one job per transaction. *unavailable: the database is away (nothing
+ * ran); the caller backs off. */
 static int
-run_internal(struct job_env *env, int *single)
+run_internal(struct job_env *env, int *single, bool *unavailable)
 {
     struct batch *b = xcalloc(1, sizeof(*b));
     struct err e = {0};
     int n = 0;
 
     b->env = env;
+    b->failed = -1; /* db_tx may fail before batch_tx runs: no job is at fault then */
     b->limit = *single > 0 ? 1 : BATCH;
     if (*single > 0)
         (*single)--;
@@ -280,18 +329,24 @@ run_internal(struct job_env *env, int *single)
         n = b->n;
         if (n == 0)
             *single = 0; /* drained: back to batches */
+    } else if (e.kind == ERR_UNAVAILABLE) {
+        *unavailable = true;
     } else if (b->failed >= 0) {
         n = 1;
         if (b->limit == 1) {
             struct err fe = {0};
-            if (db_tx(failed_tx, b, &fe) < 0)
-                log_take(LOG_ERROR, "job retry not recorded",
-                         json_pack("{s:I, s:s}", "job_id", (json_int_t)b->jobs[b->failed].id,
-                                   "error", fe.detail));
+            if (db_tx(failed_tx, b, &fe) < 0) {
+                if (fe.kind == ERR_UNAVAILABLE)
+                    *unavailable = true;
+                else
+                    log_take(LOG_ERROR, "job retry not recorded",
+                             json_pack("{s:I, s:s}", "job_id", (json_int_t)b->jobs[b->failed].id,
+                                       "error", fe.detail));
+            }
         } else {
             *single = BATCH; /* find the failing job one transaction at a time */
         }
-    } else if (e.kind != ERR_UNAVAILABLE) {
+    } else {
         log_take(LOG_ERROR, "job batch failed",
                  json_pack("{s:s, s:s}", "error", e.detail, "sqlstate", e.sqlstate));
     }
@@ -332,7 +387,7 @@ finish_fn(struct db_conn *c, void *ctx, struct err *e)
 }
 
 static int
-run_outbound(struct job_env *env)
+run_outbound(struct job_env *env, bool *unavailable)
 {
     struct claim cl = {.lease_s = env->cfg->job_lease_s};
     struct job_outcome out = {0};
@@ -340,7 +395,11 @@ run_outbound(struct job_env *env)
     struct err e = {0};
     const struct job_kind *kind;
 
-    if (db_run(claim_fn, &cl, &e) < 0 || !cl.found)
+    if (db_run(claim_fn, &cl, &e) < 0) {
+        *unavailable = e.kind == ERR_UNAVAILABLE;
+        return 0;
+    }
+    if (!cl.found)
         return 0;
     kind = jobs_kind_find(cl.job.kind);
     kind->run(env, &cl.job, &out);
@@ -355,6 +414,67 @@ run_outbound(struct job_env *env)
     return 1;
 }
 
+/* ---- database outages ------------------------------------------------ */
+
+/*
+ * While PostgreSQL is away every claim fails at once (the pool answers
+ * ERR_UNAVAILABLE without waiting), so a worker that treated that like an
+ * idle queue or a failed job would spin. Instead each worker backs off,
+ * 100 ms doubling to 5 s with equal jitter (so the threads of many
+ * processes do not knock in step), and is woken early when the LISTEN
+ * thread gets its connection back. The first worker to notice logs one
+ * line for the outage and the first to get through logs its end.
+ */
+#define OUTAGE_BACKOFF_MIN_MS 100
+#define OUTAGE_BACKOFF_MAX_MS 5000
+
+static struct {
+    atomic_bool down;
+    atomic_llong since_ms; /* CLOCK_MONOTONIC ms when it began */
+} outage;
+
+static long long
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+outage_seen(void)
+{
+    if (atomic_exchange(&outage.down, true))
+        return;
+    atomic_store(&outage.since_ms, mono_ms());
+    log_take(LOG_WARN, "database unavailable, workers backing off",
+             json_pack("{s:i}", "max_backoff_ms", OUTAGE_BACKOFF_MAX_MS));
+}
+
+static void
+outage_over(void)
+{
+    if (!atomic_load(&outage.down) || !atomic_exchange(&outage.down, false))
+        return;
+    log_take(LOG_INFO, "database available again, workers resume",
+             json_pack("{s:I}", "outage_ms",
+                       (json_int_t)(mono_ms() - atomic_load(&outage.since_ms))));
+}
+
+/* The next pause of a worker that found the database away; *ceiling is
+ * its own state (0 after a success). */
+static long
+outage_pause_ms(long *ceiling)
+{
+    uint64_t rnd = 0;
+
+    *ceiling = *ceiling == 0 ? OUTAGE_BACKOFF_MIN_MS : *ceiling * 2;
+    if (*ceiling > OUTAGE_BACKOFF_MAX_MS)
+        *ceiling = OUTAGE_BACKOFF_MAX_MS;
+    crypto_random_u64(&rnd);
+    return *ceiling / 2 + (long)(rnd % (uint64_t)(*ceiling / 2 + 1));
+}
+
 /* ---- threads --------------------------------------------------------- */
 
 static void *
@@ -363,13 +483,22 @@ worker_main(void *arg)
     struct job_env env = {.cfg = w.cfg, .worker = (int)(intptr_t)arg};
     bool internal_only = env.worker == 0;
     int single = 0;
+    long ceiling = 0;
 
     env.woo = woo_client_new(w.cfg->woo_connect_timeout_ms, w.cfg->woo_timeout_ms);
     while (!atomic_load(&w.stop)) {
         unsigned long seen = wake_seq_now();
-        int did = run_internal(&env, &single);
-        if (!internal_only && !atomic_load(&w.stop))
-            did += run_outbound(&env);
+        bool unavailable = false;
+        int did = run_internal(&env, &single, &unavailable);
+        if (!unavailable && !internal_only && !atomic_load(&w.stop))
+            did += run_outbound(&env, &unavailable);
+        if (unavailable) {
+            outage_seen();
+            sleep_until_woken(seen, outage_pause_ms(&ceiling));
+            continue;
+        }
+        ceiling = 0;
+        outage_over();
         if (did == 0)
             sleep_until_woken(seen, w.cfg->job_poll_ms);
     }

@@ -210,6 +210,43 @@ woo_handle_webhook(struct req *r)
 
 /* ---- processing ------------------------------------------------------ */
 
+/*
+ * Apply an order or customer body under a savepoint. The validators
+ * (validate.c) refuse every bad value we know of before any SQL runs; a
+ * value they let through and PostgreSQL still refuses (ERR_INVALID with a
+ * SQLSTATE: class 22, a CHECK) rolls back only the apply, so the delivery
+ * is still recorded as failed, with the reason, in this one attempt
+ * instead of aborting the job's transaction and being retried until dead.
+ * Returns 0 (applied, or *invalid set with e describing why) or -1.
+ */
+static int
+apply_guarded(struct db_conn *c, const struct job *job, const char *topic, const json_t *body,
+              const char **outcome, bool *invalid, struct err *e)
+{
+    int rc;
+
+    *invalid = false;
+    if (db_exec_cmd(c, "woo_delivery_savepoint", "SAVEPOINT delivery", 0, NULL, e) < 0)
+        return -1;
+    if (strncmp(topic, "order.", 6) == 0)
+        rc = woo_orders_apply(c, job->shop_id, body, outcome, NULL, e);
+    else
+        rc = woo_customers_apply(c, job->shop_id, body, strcmp(topic, "customer.created") == 0,
+                                 outcome, e);
+    if (rc == 0 || e->kind != ERR_INVALID)
+        return rc;
+    *invalid = true;
+    if (e->sqlstate[0] != '\0') {
+        struct err re = {0};
+        if (db_exec_cmd(c, "woo_delivery_rollback", "ROLLBACK TO SAVEPOINT delivery", 0, NULL,
+                        &re) < 0) {
+            *e = re;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 woo_job_delivery(struct db_conn *c, struct job_env *env, const struct job *job,
                  struct job_outcome *out, struct err *e)
@@ -242,10 +279,12 @@ woo_job_delivery(struct db_conn *c, struct job_env *env, const struct job *job,
     if (body == NULL) {
         status = "failed";
         outcome = "body is not JSON";
-    } else if (strncmp(topic, "order.", 6) == 0 && strcmp(topic, "order.deleted") != 0) {
-        if (woo_orders_apply(c, job->shop_id, body, &outcome, NULL, e) < 0) {
-            if (e->kind != ERR_INVALID)
-                goto out;
+    } else if ((strncmp(topic, "order.", 6) == 0 && strcmp(topic, "order.deleted") != 0) ||
+               (strncmp(topic, "customer.", 9) == 0 && strcmp(topic, "customer.deleted") != 0)) {
+        bool invalid;
+        if (apply_guarded(c, job, topic, body, &outcome, &invalid, e) < 0)
+            goto out;
+        if (invalid) {
             status = "failed";
             outcome = e->detail;
         }
@@ -255,14 +294,6 @@ woo_job_delivery(struct db_conn *c, struct job_env *env, const struct job *job,
     } else if (strcmp(topic, "customer.deleted") == 0) {
         if (woo_customers_mark_deleted(c, job->shop_id, atoll(PQgetvalue(res, 0, 3)), e) < 0)
             goto out;
-    } else if (strncmp(topic, "customer.", 9) == 0) {
-        if (woo_customers_apply(c, job->shop_id, body, strcmp(topic, "customer.created") == 0,
-                                &outcome, e) < 0) {
-            if (e->kind != ERR_INVALID)
-                goto out;
-            status = "failed";
-            outcome = e->detail;
-        }
     } else if (strcmp(topic, "action.woocommerce_order_status_completed") == 0) {
         char key[48];
         json_t *p = json_pack("{s:I}", "order_id", (json_int_t)atoll(PQgetvalue(res, 0, 3)));
