@@ -60,6 +60,8 @@ static const struct option options[] = {
      "largest retry delay ceiling"},
     {"JOB_LEASE_S", "300", K_LONG, AT(job_lease_s), 5, 86400,
      "how long an outbound job may run before another worker may take it over"},
+    {"JOB_TEST_KINDS", "0", K_LONG, AT(job_test_kinds), 0, 1,
+     "1 adds the job kinds integration tests use to force failures (tests only)"},
     {"WOO_TIMEOUT_MS", "20000", K_LONG, AT(woo_timeout_ms), 100, 600000,
      "total timeout of one call to a shop's WooCommerce API"},
     {"WOO_CONNECT_TIMEOUT_MS", "5000", K_LONG, AT(woo_connect_timeout_ms), 100, 60000,

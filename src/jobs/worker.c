@@ -12,6 +12,7 @@
  * one poll). Stopping: a flag, a broadcast, and a join; the job in hand
  * finishes first.
  */
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -66,6 +67,42 @@ static const struct job_kind kinds[] = {
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
 };
 
+/*
+ * Test-only kinds, registered when JOB_TEST_KINDS=1 (integration tests;
+ * a production process never claims them). "test.db_work" writes an
+ * event named after itself, then, when its payload has "fail": true,
+ * runs a statement PostgreSQL refuses (22012), so a test can prove that a
+ * job failing inside a batch rolls back its own work and nothing else.
+ */
+static int
+test_db_work_tx(struct db_conn *c, struct job_env *env, const struct job *job,
+                struct job_outcome *out, struct err *e)
+{
+    char shop[24], key[40];
+    const char *params[2] = {shop, key};
+    PGresult *res;
+
+    (void)env;
+    DB_I64(shop, job->shop_id);
+    snprintf(key, sizeof(key), "test.db_work:%" PRId64, job->id);
+    if (db_exec_cmd(c, "test_db_work",
+                    "INSERT INTO events (shop_id, kind, dedupe_key) VALUES ($1, 'test.db_work', $2)",
+                    2, params, e) < 0)
+        return -1;
+    if (json_is_true(json_object_get(job->payload, "fail"))) {
+        res = db_exec(c, NULL, "SELECT 1 / 0", 0, NULL, e);
+        PQclear(res);
+        if (res == NULL)
+            return -1;
+    }
+    out->status = JOB_DONE;
+    return 0;
+}
+
+static const struct job_kind test_kinds[] = {
+    {"test.db_work", test_db_work_tx, NULL, NULL},
+};
+
 /* Record an outcome and, when the job died, run its compensation in the
  * same transaction. 0 recorded, 1 dropped (lease lost), -1 with e. */
 static int
@@ -90,12 +127,19 @@ finish(struct db_conn *c, const struct job *job, const struct job_outcome *out, 
 }
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
+#define NTEST_KINDS (sizeof(test_kinds) / sizeof(test_kinds[0]))
+
+static atomic_bool test_kinds_on;
+
 const struct job_kind *
 jobs_kind_find(const char *name)
 {
     for (size_t i = 0; i < NKINDS; i++)
         if (strcmp(kinds[i].name, name) == 0)
             return &kinds[i];
+    for (size_t i = 0; atomic_load(&test_kinds_on) && i < NTEST_KINDS; i++)
+        if (strcmp(test_kinds[i].name, name) == 0)
+            return &test_kinds[i];
     return NULL;
 }
 
@@ -558,6 +602,10 @@ kinds_array(bool outbound, char *out, size_t len)
         if ((kinds[i].run != NULL) == outbound && used < len)
             used += (size_t)snprintf(out + used, len - used, "%s\"%s\"", used > 1 ? "," : "",
                                      kinds[i].name);
+    for (size_t i = 0; atomic_load(&test_kinds_on) && i < NTEST_KINDS; i++)
+        if ((test_kinds[i].run != NULL) == outbound && used < len)
+            used += (size_t)snprintf(out + used, len - used, "%s\"%s\"", used > 1 ? "," : "",
+                                     test_kinds[i].name);
     if (used < len)
         snprintf(out + used, len - used, "}");
 }
@@ -573,6 +621,7 @@ jobs_workers_start(const struct config *cfg)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&w.cv, &attr);
     pthread_condattr_destroy(&attr);
+    atomic_store(&test_kinds_on, cfg->job_test_kinds == 1);
     kinds_array(false, w.internal_kinds, sizeof(w.internal_kinds));
     kinds_array(true, w.outbound_kinds, sizeof(w.outbound_kinds));
     if (cfg->workers == 0)

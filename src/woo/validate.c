@@ -217,7 +217,7 @@ woo_validate_order(const json_t *o, struct err *e)
     if (!json_is_object(o) || !json_is_integer(id) || json_integer_value(id) <= 0 ||
         !json_is_string(status) || json_string_length(status) == 0 ||
         json_string_length(status) > 40)
-        return err_set(e, ERR_INVALID, "order", "not a WooCommerce order (id, status)");
+        return err_set(e, ERR_INVALID, "order", "order is not a WooCommerce order (id, status)");
     if (int_field(o, "customer_id", "customer_id", false, 0, INT64_MAX, e) < 0 ||
         date_field(o, "date_modified_gmt", true, e) < 0)
         return -1;
@@ -246,7 +246,7 @@ woo_validate_customer(const json_t *cu, struct err *e)
     const json_t *id = json_object_get(cu, "id");
 
     if (!json_is_object(cu) || !json_is_integer(id) || json_integer_value(id) <= 0)
-        return err_set(e, ERR_INVALID, "customer", "not a WooCommerce customer (id)");
+        return err_set(e, ERR_INVALID, "customer", "customer is not a WooCommerce customer (id)");
     if (date_field(cu, "date_created_gmt", false, e) < 0 ||
         date_field(cu, "date_modified_gmt", false, e) < 0)
         return -1;
