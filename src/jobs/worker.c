@@ -355,10 +355,10 @@ failed_tx(struct db_conn *c, void *ctx, struct err *e)
 }
 
 /* Jobs run (0 when none were due). *single > 0: that many more claims run
- * one job per transaction. *unavailable: the database is away (nothing
- * ran); the caller backs off. */
+ * one job per transaction. *unavailable filled: the database is away
+ * (nothing ran); the caller backs off. */
 static int
-run_internal(struct job_env *env, int *single, bool *unavailable)
+run_internal(struct job_env *env, int *single, struct err *unavailable)
 {
     struct batch *b = xcalloc(1, sizeof(*b));
     struct err e = {0};
@@ -374,14 +374,14 @@ run_internal(struct job_env *env, int *single, bool *unavailable)
         if (n == 0)
             *single = 0; /* drained: back to batches */
     } else if (e.kind == ERR_UNAVAILABLE) {
-        *unavailable = true;
+        *unavailable = e;
     } else if (b->failed >= 0) {
         n = 1;
         if (b->limit == 1) {
             struct err fe = {0};
             if (db_tx(failed_tx, b, &fe) < 0) {
                 if (fe.kind == ERR_UNAVAILABLE)
-                    *unavailable = true;
+                    *unavailable = fe;
                 else
                     log_take(LOG_ERROR, "job retry not recorded",
                              json_pack("{s:I, s:s}", "job_id", (json_int_t)b->jobs[b->failed].id,
@@ -431,7 +431,7 @@ finish_fn(struct db_conn *c, void *ctx, struct err *e)
 }
 
 static int
-run_outbound(struct job_env *env, bool *unavailable)
+run_outbound(struct job_env *env, struct err *unavailable)
 {
     struct claim cl = {.lease_s = env->cfg->job_lease_s};
     struct job_outcome out = {0};
@@ -440,7 +440,8 @@ run_outbound(struct job_env *env, bool *unavailable)
     const struct job_kind *kind;
 
     if (db_run(claim_fn, &cl, &e) < 0) {
-        *unavailable = e.kind == ERR_UNAVAILABLE;
+        if (e.kind == ERR_UNAVAILABLE)
+            *unavailable = e;
         return 0;
     }
     if (!cl.found)
@@ -471,11 +472,18 @@ run_outbound(struct job_env *env, bool *unavailable)
  */
 #define OUTAGE_BACKOFF_MIN_MS 100
 #define OUTAGE_BACKOFF_MAX_MS 5000
+/* A database coming back may fail a few more claims (a stale connection,
+ * "starting up"): an outage that follows the last announced one within
+ * this gap is announced only if it lasts past it, so a flapping database
+ * does not write a pair of lines per flap. */
+#define OUTAGE_LOG_GAP_MS 10000
 
 static struct {
-    atomic_bool down;
-    atomic_llong since_ms; /* CLOCK_MONOTONIC ms when it began */
-} outage;
+    pthread_mutex_t mu;
+    atomic_bool down; /* read without the lock on every loop */
+    bool announced, ever_announced;
+    long long since_ms, announced_ms; /* CLOCK_MONOTONIC ms */
+} outage = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static long long
 mono_ms(void)
@@ -486,23 +494,47 @@ mono_ms(void)
 }
 
 static void
-outage_seen(void)
+outage_seen(const struct err *e)
 {
-    if (atomic_exchange(&outage.down, true))
-        return;
-    atomic_store(&outage.since_ms, mono_ms());
-    log_take(LOG_WARN, "database unavailable, workers backing off",
-             json_pack("{s:i}", "max_backoff_ms", OUTAGE_BACKOFF_MAX_MS));
+    long long now = mono_ms();
+    bool say = false;
+
+    pthread_mutex_lock(&outage.mu);
+    if (!atomic_load(&outage.down)) {
+        atomic_store(&outage.down, true);
+        outage.since_ms = now;
+        outage.announced = false;
+    }
+    if (!outage.announced &&
+        (!outage.ever_announced || now - outage.announced_ms >= OUTAGE_LOG_GAP_MS)) {
+        outage.announced = outage.ever_announced = true;
+        outage.announced_ms = now;
+        say = true;
+    }
+    pthread_mutex_unlock(&outage.mu);
+    if (say)
+        log_take(LOG_WARN, "database unavailable, workers backing off",
+                 json_pack("{s:s, s:i}", "error", e->detail, "max_backoff_ms",
+                           OUTAGE_BACKOFF_MAX_MS));
 }
 
 static void
 outage_over(void)
 {
-    if (!atomic_load(&outage.down) || !atomic_exchange(&outage.down, false))
+    long long took;
+    bool say;
+
+    if (!atomic_load(&outage.down))
         return;
-    log_take(LOG_INFO, "database available again, workers resume",
-             json_pack("{s:I}", "outage_ms",
-                       (json_int_t)(mono_ms() - atomic_load(&outage.since_ms))));
+    pthread_mutex_lock(&outage.mu);
+    say = atomic_load(&outage.down) && outage.announced;
+    took = mono_ms() - outage.since_ms;
+    atomic_store(&outage.down, false);
+    outage.announced = false;
+    pthread_mutex_unlock(&outage.mu);
+    if (say)
+        log_take(LOG_INFO, "database available again, workers resume",
+                 json_pack("{s:I}", "outage_ms", (json_int_t)took));
 }
 
 /* The next pause of a worker that found the database away; *ceiling is
@@ -532,12 +564,12 @@ worker_main(void *arg)
     env.woo = woo_client_new(w.cfg->woo_connect_timeout_ms, w.cfg->woo_timeout_ms);
     while (!atomic_load(&w.stop)) {
         unsigned long seen = wake_seq_now();
-        bool unavailable = false;
+        struct err unavailable = {0}; /* kind ERR_UNAVAILABLE: the database is away */
         int did = run_internal(&env, &single, &unavailable);
-        if (!unavailable && !internal_only && !atomic_load(&w.stop))
+        if (unavailable.kind == ERR_NONE && !internal_only && !atomic_load(&w.stop))
             did += run_outbound(&env, &unavailable);
-        if (unavailable) {
-            outage_seen();
+        if (unavailable.kind != ERR_NONE) {
+            outage_seen(&unavailable);
             sleep_until_woken(seen, outage_pause_ms(&ceiling));
             continue;
         }
