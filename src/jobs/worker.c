@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aftersale/core/buf.h"
 #include "aftersale/core/crypto.h"
 #include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
@@ -145,6 +146,13 @@ jobs_kind_find(const char *name)
 
 /* ---- shared state ---------------------------------------------------- */
 
+/* The attempt of an outbound job a worker is running, for lease renewal. */
+struct running {
+    bool on;
+    int64_t shop_id, id;
+    int attempts;
+};
+
 static struct {
     const struct config *cfg;
     pthread_t *threads;
@@ -156,6 +164,7 @@ static struct {
     unsigned long wake_seq;
     atomic_bool stop;
     char internal_kinds[512], outbound_kinds[512];
+    struct running *running; /* [nthreads], under mu: the outbound job each worker runs */
 } w = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void
@@ -401,6 +410,76 @@ run_internal(struct job_env *env, int *single, struct err *unavailable)
 
 /* ---- outbound -------------------------------------------------------- */
 
+/*
+ * Leases. An outbound job is claimed with a lease of JOB_LEASE_S (default
+ * 20 s) and, while its worker runs it, the LISTEN thread renews the leases
+ * of every job this process runs each JOB_LEASE_S/4 (renew_leases below):
+ * a job may run as long as it needs, yet when its process dies (kill -9,
+ * a lost host) its lease lapses within JOB_LEASE_S, and the job and the
+ * rest of its shop's outbound work (the claim skips a shop with a live
+ * lease) resume then, instead of after a lease long enough for the
+ * slowest job. Renewal is fenced like finishing: only the attempt that
+ * holds the job (status running, same attempts) is renewed, so a process
+ * that was frozen past its lease cannot take a job back from the attempt
+ * that replaced it; its late outcome is dropped (finish).
+ */
+static void
+running_set(int worker, const struct job *job)
+{
+    pthread_mutex_lock(&w.mu);
+    w.running[worker] = job ? (struct running){.on = true, .shop_id = job->shop_id,
+                                               .id = job->id, .attempts = job->attempts}
+                            : (struct running){0};
+    pthread_mutex_unlock(&w.mu);
+}
+
+/* One statement for all of this process's running jobs, on the LISTEN
+ * connection. Errors are not logged: a broken connection is replaced by
+ * the LISTEN loop and the database's absence is logged by the workers. */
+static void
+renew_leases(PGconn *pg)
+{
+    struct buf shops = {0}, ids = {0}, attempts = {0};
+    char lease[24];
+    const char *params[4];
+    int n = 0;
+
+    buf_puts(&shops, "{");
+    buf_puts(&ids, "{");
+    buf_puts(&attempts, "{");
+    pthread_mutex_lock(&w.mu);
+    for (int i = 0; i < w.nthreads; i++) {
+        const struct running *r = &w.running[i];
+        if (!r->on)
+            continue;
+        buf_printf(&shops, "%s%" PRId64, n ? "," : "", r->shop_id);
+        buf_printf(&ids, "%s%" PRId64, n ? "," : "", r->id);
+        buf_printf(&attempts, "%s%d", n ? "," : "", r->attempts);
+        n++;
+    }
+    pthread_mutex_unlock(&w.mu);
+    buf_puts(&shops, "}");
+    buf_puts(&ids, "}");
+    buf_puts(&attempts, "}");
+    if (n > 0) {
+        snprintf(lease, sizeof(lease), "%ld", w.cfg->job_lease_s);
+        params[0] = shops.data;
+        params[1] = ids.data;
+        params[2] = attempts.data;
+        params[3] = lease;
+        PQclear(PQexecParams(
+            pg,
+            "UPDATE jobs j SET lease_until = now() + $4::bigint * interval '1 second'"
+            " FROM unnest($1::bigint[], $2::bigint[], $3::integer[]) AS r(shop_id, id, attempts)"
+            " WHERE j.shop_id = r.shop_id AND j.id = r.id AND j.status = 'running'"
+            " AND j.attempts = r.attempts",
+            4, NULL, params, NULL, NULL, 0));
+    }
+    buf_free(&shops);
+    buf_free(&ids);
+    buf_free(&attempts);
+}
+
 struct claim {
     long lease_s;
     bool found;
@@ -447,6 +526,7 @@ run_outbound(struct job_env *env, struct err *unavailable)
     if (!cl.found)
         return 0;
     kind = jobs_kind_find(cl.job.kind);
+    running_set(env->worker, &cl.job);
     kind->run(env, &cl.job, &out);
     f.job = &cl.job;
     if (db_tx(finish_fn, &f, &e) < 0)
@@ -454,6 +534,7 @@ run_outbound(struct job_env *env, struct err *unavailable)
                  json_pack("{s:I, s:s}", "job_id", (json_int_t)cl.job.id, "error", e.detail));
     else if (!f.dropped)
         log_outcome(&cl.job, &out, f.dead);
+    running_set(env->worker, NULL); /* after the finish: unrecorded, the lease now lapses */
     json_decref(out.result);
     jobs_job_clear(&cl.job);
     return 1;
@@ -582,10 +663,13 @@ worker_main(void *arg)
     return NULL;
 }
 
+/* The LISTEN thread: wakes the workers on NOTIFY, and renews the leases
+ * of the outbound jobs they run every JOB_LEASE_S/4. */
 static void *
 listener_main(void *arg)
 {
     PGconn *pg = NULL;
+    long long renew_every = w.cfg->job_lease_s * 1000 / 4, next_renewal = 0;
 
     (void)arg;
     while (!atomic_load(&w.stop)) {
@@ -620,6 +704,10 @@ listener_main(void *arg)
         while ((n = PQnotifies(pg)) != NULL) {
             PQfreemem(n);
             jobs_workers_wake();
+        }
+        if (mono_ms() >= next_renewal) {
+            renew_leases(pg);
+            next_renewal = mono_ms() + renew_every;
         }
     }
     PQfinish(pg);
@@ -660,6 +748,7 @@ jobs_workers_start(const struct config *cfg)
         return 0; /* no workers: this process only serves HTTP */
     w.nthreads = (int)cfg->workers + 1;
     w.threads = xcalloc((size_t)w.nthreads, sizeof(*w.threads));
+    w.running = xcalloc((size_t)w.nthreads, sizeof(*w.running));
     for (int i = 0; i < w.nthreads; i++)
         if (pthread_create(&w.threads[i], NULL, worker_main, (void *)(intptr_t)i) != 0)
             abort();
@@ -680,7 +769,9 @@ jobs_workers_stop(void)
     if (w.listener_started)
         pthread_join(w.listener, NULL);
     free(w.threads);
+    free(w.running);
     w.threads = NULL;
+    w.running = NULL;
     w.nthreads = 0;
     w.listener_started = false;
 }
