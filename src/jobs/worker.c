@@ -4,13 +4,15 @@
  * Each worker owns its WooCommerce client (a CURL handle) and borrows a
  * database connection only for claiming and finishing; an outbound call
  * never holds one. Internal jobs run in batches: one transaction claims up
- * to BATCH due jobs with SKIP LOCKED, runs each under a savepoint, records
- * each outcome and commits once, so a thousand no-op jobs cost a few
- * commits, not a thousand. Workers sleep on a condition variable that the
- * LISTEN thread signals on every NOTIFY, with JOB_POLL_MS as a fallback
- * (a lost notification or a job whose run_at arrives only delays work by
- * one poll). Stopping: a flag, a broadcast, and a join; the job in hand
- * finishes first.
+ * to BATCH due jobs with SKIP LOCKED, runs them (a job that fails rolls
+ * back alone, under a savepoint: see "internal batch"), records each
+ * outcome and commits once, so a thousand no-op jobs cost a few commits,
+ * not a thousand. Workers sleep on a condition variable that the LISTEN
+ * thread signals on every NOTIFY, with JOB_POLL_MS as a fallback (a lost
+ * notification or a job whose run_at arrives only delays work by one
+ * poll), and back off while the database is away. The LISTEN thread also
+ * renews the leases of the outbound jobs the workers run. Stopping: a
+ * flag, a broadcast, and a join; the job in hand finishes first.
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -32,7 +34,8 @@
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/woo/jobs.h"
 
-#define BATCH 64
+#define BATCH 128
+#define BATCH_CAREFUL 64 /* see "internal batch" below */
 
 /* ---- the kinds ------------------------------------------------------- */
 
@@ -224,16 +227,28 @@ log_outcome(const struct job *job, const struct job_outcome *out, bool dead)
 /* ---- internal batch -------------------------------------------------- */
 
 /*
- * A batch runs its jobs back to back in one transaction, each under its own
- * savepoint, and marks all the finished ones in one UPDATE. A job whose
- * database work fails (or whose outcome cannot be recorded) rolls back to
- * its savepoint only: its retry is recorded in the same transaction and the
- * other jobs of the batch commit as if nothing happened. Releasing one
- * savepoint and taking the next is one round trip ("RELEASE ...;
- * SAVEPOINT ..." in one simple query), the price of that isolation
- * (bench/LINK.md). BATCH is 64, PostgreSQL's cache of subtransaction ids
- * per backend (PGPROC_MAX_CACHED_SUBXIDS): a batch whose every job writes
- * never overflows it, which would slow every other session's snapshots.
+ * A batch runs its jobs back to back in one transaction and marks all the
+ * finished ones in one UPDATE, so a no-op job costs a fraction of a round
+ * trip. A job whose database work fails must roll back alone, with its
+ * retry recorded beside the other jobs' outcomes: that takes a savepoint
+ * before it. A savepoint costs a round trip per job ("RELEASE ...;
+ * SAVEPOINT ..." in one simple query), which halved the no-op rate
+ * (bench/LINK.md), so a batch takes them only where they are needed:
+ *   - a job already retried (attempt > 1) runs under its savepoint: it is
+ *     the likeliest to fail again;
+ *   - any other job runs without; if its database work fails, the batch is
+ *     rolled back and run again at once in "careful" mode, a savepoint per
+ *     job, where the failing job rolls back alone and gets its retry in the
+ *     same transaction as the others' outcomes. The others' rolled-back work
+ *     is simply done again (internal jobs are database work only, and
+ *     idempotent by contract), and none of them is charged an attempt.
+ * A job's non-done outcome is recorded under its savepoint too, so a
+ * failing compensation (on_dead) is also its own.
+ *
+ * A careful batch claims at most BATCH_CAREFUL = 64 jobs, PostgreSQL's
+ * cache of subtransaction ids per backend (PGPROC_MAX_CACHED_SUBXIDS): one
+ * whose every job writes does not overflow it, which would slow every
+ * other session's snapshots while it runs.
  *
  * Left over from before savepoints, for the one case they do not cover (a
  * job's retry cannot be recorded even after its rollback, or the final
@@ -244,7 +259,9 @@ struct batch {
     struct job_env *env;
     struct job jobs[BATCH];
     int n, limit;
-    int failed; /* index of the job whose database work failed, or -1 */
+    bool careful;  /* a savepoint before every job */
+    bool savepoint; /* a savepoint "job" is open in this transaction */
+    int failed;     /* index of the job whose database work failed, or -1 */
     struct err failed_err;
 };
 
@@ -267,29 +284,40 @@ exec_simple(struct db_conn *c, const char *sql, struct err *e)
     return rc;
 }
 
-/* Run job i under its savepoint; non-done outcomes are recorded inside it
- * too, so a failing compensation (on_dead) is also that job's alone.
- * 0: outs[i] holds the outcome (recorded unless done); -1 with e: the job
- * failed and its savepoint is rolled back (or the database is away). */
+/* Run job i, under a savepoint when the batch is careful or the job is a
+ * retry. 0: *out holds the outcome (recorded unless done). -1 with e: the
+ * job failed; *guarded tells whether its savepoint was rolled back (the
+ * batch goes on) or there was none (the transaction is lost). */
 static int
 run_one(struct db_conn *c, struct batch *b, int i, struct job_outcome *out, bool *dead,
-        struct err *e)
+        bool *guarded, struct err *e)
 {
     const struct job_kind *kind = jobs_kind_find(b->jobs[i].kind);
     const struct config *cfg = b->env->cfg;
 
-    if (exec_simple(c, i == 0 ? "SAVEPOINT job" : "RELEASE SAVEPOINT job; SAVEPOINT job", e) < 0)
-        return -1;
+    *guarded = b->careful || b->jobs[i].attempts > 1;
+    if (*guarded) {
+        if (exec_simple(c, b->savepoint ? "RELEASE SAVEPOINT job; SAVEPOINT job" : "SAVEPOINT job",
+                        e) < 0) {
+            *guarded = false;
+            return -1;
+        }
+        b->savepoint = true;
+    }
     if (kind->run_tx(c, b->env, &b->jobs[i], out, e) == 0 &&
         (out->status == JOB_DONE || finish(c, &b->jobs[i], out, false, cfg, dead, e) >= 0))
         return 0;
-    if (e->kind != ERR_UNAVAILABLE) {
-        struct err re = {0};
-        if (exec_simple(c, "ROLLBACK TO SAVEPOINT job", &re) < 0)
-            *e = re;
-    }
     json_decref(out->result);
     out->result = NULL;
+    if (e->kind == ERR_UNAVAILABLE)
+        *guarded = false;
+    if (*guarded) {
+        struct err re = {0};
+        if (exec_simple(c, "ROLLBACK TO SAVEPOINT job", &re) < 0) {
+            *e = re;
+            *guarded = false;
+        }
+    }
     return -1;
 }
 
@@ -305,16 +333,24 @@ batch_tx(struct db_conn *c, void *ctx, struct err *e)
 
     batch_clear(b);
     b->failed = -1;
+    b->savepoint = false;
     if (jobs_claim_internal(c, w.internal_kinds, b->limit, b->jobs, &b->n, e) < 0)
         return -1;
     memset(outs, 0, sizeof(outs));
     for (int i = 0; i < b->n; i++) {
         struct err je = {0};
-        bool dead = false;
+        bool dead = false, guarded;
 
-        if (run_one(c, b, i, &outs[i], &dead, &je) < 0) {
-            if (je.kind == ERR_UNAVAILABLE) {
-                *e = je; /* the whole transaction is gone */
+        if (run_one(c, b, i, &outs[i], &dead, &guarded, &je) < 0) {
+            if (!guarded) {
+                /* No savepoint to go back to: the transaction is lost.
+                 * Unavailable: the caller backs off; else it runs the
+                 * batch again carefully. */
+                if (je.kind != ERR_UNAVAILABLE) {
+                    b->failed = i;
+                    b->failed_err = je;
+                }
+                *e = je;
                 goto out;
             }
             /* Rolled back to its savepoint: record its retry right here. */
@@ -371,14 +407,22 @@ run_internal(struct job_env *env, int *single, struct err *unavailable)
 {
     struct batch *b = xcalloc(1, sizeof(*b));
     struct err e = {0};
-    int n = 0;
+    int n = 0, rc;
 
     b->env = env;
     b->failed = -1; /* db_tx may fail before batch_tx runs: no job is at fault then */
     b->limit = *single > 0 ? 1 : BATCH;
     if (*single > 0)
         (*single)--;
-    if (db_tx(batch_tx, b, &e) == 0) {
+    rc = db_tx(batch_tx, b, &e);
+    if (rc < 0 && b->failed >= 0 && !b->careful) {
+        /* A job without a savepoint failed: again, with one per job. */
+        b->careful = true;
+        if (b->limit > BATCH_CAREFUL)
+            b->limit = BATCH_CAREFUL;
+        rc = db_tx(batch_tx, b, &e);
+    }
+    if (rc == 0) {
         n = b->n;
         if (n == 0)
             *single = 0; /* drained: back to batches */
