@@ -153,3 +153,41 @@ def test_a_job_whose_database_work_fails_rolls_back_only_itself(pg, base_env, se
                                                                  "job retry not recorded")]
     admin.close()
     shop.close()
+
+
+def test_a_retried_job_fails_again_under_its_own_savepoint(pg, base_env, service_factory,
+                                                           admin_token, fake):
+    """A job that failed before runs under a savepoint at once (attempt > 1):
+    it fails its three attempts, each recorded, and the jobs committed with
+    it are done once each."""
+    db = new_migrated_db(pg, base_env)
+    svc = service_factory.start(env=service_env(pg, db, free_port(), JOB_TEST_KINDS="1"),
+                                name="savepoint-retry")
+    admin = client(svc.url, admin_token)
+    shop = Linked(svc, admin, fake)
+    conn = pg.connect(db)
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO jobs (shop_id, kind, payload, max_attempts)"
+                    " SELECT %s, 'test.db_work', jsonb_build_object('fail', i = 1), 3"
+                    " FROM generate_series(1, 6) i RETURNING id, payload", (shop.id,))
+        made = cur.fetchall()
+    conn.commit()
+    conn.close()
+    failing = next(i for i, p in made if p["fail"])
+
+    def finished():
+        rows = pg.query(db, "SELECT id, status, attempts, last_error FROM jobs"
+                        " WHERE kind = 'test.db_work' ORDER BY id")
+        return rows if all(r[1] in ("done", "dead") for r in rows) else None
+    rows = {r[0]: r for r in wait_for(finished, timeout=15, what="the test jobs to finish")}
+    assert rows.pop(failing)[1:3] == ("dead", 3)
+    assert all(r[1:] == ("done", 1, None) for r in rows.values()), rows
+    keys = [k for (k,) in pg.query(db, "SELECT dedupe_key FROM events WHERE kind = 'test.db_work'")]
+    assert sorted(keys) == sorted(f"test.db_work:{i}" for i in rows)
+    msgs = [r["msg"] for r in svc.log_records() if r.get("job_id") == failing]
+    assert msgs == ["job failed, will retry", "job failed, will retry", "job dead"], msgs
+    assert not [r for r in svc.log_records() if r.get("msg") in ("job batch failed",
+                                                                 "job retry not recorded")]
+    admin.close()
+    shop.close()
