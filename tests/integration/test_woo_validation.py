@@ -191,3 +191,30 @@ def test_a_retried_job_fails_again_under_its_own_savepoint(pg, base_env, service
                                                                  "job retry not recorded")]
     admin.close()
     shop.close()
+
+
+def test_an_impossible_value_in_a_fetched_order_fails_its_fetch_once_naming_the_field(
+        pg, base_env, service_factory, admin_token, fake):
+    """The action topic makes aftersale GET the order; the shop answers one
+    with line quantity 3,000,000,000: the fetch job is dead after one
+    attempt, its last_error naming the field, and nothing is stored."""
+    from woo_helpers import _Resp, fake_order_answers
+    db = new_migrated_db(pg, base_env)
+    svc = service_factory.start(env=service_env(pg, db, free_port()), name="valid-fetch")
+    admin = client(svc.url, admin_token)
+    shop = Linked(svc, admin, fake)
+    o = fake.add_order(status="completed")
+    bad = fake.webhook_payload("order.updated", o["id"])
+    bad["line_items"][0]["quantity"] = 3000000000
+    fake_order_answers(fake, o["id"], _Resp(200, bad))
+    r = shop.deliver("action.woocommerce_order_status_completed",
+                     {"action": "woocommerce_order_status_completed", "arg": o["id"]})
+    assert r.status_code == 200 and r.json()["status"] == "received", r.text
+    job = shop.find_job("woo.order_fetch", timeout=10)
+    job = shop.wait_job(job["id"], ("dead",), timeout=10)
+    assert job["attempts"] == 1, job
+    assert "line_items[0].quantity" in job["last_error"], job
+    assert order_row(pg, db, shop.id, o["id"]) is None
+    assert shop.events(order_id=o["id"]) == []
+    admin.close()
+    shop.close()
