@@ -218,3 +218,37 @@ def test_an_impossible_value_in_a_fetched_order_fails_its_fetch_once_naming_the_
     assert shop.events(order_id=o["id"]) == []
     admin.close()
     shop.close()
+
+
+def test_a_value_the_database_refuses_fails_its_delivery_once(pg, base_env, service_factory,
+                                                              admin_token, fake):
+    """Defence in depth behind the validators: this test's own database gets
+    a CHECK the validators know nothing of (quantity < 1000); a delivery that
+    trips it is rolled back alone (a savepoint around the apply) and recorded
+    as failed with PostgreSQL's reason, in one attempt, and a valid delivery
+    in the same batch is processed."""
+    db = new_migrated_db(pg, base_env)
+    pg.query(db, "ALTER TABLE order_items ADD CONSTRAINT test_quantity CHECK (quantity < 1000)")
+    receiver = service_factory.start(env=service_env(pg, db, free_port(), WORKERS="0"),
+                                     name="check-recv")
+    admin = client(receiver.url, admin_token)
+    shop = Linked(receiver, admin, fake)
+    good = fake.add_order(status="completed")
+    bad = fake.webhook_payload("order.updated", fake.add_order(status="completed")["id"])
+    bad["line_items"][0]["quantity"] = 5000
+    d_bad = shop.deliver("order.updated", bad).json()["id"]
+    d_good = shop.deliver_order(good["id"]).json()["id"]
+    worker = service_factory.start(env=service_env(pg, db, free_port()), name="check-work")
+    shop.api, shop.svc = client(worker.url, shop.api_key), worker
+    shop.delivery_jobs_done(timeout=20)
+    rows = dict((d, (st, note)) for d, st, note in pg.query(
+        db, "SELECT id, status, note FROM webhook_deliveries WHERE shop_id = %s", (shop.id,)))
+    assert rows[d_bad][0] == "failed" and "test_quantity" in rows[d_bad][1], rows[d_bad]
+    assert rows[d_good][0] == "processed", rows[d_good]
+    jobs = {j["payload"]["delivery"]: j for j in shop.jobs(kind="woo.delivery")}
+    assert jobs[d_bad]["status"] == "done" and jobs[d_bad]["attempts"] == 1, jobs[d_bad]
+    assert order_row(pg, db, shop.id, bad["id"]) is None  # the order upsert went back too
+    assert shop.events(order_id=bad["id"]) == []
+    assert len(shop.events(kind="order.completed", order_id=good["id"])) == 1
+    shop.api.close()
+    admin.close()
