@@ -74,6 +74,35 @@ woo_money_valid(const char *s)
     return money_decimal_valid(s);
 }
 
+bool
+woo_text_valid(const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len;
+
+    if (s == NULL || (len = strlen(s)) > max)
+        return false;
+    while (*p) {
+        unsigned c = *p;
+        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
+                            : (c & 0xF8) == 0xF0 ? 3 : -1;
+        unsigned cp = n == 0 ? c : n == 1 ? c & 0x1F : n == 2 ? c & 0x0F : c & 0x07;
+
+        if (n < 0 || (n == 0 && (c < 0x20 || c == 0x7F)))
+            return false;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
 /* ---- field checks: each names the JSON path it refuses ----------------- */
 
 static bool

@@ -30,6 +30,7 @@
 #include "aftersale/woo/handlers.h"
 #include "aftersale/woo/jobs.h"
 #include "aftersale/woo/link.h"
+#include "aftersale/woo/validate.h"
 
 /* "webhook_id=12": WooCommerce's ping, form-encoded and unsigned. */
 static bool
@@ -189,10 +190,12 @@ woo_handle_webhook(struct req *r)
                       "X-WC-Webhook-Signature does not match the body and this shop's secret");
         return;
     }
+    /* Headers are raw bytes: what is not text PostgreSQL takes as it is
+     * would fail the INSERT and lose the delivery (validate.h). */
     rc.topic = req_header(r, "X-WC-Webhook-Topic");
-    if (rc.topic == NULL || strlen(rc.topic) > 200 || jx_utf8_len(rc.topic) == 0)
+    if (!woo_text_valid(rc.topic, 200) || rc.topic[0] == '\0')
         rc.topic = "unknown";
-    rc.delivery_id = delivery && strlen(delivery) <= 64 ? delivery : NULL;
+    rc.delivery_id = woo_text_valid(delivery, 64) ? delivery : NULL;
     if (webhook && cursor_parse_id(webhook, &webhook_id) == 0) {
         DB_I64(webhook_text, webhook_id);
         rc.webhook_id = webhook_text;

@@ -14,9 +14,23 @@ without workers (WORKERS=0) and then processed by a second service with
 workers, which claims them all at once.
 """
 
+import pytest
+
 from aftersale_it import free_port
 from woo_helpers import (Linked, client, fake, new_migrated_db, order_row,  # noqa: F401
                          service_env, wait_for)
+
+
+@pytest.fixture
+def linked_like(pg, base_env, service_factory, admin_token, fake):
+    """A shop linked to the fake on a service of its own: (Linked, pg, db)."""
+    db = new_migrated_db(pg, base_env)
+    svc = service_factory.start(env=service_env(pg, db, free_port()), name="valid-hdr")
+    admin = client(svc.url, admin_token)
+    shop = Linked(svc, admin, fake)
+    yield shop, pg, db
+    shop.close()
+    admin.close()
 
 
 def bad_orders(f):
@@ -252,3 +266,25 @@ def test_a_value_the_database_refuses_fails_its_delivery_once(pg, base_env, serv
     assert len(shop.events(kind="order.completed", order_id=good["id"])) == 1
     shop.api.close()
     admin.close()
+
+
+def test_header_bytes_that_are_not_text_do_not_lose_the_delivery(linked_like):
+    """X-WC-Webhook-Topic and X-WC-Webhook-Delivery-ID arrive as raw bytes;
+    bytes that are not UTF-8 used to fail the INSERT (the shop got an error
+    and the delivery was lost). The topic becomes "unknown" (ignored) and a
+    delivery id that is not text is not kept; the delivery is stored."""
+    shop, pg, db = linked_like
+    o = shop.fake.add_order(status="completed")
+    body = shop.fake.webhook_payload("order.updated", o["id"])
+    r = shop.deliver("order.updat\xe9", body)  # sent as Latin-1: byte 0xE9
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "ignored" and r.json()["duplicate"] is False
+    r = shop.deliver("order.updated", body, delivery_id="abc\xff\x01")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "received"
+    rows = pg.query(db, "SELECT topic, delivery_id FROM webhook_deliveries WHERE shop_id = %s"
+                    " ORDER BY id", (shop.id,))
+    assert [t for t, _ in rows] == ["unknown", "order.updated"], rows
+    assert rows[1][1] is None, rows  # the id that was not text
+    shop.delivery_jobs_done()
+    assert len(shop.events(kind="order.completed", order_id=o["id"])) == 1

@@ -1033,6 +1033,26 @@ validate_order_names_each_bad_field(void **state)
 }
 
 static void
+text_valid_is_utf8_without_controls(void **state)
+{
+    (void)state;
+    assert_true(woo_text_valid("order.updated", 200));
+    assert_true(woo_text_valid("Zo\xc3\xab \xf0\x9f\x98\x80 \xe2\x82\xac", 200));
+    assert_true(woo_text_valid("", 10));
+    assert_false(woo_text_valid("abc", 2));           /* too long */
+    assert_false(woo_text_valid("order.\xff", 200));   /* not UTF-8 */
+    assert_false(woo_text_valid("caf\xe9", 200));      /* Latin-1 */
+    assert_false(woo_text_valid("\xc3", 200));         /* cut */
+    assert_false(woo_text_valid("\xc0\xaf", 200));     /* overlong '/' */
+    assert_false(woo_text_valid("\xed\xa0\x80", 200)); /* surrogate */
+    assert_false(woo_text_valid("\xf4\x90\x80\x80", 200)); /* > U+10FFFF */
+    assert_false(woo_text_valid("a\tb", 200));         /* control */
+    assert_false(woo_text_valid("a\x7f", 200));
+    assert_false(woo_text_valid("\xc2\x85", 200));     /* C1 control */
+    assert_false(woo_text_valid(NULL, 200));
+}
+
+static void
 validate_customer(void **state)
 {
     json_error_t jerr;
@@ -1084,6 +1104,7 @@ main(void)
         cmocka_unit_test(date_real_checks_the_calendar),
         cmocka_unit_test(validate_order_names_each_bad_field),
         cmocka_unit_test(validate_customer),
+        cmocka_unit_test(text_valid_is_utf8_without_controls),
     };
     int rc;
 

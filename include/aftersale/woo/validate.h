@@ -35,6 +35,11 @@ bool woo_date_real(const char *s);
 /* True for a decimal amount of sane size (money_decimal_valid). */
 bool woo_money_valid(const char *s);
 
+/* True for text PostgreSQL stores as it is: valid UTF-8 (no overlong
+ * forms, no surrogates), no control characters, at most `max` bytes
+ * (headers such as X-WC-Webhook-Topic arrive as raw bytes). */
+bool woo_text_valid(const char *s, size_t max);
+
 /* An order as WooCommerce sends it (webhook body, GET /orders/{id}). */
 int woo_validate_order(const json_t *order, struct err *e);
 
