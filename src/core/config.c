@@ -59,8 +59,11 @@ static const struct option options[] = {
      "first retry delay ceiling; doubles per attempt, with full jitter"},
     {"JOB_BACKOFF_MAX_MS", "3600000", K_LONG, AT(job_backoff_max_ms), 1, 86400000,
      "largest retry delay ceiling"},
-    {"JOB_LEASE_S", "300", K_LONG, AT(job_lease_s), 5, 86400,
-     "how long an outbound job may run before another worker may take it over"},
+    {"JOB_LEASE_S", "20", K_LONG, AT(job_lease_s), 5, 86400,
+     "lease of a running outbound job, renewed every JOB_LEASE_S/4 while it runs: after a crash "
+     "its shop's outbound work resumes within this many seconds"},
+    {"JOB_TEST_KINDS", "0", K_LONG, AT(job_test_kinds), 0, 1,
+     "1 adds the job kinds integration tests use to force failures (tests only)"},
     {"WOO_TIMEOUT_MS", "20000", K_LONG, AT(woo_timeout_ms), 100, 600000,
      "total timeout of one call to a shop's WooCommerce API"},
     {"WOO_CONNECT_TIMEOUT_MS", "5000", K_LONG, AT(woo_connect_timeout_ms), 100, 60000,

@@ -3,9 +3,10 @@
  *
  * States: pending -> (running, outbound only) -> done | pending (retry,
  * later run_at) | dead. A dead job stays until an operator retries it.
- * Outbound claims take a lease (lease_until): a job whose worker died
- * becomes claimable again when its lease runs out, which is how "a job
- * interrupted by a crash runs again" without a janitor process. Claims use
+ * Outbound claims take a lease (lease_until), renewed while the job runs
+ * (worker.c): a job whose process died becomes claimable again when its
+ * lease runs out, which is how "a job interrupted by a crash runs again"
+ * without a janitor process. Claims use
  * FOR UPDATE SKIP LOCKED so workers never wait on each other, and the
  * outbound claim skips shops that already have a job running: one slow
  * shop holds at most one worker. Finishing is fenced by `attempts`, so a

@@ -13,7 +13,9 @@
  *     produce each event exactly once;
  *   - checkout-draft orders (block checkout in progress) are ignored.
  * Money stays decimal text into numeric; dates are WooCommerce's *_gmt
- * strings read as UTC by PostgreSQL.
+ * strings read as UTC by PostgreSQL. Every value is checked (validate.c)
+ * before the first statement runs, so bad data never aborts the caller's
+ * transaction.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 
 #include "aftersale/core/money.h"
 #include "aftersale/woo/link.h"
+#include "aftersale/woo/validate.h"
 
 #define UTC(n) "$" #n "::timestamp AT TIME ZONE 'UTC'"
 
@@ -270,6 +273,12 @@ woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char
         *outcome = "ignored: checkout-draft";
         return 0;
     }
+    /* Every value, before the first statement: a value PostgreSQL refuses
+     * would abort the caller's transaction (validate.h). */
+    if (woo_validate_order(o, e) < 0)
+        return -1;
+    if (json_is_null(items))
+        items = NULL;
     if (date_field(o, "date_modified_gmt", &modified, e) < 0 ||
         date_field(o, "date_created_gmt", &created, e) < 0 ||
         date_field(o, "date_paid_gmt", &paid, e) < 0 ||
@@ -400,8 +409,8 @@ woo_customers_apply(struct db_conn *c, int64_t shop_id, const json_t *cu, bool c
     bool emitted;
 
     *outcome = "applied";
-    if (!json_is_object(cu) || cid <= 0)
-        return err_set(e, ERR_INVALID, "customer", "not a WooCommerce customer (id)");
+    if (woo_validate_customer(cu, e) < 0)
+        return -1;
     if (date_field(cu, "date_created_gmt", &created_gmt, e) < 0 ||
         date_field(cu, "date_modified_gmt", &modified_gmt, e) < 0)
         return -1;

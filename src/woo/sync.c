@@ -70,6 +70,7 @@ struct apply_ctx {
     const json_t *orders; /* array */
     int applied, skipped;
     char max_modified[20];
+    struct err first_invalid; /* why the first skipped order was refused (names the field) */
 };
 
 static int
@@ -81,6 +82,7 @@ apply_fn(struct db_conn *c, void *ctx, struct err *e)
 
     a->applied = a->skipped = 0;
     a->max_modified[0] = '\0';
+    err_clear(&a->first_invalid);
     json_array_foreach(a->orders, i, order) {
         const char *outcome;
         char modified[20] = "";
@@ -97,7 +99,8 @@ apply_fn(struct db_conn *c, void *ctx, struct err *e)
             if (db_exec_cmd(c, "sync_rollback_savepoint", "ROLLBACK TO SAVEPOINT o", 0, NULL, e) <
                 0)
                 return -1;
-            a->skipped++;
+            if (a->skipped++ == 0)
+                a->first_invalid = oe;
         } else {
             a->applied++;
         }
@@ -137,8 +140,9 @@ woo_job_order_fetch(struct job_env *env, const struct job *job, struct job_outco
         out->err = e;
     } else if (a.skipped > 0) {
         out->status = JOB_FAIL;
-        err_set(&out->err, ERR_INVALID, NULL, "the shop's order %" JSON_INTEGER_FORMAT
-                " could not be read", order_id);
+        err_set(&out->err, ERR_INVALID, a.first_invalid.field,
+                "the shop's order %" JSON_INTEGER_FORMAT " could not be read: %.150s", order_id,
+                a.first_invalid.detail);
     } else {
         out->status = JOB_DONE;
         out->result = json_pack("{s:I}", "order_id", order_id);

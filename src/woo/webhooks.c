@@ -30,6 +30,7 @@
 #include "aftersale/woo/handlers.h"
 #include "aftersale/woo/jobs.h"
 #include "aftersale/woo/link.h"
+#include "aftersale/woo/validate.h"
 
 /* "webhook_id=12": WooCommerce's ping, form-encoded and unsigned. */
 static bool
@@ -189,10 +190,12 @@ woo_handle_webhook(struct req *r)
                       "X-WC-Webhook-Signature does not match the body and this shop's secret");
         return;
     }
+    /* Headers are raw bytes: what is not text PostgreSQL takes as it is
+     * would fail the INSERT and lose the delivery (validate.h). */
     rc.topic = req_header(r, "X-WC-Webhook-Topic");
-    if (rc.topic == NULL || strlen(rc.topic) > 200 || jx_utf8_len(rc.topic) == 0)
+    if (!woo_text_valid(rc.topic, 200) || rc.topic[0] == '\0')
         rc.topic = "unknown";
-    rc.delivery_id = delivery && strlen(delivery) <= 64 ? delivery : NULL;
+    rc.delivery_id = woo_text_valid(delivery, 64) ? delivery : NULL;
     if (webhook && cursor_parse_id(webhook, &webhook_id) == 0) {
         DB_I64(webhook_text, webhook_id);
         rc.webhook_id = webhook_text;
@@ -209,6 +212,43 @@ woo_handle_webhook(struct req *r)
 }
 
 /* ---- processing ------------------------------------------------------ */
+
+/*
+ * Apply an order or customer body under a savepoint. The validators
+ * (validate.c) refuse every bad value we know of before any SQL runs; a
+ * value they let through and PostgreSQL still refuses (ERR_INVALID with a
+ * SQLSTATE: class 22, a CHECK) rolls back only the apply, so the delivery
+ * is still recorded as failed, with the reason, in this one attempt
+ * instead of aborting the job's transaction and being retried until dead.
+ * Returns 0 (applied, or *invalid set with e describing why) or -1.
+ */
+static int
+apply_guarded(struct db_conn *c, const struct job *job, const char *topic, const json_t *body,
+              const char **outcome, bool *invalid, struct err *e)
+{
+    int rc;
+
+    *invalid = false;
+    if (db_exec_cmd(c, "woo_delivery_savepoint", "SAVEPOINT delivery", 0, NULL, e) < 0)
+        return -1;
+    if (strncmp(topic, "order.", 6) == 0)
+        rc = woo_orders_apply(c, job->shop_id, body, outcome, NULL, e);
+    else
+        rc = woo_customers_apply(c, job->shop_id, body, strcmp(topic, "customer.created") == 0,
+                                 outcome, e);
+    if (rc == 0 || e->kind != ERR_INVALID)
+        return rc;
+    *invalid = true;
+    if (e->sqlstate[0] != '\0') {
+        struct err re = {0};
+        if (db_exec_cmd(c, "woo_delivery_rollback", "ROLLBACK TO SAVEPOINT delivery", 0, NULL,
+                        &re) < 0) {
+            *e = re;
+            return -1;
+        }
+    }
+    return 0;
+}
 
 int
 woo_job_delivery(struct db_conn *c, struct job_env *env, const struct job *job,
@@ -242,10 +282,12 @@ woo_job_delivery(struct db_conn *c, struct job_env *env, const struct job *job,
     if (body == NULL) {
         status = "failed";
         outcome = "body is not JSON";
-    } else if (strncmp(topic, "order.", 6) == 0 && strcmp(topic, "order.deleted") != 0) {
-        if (woo_orders_apply(c, job->shop_id, body, &outcome, NULL, e) < 0) {
-            if (e->kind != ERR_INVALID)
-                goto out;
+    } else if ((strncmp(topic, "order.", 6) == 0 && strcmp(topic, "order.deleted") != 0) ||
+               (strncmp(topic, "customer.", 9) == 0 && strcmp(topic, "customer.deleted") != 0)) {
+        bool invalid;
+        if (apply_guarded(c, job, topic, body, &outcome, &invalid, e) < 0)
+            goto out;
+        if (invalid) {
             status = "failed";
             outcome = e->detail;
         }
@@ -255,14 +297,6 @@ woo_job_delivery(struct db_conn *c, struct job_env *env, const struct job *job,
     } else if (strcmp(topic, "customer.deleted") == 0) {
         if (woo_customers_mark_deleted(c, job->shop_id, atoll(PQgetvalue(res, 0, 3)), e) < 0)
             goto out;
-    } else if (strncmp(topic, "customer.", 9) == 0) {
-        if (woo_customers_apply(c, job->shop_id, body, strcmp(topic, "customer.created") == 0,
-                                &outcome, e) < 0) {
-            if (e->kind != ERR_INVALID)
-                goto out;
-            status = "failed";
-            outcome = e->detail;
-        }
     } else if (strcmp(topic, "action.woocommerce_order_status_completed") == 0) {
         char key[48];
         json_t *p = json_pack("{s:I}", "order_id", (json_int_t)atoll(PQgetvalue(res, 0, 3)));

@@ -3,6 +3,7 @@ their retry through the API, a crash with a pending job, a shop that never
 answers, the webhook set-up job, and GET /v1/jobs.
 """
 
+import signal
 import time
 
 import pytest
@@ -341,7 +342,7 @@ def test_sigterm_during_a_hanging_shop_call_stops_within_the_grace(pg, base_env,
                                                                    fake):
     """SIGTERM must not wait out WOO_TIMEOUT_MS (20 s by default) of a call to a
     shop that does not answer: past SHUTDOWN_GRACE_S an orchestrator sends
-    SIGKILL, and the job would then sit 'running' until its lease (300 s) ends."""
+    SIGKILL, and the job would then sit 'running' until its lease (JOB_LEASE_S) ends."""
     db = new_migrated_db(pg, base_env)
     svc = service_factory.start(env=service_env(pg, db, free_port(), WOO_TIMEOUT_MS="20000",
                                                 SHUTDOWN_GRACE_S="2"), name="term")
@@ -364,26 +365,68 @@ def test_sigterm_during_a_hanging_shop_call_stops_within_the_grace(pg, base_env,
     assert status == "pending", "the interrupted job must be released, not left running"
 
 
+def test_lease_is_renewed_while_a_slow_call_runs(pg, base_env, service_factory, admin_token,
+                                                 fake):
+    """A call that takes longer than JOB_LEASE_S (5 s) is not taken over by
+    another process while its own process is alive: the lease is renewed
+    (every JOB_LEASE_S/4), so the shop is called once at a time."""
+    db = new_migrated_db(pg, base_env)
+    first = service_factory.start(env=service_env(pg, db, free_port(), WOO_TIMEOUT_MS="12000"),
+                                  name="renew-1")
+    admin = client(first.url, admin_token)
+    shop = Linked(first, admin, fake)
+    other = service_factory.start(env=service_env(pg, db, free_port(), WOO_TIMEOUT_MS="12000"),
+                                  name="renew-2")  # either may claim the job
+    o = fake.add_order(status="completed")
+    fake.timeout_seconds = 8  # then the fake drops the connection: attempt 1 fails
+    fake.fail_next(1, "timeout", path_prefix=f"/orders/{o['id']}")
+    action(shop, o["id"])
+    fid = fetch_job(shop, o["id"])["id"]
+    job = shop.wait_job(fid, timeout=20)
+    assert job["attempts"] == 2
+    calls = order_calls(fake, o["id"])
+    assert len(calls) == 2 and calls[0]["outcome"] == "timeout", calls
+    # attempt 2 started only after attempt 1 gave up (~8 s), not when 5 s had passed
+    assert calls[1]["time"] - calls[0]["time"] >= 7.5, calls
+    assert len(shop.events(kind="order.completed", order_id=o["id"])) == 1
+    assert not [r for r in first.log_records() + other.log_records()
+                if r.get("msg", "").startswith("job outcome dropped")]
+    shop.close()
+    admin.close()
+
+
 def test_job_outliving_its_lease_runs_again_and_the_late_outcome_is_fenced(
         pg, base_env, service_factory, admin_token, fake):
-    """Attempt 1 hangs past JOB_LEASE_S (5 s); another worker takes the job
-    over and finishes it; attempt 1's late failure must not overwrite that."""
+    """Attempt 1's process freezes (SIGSTOP) in the middle of its call, so
+    its lease (JOB_LEASE_S=5) is no longer renewed and lapses; a second
+    process takes the job over and finishes it; when the first wakes up,
+    attempt 1's late failure must not overwrite that."""
     db = new_migrated_db(pg, base_env)
-    svc = service_factory.start(env=service_env(pg, db, free_port(), WOO_TIMEOUT_MS="8000",
-                                                JOB_LEASE_S="5"), name="fence")
-    admin = client(svc.url, admin_token)
-    shop = Linked(svc, admin, fake)
+    first = service_factory.start(env=service_env(pg, db, free_port(), WOO_TIMEOUT_MS="8000"),
+                                  name="fence-1")
+    admin = client(first.url, admin_token)
+    shop = Linked(first, admin, fake)
     o = fake.add_order(status="completed")
     fake.timeout_seconds = 6.5  # then the fake drops the connection: attempt 1 fails late
     fake.fail_next(1, "timeout", path_prefix=f"/orders/{o['id']}")
     action(shop, o["id"])
     fid = fetch_job(shop, o["id"])["id"]
-    job = shop.wait_job(fid, timeout=15)
-    assert job["attempts"] == 2
-    assert len(order_calls(fake, o["id"])) == 2
-    # attempt 1 gives up when the fake drops it (~6.5 s) and reports its failure
-    wait_for(lambda: [r for r in svc.log_records() if r.get("job_id") == fid
-                      and r.get("attempt") == 1], timeout=5, what="attempt 1's late outcome")
+    wait_for(lambda: order_calls(fake, o["id"]), what="attempt 1's call")
+    first.proc.send_signal(signal.SIGSTOP)
+    try:
+        second = service_factory.start(env=service_env(pg, db, free_port()), name="fence-2")
+        shop.api = client(second.url, shop.api_key)
+        job = shop.wait_job(fid, timeout=15)
+        assert job["attempts"] == 2
+        assert len(order_calls(fake, o["id"])) == 2
+    finally:
+        first.proc.send_signal(signal.SIGCONT)
+    # attempt 1 gives up (the fake dropped it) and reports its failure: dropped
+    wait_for(lambda: [r for r in first.log_records() if r.get("job_id") == fid
+                      and r.get("attempt") == 1], timeout=10, what="attempt 1's late outcome")
+    late = [r for r in first.log_records() if r.get("job_id") == fid]
+    assert [r["msg"] for r in late] == [
+        "job outcome dropped: its lease ran out and another attempt owns it"], late
     job = shop.job(fid)
     assert (job["status"], job["attempts"], job["last_error"]) == ("done", 2, None), job
     assert job["result"] == {"order_id": o["id"]}

@@ -31,6 +31,7 @@
 #include "aftersale/version.h"
 #include "aftersale/woo/client.h"
 #include "aftersale/woo/oauth.h"
+#include "aftersale/woo/validate.h"
 
 #define CK "ck_0123456789abcdef0123456789abcdef01234567"
 #define CS "cs_76543210fedcba9876543210fedcba9876543210"
@@ -909,6 +910,169 @@ client_is_reusable_across_requests(void **state)
     woo_client_free(wc);
 }
 
+
+/* ---- validate.c: WooCommerce values before SQL ---------------------------- */
+
+static void
+date_real_checks_the_calendar(void **state)
+{
+    static const char *const good[] = {
+        "2017-03-22T19:28:02", "1970-01-01T00:00:00", "9999-12-31T23:59:59",
+        "2024-02-29T12:00:00", /* leap year */
+        "2000-02-29T12:00:00", /* divisible by 400: leap */
+        "2026-04-30T10:00:00", "2026-01-31T10:00:00",
+    };
+    static const char *const bad[] = {
+        "2026-02-30T10:00:00", "2026-02-29T10:00:00", /* not a leap year */
+        "1900-02-29T10:00:00",                        /* divisible by 100: not leap */
+        "2026-04-31T10:00:00", "2026-13-01T10:00:00", "2026-00-10T10:00:00",
+        "2026-01-00T10:00:00", "0000-01-01T10:00:00", "1969-12-31T23:59:59",
+        "2026-01-01T24:00:00", "2026-01-01T23:60:00", "2026-01-01T23:59:60",
+        "2026-01-01 10:00:00", "2026-01-01T10:00:00Z", "2026-1-01T10:00:00",
+        "+026-01-01T10:00:00", "2026-01-01T10:00:0a", "", NULL,
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(woo_date_real(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (woo_date_real(bad[i]))
+            fail_msg("accepted %s", bad[i] ? bad[i] : "(null)");
+    }
+}
+
+/* A valid order as WooCommerce sends it; each case below breaks one value. */
+static const char valid_order[] =
+    "{\"id\":727,\"status\":\"completed\",\"currency\":\"EUR\",\"customer_id\":0,"
+    "\"date_created_gmt\":\"2026-02-01T10:00:00\",\"date_modified_gmt\":\"2026-02-28T10:00:00\","
+    "\"date_paid_gmt\":null,\"date_completed_gmt\":\"\",\"total\":\"29.35\",\"total_tax\":\"0.00\","
+    "\"shipping_total\":\"0\",\"discount_total\":\"0.00\",\"billing\":{\"email\":\"a@b.example\"},"
+    "\"line_items\":[{\"id\":315,\"name\":\"Woo\",\"product_id\":93,\"variation_id\":0,"
+    "\"quantity\":2,\"subtotal\":\"29.35\",\"total\":\"29.35\",\"total_tax\":\"0.00\"}],"
+    "\"refunds\":[{\"id\":9,\"reason\":\"\",\"total\":\"-5.00\"}]}";
+
+static void
+order_check(const char *path, const char *key, json_t *value, const char *field)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(valid_order, 0, &jerr);
+    json_t *obj = o;
+    struct err e = {0};
+
+    assert_non_null(o);
+    if (strcmp(path, "line_items") == 0 || strcmp(path, "refunds") == 0)
+        obj = json_array_get(json_object_get(o, path), 0);
+    if (value)
+        json_object_set_new(obj, key, value);
+    else
+        json_object_del(obj, key);
+    if (field == NULL) {
+        assert_int_equal(woo_validate_order(o, &e), 0);
+    } else {
+        assert_int_equal(woo_validate_order(o, &e), -1);
+        assert_int_equal(e.kind, ERR_INVALID);
+        assert_string_equal(e.field, field);
+        /* the note a delivery gets starts with the field it names */
+        assert_memory_equal(e.detail, field, strlen(field));
+    }
+    json_decref(o);
+}
+
+static void
+validate_order_names_each_bad_field(void **state)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(valid_order, 0, &jerr);
+    struct err e = {0};
+    (void)state;
+
+    assert_int_equal(woo_validate_order(o, &e), 0);
+    json_decref(o);
+    /* impossible dates */
+    order_check("", "date_modified_gmt", json_string("2026-02-30T10:00:00"), "date_modified_gmt");
+    order_check("", "date_modified_gmt", json_string("0000-01-01T00:00:00"), "date_modified_gmt");
+    order_check("", "date_modified_gmt", json_string("2026-13-01T00:00:00"), "date_modified_gmt");
+    order_check("", "date_modified_gmt", json_null(), "date_modified_gmt");
+    order_check("", "date_modified_gmt", NULL, "date_modified_gmt");
+    order_check("", "date_created_gmt", json_string("2025-02-29T00:00:00"), "date_created_gmt");
+    order_check("", "date_paid_gmt", json_integer(1700000000), "date_paid_gmt");
+    order_check("", "date_completed_gmt", json_string("2026-04-31T00:00:00"),
+                "date_completed_gmt");
+    /* integers beyond their columns */
+    order_check("line_items", "quantity", json_integer(3000000000LL), "line_items[0].quantity");
+    order_check("line_items", "quantity", json_integer(-1), "line_items[0].quantity");
+    order_check("line_items", "quantity", json_string("2"), "line_items[0].quantity");
+    order_check("line_items", "quantity", json_integer(2147483647), NULL);
+    order_check("line_items", "quantity", NULL, NULL);
+    order_check("line_items", "id", json_integer(0), "line_items[0].id");
+    order_check("line_items", "id", NULL, "line_items[0].id");
+    order_check("line_items", "product_id", json_integer(-5), "line_items[0].product_id");
+    order_check("line_items", "variation_id", json_real(1.5), "line_items[0].variation_id");
+    order_check("line_items", "total", json_string("1e5"), "line_items[0].total");
+    order_check("line_items", "subtotal", json_string("1234567890123456"),
+                "line_items[0].subtotal");
+    order_check("line_items", "name", json_integer(7), "line_items[0].name");
+    order_check("refunds", "id", json_integer(-9), "refunds[0].id");
+    order_check("refunds", "total", json_real(5.0), "refunds[0].total");
+    order_check("", "customer_id", json_integer(-1), "customer_id");
+    order_check("", "customer_id", json_null(), NULL);
+    /* money, currency */
+    order_check("", "total", json_string("ten euros"), "total");
+    order_check("", "total", json_string("1.1234567"), "total");
+    order_check("", "total", json_real(29.35), "total");
+    order_check("", "shipping_total", json_string(""), NULL);
+    order_check("", "currency", json_string("eur"), "currency");
+    order_check("", "currency", json_string("EURO"), "currency");
+    order_check("", "currency", NULL, "currency");
+    /* shapes */
+    order_check("", "line_items", json_string("x"), "line_items");
+    order_check("", "line_items", json_null(), NULL);
+    order_check("", "refunds", json_object(), "refunds");
+    order_check("", "id", json_integer(0), "order");
+    order_check("", "status", json_string(""), "order");
+    assert_int_equal(woo_validate_order(NULL, &e), -1);
+}
+
+static void
+text_valid_is_utf8_without_controls(void **state)
+{
+    (void)state;
+    assert_true(woo_text_valid("order.updated", 200));
+    assert_true(woo_text_valid("Zo\xc3\xab \xf0\x9f\x98\x80 \xe2\x82\xac", 200));
+    assert_true(woo_text_valid("", 10));
+    assert_false(woo_text_valid("abc", 2));           /* too long */
+    assert_false(woo_text_valid("order.\xff", 200));   /* not UTF-8 */
+    assert_false(woo_text_valid("caf\xe9", 200));      /* Latin-1 */
+    assert_false(woo_text_valid("\xc3", 200));         /* cut */
+    assert_false(woo_text_valid("\xc0\xaf", 200));     /* overlong '/' */
+    assert_false(woo_text_valid("\xed\xa0\x80", 200)); /* surrogate */
+    assert_false(woo_text_valid("\xf4\x90\x80\x80", 200)); /* > U+10FFFF */
+    assert_false(woo_text_valid("a\tb", 200));         /* control */
+    assert_false(woo_text_valid("a\x7f", 200));
+    assert_false(woo_text_valid("\xc2\x85", 200));     /* C1 control */
+    assert_false(woo_text_valid(NULL, 200));
+}
+
+static void
+validate_customer(void **state)
+{
+    json_error_t jerr;
+    json_t *cu = json_loads("{\"id\":88,\"email\":\"c@example.com\","
+                            "\"date_created_gmt\":\"2024-02-29T00:00:00\",\"date_modified_gmt\":null}",
+                            0, &jerr);
+    struct err e = {0};
+    (void)state;
+
+    assert_int_equal(woo_validate_customer(cu, &e), 0);
+    json_object_set_new(cu, "date_modified_gmt", json_string("2023-02-29T00:00:00"));
+    assert_int_equal(woo_validate_customer(cu, &e), -1);
+    assert_string_equal(e.field, "date_modified_gmt");
+    json_object_set_new(cu, "date_modified_gmt", json_string("2023-02-28T00:00:00"));
+    json_object_set_new(cu, "id", json_integer(-88));
+    assert_int_equal(woo_validate_customer(cu, &e), -1);
+    assert_string_equal(e.field, "customer");
+    json_decref(cu);
+}
+
 int
 main(void)
 {
@@ -937,6 +1101,10 @@ main(void)
         cmocka_unit_test(review_update_puts),
         cmocka_unit_test(webhooks_list_asks_for_100_and_wants_an_array),
         cmocka_unit_test(client_is_reusable_across_requests),
+        cmocka_unit_test(date_real_checks_the_calendar),
+        cmocka_unit_test(validate_order_names_each_bad_field),
+        cmocka_unit_test(validate_customer),
+        cmocka_unit_test(text_valid_is_utf8_without_controls),
     };
     int rc;
 

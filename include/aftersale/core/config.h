@@ -40,6 +40,7 @@ struct config {
     long job_backoff_ms;
     long job_backoff_max_ms;
     long job_lease_s;
+    long job_test_kinds; /* 1: register the test-only job kinds (worker.c) */
     long woo_timeout_ms;
     long woo_connect_timeout_ms;
     char *smtp_host;

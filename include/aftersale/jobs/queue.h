@@ -4,9 +4,10 @@
  * Enqueue happens inside the caller's transaction (the outbox rule: the
  * state change and the work it implies commit together or not at all).
  * Jobs are either internal (database work, run in batches inside one
- * transaction with a savepoint per job) or outbound (calls to a shop or a
- * mail server: claimed with a lease, run with no database connection
- * held, finished in a second short transaction). Every job kind must be
+ * transaction; a job that fails rolls back alone, to its savepoint) or
+ * outbound (calls to a shop or a mail server: claimed with a lease that
+ * is renewed while the job runs, run with no database connection held,
+ * finished in a second short transaction). Every job kind must be
  * idempotent: after a crash a job may run again.
  */
 #ifndef AFTERSALE_JOBS_QUEUE_H

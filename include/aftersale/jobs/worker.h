@@ -4,7 +4,10 @@
  * WORKERS threads loop: run a batch of due internal jobs, claim one
  * outbound job (at most one running per shop, so a shop that does not
  * answer ties up one worker at most), and sleep until a NOTIFY on the jobs
- * channel or the poll interval. One more thread runs only internal jobs,
+ * channel or the poll interval; while the database is unreachable they
+ * back off (100 ms doubling to 5 s, jittered) and log the outage once. The
+ * LISTEN thread renews the leases of the outbound jobs they run every
+ * JOB_LEASE_S/4. One more thread runs only internal jobs,
  * so database work never waits behind a shop's timeout. WORKERS=0 starts
  * no job threads at all (an HTTP-only process).
  */
