@@ -241,17 +241,24 @@ jobs_claim_outbound(struct db_conn *c, const char *kinds_array, long lease_s, bo
         "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1,"
         " lease_until = now() + $2::bigint * interval '1 second', updated_at = now()"
         " FROM (SELECT shop_id, id FROM jobs"
-        "  WHERE ((status = 'pending' AND run_at <= now())"
+        "  WHERE ((status = 'pending' AND run_at <= now()"
+        "          AND shop_id NOT IN (SELECT shop_id FROM jobs WHERE status = 'running'))"
         "         OR (status = 'running' AND lease_until < now()))"
         "    AND kind = ANY($1::text[])"
-        "    AND shop_id NOT IN (SELECT shop_id FROM jobs"
-        "                        WHERE status = 'running' AND lease_until >= now())"
         "  ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) t"
         " WHERE j.shop_id = t.shop_id AND j.id = t.id"
         " RETURNING j.shop_id, j.id, j.kind, j.payload::text, j.attempts, j.max_attempts",
         2, params, e);
-    if (res == NULL)
+    if (res == NULL) {
+        /* jobs_one_running_per_shop: another worker claimed a job of this
+         * shop after our snapshot was taken. Nothing claimed; not an error. */
+        if (strcmp(e->sqlstate, "23505") == 0) {
+            *e = (struct err){0};
+            *found = false;
+            return 0;
+        }
         return -1;
+    }
     *found = PQntuples(res) == 1;
     if (*found)
         job_from_row(res, 0, job);

@@ -285,6 +285,58 @@ def test_shop_that_never_answers_does_not_hold_up_other_shops_or_http(
         admin.close()
 
 
+def test_a_claim_racing_an_uncommitted_claim_of_the_same_shop_takes_nothing(
+        pg, base_env, service_factory, admin_token):
+    """The outbound claim checked "no running job of this shop" against its
+    snapshot only: a claim that was not yet committed elsewhere (another
+    worker or instance) was invisible, and a second job of the same shop
+    was claimed beside it. Here the other claim is ours, held open in a
+    transaction; the service must not call the shop for the second job
+    until ours is gone. The database holds the rule now (a unique index on
+    a shop's running job), so the service's claim waits and then takes
+    nothing."""
+    db = new_migrated_db(pg, base_env)
+    svc = service_factory.start(env=service_env(pg, db, free_port(), WORKERS="2"),
+                                name="claimrace")
+    admin = client(svc.url, admin_token)
+    shop = FakeWoo("ck_race" + "0" * 33, "cs_race" + "0" * 33).start()
+    conn = pg.connect(db)
+    try:
+        a = Linked(svc, admin, shop)
+        sid = str(a.id)
+        wait_for(lambda: not pg.query(db, "SELECT 1 FROM jobs WHERE shop_id = %s AND"
+                                          " status = 'running'", (sid,)),
+                 timeout=10, what="the first sync to finish")
+        pg.query(db, "INSERT INTO jobs (shop_id, kind, payload, run_at) VALUES"
+                     " (%s, 'woo.order_fetch', '{\"order_id\": 901}', now() + interval '1 hour'),"
+                     " (%s, 'woo.order_fetch', '{\"order_id\": 902}', now() + interval '1 hour')",
+                 (sid, sid))
+        (first,), (second,) = pg.query(db, "SELECT id FROM jobs WHERE shop_id = %s AND kind ="
+                                           " 'woo.order_fetch' ORDER BY id", (sid,))
+        conn.autocommit = False
+        with conn.cursor() as cur:      # our claim of the first job, not committed
+            cur.execute("UPDATE jobs SET status = 'running', attempts = 1,"
+                        " lease_until = now() + interval '1 hour' WHERE id = %s", (first,))
+        pg.query(db, "UPDATE jobs SET run_at = now() WHERE id = %s", (second,))
+        time.sleep(2.0)                 # many polls of the service's workers
+        assert [c["path"] for c in shop.calls() if "/orders/90" in c["path"]] == []
+        conn.commit()
+        time.sleep(1.0)
+        rows = pg.query(db, "SELECT id, status FROM jobs WHERE shop_id = %s AND kind ="
+                            " 'woo.order_fetch' ORDER BY id", (sid,))
+        assert rows == [(first, "running"), (second, "pending")], rows
+        # our job goes away: the second one runs now
+        pg.query(db, "UPDATE jobs SET status = 'done', lease_until = NULL WHERE id = %s",
+                 (first,))
+        wait_for(lambda: [c for c in shop.calls() if c["path"].endswith("/orders/902")],
+                 timeout=10, what="the second job's call once the first is done")
+    finally:
+        conn.rollback()
+        conn.close()
+        shop.stop()
+        admin.close()
+
+
 # --------------------------------------------------------------------------
 # GET /v1/jobs
 
