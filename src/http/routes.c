@@ -65,6 +65,8 @@ const struct route routes[] = {
 
     {"GET", "/v1/messaging/settings", outreach_handle_settings_get, AUTH_SHOP, BODY_NONE},
     {"PUT", "/v1/messaging/settings", outreach_handle_settings_put, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/messaging/test-email", outreach_handle_test_email, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/messaging/contact-status", outreach_handle_contact_status, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/reviews/settings", reviews_handle_settings_get, AUTH_SHOP, BODY_NONE},
     {"PUT", "/v1/reviews/settings", reviews_handle_settings_put, AUTH_SHOP, BODY_JSON},
     {"POST", "/v1/review-requests", reviews_handle_request_create, AUTH_SHOP, BODY_JSON},

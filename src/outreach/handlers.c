@@ -1,19 +1,26 @@
 /*
  * handlers.c - the outreach routes: GET/PUT /v1/messaging/settings (the
  * shop's one settings document for every programme that writes to
- * customers) and the unsubscribe page (GET shows a confirmation, POST
+ * customers), a test email (a transactional message, queued), the contact
+ * status of an address (what the contact policy and the unsubscribe list
+ * say about it now: "why did this customer get no survey?") and the
+ * unsubscribe page (GET shows a confirmation, POST
  * unsubscribes: the form, and RFC 8058 one-click from List-Unsubscribe).
  *
  * The settings document goes back as it was read: GET, change a field,
  * PUT the whole document; the computed "locales" is accepted and ignored
  * on write, any other unknown field is a 422 naming it.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aftersale/core/jx.h"
 #include "aftersale/http/auth.h"
+#include "aftersale/jobs/queue.h"
+#include "aftersale/mail/smtp.h"
 #include "aftersale/outreach/catalogue.h"
 #include "aftersale/outreach/handlers.h"
 #include "aftersale/outreach/outreach.h"
@@ -180,4 +187,118 @@ outreach_handle_unsubscribe(struct req *r)
         outreach_page_message(r, 200, locale, "unsubscribe.done.title", "unsubscribe.done.text",
                               vars, &x.brand);
     }
+}
+
+/* ---- test email and contact status ----------------------------------------- */
+
+struct test_ctx {
+    int64_t shop_id, job_id;
+    json_t *payload;
+};
+
+static int
+test_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct test_ctx *x = ctx;
+
+    return jobs_enqueue(c, x->shop_id, "outreach.test_email", x->payload, NULL, 0, 0, &x->job_id,
+                        e);
+}
+
+void
+outreach_handle_test_email(struct req *r)
+{
+    static const char *const keys[] = {"email", "locale", NULL};
+    struct test_ctx x = {.shop_id = r->shop_id};
+    struct err e = {0};
+    const char *email = jx_str(r->json, "email"), *locale = jx_str(r->json, "locale");
+    const json_t *lv = json_object_get(r->json, "locale");
+    char location[64];
+
+    if (jx_known_keys(r->json, keys, "", &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    if (email == NULL || !mail_address_valid(email)) {
+        err_set(&e, ERR_INVALID, "email", "email must be an address such as \"ann@example.com\"");
+        reply_err(r, &e);
+        return;
+    }
+    if (lv != NULL && (locale == NULL || !outreach_locale_supported(locale))) {
+        err_set(&e, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
+                outreach_locales_joined());
+        reply_err(r, &e);
+        return;
+    }
+    x.payload = json_pack("{s:s}", "email", email);
+    if (locale != NULL)
+        json_object_set_new(x.payload, "locale", json_string(locale));
+    if (db_tx(test_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+    } else {
+        snprintf(location, sizeof(location), "/v1/jobs/%" PRId64, x.job_id);
+        req_add_header(r, "Location", location);
+        reply_json_take(r, 202, json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)x.job_id,
+                                          "kind", "outreach.test_email", "status", "pending"));
+    }
+    json_decref(x.payload);
+}
+
+struct status_ctx {
+    int64_t shop_id;
+    const char *email;
+    bool unsubscribed;
+    enum outreach_verdict marketing, transactional;
+    time_t now, slot, tslot;
+};
+
+static int
+status_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct status_ctx *x = ctx;
+
+    return outreach_unsubscribed(c, x->shop_id, x->email, &x->unsubscribed, e) < 0 ||
+                   outreach_contact_check(c, x->shop_id, x->email, OUTREACH_MARKETING, x->now,
+                                          &x->marketing, &x->slot, e) < 0 ||
+                   outreach_contact_check(c, x->shop_id, x->email, OUTREACH_TRANSACTIONAL,
+                                          x->now, &x->transactional, &x->tslot, e) < 0
+               ? -1
+               : 0;
+}
+
+static const char *
+verdict_name(enum outreach_verdict v)
+{
+    return v == OUTREACH_SEND ? "send" : v == OUTREACH_WAIT ? "wait" : "suppressed";
+}
+
+void
+outreach_handle_contact_status(struct req *r)
+{
+    struct status_ctx x = {.shop_id = r->shop_id, .email = req_query(r, "email"),
+                           .now = time(NULL)};
+    struct err e = {0};
+    char next[32];
+
+    if (x.email == NULL || !mail_address_valid(x.email)) {
+        err_set(&e, ERR_INVALID, "email", "email must be an address such as \"ann@example.com\"");
+        reply_err(r, &e);
+        return;
+    }
+    if (db_tx(status_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    /* When the next marketing message may go: now, later, or never. */
+    {
+        struct tm tm;
+        gmtime_r(&x.slot, &tm);
+        strftime(next, sizeof(next), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    reply_json_take(r, 200,
+                    json_pack("{s:s, s:b, s:s, s:o, s:s}", "email", x.email, "unsubscribed",
+                              x.unsubscribed, "marketing", verdict_name(x.marketing),
+                              "next_marketing_at",
+                              x.marketing == OUTREACH_SUPPRESSED ? json_null() : json_string(next),
+                              "transactional", verdict_name(x.transactional)));
 }

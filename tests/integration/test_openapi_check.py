@@ -834,6 +834,8 @@ def test_spec_routes():
         ("POST", "/v1/me/loyalty/redemptions"),
         ("GET", "/v1/messaging/settings"),
         ("PUT", "/v1/messaging/settings"),
+        ("POST", "/v1/messaging/test-email"),
+        ("GET", "/v1/messaging/contact-status"),
         ("GET", "/v1/reviews/settings"),
         ("PUT", "/v1/reviews/settings"),
         ("POST", "/v1/review-requests"),

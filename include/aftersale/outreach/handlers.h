@@ -7,6 +7,8 @@
 
 void outreach_handle_settings_get(struct req *r);
 void outreach_handle_settings_put(struct req *r);
+void outreach_handle_test_email(struct req *r);
+void outreach_handle_contact_status(struct req *r);
 void outreach_handle_unsubscribe_page(struct req *r);
 void outreach_handle_unsubscribe(struct req *r);
 
