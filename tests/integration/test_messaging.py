@@ -258,3 +258,62 @@ def test_review_email_and_pages_in_the_shops_and_the_customers_language(rshop):
     [mail] = shop.wait_mails(email_de)
     assert mail.subject == f"Wie gefällt Ihnen Ihre Bestellung bei {shop.name}?"
     assert "Hallo Jonas," in mail.text and 'lang="de"' in mail.html
+
+
+def test_upgrade_moves_review_contact_policy_sender_and_unsubscribes(pg, base_env):
+    """A database at the migration before 010 with review settings (contact
+    policy, sender, German) and unsubscribes: after `aftersale migrate`, the
+    messaging settings hold them, the review settings no longer do, and the
+    old rows belong to the reviews programme."""
+    import hashlib
+    from pathlib import Path
+
+    from conftest import run_cli
+
+    name = pg.create_db()
+    sql_dir = Path(__file__).resolve().parents[2] / "sql"
+    before = sorted(f for f in sql_dir.glob("[0-9][0-9][0-9]_*.sql") if int(f.name[:3]) < 10)
+    pg.query(name, "CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+             " name text NOT NULL, checksum text NOT NULL,"
+             " applied_at timestamptz NOT NULL DEFAULT now())")
+    for f in before:
+        data = f.read_bytes()
+        pg.query(name, data.decode())
+        pg.query(name, "INSERT INTO schema_migrations (version, name, checksum)"
+                 " VALUES (%s, %s, %s)", (int(f.name[:3]), f.name, hashlib.sha256(data).hexdigest()))
+    shop = lambda n: pg.query(name, "INSERT INTO shops (name, url, consumer_key,"  # noqa: E731
+                              " consumer_secret_enc, webhook_secret_enc, token_secret_enc,"
+                              " currency, timezone) VALUES (%s, 'https://s.example', 'ck',"
+                              " '\\x00', '\\x00', '\\x00', 'EUR', 'UTC') RETURNING id", (n,))[0][0]
+    a, b, c = shop("A"), shop("B"), shop("C")
+    pg.query(name, "INSERT INTO review_settings (shop_id, settings) VALUES"
+             " (%s, %s::jsonb), (%s, %s::jsonb)",
+             (a, '{"delay": "P3D", "locale": "de", "sender_name": "Acme Reviews",'
+                 ' "sender_email": "reviews@acme.example",'
+                 ' "contact_policy": {"max_messages": 1, "period": "P7D"}}',
+              b, '{"delay": "P5D", "locale": "pt_BR"}'))
+    pg.query(name, "INSERT INTO unsubscribes (shop_id, email) VALUES (%s, 'ann@example.com')",
+             (a,))
+    pg.query(name, "INSERT INTO contact_log (shop_id, email, kind, ref_id) VALUES"
+             " (%s, 'bob@example.com', 'review_request', 7)", (a,))
+
+    env = dict(base_env)
+    env.pop("PORT", None)
+    env["DATABASE_URL"] = pg.url(name)
+    p = run_cli(["migrate"], env)
+    assert p.returncode == 0, f"migrate failed:\n{p.stderr}\n{p.stdout}"
+    assert "010_outreach.sql" in p.stdout
+
+    rows = dict(pg.query(name, "SELECT shop_id, settings FROM messaging_settings"))
+    assert rows[a] == {"contact_policy": {"max_messages": 1, "period": "P7D"},
+                       "sender_name": "Acme Reviews", "sender_email": "reviews@acme.example",
+                       "default_locale": "de"}
+    assert rows[b] == {}          # pt_BR is no catalogue locale: the default stays
+    assert c not in rows          # no review settings, nothing to move
+    rs = dict(pg.query(name, "SELECT shop_id, settings FROM review_settings"))
+    assert "contact_policy" not in rs[a] and rs[a]["delay"] == "P3D"
+    assert rs[a]["sender_name"] == "" and rs[a]["sender_email"] == "" and rs[a]["locale"] == "de"
+    assert rs[b] == {"delay": "P5D", "locale": "pt_BR"}
+    assert pg.query(name, "SELECT programme FROM unsubscribes") == [("reviews",)]
+    assert pg.query(name, "SELECT programme, transactional FROM contact_log") == \
+        [("reviews", False)]
