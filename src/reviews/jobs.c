@@ -613,6 +613,7 @@ struct publish_ctx {
     char status[16], *title, *body, *reply, *name, *email, wp_user[256], *wp_password;
     int64_t product_id, woo_id;
     int rating;
+    const char *locale; /* the shop's default_locale: the rating-only text */
     struct woo_creds cr;
     /* results */
     int64_t new_woo_id;
@@ -677,6 +678,12 @@ publish_load_fn(struct db_conn *c, void *ctx, struct err *e)
     PQclear(res);
     if (!p->found)
         return 0;
+    {
+        struct outreach_settings os;
+        if (outreach_settings_load(c, p->shop_id, &os, e) < 0)
+            return -1;
+        p->locale = outreach_locale_pick(NULL, NULL, os.default_locale);
+    }
     return woo_creds_load(c, p->shop_id, p->cfg->secret_key, &p->cr, e);
 }
 
@@ -762,8 +769,12 @@ reviews_job_publish(struct job_env *env, const struct job *job, struct job_outco
         text = xasprintf("%s\n\n%s", p.title, p.body);
     else if (p.title[0] || p.body[0])
         text = xstrdup(p.title[0] ? p.title : p.body);
-    else
-        text = xasprintf("Rated %d out of 5.", p.rating);
+    else {
+        char rating[4];
+        const char *vars[] = {"rating", rating, NULL};
+        snprintf(rating, sizeof(rating), "%d", p.rating);
+        text = outreach_text(p.locale, "review.rated_only", false, vars);
+    }
     /* The order's billing email: WooCommerce marks the review verified when
      * that address bought the product (it ignores a `verified` field). */
     review = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s}", "product_id", (json_int_t)p.product_id,
