@@ -41,5 +41,9 @@ ALTER TABLE contact_log ADD COLUMN transactional boolean NOT NULL DEFAULT false;
 ALTER TABLE unsubscribes ADD COLUMN programme text;
 UPDATE unsubscribes SET programme = 'reviews';
 
+-- The customer's own locale, when the order (or the API call that made the
+-- request) says it; NULL: the review settings' locale, else the shop's.
+ALTER TABLE review_requests ADD COLUMN locale text;
+
 -- The contact check counts by lower-cased address across programmes.
 CREATE INDEX contact_log_lower_email ON contact_log (shop_id, lower(email), sent_at);

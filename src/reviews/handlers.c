@@ -24,6 +24,7 @@
 #include "aftersale/http/token.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/loyalty/loyalty.h"
+#include "aftersale/outreach/catalogue.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/reviews/reviews.h"
@@ -218,6 +219,7 @@ reviews_handle_settings_put(struct req *r)
 struct request_ctx {
     int64_t shop_id, order_id, id;
     bool send_now;
+    const char *locale; /* the customer's, or NULL */
     const char *outcome;
     json_t *out;
 };
@@ -260,6 +262,8 @@ request_create_fn(struct db_conn *c, void *ctx, struct err *e)
         summary = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
     }
     PQclear(res);
+    if (summary != NULL && x->locale != NULL)
+        json_object_set_new(summary, "locale", json_string(x->locale));
     if (reviews_settings_load(c, x->shop_id, &s, e) < 0)
         goto out;
     if (reviews_request_create(c, x->shop_id, summary, &s, x->send_now ? time(NULL) : 0, &x->id,
@@ -284,13 +288,21 @@ reviews_handle_request_create(struct req *r)
     static const struct jx_field fields[] = {
         {"order_id", JX_INTEGER, true, 0, 0},
         {"send_now", JX_BOOLEAN, false, 0, 0},
+        {"locale", JX_STRING, false, 0, 35},
     };
     struct request_ctx x = {.shop_id = r->shop_id};
     struct err e = {0};
     char location[64];
 
-    if (jx_check(r->json, fields, 2, NULL, &e) < 0) {
+    if (jx_check(r->json, fields, 3, NULL, &e) < 0) {
         reply_err(r, &e);
+        return;
+    }
+    /* The customer's language, when the caller knows it ("de-AT" is de). */
+    if (jx_str(r->json, "locale") != NULL &&
+        (x.locale = outreach_locale_match(jx_str(r->json, "locale"))) == NULL) {
+        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
+                      outreach_locales_joined());
         return;
     }
     x.order_id = json_integer_value(json_object_get(r->json, "order_id"));

@@ -136,7 +136,7 @@ struct send_ctx {
     const struct config *cfg;
     struct reviews_settings s;
     struct outreach_settings os; /* the shop's messaging settings */
-    char status[16], email[256], first_name[256], shop_name[256];
+    char status[16], email[256], first_name[256], shop_name[256], customer_locale[16];
     const char *locale;          /* the locale the message is written in */
     int reminders_sent;
     bool found;
@@ -184,7 +184,7 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     res = db_exec(c, "reviews_send_load",
                   "SELECT r.status, r.email, r.first_name, r.order_id, r.reminders_sent, s.name,"
-                  " encode(s.token_secret_enc, 'hex')"
+                  " encode(s.token_secret_enc, 'hex'), coalesce(r.locale, '')"
                   " FROM review_requests r JOIN shops s ON s.id = r.shop_id"
                   " WHERE r.shop_id = $1 AND r.id = $2",
                   2, params, e);
@@ -200,6 +200,7 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         x->reminders_sent = atoi(PQgetvalue(res, 0, 4));
         snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 5));
         x->token_secret = shops_secret_open(x->cfg->secret_key, "token_secret", hex);
+        snprintf(x->customer_locale, sizeof(x->customer_locale), "%s", PQgetvalue(res, 0, 7));
         free(hex);
     }
     PQclear(res);
@@ -227,10 +228,12 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         outreach_contact_check(c, x->shop_id, x->email, OUTREACH_MARKETING, x->now, &x->verdict,
                                &x->slot, e) < 0)
         return -1;
-    /* The review settings' locale, else the shop's default (no customer
-     * locale is known for an order yet). */
-    x->locale = outreach_locale_pick(x->s.locale[0] ? x->s.locale : NULL, NULL,
-                                     x->os.default_locale);
+    /* The customer's locale (from the order), else the review settings',
+     * else the shop's default. */
+    x->locale = outreach_locale_pick(x->customer_locale[0] ? x->customer_locale
+                                     : x->s.locale[0]      ? x->s.locale
+                                                           : NULL,
+                                     NULL, x->os.default_locale);
     /* The shop is called for the order note, and for the products'
      * categories and images (enrich_products). */
     return woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e);

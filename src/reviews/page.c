@@ -18,6 +18,7 @@
 
 #include "aftersale/core/buf.h"
 #include "aftersale/core/crypto.h"
+#include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/http/auth.h"
 #include "aftersale/http/token.h"
@@ -111,9 +112,14 @@ reviews_handle_page(struct req *r)
         json_decref(x.req);
         return;
     }
-    /* The review settings' locale when the merchant chose one (the email
-     * was written in it), else the browser's, else the shop's default. */
-    loc = outreach_page_locale(r, x.locale[0] ? x.locale : NULL, &x.brand);
+    /* The customer's locale when the order said it, or the review
+     * settings' when the merchant chose one (the email was written in it),
+     * else the browser's, else the shop's default. */
+    {
+        /* The customer's own (from the order), else the review settings'. */
+        const char *own = jx_str(x.req, "locale");
+        loc = outreach_page_locale(r, own ? own : x.locale[0] ? x.locale : NULL, &x.brand);
+    }
     status = json_string_value(json_object_get(x.req, "status"));
     if (strcmp(status, "expired") == 0 || strcmp(status, "cancelled") == 0 ||
         strcmp(status, "unsubscribed") == 0) {

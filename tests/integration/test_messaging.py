@@ -317,3 +317,33 @@ def test_upgrade_moves_review_contact_policy_sender_and_unsubscribes(pg, base_en
     assert pg.query(name, "SELECT programme FROM unsubscribes") == [("reviews",)]
     assert pg.query(name, "SELECT programme, transactional FROM contact_log") == \
         [("reviews", False)]
+
+
+def test_the_customers_locale_wins_over_the_shops(rshop):
+    """A request made with the customer's language (POST /v1/review-requests
+    locale): its email and its page are in that language, not the shop's
+    nor the browser's."""
+    shop = rshop
+    shop.settings(reminder_count=0)
+    messaging(shop, default_locale="pl", contact_policy={"max_messages": 100, "period": "PT1S"})
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    email = unique_email("sk")
+    order = shop.order([mug], email, first_name="Jana", status="processing")
+    shop.idle()
+    # A language the catalogues lack is refused, naming the field.
+    assert_problem(shop.api.post("/v1/review-requests",
+                                 json={"order_id": order["id"], "locale": "fr"}),
+                   422, "invalid-field", field="locale")
+    r = shop.api.post("/v1/review-requests", json={"order_id": order["id"], "send_now": True,
+                                                    "locale": "sk-SK"})
+    assert r.status_code == 201, r.text
+    assert r.json()["locale"] == "sk"
+    [mail] = shop.wait_mails(email)
+    assert mail.subject == f"Ako ste spokojní s objednávkou z {shop.name}?"
+    assert "Dobrý deň, Jana," in mail.text and 'lang="sk"' in mail.html
+    page = shop.anon.get(path_of(mail.review_link), headers={"Accept-Language": "de"})
+    assert '<html lang="sk">' in page.text and "Odoslať recenziu" in page.text
+    # A request made by the webhook knows no locale: the shop's.
+    other = unique_email("pl")
+    auto = shop.request_for_order(shop.completed_order([mug], other)["id"])
+    assert auto["locale"] is None
