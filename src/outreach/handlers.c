@@ -155,6 +155,10 @@ outreach_handle_unsubscribe_page(struct req *r)
         outreach_page_text(&b, locale, "unsubscribe.question", vars);
         buf_puts(&b, "</p><form method=\"post\" action=\"/unsubscribe?token=");
         outreach_page_escaped(&b, token);
+        if (from_programme(r) != NULL) {
+            buf_puts(&b, "&amp;from=");
+            buf_puts(&b, from_programme(r));
+        }
         buf_puts(&b, "\"><button type=\"submit\">");
         outreach_page_text(&b, locale, "unsubscribe.button", NULL);
         buf_puts(&b, "</button></form>");

@@ -33,7 +33,7 @@ outreach_link(const char *base, const char *token_secret, const struct token_cla
 char *
 outreach_unsubscribe_link(const struct config *cfg, const char *fallback_base,
                           const char *token_secret, int64_t shop_id, const char *email,
-                          int64_t ref_id)
+                          int64_t ref_id, const char *programme)
 {
     struct token_claims unsub = {.shop_id = shop_id, .scope = "unsubscribe", .rid = ref_id};
     char *base, *link;
@@ -43,6 +43,12 @@ outreach_unsubscribe_link(const struct config *cfg, const char *fallback_base,
     base = xasprintf("%s/unsubscribe", cfg->public_url ? cfg->public_url : fallback_base);
     link = outreach_link(base, token_secret, &unsub);
     free(base);
+    if (link != NULL && programme != NULL) {
+        /* After the token: the page reads it back (an unsigned hint). */
+        char *with = xasprintf("%s&from=%s", link, programme);
+        free(link);
+        link = with;
+    }
     return link;
 }
 

@@ -465,7 +465,7 @@ deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
                                  : xasprintf("%s/review", cfg->public_url);
     review_link = outreach_link(base, x->token_secret, &claims);
     unsub_link = outreach_unsubscribe_link(cfg, base, x->token_secret, x->shop_id, x->email,
-                                           x->request_id);
+                                           x->request_id, "reviews");
     if (review_link == NULL || unsub_link == NULL) {
         out->status = JOB_FAIL;
         err_set(&out->err, ERR_INTERNAL, NULL, "could not mint the review link token");

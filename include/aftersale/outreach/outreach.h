@@ -86,11 +86,12 @@ int outreach_unsubscribe(struct db_conn *c, int64_t shop_id, const char *email,
  */
 char *outreach_link(const char *base, const char *token_secret, const struct token_claims *claims);
 /* The unsubscribe link of the shop for `email` (scope "unsubscribe", a
- * year long; `ref_id` names the message's object). Needs PUBLIC_URL, else
- * `fallback_base`. Returns: new string, or NULL. */
+ * year long; `ref_id` names the message's object; `programme`, such as
+ * "surveys", is recorded with the unsubscribe, for information). Needs
+ * PUBLIC_URL, else `fallback_base`. Returns: new string, or NULL. */
 char *outreach_unsubscribe_link(const struct config *cfg, const char *fallback_base,
                                 const char *token_secret, int64_t shop_id, const char *email,
-                                int64_t ref_id);
+                                int64_t ref_id, const char *programme);
 
 /* One email to send. from_name / from_addr: the programme's own sender
  * ("" or NULL = the messaging settings' sender, then the brand name or
