@@ -29,6 +29,14 @@ SET settings = (settings - 'contact_policy')
                || jsonb_build_object('sender_name', '', 'sender_email', '')
 WHERE settings ? 'contact_policy' OR settings ? 'sender_name' OR settings ? 'sender_email';
 
+-- A catalogue locale moved to default_locale above: the review locale
+-- becomes "" ("the shop's default"), so changing default_locale later
+-- changes the review emails too. Others (pt_BR, which only a merchant's
+-- own template can serve) stay.
+UPDATE review_settings
+SET settings = settings || jsonb_build_object('locale', '')
+WHERE settings ->> 'locale' IN ('en', 'de', 'pl', 'sk', 'tr', 'bg', 'zh-Hans');
+
 -- Which programme sent a message, and whether it was transactional (a
 -- return's status: logged, never counted against the cap). Every row so
 -- far came from reviews.

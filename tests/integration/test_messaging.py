@@ -312,7 +312,8 @@ def test_upgrade_moves_review_contact_policy_sender_and_unsubscribes(pg, base_en
     assert c not in rows          # no review settings, nothing to move
     rs = dict(pg.query(name, "SELECT shop_id, settings FROM review_settings"))
     assert "contact_policy" not in rs[a] and rs[a]["delay"] == "P3D"
-    assert rs[a]["sender_name"] == "" and rs[a]["sender_email"] == "" and rs[a]["locale"] == "de"
+    # German is now the shop's default_locale; the review locale defers to it
+    assert rs[a]["sender_name"] == "" and rs[a]["sender_email"] == "" and rs[a]["locale"] == ""
     assert rs[b] == {"delay": "P5D", "locale": "pt_BR"}
     assert pg.query(name, "SELECT programme FROM unsubscribes") == [("reviews",)]
     assert pg.query(name, "SELECT programme, transactional FROM contact_log") == \
