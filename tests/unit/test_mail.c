@@ -1232,6 +1232,38 @@ curl_down(void **state)
     return 0;
 }
 
+/* Reply-To: the messaging settings' address, one header, only when set;
+ * an address with CR/LF (header injection) is refused naming reply_to. */
+static void
+reply_to_header_only_when_set(void **state)
+{
+    struct mail_message m = message();
+    struct err e = {0};
+    char *msg;
+    (void)state;
+
+    msg = mail_build(&m, DATE, &e);
+    assert_non_null(msg);
+    assert_null(strstr(msg, "Reply-To:"));
+    free(msg);
+    m.reply_to = "";
+    msg = mail_build(&m, DATE, &e);
+    assert_non_null(msg);
+    assert_null(strstr(msg, "Reply-To:"));
+    free(msg);
+    m.reply_to = "help@kaffee.example";
+    msg = mail_build(&m, DATE, &e);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "\r\nReply-To: help@kaffee.example\r\n"));
+    free(msg);
+    m.reply_to = "help@kaffee.example\r\nBcc: victim@example.com";
+    assert_null(mail_build(&m, DATE, &e));
+    assert_string_equal(e.field, "reply_to");
+    m.reply_to = "not an address";
+    assert_null(mail_build(&m, DATE, &e));
+    assert_string_equal(e.field, "reply_to");
+}
+
 int
 main(void)
 {
@@ -1240,6 +1272,7 @@ main(void)
         cmocka_unit_test(qp_soft_breaks_at_76),
         cmocka_unit_test(qp_long_mixed_text_round_trips),
         cmocka_unit_test(headers_are_complete),
+        cmocka_unit_test(reply_to_header_only_when_set),
         cmocka_unit_test(subject_uses_encoded_words_when_not_ascii),
         cmocka_unit_test(long_ascii_subject_folds_at_spaces),
         cmocka_unit_test(display_names_are_quoted_or_encoded),
