@@ -105,13 +105,12 @@ outreach_page_start(struct buf *out, const char *locale, const char *title,
     /* accent_color is "#rrggbb" (validated), safe inside the stylesheet. */
     buf_printf(out, "</title><style>%sbutton{background:%s}</style></head><body><main>", style,
                b->accent_color[0] == '#' ? b->accent_color : "#1d4ed8");
-    if (b->logo_url[0] != '\0' || b->name[0] != '\0') {
+    /* The brand bar only with a logo: the headings name the shop already. */
+    if (b->logo_url[0] != '\0') {
         buf_puts(out, "<header class=\"brand\">");
-        if (b->logo_url[0] != '\0') {
-            buf_puts(out, "<img src=\"");
-            outreach_page_escaped(out, b->logo_url);
-            buf_puts(out, "\" alt=\"\">");
-        }
+        buf_puts(out, "<img src=\"");
+        outreach_page_escaped(out, b->logo_url);
+        buf_puts(out, "\" alt=\"\">");
         buf_puts(out, "<span>");
         outreach_page_escaped(out, b->name);
         buf_puts(out, "</span></header>");
