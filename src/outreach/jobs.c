@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aftersale/core/buf.h"
 #include "aftersale/core/jx.h"
-#include "aftersale/mail/templates.h"
 #include "aftersale/outreach/catalogue.h"
 #include "aftersale/outreach/jobs.h"
 #include "aftersale/outreach/outreach.h"
+#include "aftersale/outreach/templates.h"
+#include "aftersale/core/mem.h"
 
 struct test_ctx {
     int64_t shop_id, job_id;
@@ -62,30 +62,6 @@ record_fn(struct db_conn *c, void *ctx, struct err *e)
                                    OUTREACH_TRANSACTIONAL, e);
 }
 
-/* The HTML part: the text in the shop's brand (logo, accent colour), so
- * the merchant sees what customers will see around the words. */
-static char *
-test_html(const struct test_ctx *x, const char *const *vars)
-{
-    struct buf b = {0};
-    char *esc;
-
-    buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"></head>"
-                   "<body style=\"font-family:Arial,Helvetica,sans-serif;color:#1f2937;\">",
-               x->locale);
-    if (x->os.logo_url[0] != '\0') {
-        esc = mail_html_escape(x->os.logo_url);
-        buf_printf(&b, "<p><img src=\"%s\" alt=\"\" height=\"40\"></p>", esc);
-        free(esc);
-    }
-    buf_printf(&b, "<p style=\"border-left:4px solid %s;padding-left:12px;\">", x->os.accent_color);
-    esc = outreach_text(x->locale, "messaging.test.text", true, vars);
-    buf_puts(&b, esc);
-    free(esc);
-    buf_puts(&b, "</p></body></html>\n");
-    return buf_steal(&b);
-}
-
 void
 outreach_job_test_email(struct job_env *env, const struct job *job, struct job_outcome *out)
 {
@@ -113,7 +89,14 @@ outreach_job_test_email(struct job_env *env, const struct job *job, struct job_o
         const char *vars[] = {"shop_name", brand, NULL};
         subject = outreach_text(x.locale, "messaging.test.subject", false, vars);
         text = outreach_text(x.locale, "messaging.test.text", false, vars);
-        html = test_html(&x, vars);
+        {
+            /* The programmes' frame, without a footer: transactional. */
+            char *body = outreach_text(x.locale, "messaging.test.text", true, vars);
+            char *p = xasprintf("<p style=\"margin:0;\">%s</p>", body);
+            html = outreach_email_html(x.locale, &x.os, brand, subject, p, NULL);
+            free(p);
+            free(body);
+        }
     }
     snprintf(msgid, sizeof(msgid), "<test-%" PRId64 "-%" PRId64 "@aftersale>", x.shop_id,
              x.job_id);

@@ -25,6 +25,7 @@
 #include "aftersale/core/buf.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/rules.h"
 #include "aftersale/outreach/templates.h"
 
 #define FONT "font-family:Arial,Helvetica,sans-serif;"
@@ -119,6 +120,15 @@ static const struct {
 #define MAX_LOCALES 16
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void
+put_html(struct buf *b, const char *s)
+{
+    char *esc = mail_html_escape(s ? s : "");
+
+    buf_puts(b, esc);
+    free(esc);
+}
 static char *built[NKINDS][MAX_LOCALES][3];
 
 static char *
@@ -194,4 +204,76 @@ outreach_template_builtin(const char *kind, const char *locale, enum mail_part p
         return built[k][0][part]; /* "en" */
     }
     return NULL;
+}
+
+/* ---- the frame of any programme's email ---------------------------------- */
+
+char *
+outreach_email_html(const char *locale, const struct outreach_settings *os, const char *brand,
+                    const char *title, const char *body_html, const char *unsubscribe_link)
+{
+    struct buf b = {0};
+    const char *loc = outreach_locale_pick(locale, NULL, os->default_locale);
+    const char *vars[] = {"shop_name", brand, NULL};
+    char *t;
+
+    buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"");
+    buf_puts(&b, loc);
+    buf_puts(&b, "\">\n<head>\n<meta charset=\"utf-8\">\n"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                 "<title>");
+    put_html(&b, title);
+    buf_puts(&b, "</title>\n</head>\n<body style=\"margin:0;padding:0;background-color:#f3f4f6;\">\n"
+                 "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" "
+                 "border=\"0\" style=\"background-color:#f3f4f6;\">\n"
+                 "<tr><td align=\"center\" style=\"padding:24px 12px;\">\n"
+                 "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" "
+                 "border=\"0\" style=\"max-width:600px;background-color:#ffffff;border-radius:8px;"
+                 FONT "color:#1f2937;font-size:16px;line-height:1.5;border-top:4px solid ");
+    /* accent_color is a validated "#rrggbb". */
+    buf_puts(&b, os->accent_color[0] == '#' ? os->accent_color : "#1d4ed8");
+    buf_puts(&b, ";\">\n");
+    if (os->logo_url[0] != '\0') {
+        buf_puts(&b, "<tr><td style=\"padding:24px 32px 0 32px;\"><img alt=\"");
+        put_html(&b, brand);
+        buf_puts(&b, "\" src=\"");
+        put_html(&b, os->logo_url);
+        buf_puts(&b, "\" height=\"40\" style=\"display:block;height:40px;width:auto;border:0;\">"
+                     "</td></tr>\n");
+    }
+    buf_puts(&b, "<tr><td style=\"padding:24px 32px 32px 32px;\">\n");
+    buf_puts(&b, body_html ? body_html : "");
+    buf_puts(&b, "\n</td></tr>\n</table>\n");
+    if (unsubscribe_link != NULL) {
+        buf_puts(&b, "<p style=\"max-width:600px;margin:16px auto 0 auto;" FONT
+                     "font-size:13px;line-height:1.5;color:#4b5563;\">");
+        t = outreach_text(loc, "email.footer_reason", true, vars);
+        buf_puts(&b, t);
+        free(t);
+        buf_puts(&b, " <a href=\"");
+        put_html(&b, unsubscribe_link);
+        buf_puts(&b, "\" style=\"color:#4b5563;\">");
+        t = outreach_text(loc, "email.unsubscribe_link", true, vars);
+        buf_puts(&b, t);
+        free(t);
+        buf_puts(&b, "</a></p>\n");
+    }
+    buf_puts(&b, "</td></tr>\n</table>\n</body>\n</html>\n");
+    return buf_steal(&b);
+}
+
+char *
+outreach_email_text_footer(const char *locale, const char *brand, const char *unsubscribe_link)
+{
+    const char *vars[] = {"shop_name", brand, NULL};
+    char *reason, *link, *out;
+
+    if (unsubscribe_link == NULL)
+        return xstrdup("");
+    reason = outreach_text(locale, "email.footer_reason", false, vars);
+    link = outreach_text(locale, "email.unsubscribe_text", false, vars);
+    out = xasprintf("-- \n%s\n%s %s\n", reason, link, unsubscribe_link);
+    free(reason);
+    free(link);
+    return out;
 }

@@ -185,6 +185,8 @@ def test_transactional_message_ignores_cap_and_unsubscribe(rshop, pg):
     [mail] = shop.wait_mails(email)
     assert mail.subject == "Test-E-Mail von Acme"
     assert mail.header("List-Unsubscribe") is None
+    assert 'lang="de"' in mail.html and "Dies ist eine Test-E-Mail von Acme." in mail.html
+    assert "unsubscribe" not in mail.html.lower() and "abmelden" not in mail.html.lower()
     assert mail.header("Reply-To") == "help@acme.example"
     assert "Acme Support" in mail.header("From")
     # Logged as transactional: it counts against no cap.

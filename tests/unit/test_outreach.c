@@ -383,6 +383,45 @@ contact_policy_alone(void **state)
     }
 }
 
+static void
+email_frame_for_any_programme(void **state)
+{
+    struct outreach_settings os;
+    char *h, *t;
+    (void)state;
+
+    outreach_settings_default(&os);
+    snprintf(os.logo_url, sizeof(os.logo_url), "%s", "https://acme.example/l.png?a=1&b=2");
+    snprintf(os.accent_color, sizeof(os.accent_color), "%s", "#0f766e");
+    /* Marketing: a footer with the reason and the link, in the locale. */
+    h = outreach_email_html("sk", &os, "A<b>", "Prieskum", "<p>Q?</p>",
+                            "https://x.example/unsubscribe?token=t&from=surveys");
+    assert_non_null(strstr(h, "<html lang=\"sk\">"));
+    assert_non_null(strstr(h, "<title>Prieskum</title>"));
+    assert_non_null(strstr(h, "<p>Q?</p>"));
+    assert_non_null(strstr(h, "border-top:4px solid #0f766e"));
+    assert_non_null(strstr(h, "<img alt=\"A&lt;b&gt;\" src=\"https://acme.example/l.png?a=1&amp;b=2\""));
+    assert_non_null(strstr(h, "nakúpili v A&lt;b&gt;."));
+    assert_non_null(strstr(h, "href=\"https://x.example/unsubscribe?token=t&amp;from=surveys\""));
+    assert_non_null(strstr(h, "Odhlásiť sa zo žiadostí o recenzie a prieskumov</a>"));
+    free(h);
+    /* Transactional: no footer, no unsubscribe; an unknown locale is the shop's. */
+    os.logo_url[0] = '\0';
+    snprintf(os.default_locale, sizeof(os.default_locale), "%s", "de");
+    h = outreach_email_html("fr", &os, "Acme", "Status", "<p>ok</p>", NULL);
+    assert_non_null(strstr(h, "<html lang=\"de\">"));
+    assert_null(strstr(h, "unsubscribe"));
+    assert_null(strstr(h, "<img"));
+    free(h);
+    t = outreach_email_text_footer("de", "Acme", "https://x.example/u");
+    assert_string_equal(t, "-- \nSie erhalten diese E-Mail, weil Sie bei Acme bestellt haben.\n"
+                           "Keine Bewertungsanfragen und Umfragen mehr: https://x.example/u\n");
+    free(t);
+    t = outreach_email_text_footer("de", "Acme", NULL);
+    assert_string_equal(t, "");
+    free(t);
+}
+
 int
 main(void)
 {
@@ -392,6 +431,7 @@ main(void)
         cmocka_unit_test(locale_negotiation),
         cmocka_unit_test(builtins_in_every_locale),
         cmocka_unit_test(builtin_shows_the_logo_when_set),
+        cmocka_unit_test(email_frame_for_any_programme),
         cmocka_unit_test(settings_defaults_and_round_trip),
         cmocka_unit_test(settings_refusals_name_the_field),
         cmocka_unit_test(contact_policy_alone),

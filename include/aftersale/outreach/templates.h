@@ -20,4 +20,24 @@
  * "en"); NULL for an unknown kind. Borrowed, static. */
 const char *outreach_template_builtin(const char *kind, const char *locale, enum mail_part part);
 
+/*
+ * The frame of any programme's email, for messages that are not built
+ * from a template (a survey invitation's first question, a return's
+ * status): the same card as the built-in templates, in the shop's brand
+ * (logo, accent colour), around `body_html` (trusted HTML the programme
+ * made, values already escaped). With an `unsubscribe_link` (a marketing
+ * message) the footer gives the reason and the link in the locale's
+ * words; without (transactional) there is no footer. `brand` is the brand
+ * or shop name shown as the logo's alt text and in the footer. Returns:
+ * new string.
+ */
+struct outreach_settings;
+char *outreach_email_html(const char *locale, const struct outreach_settings *os,
+                          const char *brand, const char *title, const char *body_html,
+                          const char *unsubscribe_link);
+/* The text part's footer for the same: "-- \n<reason>\n<link text> <link>\n",
+ * or "" without a link. Returns: new string. */
+char *outreach_email_text_footer(const char *locale, const char *brand,
+                                 const char *unsubscribe_link);
+
 #endif
