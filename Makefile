@@ -23,13 +23,15 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 
 SRC      := $(shell find src -name '*.c' | sort)
 SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))
+LOCALES  := $(sort $(wildcard locales/*.json))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 # Two build flavours share the rules below: release and sanitizers.
 BUILD      ?= build
 OPT        ?= -O2 -g
 SAN        ?=
-OBJ        := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
+OBJ        := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o \
+              $(BUILD)/obj/gen/locales.o
 LIB_OBJ    := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -50,6 +52,15 @@ $(BUILD)/gen/migrations.c: $(SQL) scripts/embed-sql
 	scripts/embed-sql $@ $(SQL)
 
 $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS_BASE) $(OPT) $(SAN) -c -o $@ $<
+
+# The customer-facing catalogues (locales/*.json), compiled in like sql/.
+$(BUILD)/gen/locales.c: $(LOCALES) scripts/embed-locales
+	@mkdir -p $(dir $@)
+	scripts/embed-locales $@ $(LOCALES)
+
+$(BUILD)/obj/gen/locales.o: $(BUILD)/gen/locales.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS_BASE) $(OPT) $(SAN) -c -o $@ $<
 

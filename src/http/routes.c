@@ -11,6 +11,7 @@
 #include "aftersale/http/routes.h"
 #include "aftersale/loyalty/handlers.h"
 #include "aftersale/loyalty/preview.h"
+#include "aftersale/outreach/handlers.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/shops/handlers.h"
 #include "aftersale/woo/auth_callback.h"
@@ -66,6 +67,10 @@ const struct route routes[] = {
     {"POST", "/v1/me/loyalty/redemptions", loyalty_handle_me_redemption, AUTH_CUSTOMER,
      BODY_JSON},
 
+    {"GET", "/v1/messaging/settings", outreach_handle_settings_get, AUTH_SHOP, BODY_NONE},
+    {"PUT", "/v1/messaging/settings", outreach_handle_settings_put, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/messaging/test-email", outreach_handle_test_email, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/messaging/contact-status", outreach_handle_contact_status, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/reviews/settings", reviews_handle_settings_get, AUTH_SHOP, BODY_NONE},
     {"PUT", "/v1/reviews/settings", reviews_handle_settings_put, AUTH_SHOP, BODY_JSON},
     {"POST", "/v1/review-requests", reviews_handle_request_create, AUTH_SHOP, BODY_JSON},
@@ -81,8 +86,8 @@ const struct route routes[] = {
     {"POST", "/v1/public/review-requests/{token}/reviews", reviews_handle_public_submit, AUTH_NONE,
      BODY_JSON_ANY},
     {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
-    {"GET", "/unsubscribe", reviews_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
-    {"POST", "/unsubscribe", reviews_handle_unsubscribe, AUTH_NONE, BODY_RAW},
+    {"GET", "/unsubscribe", outreach_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
+    {"POST", "/unsubscribe", outreach_handle_unsubscribe, AUTH_NONE, BODY_RAW},
 
     /* WooCommerce itself: authenticated by the X-WC-Webhook-Signature HMAC */
     {"POST", "/v1/webhooks/woocommerce/{shop_id}", woo_handle_webhook, AUTH_NONE, BODY_RAW},

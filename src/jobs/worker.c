@@ -31,6 +31,7 @@
 #include "aftersale/jobs/worker.h"
 #include "aftersale/woo/client.h"
 #include "aftersale/loyalty/jobs.h"
+#include "aftersale/outreach/jobs.h"
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/woo/jobs.h"
 
@@ -70,6 +71,7 @@ static const struct job_kind kinds[] = {
     {"reviews.publish", NULL, reviews_job_publish, NULL},
     {"reviews.reply", NULL, reviews_job_reply, NULL},
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
+    {"outreach.test_email", NULL, outreach_job_test_email, NULL},
 };
 
 /*

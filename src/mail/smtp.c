@@ -204,6 +204,9 @@ check_message(const struct mail_message *m, struct err *e)
         return err_set(e, ERR_INVALID, "to_addr", "to_addr is not a valid email address");
     if (check_text(m->to_name, "to_name", false, e) < 0)
         return -1;
+    if (m->reply_to != NULL && m->reply_to[0] != '\0' &&
+        (has_crlf(m->reply_to) || !mail_address_valid(m->reply_to)))
+        return err_set(e, ERR_INVALID, "reply_to", "reply_to is not a valid email address");
     if (check_text(m->subject, "subject", true, e) < 0)
         return -1;
     if (mid == NULL || has_crlf(mid))
@@ -466,6 +469,8 @@ mail_build(const struct mail_message *m, time_t date, struct err *e)
 
     hdr_address(&b, "From", m->from_name, m->from_addr);
     hdr_address(&b, "To", m->to_name, m->to_addr);
+    if (m->reply_to != NULL && m->reply_to[0] != '\0')
+        hdr_address(&b, "Reply-To", NULL, m->reply_to);
     hdr_start(&h, &b, "Subject");
     hdr_text(&h, m->subject);
     hdr_end(&h);

@@ -18,13 +18,13 @@
  * part only; in the subject, CR, LF and tab in values become spaces so a
  * customer's name can never make mail_build() refuse the message.
  *
- * The built-in templates (en, de) live at the bottom of this file. Pure
- * functions of their arguments; thread-safe; no I/O.
+ * The built-in templates are built from the catalogues by
+ * outreach/templates.c. Pure functions of their arguments; thread-safe;
+ * no I/O.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "aftersale/core/buf.h"
 #include "aftersale/core/mem.h"
@@ -59,8 +59,9 @@ toks_push(struct toks *t, enum tok_kind kind, const char *p, size_t n)
 
 /* ---- names ------------------------------------------------------------- */
 
-static const char *const top_names[] = {"first_name", "shop_name", "review_link",
-                                        "unsubscribe_link"};
+static const char *const top_names[] = {"first_name",       "shop_name",  "review_link",
+                                        "unsubscribe_link", "brand_name", "logo_url",
+                                        "accent_color"};
 static const char *const product_names[] = {
     "product_name", "product_image", "product_link", "star_link_1",
     "star_link_2",  "star_link_3",   "star_link_4",  "star_link_5",
@@ -165,7 +166,8 @@ parse(struct toks *t, const char *field, struct err *e)
     for (size_t i = 0; i < t->n; i++) {
         struct tok *k = &t->v[i];
         int n = k->n > NAME_MAX_LEN ? NAME_MAX_LEN : (int)k->n;
-        bool in_products = depth > 0;
+        /* {{#logo_url}} is a section too: only one opened by products counts. */
+        bool in_products = depth > 0 && name_is(&t->v[stack[0]], "products");
 
         switch (k->kind) {
         case TOK_TEXT:
@@ -185,8 +187,12 @@ parse(struct toks *t, const char *field, struct err *e)
             if (name_is(k, "products")) {
                 if (depth > 0)
                     return err_set(e, ERR_INVALID, field, "section {{#products}} cannot be nested");
+            } else if (name_is(k, "logo_url")) {
+                if (depth > 0)
+                    return err_set(e, ERR_INVALID, field,
+                                   "section {{#logo_url}} is only allowed outside {{#products}}");
             } else if (name_is(k, "product_image")) {
-                if (depth != 1)
+                if (depth != 1 || !in_products)
                     return err_set(e, ERR_INVALID, field,
                                    "section {{#product_image}} is only allowed directly inside "
                                    "{{#products}}");
@@ -283,6 +289,12 @@ lookup(const struct tok *k, const struct mail_vars *v, const struct mail_product
         return v->review_link;
     if (name_is(k, "unsubscribe_link"))
         return v->unsubscribe_link;
+    if (name_is(k, "brand_name"))
+        return v->brand_name;
+    if (name_is(k, "logo_url"))
+        return v->logo_url;
+    if (name_is(k, "accent_color"))
+        return v->accent_color;
     if (prod == NULL)
         return NULL;
     if (name_is(k, "product_name"))
@@ -333,6 +345,9 @@ render_range(const struct toks *t, size_t from, size_t to, enum mail_part part,
             if (name_is(k, "products")) {
                 for (size_t j = 0; j < v->nproducts; j++)
                     render_range(t, i + 1, k->match, part, v, &v->products[j], out);
+            } else if (name_is(k, "logo_url")) {
+                if (v->logo_url != NULL && v->logo_url[0] != '\0')
+                    render_range(t, i + 1, k->match, part, v, prod, out);
             } else if (prod != NULL && prod->image != NULL && prod->image[0] != '\0') {
                 render_range(t, i + 1, k->match, part, v, prod, out);
             }
@@ -371,207 +386,4 @@ out:
     buf_free(&out);
     free(t.v);
     return res;
-}
-
-/* ---- built-in templates -------------------------------------------------
- *
- * One HTML skeleton for every kind and locale: a centred 600px card on
- * layout tables (role="presentation", which is what email clients render
- * reliably), inline styles only, 16px text at WCAG AA contrast, a lang
- * attribute, alt text on product images, and star links whose aria-label
- * reads "Rate 3 of 5 stars" instead of "black star". The macros take the
- * words; the structure is written once.
- */
-
-#define FONT "font-family:Arial,Helvetica,sans-serif;"
-#define STAR_STYLE "color:#b45309;text-decoration:none;font-size:28px;line-height:1;padding:0 2px;"
-#define STAR(n, label)                                                                             \
-    "<a href=\"{{star_link_" #n "}}\" aria-label=\"" label "\" title=\"" label                     \
-    "\" style=\"" STAR_STYLE "\">★</a>"
-
-#define HTML(lang, title, greeting, intro, rate, s1, s2, s3, s4, s5, button, footer)               \
-    "<!DOCTYPE html>\n"                                                                            \
-    "<html lang=\"" lang "\">\n"                                                                   \
-    "<head>\n"                                                                                     \
-    "<meta charset=\"utf-8\">\n"                                                                   \
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"                   \
-    "<title>" title "</title>\n"                                                                   \
-    "</head>\n"                                                                                    \
-    "<body style=\"margin:0;padding:0;background-color:#f3f4f6;\">\n"                              \
-    "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" "             \
-    "border=\"0\" style=\"background-color:#f3f4f6;\">\n"                                          \
-    "<tr><td align=\"center\" style=\"padding:24px 12px;\">\n"                                     \
-    "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" "             \
-    "border=\"0\" style=\"max-width:600px;background-color:#ffffff;border-radius:8px;" FONT        \
-    "color:#1f2937;font-size:16px;line-height:1.5;\">\n"                                           \
-    "<tr><td style=\"padding:32px 32px 8px 32px;\">\n"                                             \
-    "<p style=\"margin:0 0 16px 0;font-size:20px;font-weight:bold;\">" greeting "</p>\n"           \
-    "<p style=\"margin:0 0 16px 0;\">" intro "</p>\n"                                              \
-    "</td></tr>\n"                                                                                 \
-    "{{#products}}\n"                                                                              \
-    "<tr><td style=\"padding:16px 32px;border-top:1px solid #e5e7eb;\">\n"                         \
-    "{{#product_image}}\n"                                                                         \
-    "<img alt=\"{{product_name}}\" src=\"{{product_image}}\" width=\"96\" "                        \
-    "style=\"display:block;width:96px;max-width:96px;height:auto;border:0;"                        \
-    "margin:0 0 8px 0;\">\n"                                                                       \
-    "{{/product_image}}\n"                                                                         \
-    "<p style=\"margin:0 0 8px 0;font-weight:bold;\"><a href=\"{{product_link}}\" "                \
-    "style=\"color:#1f2937;\">{{product_name}}</a></p>\n"                                          \
-    "<p style=\"margin:0;\">" rate "</p>\n"                                                        \
-    "<p style=\"margin:4px 0 0 0;\">" STAR(1, s1) STAR(2, s2) STAR(3, s3) STAR(4, s4) STAR(        \
-        5,                                                                                         \
-        s5) "</p>\n"                                                                               \
-            "</td></tr>\n"                                                                         \
-            "{{/products}}\n"                                                                      \
-            "<tr><td align=\"center\" style=\"padding:24px 32px 32px 32px;\">\n"                   \
-            "<a href=\"{{review_link}}\" style=\"display:inline-block;background-color:#1d4ed8;"   \
-            "color:#ffffff;font-weight:bold;text-decoration:none;padding:12px 24px;"               \
-            "border-radius:6px;\">" button "</a>\n"                                                \
-            "</td></tr>\n"                                                                         \
-            "</table>\n"                                                                           \
-            "<p style=\"max-width:600px;margin:16px auto 0 auto;" FONT "font-size:13px;"           \
-            "line-height:1.5;color:#4b5563;\">" footer "</p>\n"                                    \
-            "</td></tr>\n"                                                                         \
-            "</table>\n"                                                                           \
-            "</body>\n"                                                                            \
-            "</html>\n"
-
-/* ---- English ---- */
-
-#define EN_SUBJECT_REQUEST "How was your order from {{shop_name}}?"
-#define EN_SUBJECT_REMINDER "A quick reminder: how was your order from {{shop_name}}?"
-#define EN_INTRO_REQUEST                                                                           \
-    "thank you for your order from {{shop_name}}. We hope you are happy with it. Would you "       \
-    "take a minute to tell other customers what you think?"
-#define EN_INTRO_REMINDER                                                                          \
-    "a little while ago you ordered from {{shop_name}}. If you have a minute, we would still "     \
-    "love to hear what you think. Your review helps other customers choose, and helps us do "      \
-    "better."
-#define EN_FOOTER                                                                                  \
-    "You are receiving this email because you ordered from {{shop_name}}. "                        \
-    "<a href=\"{{unsubscribe_link}}\" style=\"color:#4b5563;\">Unsubscribe</a> from review "       \
-    "requests."
-#define EN_HTML(subject, intro)                                                                    \
-    HTML("en", subject, "Hi {{first_name}},", intro, "How many stars would you give it?",          \
-         "Rate 1 of 5 stars", "Rate 2 of 5 stars", "Rate 3 of 5 stars", "Rate 4 of 5 stars",       \
-         "Rate 5 of 5 stars", "Write a review", EN_FOOTER)
-#define EN_TEXT(intro, closing)                                                                    \
-    "Hi {{first_name}},\n"                                                                         \
-    "\n" intro "\n"                                                                                \
-    "\n"                                                                                           \
-    "{{#products}}\n"                                                                              \
-    "{{product_name}}\n"                                                                           \
-    "  Review it: {{product_link}}\n"                                                              \
-    "  Or pick a rating:\n"                                                                        \
-    "  ★☆☆☆☆ 1 star:  {{star_link_1}}\n"                                                 \
-    "  ★★☆☆☆ 2 stars: {{star_link_2}}\n"                                                 \
-    "  ★★★☆☆ 3 stars: {{star_link_3}}\n"                                                 \
-    "  ★★★★☆ 4 stars: {{star_link_4}}\n"                                                 \
-    "  ★★★★★ 5 stars: {{star_link_5}}\n"                                                 \
-    "\n"                                                                                           \
-    "{{/products}}\n" closing " {{review_link}}\n"                                                 \
-    "\n"                                                                                           \
-    "Thank you,\n"                                                                                 \
-    "{{shop_name}}\n"                                                                              \
-    "\n"                                                                                           \
-    "-- \n"                                                                                        \
-    "You are receiving this email because you ordered from {{shop_name}}.\n"                       \
-    "No more review requests: {{unsubscribe_link}}\n"
-
-/* ---- German (formal "Sie", as German shops write to customers) ---- */
-
-#define DE_SUBJECT_REQUEST "Wie gefällt Ihnen Ihre Bestellung bei {{shop_name}}?"
-#define DE_SUBJECT_REMINDER "Kurze Erinnerung: Wie war Ihre Bestellung bei {{shop_name}}?"
-#define DE_INTRO_REQUEST                                                                           \
-    "vielen Dank für Ihre Bestellung bei {{shop_name}}. Wir hoffen, Sie sind zufrieden. "         \
-    "Möchten Sie sich eine Minute Zeit nehmen und anderen Kundinnen und Kunden erzählen, wie "   \
-    "Ihnen Ihr Einkauf gefällt?"
-#define DE_INTRO_REMINDER                                                                          \
-    "vor einiger Zeit haben Sie bei {{shop_name}} bestellt. Wenn Sie eine Minute Zeit haben, "     \
-    "freuen wir uns weiterhin über Ihre Meinung. Ihre Bewertung hilft anderen bei der Wahl "      \
-    "und uns dabei, besser zu werden."
-#define DE_FOOTER                                                                                  \
-    "Sie erhalten diese E-Mail, weil Sie bei {{shop_name}} bestellt haben. "                       \
-    "<a href=\"{{unsubscribe_link}}\" style=\"color:#4b5563;\">Abmelden</a>, um keine "            \
-    "Bewertungsanfragen mehr zu erhalten."
-#define DE_HTML(subject, intro)                                                                    \
-    HTML("de", subject, "Hallo {{first_name}},", intro, "Wie viele Sterne würden Sie vergeben?",   \
-         "Mit 1 von 5 Sternen bewerten", "Mit 2 von 5 Sternen bewerten",                           \
-         "Mit 3 von 5 Sternen bewerten", "Mit 4 von 5 Sternen bewerten",                           \
-         "Mit 5 von 5 Sternen bewerten", "Bewertung schreiben", DE_FOOTER)
-#define DE_TEXT(intro, closing)                                                                    \
-    "Hallo {{first_name}},\n"                                                                      \
-    "\n" intro "\n"                                                                                \
-    "\n"                                                                                           \
-    "{{#products}}\n"                                                                              \
-    "{{product_name}}\n"                                                                           \
-    "  Bewerten: {{product_link}}\n"                                                               \
-    "  Oder wählen Sie gleich eine Bewertung:\n"                                                  \
-    "  ★☆☆☆☆ 1 Stern:   {{star_link_1}}\n"                                               \
-    "  ★★☆☆☆ 2 Sterne:  {{star_link_2}}\n"                                               \
-    "  ★★★☆☆ 3 Sterne:  {{star_link_3}}\n"                                               \
-    "  ★★★★☆ 4 Sterne:  {{star_link_4}}\n"                                               \
-    "  ★★★★★ 5 Sterne:  {{star_link_5}}\n"                                               \
-    "\n"                                                                                           \
-    "{{/products}}\n" closing " {{review_link}}\n"                                                 \
-    "\n"                                                                                           \
-    "Vielen Dank\n"                                                                                \
-    "{{shop_name}}\n"                                                                              \
-    "\n"                                                                                           \
-    "-- \n"                                                                                        \
-    "Sie erhalten diese E-Mail, weil Sie bei {{shop_name}} bestellt haben.\n"                      \
-    "Keine Bewertungsanfragen mehr: {{unsubscribe_link}}\n"
-
-struct builtin {
-    const char *kind, *locale;
-    const char *parts[3]; /* indexed by enum mail_part */
-};
-
-static const struct builtin builtins[] = {
-    {"review_request",
-     "en",
-     {EN_SUBJECT_REQUEST, EN_TEXT(EN_INTRO_REQUEST, "Write your review:"),
-      EN_HTML(EN_SUBJECT_REQUEST, EN_INTRO_REQUEST)}},
-    {"review_reminder",
-     "en",
-     {EN_SUBJECT_REMINDER, EN_TEXT(EN_INTRO_REMINDER, "Write your review:"),
-      EN_HTML(EN_SUBJECT_REMINDER, EN_INTRO_REMINDER)}},
-    {"review_request",
-     "de",
-     {DE_SUBJECT_REQUEST, DE_TEXT(DE_INTRO_REQUEST, "Zur Bewertung:"),
-      DE_HTML(DE_SUBJECT_REQUEST, DE_INTRO_REQUEST)}},
-    {"review_reminder",
-     "de",
-     {DE_SUBJECT_REMINDER, DE_TEXT(DE_INTRO_REMINDER, "Zur Bewertung:"),
-      DE_HTML(DE_SUBJECT_REMINDER, DE_INTRO_REMINDER)}},
-};
-
-/* "de", "de-AT", "de_DE.UTF-8" all mean German: compare the language. */
-static bool
-locale_is(const char *locale, const char *lang)
-{
-    size_t n = strlen(lang);
-
-    return locale != NULL && strncasecmp(locale, lang, n) == 0 &&
-           (locale[n] == '\0' || locale[n] == '-' || locale[n] == '_' || locale[n] == '.');
-}
-
-const char *
-mail_template_builtin(const char *kind, const char *locale, enum mail_part part)
-{
-    const struct builtin *fallback = NULL;
-
-    if (kind == NULL || (unsigned)part > MAIL_HTML)
-        return NULL;
-    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
-        const struct builtin *b = &builtins[i];
-
-        if (strcmp(b->kind, kind) != 0)
-            continue;
-        if (locale_is(locale, b->locale))
-            return b->parts[part];
-        if (strcmp(b->locale, "en") == 0)
-            fallback = b;
-    }
-    return fallback ? fallback->parts[part] : NULL;
 }

@@ -24,6 +24,8 @@
 #include "aftersale/http/token.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/loyalty/loyalty.h"
+#include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/outreach.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/reviews/reviews.h"
 #include "aftersale/shops/shops.h"
@@ -46,7 +48,8 @@ static const char *const settings_read_only[] = {"wordpress.application_password
 
 struct settings_ctx {
     int64_t shop_id;
-    json_t *patch;             /* without the "wordpress" key */
+    json_t *patch;             /* without the "wordpress" and "contact_policy" keys */
+    json_t *contact_policy;    /* deprecated here: forwarded to the messaging settings */
     const char *wp_user, *wp_password;
     enum wp_change wp;
     json_t *out;
@@ -70,6 +73,16 @@ settings_fn(struct db_conn *c, void *ctx, struct err *e)
     if (x->patch && (reviews_settings_from_json(&cur, x->patch, e) < 0 ||
                      reviews_settings_save(c, x->shop_id, &cur, e) < 0))
         goto out;
+    if (x->contact_policy != NULL) {
+        /* Before the outreach layer the contact policy was a review
+         * setting; a client that still sends it changes the shop's one
+         * policy (GET /v1/messaging/settings), in this transaction. */
+        struct outreach_settings os;
+        if (outreach_settings_load(c, x->shop_id, &os, e) < 0 ||
+            outreach_contact_policy_from_json(&os, x->contact_policy, e) < 0 ||
+            outreach_settings_save(c, x->shop_id, &os, e) < 0)
+            goto out;
+    }
     if (x->wp != WP_KEEP) {
         /* The credentials live beside the settings document: make sure its
          * row exists (saving what is current changes nothing), then set them.
@@ -190,11 +203,14 @@ reviews_handle_settings_put(struct req *r)
     }
     x.patch = json_deep_copy(body);
     json_object_del(x.patch, "wordpress");
+    x.contact_policy = json_incref(json_object_get(x.patch, "contact_policy"));
+    json_object_del(x.patch, "contact_policy");
     if (db_tx(settings_fn, &x, &e) < 0)
         reply_err(r, &e);
     else
         reply_json_take(r, 200, x.out);
     json_decref(x.patch);
+    json_decref(x.contact_policy);
     json_decref(body);
 }
 
@@ -203,6 +219,7 @@ reviews_handle_settings_put(struct req *r)
 struct request_ctx {
     int64_t shop_id, order_id, id;
     bool send_now;
+    const char *locale; /* the customer's, or NULL */
     const char *outcome;
     json_t *out;
 };
@@ -245,6 +262,8 @@ request_create_fn(struct db_conn *c, void *ctx, struct err *e)
         summary = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
     }
     PQclear(res);
+    if (summary != NULL && x->locale != NULL)
+        json_object_set_new(summary, "locale", json_string(x->locale));
     if (reviews_settings_load(c, x->shop_id, &s, e) < 0)
         goto out;
     if (reviews_request_create(c, x->shop_id, summary, &s, x->send_now ? time(NULL) : 0, &x->id,
@@ -269,13 +288,21 @@ reviews_handle_request_create(struct req *r)
     static const struct jx_field fields[] = {
         {"order_id", JX_INTEGER, true, 0, 0},
         {"send_now", JX_BOOLEAN, false, 0, 0},
+        {"locale", JX_STRING, false, 0, 35},
     };
     struct request_ctx x = {.shop_id = r->shop_id};
     struct err e = {0};
     char location[64];
 
-    if (jx_check(r->json, fields, 2, NULL, &e) < 0) {
+    if (jx_check(r->json, fields, 3, NULL, &e) < 0) {
         reply_err(r, &e);
+        return;
+    }
+    /* The customer's language, when the caller knows it ("de-AT" is de). */
+    if (jx_str(r->json, "locale") != NULL &&
+        (x.locale = outreach_locale_match(jx_str(r->json, "locale"))) == NULL) {
+        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
+                      outreach_locales_joined());
         return;
     }
     x.order_id = json_integer_value(json_object_get(r->json, "order_id"));

@@ -26,12 +26,14 @@
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/mail/smtp.h"
 #include "aftersale/mail/templates.h"
+#include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/outreach.h"
+#include "aftersale/outreach/templates.h"
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/reviews/reviews.h"
 #include "aftersale/shops/shops.h"
 #include "aftersale/woo/link.h"
 
-#define MAX_CONTACTS 128
 #define MAX_PRODUCTS 50
 
 /* ---- internal kinds ----------------------------------------------------- */
@@ -133,11 +135,13 @@ struct send_ctx {
     int reminder;
     const struct config *cfg;
     struct reviews_settings s;
-    char status[16], email[256], first_name[256], shop_name[256];
+    struct outreach_settings os; /* the shop's messaging settings */
+    char status[16], email[256], first_name[256], shop_name[256], customer_locale[16];
+    const char *locale;          /* the locale the message is written in */
     int reminders_sent;
-    bool unsubscribed, found;
-    time_t sent[MAX_CONTACTS];
-    int nsent;
+    bool found;
+    enum outreach_verdict verdict; /* unsubscribed, over the cap, or send */
+    time_t now, slot;
     int64_t product_ids[MAX_PRODUCTS];
     char *product_names[MAX_PRODUCTS];
     char *product_images[MAX_PRODUCTS]; /* NULL when unknown */
@@ -168,7 +172,7 @@ static int
 send_load_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct send_ctx *x = ctx;
-    char shop[24], id[24], period[24];
+    char shop[24], id[24];
     const char *params[2] = {shop, id};
     PGresult *res;
 
@@ -180,9 +184,7 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     res = db_exec(c, "reviews_send_load",
                   "SELECT r.status, r.email, r.first_name, r.order_id, r.reminders_sent, s.name,"
-                  " encode(s.token_secret_enc, 'hex'),"
-                  " EXISTS (SELECT 1 FROM unsubscribes u WHERE u.shop_id = r.shop_id"
-                  "   AND u.email = r.email)"
+                  " encode(s.token_secret_enc, 'hex'), coalesce(r.locale, '')"
                   " FROM review_requests r JOIN shops s ON s.id = r.shop_id"
                   " WHERE r.shop_id = $1 AND r.id = $2",
                   2, params, e);
@@ -198,7 +200,7 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         x->reminders_sent = atoi(PQgetvalue(res, 0, 4));
         snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 5));
         x->token_secret = shops_secret_open(x->cfg->secret_key, "token_secret", hex);
-        x->unsubscribed = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+        snprintf(x->customer_locale, sizeof(x->customer_locale), "%s", PQgetvalue(res, 0, 7));
         free(hex);
     }
     PQclear(res);
@@ -220,22 +222,18 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         x->nproducts++;
     }
     PQclear(res);
-    DB_I64(period, x->s.contact_period_s);
-    {
-        const char *p[3] = {shop, x->email, period};
-        res = db_exec(c, "reviews_send_contacts",
-                      "SELECT extract(epoch FROM sent_at)::bigint FROM contact_log"
-                      " WHERE shop_id = $1 AND email = $2"
-                      " AND sent_at > now() - $3::bigint * interval '1 second'"
-                      " ORDER BY sent_at DESC LIMIT 128",
-                      3, p, e);
-    }
-    if (res == NULL)
+    /* Unsubscribed, or over the shop's contact policy (every marketing
+     * programme's messages count): the outreach layer decides. */
+    if (outreach_settings_load(c, x->shop_id, &x->os, e) < 0 ||
+        outreach_contact_check(c, x->shop_id, x->email, OUTREACH_MARKETING, x->now, &x->verdict,
+                               &x->slot, e) < 0)
         return -1;
-    x->nsent = 0;
-    for (int i = 0; i < PQntuples(res) && i < MAX_CONTACTS; i++)
-        x->sent[x->nsent++] = (time_t)atoll(PQgetvalue(res, i, 0));
-    PQclear(res);
+    /* The customer's locale (from the order), else the review settings',
+     * else the shop's default. */
+    x->locale = outreach_locale_pick(x->customer_locale[0] ? x->customer_locale
+                                     : x->s.locale[0]      ? x->s.locale
+                                                           : NULL,
+                                     NULL, x->os.default_locale);
     /* The shop is called for the order note, and for the products'
      * categories and images (enrich_products). */
     return woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e);
@@ -371,15 +369,10 @@ send_mark_fn(struct db_conn *c, void *ctx, struct err *e)
         4, params, e);
     if (changed < 0)
         return -1;
-    {
-        const char *p[4] = {shop, x->email, x->reminder == 0 ? "review_request" : "review_reminder",
-                            id};
-        if (db_exec_cmd(c, "reviews_contact_log",
-                        "INSERT INTO contact_log (shop_id, email, kind, ref_id)"
-                        " VALUES ($1, $2, $3, $4)",
-                        4, p, e) < 0)
-            return -1;
-    }
+    if (outreach_contact_record(c, x->shop_id, x->email, "reviews",
+                                x->reminder == 0 ? "review_request" : "review_reminder",
+                                x->request_id, OUTREACH_MARKETING, e) < 0)
+        return -1;
     if (x->reminder < x->s.reminder_count) {
         char key[48];
         json_t *payload = json_pack("{s:I, s:i}", "request_id", (json_int_t)x->request_id,
@@ -423,29 +416,19 @@ unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
                : 0;
 }
 
-/* The template of a part: the shop's own for its locale, else built-in. */
+/* The template of a part: the shop's own for the message's locale (or for
+ * the review settings' locale, as before), else the built-in one. */
 static const char *
-template_for(const struct reviews_settings *s, const char *kind, enum mail_part part)
+template_for(const struct reviews_settings *s, const char *locale, const char *kind,
+             enum mail_part part)
 {
     for (int i = 0; i < s->ntemplates && strcmp(kind, "review_request") == 0; i++) {
         const struct reviews_template *t = &s->templates[i];
         const char *v = part == MAIL_SUBJECT ? t->subject : part == MAIL_TEXT ? t->text : t->html;
-        if (strcmp(t->locale, s->locale) == 0 && v != NULL)
+        if ((strcmp(t->locale, locale) == 0 || strcmp(t->locale, s->locale) == 0) && v != NULL)
             return v;
     }
-    return mail_template_builtin(kind, s->locale, part);
-}
-
-static enum mail_tls
-tls_of(const char *s)
-{
-    if (strcmp(s, "none") == 0)
-        return MAIL_TLS_NONE;
-    if (strcmp(s, "starttls") == 0)
-        return MAIL_TLS_STARTTLS;
-    if (strcmp(s, "implicit") == 0)
-        return MAIL_TLS_IMPLICIT;
-    return MAIL_TLS_STARTTLS_TRY;
+    return outreach_template_builtin(kind, locale, part);
 }
 
 /* Render and deliver the message; out is set on failure. */
@@ -456,12 +439,10 @@ deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
     const char *kind = x->reminder == 0 ? "review_request" : "review_reminder";
     struct token_claims claims = {.shop_id = x->shop_id, .scope = "review",
                                   .rid = x->request_id};
-    struct token_claims unsub = {.shop_id = x->shop_id, .scope = "unsubscribe",
-                                 .rid = x->request_id};
     struct mail_product products[MAX_PRODUCTS];
     struct mail_vars vars;
-    char *review_tok = NULL, *unsub_tok = NULL, *base = NULL, *review_link = NULL,
-         *unsub_link = NULL, *subject = NULL, *text = NULL, *html = NULL;
+    char *base = NULL, *review_link = NULL, *unsub_link = NULL, *subject = NULL, *text = NULL,
+         *html = NULL;
     char *links[MAX_PRODUCTS][6];
     char msgid[128];
     struct err e = {0};
@@ -475,25 +456,21 @@ deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
         return -1;
     }
     snprintf(claims.email, sizeof(claims.email), "%s", x->email);
-    snprintf(unsub.email, sizeof(unsub.email), "%s", x->email);
     /* A week past the request's expiry, but never longer than tokens may
      * live (TOKEN_MAX_LIFETIME_S): a reminder carries a fresh link. */
     claims.exp = time(NULL) + (x->s.expiry_s + 7 * 86400 < cfg->token_max_lifetime_s
                                    ? x->s.expiry_s + 7 * 86400
                                    : cfg->token_max_lifetime_s);
-    unsub.exp = time(NULL) + 366 * 86400;
-    review_tok = token_mint(x->token_secret, &claims);
-    unsub_tok = token_mint(x->token_secret, &unsub);
-    if (review_tok == NULL || unsub_tok == NULL) {
+    base = x->s.link_base_url[0] ? xstrdup(x->s.link_base_url)
+                                 : xasprintf("%s/review", cfg->public_url);
+    review_link = outreach_link(base, x->token_secret, &claims);
+    unsub_link = outreach_unsubscribe_link(cfg, base, x->token_secret, x->shop_id, x->email,
+                                           x->request_id, "reviews");
+    if (review_link == NULL || unsub_link == NULL) {
         out->status = JOB_FAIL;
         err_set(&out->err, ERR_INTERNAL, NULL, "could not mint the review link token");
         goto out;
     }
-    base = x->s.link_base_url[0] ? xstrdup(x->s.link_base_url)
-                                 : xasprintf("%s/review", cfg->public_url);
-    review_link = xasprintf("%s?token=%s", base, review_tok);
-    unsub_link = xasprintf("%s/unsubscribe?token=%s", cfg->public_url ? cfg->public_url : base,
-                           unsub_tok);
     for (int i = 0; i < x->nproducts; i++) {
         links[i][0] = xasprintf("%s&product=%" PRId64, review_link, x->product_ids[i]);
         for (int r = 1; r <= 5; r++)
@@ -508,11 +485,16 @@ deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
     }
     vars = (struct mail_vars){.first_name = x->first_name, .shop_name = x->shop_name,
                               .review_link = review_link, .unsubscribe_link = unsub_link,
+                              .brand_name = x->os.brand_name[0] ? x->os.brand_name : x->shop_name,
+                              .logo_url = x->os.logo_url, .accent_color = x->os.accent_color,
                               .products = products, .nproducts = (size_t)x->nproducts};
-    subject = mail_template_render(template_for(&x->s, kind, MAIL_SUBJECT), MAIL_SUBJECT, &vars, &e);
-    text = subject ? mail_template_render(template_for(&x->s, kind, MAIL_TEXT), MAIL_TEXT, &vars, &e)
+    subject = mail_template_render(template_for(&x->s, x->locale, kind, MAIL_SUBJECT),
+                                   MAIL_SUBJECT, &vars, &e);
+    text = subject ? mail_template_render(template_for(&x->s, x->locale, kind, MAIL_TEXT),
+                                          MAIL_TEXT, &vars, &e)
                    : NULL;
-    html = text ? mail_template_render(template_for(&x->s, kind, MAIL_HTML), MAIL_HTML, &vars, &e)
+    html = text ? mail_template_render(template_for(&x->s, x->locale, kind, MAIL_HTML), MAIL_HTML,
+                                       &vars, &e)
                 : NULL;
     if (html == NULL) {
         out->status = JOB_FAIL;
@@ -521,32 +503,23 @@ deliver(struct job_env *env, struct send_ctx *x, struct job_outcome *out)
     }
     if (x->s.channel == REVIEWS_ORDER_NOTE) {
         /* WooCommerce emails a customer note to the order's billing address. */
-        json_t *note = NULL;
-        char *body = xasprintf("%s\n\n%s", subject, text);
-        enum woo_result r = woo_order_note_add(env->woo, &x->cr.shop, x->order_id, body, true,
-                                               &note, &e);
-        free(body);
-        json_decref(note);
+        enum woo_result r = outreach_send_note(env->woo, &x->cr.shop, x->order_id, subject, text,
+                                               &e);
         if (r != WOO_OK) {
             out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
             out->err = e;
             goto out;
         }
     } else {
-        struct mail_server server = {.host = cfg->smtp_host, .port = (int)cfg->smtp_port,
-                                     .tls = tls_of(cfg->smtp_tls), .user = cfg->smtp_user,
-                                     .password = cfg->smtp_password,
-                                     .timeout_ms = cfg->smtp_timeout_ms, .verify_peer = true};
-        struct mail_message m = {
-            .from_name = x->s.sender_name[0] ? x->s.sender_name : x->shop_name,
-            .from_addr = x->s.sender_email[0] ? x->s.sender_email : cfg->mail_from,
-            .to_name = x->first_name[0] ? x->first_name : NULL, .to_addr = x->email,
-            .subject = subject, .text = text, .html = html, .unsubscribe_url = unsub_link,
-            .message_id = msgid};
+        struct outreach_email m = {.shop_name = x->shop_name, .from_name = x->s.sender_name,
+                                   .from_addr = x->s.sender_email, .to_name = x->first_name,
+                                   .to_addr = x->email, .subject = subject, .text = text,
+                                   .html = html, .unsubscribe_url = unsub_link,
+                                   .message_id = msgid};
         enum mail_result r;
         snprintf(msgid, sizeof(msgid), "<review-%" PRId64 "-%" PRId64 "-%d@aftersale>",
                  x->shop_id, x->request_id, x->reminder);
-        r = mail_send(&server, &m, time(NULL), &e);
+        r = outreach_send_email(cfg, &x->os, &m, &e);
         if (r != MAIL_OK) {
             out->status = r == MAIL_RETRY ? JOB_RETRY : JOB_FAIL;
             out->err = e;
@@ -558,8 +531,6 @@ out:
     for (int i = 0; i < MAX_PRODUCTS; i++)
         for (int r = 0; r < 6; r++)
             free(links[i][r]);
-    free(review_tok);
-    free(unsub_tok);
     free(base);
     free(review_link);
     free(unsub_link);
@@ -574,9 +545,10 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
 {
     struct send_ctx *x = xcalloc(1, sizeof(*x));
     struct err e = {0};
-    time_t now = time(NULL), slot;
+    time_t now = time(NULL);
 
     x->cfg = env->cfg;
+    x->now = now;
     x->shop_id = job->shop_id;
     x->request_id = json_integer_value(json_object_get(job->payload, "request_id"));
     x->reminder = (int)json_integer_value(json_object_get(job->payload, "reminder"));
@@ -600,7 +572,7 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         out->result = json_pack("{s:s}", "skipped", "no product left to review");
         goto out;
     }
-    if (x->unsubscribed) {
+    if (x->verdict == OUTREACH_SUPPRESSED) {
         if (db_tx(unsubscribed_fn, x, &e) < 0) {
             out->status = JOB_RETRY;
             out->err = e;
@@ -608,14 +580,12 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         out->result = json_pack("{s:s}", "skipped", "unsubscribed");
         goto out;
     }
-    slot = reviews_contact_next_slot(x->sent, x->nsent, x->s.contact_max, x->s.contact_period_s,
-                                     now);
-    if (slot > now) {
+    if (x->verdict == OUTREACH_WAIT) {
         /* Over the contact cap: postponed to the first free slot, not lost. */
         out->status = JOB_RESCHEDULE;
-        out->delay_ms = (long)(slot - now) * 1000 + 1000;
+        out->delay_ms = (long)(x->slot - now) * 1000 + 1000;
         out->result = json_pack("{s:s, s:I}", "postponed", "contact policy", "seconds",
-                                (json_int_t)(slot - now));
+                                (json_int_t)(x->slot - now));
         goto out;
     }
     if (deliver(env, x, out) < 0)
@@ -646,6 +616,7 @@ struct publish_ctx {
     char status[16], *title, *body, *reply, *name, *email, wp_user[256], *wp_password;
     int64_t product_id, woo_id;
     int rating;
+    const char *locale; /* the shop's default_locale: the rating-only text */
     struct woo_creds cr;
     /* results */
     int64_t new_woo_id;
@@ -710,6 +681,12 @@ publish_load_fn(struct db_conn *c, void *ctx, struct err *e)
     PQclear(res);
     if (!p->found)
         return 0;
+    {
+        struct outreach_settings os;
+        if (outreach_settings_load(c, p->shop_id, &os, e) < 0)
+            return -1;
+        p->locale = outreach_locale_pick(NULL, NULL, os.default_locale);
+    }
     return woo_creds_load(c, p->shop_id, p->cfg->secret_key, &p->cr, e);
 }
 
@@ -795,8 +772,12 @@ reviews_job_publish(struct job_env *env, const struct job *job, struct job_outco
         text = xasprintf("%s\n\n%s", p.title, p.body);
     else if (p.title[0] || p.body[0])
         text = xstrdup(p.title[0] ? p.title : p.body);
-    else
-        text = xasprintf("Rated %d out of 5.", p.rating);
+    else {
+        char rating[4];
+        const char *vars[] = {"rating", rating, NULL};
+        snprintf(rating, sizeof(rating), "%d", p.rating);
+        text = outreach_text(p.locale, "review.rated_only", false, vars);
+    }
     /* The order's billing email: WooCommerce marks the review verified when
      * that address bought the product (it ignores a `verified` field). */
     review = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s}", "product_id", (json_int_t)p.product_id,
@@ -911,6 +892,7 @@ struct coupon_ctx {
     const struct config *cfg;
     struct reviews_settings s;
     char code[32], email[256], expires[16];
+    const char *locale;
     bool found, done;
     struct woo_creds cr;
 };
@@ -930,6 +912,13 @@ coupon_load_fn(struct db_conn *c, void *ctx, struct err *e)
     woo_creds_clear(&k->cr);
     if (reviews_settings_load(c, k->shop_id, &k->s, e) < 0)
         return -1;
+    {
+        struct outreach_settings os;
+        if (outreach_settings_load(c, k->shop_id, &os, e) < 0)
+            return -1;
+        k->locale = outreach_locale_pick(k->s.locale[0] ? k->s.locale : NULL, NULL,
+                                         os.default_locale);
+    }
     snprintf(days, sizeof(days), "%d", k->s.coupon_validity_days);
     params[2] = days;
     res = db_exec(c, "reviews_coupon_load",
@@ -1008,9 +997,11 @@ reviews_job_coupon(struct job_env *env, const struct job *job, struct job_outcom
     /* Tell the customer: a customer note, which WooCommerce emails. The
      * coupon is recorded only after the note, so a retry sends both again
      * at most (the code exists already and is found as such). */
-    note = xasprintf("Thank you for your review! Here is your coupon: %s (%s off your next order, "
-                     "valid until %s).",
-                     k.code, k.s.coupon_amount, k.expires);
+    {
+        const char *vars[] = {"code", k.code, "amount", k.s.coupon_amount, "expires", k.expires,
+                              NULL};
+        note = outreach_text(k.locale, "review.coupon_note", false, vars);
+    }
     r = woo_order_note_add(env->woo, &k.cr.shop, k.order_id, note, true, &note_out, &e);
     if (r != WOO_OK) {
         out->status = r == WOO_RETRY ? JOB_RETRY : JOB_FAIL;

@@ -17,9 +17,9 @@
  * "templates[0].html"). to_json output read back over the defaults gives
  * the same settings, which is how the store keeps them.
  *
- * The contact policy is a sliding window, not a calendar quota: at most
- * max messages in any (t - period, t]. A message over the cap is never
- * dropped; the sender asks for the next slot and waits until then.
+ * The contact policy moved to the outreach layer (messaging settings,
+ * shared by every programme); reviews_contact_next_slot and the duration
+ * functions remain here as thin names for outreach's.
  *
  * Callers: reviews handlers (settings), the store (scheduling a request),
  * the sending jobs (contact policy). This file must never do I/O, keep
@@ -38,6 +38,8 @@
 #include "aftersale/core/money.h"
 #include "aftersale/mail/smtp.h"
 #include "aftersale/mail/templates.h"
+#include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/rules.h"
 #include "aftersale/reviews/rules.h"
 #include "aftersale/shops/shops.h"
 
@@ -45,13 +47,10 @@
 #define MINUTE 60LL
 #define HOUR (60 * MINUTE)
 #define DAY (24 * HOUR)
-#define WEEK (7 * DAY)
 #define DELAY_MAX (365 * DAY)
 #define REMINDER_DELAY_MAX (90 * DAY)
 #define REMINDER_COUNT_MAX 3
 #define EXPIRY_MAX (365 * DAY)
-#define PERIOD_MAX (365 * DAY)
-#define CONTACT_MAX_MAX 100
 #define VALIDITY_MAX 3650
 #define AUTO_APPROVE_NEVER 6
 #define SUBJECT_MAX 200                   /* characters */
@@ -63,118 +62,18 @@ static const char *const incentive_names[] = {"none", "points", "coupon"};
 
 /* ---- durations ---------------------------------------------------------- */
 
-/* The designators we accept, largest first: the order they must appear in. */
-static const struct {
-    char designator;
-    int64_t seconds;
-    bool time; /* after the 'T' */
-} units[] = {
-    {'W', WEEK, false}, {'D', DAY, false}, {'H', HOUR, true}, {'M', MINUTE, true}, {'S', 1, true},
-};
-#define NUNITS (sizeof(units) / sizeof(units[0]))
-#define FIRST_TIME_UNIT 2
-
+/* The outreach layer owns durations now (messaging settings use them
+ * too); these names stay for the review code and its tests. */
 int
 reviews_duration_parse(const char *s, int64_t *seconds, const char *field, struct err *e)
 {
-    const char *f = field != NULL ? field : "duration";
-    const char *p;
-    int64_t total = 0;
-    size_t next = 0; /* index in units[] of the largest unit still allowed */
-    bool in_time = false, any = false, any_time = false;
-
-    if (s == NULL)
-        return err_set(e, ERR_INVALID, field, "%s must be an ISO 8601 duration such as \"P7D\"", f);
-    if (s[0] == '-' || s[0] == '+')
-        return err_set(e, ERR_INVALID, field, "%s: '%.40s': a duration has no sign", f, s);
-    if (s[0] != 'P')
-        return err_set(e, ERR_INVALID, field,
-                       "%s: '%.40s' is not an ISO 8601 duration (P7D, PT12H, P1DT6H; upper case)",
-                       f, s);
-    for (p = s + 1; *p != '\0';) {
-        int64_t n = 0;
-        size_t u;
-
-        if (*p == 'T') {
-            if (in_time)
-                return err_set(e, ERR_INVALID, field, "%s: '%.40s' has two 'T's", f, s);
-            in_time = true;
-            next = FIRST_TIME_UNIT;
-            p++;
-            continue;
-        }
-        if (*p < '0' || *p > '9')
-            return err_set(e, ERR_INVALID, field,
-                           "%s: '%.40s': expected a number before each unit (P7D, PT30M)", f, s);
-        for (; *p >= '0' && *p <= '9'; p++) {
-            if (n > (INT64_MAX - (*p - '0')) / 10)
-                return err_set(e, ERR_INVALID, field, "%s: '%.40s' is too large", f, s);
-            n = n * 10 + (*p - '0');
-        }
-        if (*p == '.' || *p == ',')
-            return err_set(e, ERR_INVALID, field,
-                           "%s: '%.40s': fractions are not allowed; use a smaller unit "
-                           "(PT90M, not PT1.5H)",
-                           f, s);
-        if (*p == '\0')
-            return err_set(e, ERR_INVALID, field, "%s: '%.40s': a number without a unit", f, s);
-        /* Months and years are the mistake worth a sentence of its own. */
-        if (*p == 'Y' || (*p == 'M' && !in_time))
-            return err_set(e, ERR_INVALID, field,
-                           "%s: '%.40s': months and years vary in length and are not allowed; "
-                           "write days (P30D, P365D) or weeks (P4W)",
-                           f, s);
-        for (u = 0; u < NUNITS; u++)
-            if (units[u].designator == *p && units[u].time == in_time)
-                break;
-        if (u == NUNITS)
-            return err_set(e, ERR_INVALID, field,
-                           in_time ? "%s: '%.40s': after 'T' only H, M and S are allowed"
-                                   : "%s: '%.40s': before 'T' only W and D are allowed "
-                                     "(hours, minutes and seconds follow a 'T': PT12H)",
-                           f, s);
-        if (u < next)
-            return err_set(e, ERR_INVALID, field,
-                           "%s: '%.40s': each unit at most once, in the order W, D, T, H, M, S", f,
-                           s);
-        if (n > (INT64_MAX - total) / units[u].seconds)
-            return err_set(e, ERR_INVALID, field, "%s: '%.40s' is too large", f, s);
-        total += n * units[u].seconds;
-        next = u + 1;
-        any = true;
-        any_time = any_time || in_time;
-        p++;
-    }
-    if (!any)
-        return err_set(e, ERR_INVALID, field,
-                       "%s: '%.40s' is empty: give a number and a unit (P7D, PT0S)", f, s);
-    if (in_time && !any_time)
-        return err_set(e, ERR_INVALID, field,
-                       "%s: '%.40s': 'T' must be followed by hours, minutes or seconds", f, s);
-    *seconds = total;
-    return 0;
+    return outreach_duration_parse(s, seconds, field, e);
 }
 
 void
 reviews_duration_format(int64_t seconds, char out[32])
 {
-    /* Negate in unsigned arithmetic so INT64_MIN formats too. */
-    uint64_t v = seconds < 0 ? 0 - (uint64_t)seconds : (uint64_t)seconds;
-    uint64_t d = v / DAY, h = v % DAY / HOUR, m = v % HOUR / MINUTE, sec = v % MINUTE;
-    int n;
-
-    n = snprintf(out, 32, "%sP", seconds < 0 ? "-" : "");
-    if (d > 0)
-        n += snprintf(out + n, 32 - (size_t)n, "%" PRIu64 "D", d);
-    if (h > 0 || m > 0 || sec > 0 || d == 0) {
-        n += snprintf(out + n, 32 - (size_t)n, "T");
-        if (h > 0)
-            n += snprintf(out + n, 32 - (size_t)n, "%" PRIu64 "H", h);
-        if (m > 0)
-            n += snprintf(out + n, 32 - (size_t)n, "%" PRIu64 "M", m);
-        if (sec > 0 || v == 0)
-            snprintf(out + n, 32 - (size_t)n, "%" PRIu64 "S", sec);
-    }
+    outreach_duration_format(seconds, out);
 }
 
 /* ---- JSON field readers ------------------------------------------------- */
@@ -272,10 +171,13 @@ read_text(const json_t *v, const char *field, char *out, size_t size, struct err
     return 0;
 }
 
-/* "en", "de", "pt_BR": [a-z]{2}(_[A-Z]{2})? */
+/* "en", "de", "pt_BR": [a-z]{2}(_[A-Z]{2})?, or one of the catalogues'
+ * locales ("zh-Hans"). */
 static bool
 locale_valid(const char *s)
 {
+    if (s != NULL && outreach_locale_supported(s))
+        return true;
     if (s == NULL || s[0] < 'a' || s[0] > 'z' || s[1] < 'a' || s[1] > 'z')
         return false;
     if (s[2] == '\0')
@@ -314,12 +216,11 @@ reviews_settings_default(struct reviews_settings *s)
     s->expiry_s = 30 * DAY;
     s->channel = REVIEWS_EMAIL;
     s->auto_approve_min = 4;
-    snprintf(s->locale, sizeof(s->locale), "%s", "en");
+    /* "" = the shop's default_locale (messaging settings). */
+    s->locale[0] = '\0';
     /* No incentive until the merchant opts in, and then no amount is guessed. */
     s->incentive = REVIEWS_INCENTIVE_NONE;
     s->coupon_validity_days = 30;
-    s->contact_max = 2;
-    s->contact_period_s = 14 * DAY;
 }
 
 static void
@@ -492,28 +393,6 @@ incentive_from_json(struct reviews_settings *s, const json_t *obj, struct err *e
             return -1;
         s->coupon_validity_days = (int)i;
     }
-    return 0;
-}
-
-static int
-contact_from_json(struct reviews_settings *s, const json_t *obj, struct err *e)
-{
-    static const char *const keys[] = {"max_messages", "period", NULL};
-    const json_t *v;
-    int64_t i = 0;
-
-    if (!json_is_object(obj))
-        return err_set(e, ERR_INVALID, "contact_policy", "contact_policy must be an object");
-    if (jx_known_keys(obj, keys, "contact_policy.", e) < 0)
-        return -1;
-    if ((v = json_object_get(obj, "max_messages")) != NULL) {
-        if (read_int(v, "contact_policy.max_messages", 1, CONTACT_MAX_MAX, &i, e) < 0)
-            return -1;
-        s->contact_max = (int)i;
-    }
-    if ((v = json_object_get(obj, "period")) != NULL &&
-        read_duration(v, "contact_policy.period", 1, PERIOD_MAX, &s->contact_period_s, e) < 0)
-        return -1;
     return 0;
 }
 
@@ -696,14 +575,17 @@ settings_merge(struct reviews_settings *n, const json_t *obj, struct err *e)
                            sizeof(n->link_base_url) - 1);
         snprintf(n->link_base_url, sizeof(n->link_base_url), "%s", s);
     }
-    if ((v = json_object_get(obj, "locale")) != NULL && read_locale(v, "locale", n->locale, e) < 0)
-        return -1;
+    if ((v = json_object_get(obj, "locale")) != NULL) {
+        /* "" = the shop's default_locale (messaging settings). */
+        if (json_is_string(v) && json_string_value(v)[0] == '\0')
+            n->locale[0] = '\0';
+        else if (read_locale(v, "locale", n->locale, e) < 0)
+            return -1;
+    }
     if ((v = json_object_get(obj, "country_delays")) != NULL &&
         country_delays_from_json(n, v, e) < 0)
         return -1;
     if ((v = json_object_get(obj, "incentive")) != NULL && incentive_from_json(n, v, e) < 0)
-        return -1;
-    if ((v = json_object_get(obj, "contact_policy")) != NULL && contact_from_json(n, v, e) < 0)
         return -1;
     return settings_coherent(n, e);
 }
@@ -725,7 +607,6 @@ reviews_settings_from_json(struct reviews_settings *s, const json_t *obj, struct
                                        "locale",
                                        "country_delays",
                                        "incentive",
-                                       "contact_policy",
                                        "templates",
                                        NULL};
     struct reviews_settings n = *s; /* merged here; copied back only on success */
@@ -768,7 +649,7 @@ reviews_settings_to_json(const struct reviews_settings *s)
 {
     json_t *products = must(json_array()), *categories = must(json_array());
     json_t *countries = must(json_object()), *templates = must(json_array()), *approve;
-    char delay[32], reminder[32], expiry[32], period[32], buf[32];
+    char delay[32], reminder[32], expiry[32], buf[32];
     unsigned ch = (unsigned)s->channel, inc = (unsigned)s->incentive;
 
     for (int i = 0; i < s->nexcluded_products && i < REVIEWS_MAX_EXCLUDED; i++)
@@ -792,10 +673,9 @@ reviews_settings_to_json(const struct reviews_settings *s)
     reviews_duration_format(s->delay_s, delay);
     reviews_duration_format(s->reminder_delay_s, reminder);
     reviews_duration_format(s->expiry_s, expiry);
-    reviews_duration_format(s->contact_period_s, period);
     return must(json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:o,"
-        " s:{s:s, s:o, s:i}, s:{s:i, s:s}, s:o}",
+        " s:{s:s, s:o, s:i}, s:o}",
         "delay", delay, "reminder_delay", reminder, "reminder_count", s->reminder_count, "expiry",
         expiry, "channel", channel_names[ch < 2 ? ch : 0], "excluded_product_ids", products,
         "excluded_category_ids", categories, "auto_approve_min_rating", approve, "sender_name",
@@ -803,8 +683,7 @@ reviews_settings_to_json(const struct reviews_settings *s)
         "locale", s->locale, "country_delays", countries, "incentive", "kind",
         incentive_names[inc < 3 ? inc : 0], "coupon_amount",
         s->coupon_amount[0] != '\0' ? must(json_string(s->coupon_amount)) : json_null(),
-        "coupon_validity_days", s->coupon_validity_days, "contact_policy", "max_messages",
-        s->contact_max, "period", period, "templates", templates));
+        "coupon_validity_days", s->coupon_validity_days, "templates", templates));
 }
 
 /* ---- scheduling --------------------------------------------------------- */
@@ -851,60 +730,8 @@ reviews_product_excluded(const struct reviews_settings *s, int64_t product_id,
 
 /* ---- contact policy ----------------------------------------------------- */
 
-/*
- * A send counts while it is in the window (now - period, now]. A send time
- * after `now` (another host's clock running ahead) counts as sent now: it
- * happened, so it must not be ignored.
- */
-static bool
-in_window(time_t sent, int64_t period_s, time_t now, time_t *at)
-{
-    *at = sent > now ? now : sent;
-    return (__int128)now - *at < period_s;
-}
-
 time_t
 reviews_contact_next_slot(const time_t *sent, int nsent, int max, int64_t period_s, time_t now)
 {
-    int recent = 0, left = max;
-    time_t t, below = 0;
-    bool bounded = false;
-    __int128 slot;
-
-    if (max <= 0 || period_s <= 0 || sent == NULL || nsent <= 0)
-        return now;
-    for (int i = 0; i < nsent; i++)
-        if (in_window(sent[i], period_s, now, &t))
-            recent++;
-    if (recent < max)
-        return now;
-    /*
-     * Full: the next slot opens when the oldest of the last `max` sends
-     * leaves the window. Find that send (the max-th most recent, ties
-     * counted) by walking down distinct times; no allocation, O(n * max).
-     */
-    for (;;) {
-        time_t top = 0;
-        int count = 0;
-        for (int i = 0; i < nsent; i++) {
-            if (!in_window(sent[i], period_s, now, &t) || (bounded && t >= below))
-                continue;
-            if (count == 0 || t > top) {
-                top = t;
-                count = 1;
-            } else if (t == top) {
-                count++;
-            }
-        }
-        assert(count > 0); /* recent >= max sends are in the window */
-        if (count >= left) {
-            slot = (__int128)top + period_s;
-            break;
-        }
-        left -= count;
-        below = top;
-        bounded = true;
-    }
-    /* time_t is 64-bit on every platform we build for. */
-    return slot > INT64_MAX ? (time_t)INT64_MAX : (time_t)slot;
+    return outreach_contact_next_slot(sent, nsent, max, period_s, now);
 }

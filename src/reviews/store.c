@@ -15,6 +15,7 @@
 
 #include "aftersale/core/jx.h"
 #include "aftersale/db/settings.h"
+#include "aftersale/outreach/catalogue.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/reviews/reviews.h"
@@ -99,8 +100,11 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
     {
         char *list = jx_dump(products);
         const char *country = str(order, "shipping_country");
-        const char *p[9] = {shop, order_id, cid > 0 ? customer : NULL, email,
-                            str(order, "first_name"), country, due_s, delay, list};
+        /* The customer's locale, when the order says it (as a catalogue
+         * locale: "de-AT" is stored "de"; one we lack is not stored). */
+        const char *p[10] = {shop, order_id, cid > 0 ? customer : NULL, email,
+                             str(order, "first_name"), country, due_s, delay, list,
+                             outreach_locale_match(jx_str(order, "locale"))};
         if (due > 0)
             snprintf(due_s, sizeof(due_s), "%lld", (long long)due);
         else
@@ -112,10 +116,10 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
         res = db_exec(
             c, "reviews_request_create",
             "WITH req AS (INSERT INTO review_requests (shop_id, order_id, customer_id, email,"
-            "  first_name, country, due_at)"
+            "  first_name, country, due_at, locale)"
             "  VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 <> '' THEN to_timestamp($7::bigint)"
             "   ELSE coalesce((SELECT date_completed_gmt FROM orders WHERE shop_id = $1"
-            "     AND order_id = $2), now()) + $8::bigint * interval '1 second' END)"
+            "     AND order_id = $2), now()) + $8::bigint * interval '1 second' END, $10)"
             "  ON CONFLICT (shop_id, order_id) DO NOTHING RETURNING id, due_at),"
             " items AS (INSERT INTO review_request_items (shop_id, request_id, product_id, name)"
             "  SELECT $1, req.id, (p->>'id')::bigint, p->>'name'"
@@ -125,7 +129,7 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
             "  RETURNING product_id)"
             " SELECT req.id, ceil(extract(epoch FROM req.due_at - now()))::bigint,"
             "  (SELECT count(*) FROM items) FROM req",
-            9, p, e);
+            10, p, e);
         free(list);
     }
     if (res == NULL)
@@ -191,7 +195,7 @@ reviews_request_json(struct db_conn *c, int64_t shop_id, int64_t id, json_t **ou
                   "     WHERE v.shop_id = i.shop_id AND v.request_id = i.request_id"
                   "     AND v.product_id = i.product_id)) ORDER BY i.product_id), '[]')::text"
                   "  FROM review_request_items i WHERE i.shop_id = r.shop_id"
-                  "  AND i.request_id = r.id)"
+                  "  AND i.request_id = r.id), r.locale"
                   " FROM review_requests r WHERE r.shop_id = $1 AND r.id = $2",
                   2, params, e);
     if (res == NULL)
@@ -200,14 +204,14 @@ reviews_request_json(struct db_conn *c, int64_t shop_id, int64_t id, json_t **ou
         json_error_t jerr;
 #define NUL(i) (PQgetisnull(res, 0, i) ? json_null() : json_string(PQgetvalue(res, 0, i)))
         json_t *products = json_loads(PQgetvalue(res, 0, 12), 0, &jerr);
-        *out = json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:o, s:s, s:o}",
+        *out = json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o, s:i, s:o, s:o, s:o, s:s, s:o, s:o}",
                          "id", (json_int_t)atoll(PQgetvalue(res, 0, 0)), "order_id",
                          (json_int_t)atoll(PQgetvalue(res, 0, 1)), "email", PQgetvalue(res, 0, 2),
                          "first_name", PQgetvalue(res, 0, 3), "status", PQgetvalue(res, 0, 4),
                          "due_at", NUL(5), "sent_at", NUL(6), "reminders_sent",
                          atoi(PQgetvalue(res, 0, 7)), "expires_at", NUL(8), "answered_at", NUL(9),
                          "cancel_reason", NUL(10), "created_at", PQgetvalue(res, 0, 11),
-                         "products", products ? products : json_array());
+                         "products", products ? products : json_array(), "locale", NUL(13));
 #undef NUL
     }
     PQclear(res);

@@ -13,6 +13,11 @@
 // action, 45 s in all; the browser and its profile directory are always
 // removed. Used by tests/integration/test_reviews_browser.py.
 //
+// PAGE_LOCALE (such as "de-DE") makes the browser ask for that language
+// (Accept-Language); EXPECT_STATUS is how the status line must start on
+// success (default "Thank you"). The output then also has "lang", the
+// page's <html lang>, and "button", the submit button's text.
+//
 // Set up: cd tests/browser && npm install --no-audit --no-fund
 //         apt-get install -y chromium   (scripts/install-deps)
 
@@ -23,6 +28,8 @@ import { chromium } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ACTION_MS = 10000;
+const LOCALE = process.env.PAGE_LOCALE || undefined;
+const EXPECT_STATUS = process.env.EXPECT_STATUS || 'Thank you';
 const TOTAL_MS = 45000;
 
 function usage(msg) {
@@ -68,6 +75,7 @@ try {
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 900, height: 1100 },
+    locale: LOCALE,
     timeout: ACTION_MS * 2,
   });
   const page = context.pages()[0] || await context.newPage();
@@ -79,6 +87,7 @@ try {
   const resp = await page.goto(url, { waitUntil: 'load' });
   if (!resp || resp.status() !== 200) throw new Error(`GET ${url}: ${resp ? resp.status() : 'no response'}`);
   result.title = await page.title();
+  result.lang = await page.getAttribute('html', 'lang');
 
   for (const p of picks) {
     const fs = page.locator(`fieldset[data-product="${p.product}"]`);
@@ -88,12 +97,14 @@ try {
     await fs.locator(`#body-${p.product}`).pressSequentially(p.text);
     result.checked[p.product] = await fs.locator('input[type=radio]:checked').getAttribute('value');
   }
-  await page.getByRole('button', { name: 'Send my review' }).click();
+  const button = page.locator('#reviews button[type=submit]');
+  result.button = (await button.textContent()).trim();
+  await button.click();
   const status = page.locator('#status');
   await status.filter({ hasText: /\S/ }).waitFor();
   result.status = (await status.textContent()).trim();
   await page.screenshot({ path: shot, fullPage: true });
-  if (!result.status.startsWith('Thank you')) throw new Error(`status: ${result.status}`);
+  if (!result.status.startsWith(EXPECT_STATUS)) throw new Error(`status: ${result.status}`);
   result.ok = true;
   await finish(0);
 } catch (e) {

@@ -487,9 +487,9 @@ REVIEW_SETTINGS = {
     "delay": "P7D", "reminder_delay": "P5D", "reminder_count": 1, "expiry": "P30D",
     "channel": "email", "excluded_product_ids": [], "excluded_category_ids": [],
     "auto_approve_min_rating": 4, "sender_name": "", "sender_email": "", "link_base_url": "",
-    "locale": "en", "country_delays": {},
+    "locale": "", "country_delays": {},
     "incentive": {"kind": "none", "coupon_amount": None, "coupon_validity_days": 30},
-    "contact_policy": {"max_messages": 2, "period": "P14D"}, "templates": [],
+    "templates": [],
     "wordpress": {"username": None, "application_password_set": False},
 }
 
@@ -835,6 +835,10 @@ def test_spec_routes():
         ("GET", "/v1/me/loyalty"),
         ("GET", "/v1/me/loyalty/ledger"),
         ("POST", "/v1/me/loyalty/redemptions"),
+        ("GET", "/v1/messaging/settings"),
+        ("PUT", "/v1/messaging/settings"),
+        ("POST", "/v1/messaging/test-email"),
+        ("GET", "/v1/messaging/contact-status"),
         ("GET", "/v1/reviews/settings"),
         ("PUT", "/v1/reviews/settings"),
         ("POST", "/v1/review-requests"),

@@ -89,3 +89,49 @@ def test_review_page_in_headless_chromium(rshop, browser_ready):
     assert got[kettle]["reviewer_email"] == email and got[kettle]["order_id"] == order["id"]
     assert shop.request_for_order(order["id"])["status"] == "answered"
     shop.wait_published(got[kettle]["id"])
+
+
+def test_review_page_in_the_browsers_language(rshop, browser_ready):
+    """The shop writes Polish by default; a browser that asks for German gets
+    the page, its button and the script's status line in German."""
+    shop = rshop
+    shop.settings(delay="PT0S", reminder_count=0, auto_approve_min_rating=4)
+    r = shop.api.put("/v1/messaging/settings",
+                     json={"default_locale": "pl", "accent_color": "#0f766e"})
+    assert r.status_code == 200, r.text
+    kettle = shop.fake.add_product("Wasserkocher", "40.00")["id"]
+    email = unique_email("browser-de")
+    shop.completed_order([kettle], email, first_name="Jonas")
+    [mail] = shop.wait_mails(email)
+    assert mail.subject.startswith("Jak oceniasz"), mail.subject
+    shot_dir = Path(tempfile.mkdtemp(prefix="aftersale-shot-"))
+    shot = shot_dir / "review-page-de.png"
+    results = {}
+    try:
+        for locale, expect in (("de-DE", "Vielen Dank"),):
+            env = dict(os.environ, PAGE_LOCALE=locale, EXPECT_STATUS=expect)
+            p = subprocess.run(
+                [browser_ready, str(SCRIPT), mail.review_link, str(shot), f"{kettle}:4:Sehr gut."],
+                cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                timeout=NODE_TIMEOUT_S, env=env)
+            lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+            assert lines, f"stdout: {p.stdout[-3000:]}\nstderr: {p.stderr[-3000:]}"
+            results[locale] = (p.returncode, json.loads(lines[-1]))
+            if os.environ.get("KEEP_SCREENSHOT") and locale == "de-DE":
+                shutil.copy(shot, os.environ["KEEP_SCREENSHOT"])
+    finally:
+        shutil.rmtree(shot_dir, ignore_errors=True)
+    code, out = results["de-DE"]
+    assert code == 0 and out["ok"], out
+    assert out["lang"] == "de" and out["button"] == "Bewertung senden", out
+    assert out["title"] == f"Bewerten Sie Ihre Bestellung bei {shop.name}", out
+    assert out["status"] == "Vielen Dank! Ihre Bewertung wurde gesendet.", out
+    assert out["errors"] == [], out
+    # Without a language of its own the reader gets the shop's (Polish),
+    # here telling that the product is reviewed.
+    page = shop.anon.get("/review?token=" + token_of(mail.review_link),
+                         headers={"Accept-Language": "pl"})
+    assert "Oceniono: dziękujemy!" in page.text
+    [review] = shop.reviews()
+    assert review["rating"] == 4 and review["body"] == "Sehr gut."
+

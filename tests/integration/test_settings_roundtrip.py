@@ -21,7 +21,9 @@ ROUTES = [
     ("/v1/loyalty/settings", "put", "redemption.min_points", 321),
     ("/v1/loyalty/settings", "put", "email_tokens_reach_registered", True),
     ("/v1/reviews/settings", "put", "delay", "P3D"),
-    ("/v1/reviews/settings", "put", "contact_policy.max_messages", 5),
+    ("/v1/messaging/settings", "put", "contact_policy.max_messages", 5),
+    ("/v1/messaging/settings", "put", "accent_color", "#0f766e"),
+    ("/v1/messaging/settings", "put", "default_locale", "pl"),
     ("/v1/reviews/settings", "put", "sender_name", "Round Trip Shop"),
     ("/v1/reviews/settings", "put", "wordpress.username", "editor"),
     ("/v1/woocommerce/settings", "patch", "sync_interval_s", 900),
@@ -83,6 +85,7 @@ def test_get_change_one_field_put_get(new_shop, route, method, field, value):
 
 @pytest.mark.parametrize("route,method", [("/v1/loyalty/settings", "put"),
                                           ("/v1/reviews/settings", "put"),
+                                          ("/v1/messaging/settings", "put"),
                                           ("/v1/woocommerce/settings", "patch")])
 def test_unchanged_document_is_accepted_and_changes_nothing(new_shop, route, method):
     _, client = new_shop()
@@ -99,6 +102,8 @@ def test_unchanged_document_is_accepted_and_changes_nothing(new_shop, route, met
     ("/v1/reviews/settings", "put", "nonsense"),
     ("/v1/reviews/settings", "put", "wordpress.nonsense"),
     ("/v1/reviews/settings", "put", "incentive.nonsense"),
+    ("/v1/messaging/settings", "put", "nonsense"),
+    ("/v1/messaging/settings", "put", "contact_policy.nonsense"),
     ("/v1/woocommerce/settings", "patch", "nonsense"),
 ])
 def test_unknown_fields_are_still_refused(new_shop, route, method, bad):

@@ -35,6 +35,7 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/mail/smtp.h"
 #include "aftersale/mail/templates.h"
+#include "aftersale/outreach/templates.h"
 
 #define DATE 1700000000 /* Tue, 14 Nov 2023 22:13:20 +0000 */
 
@@ -693,14 +694,14 @@ values_escaped_in_html_verbatim_in_text(void **state)
     free(s);
 
     /* Built-in HTML: no live tag from a value anywhere. */
-    s = render(mail_template_builtin("review_request", "en", MAIL_HTML), MAIL_HTML, &v);
+    s = render(outreach_template_builtin("review_request", "en", MAIL_HTML), MAIL_HTML, &v);
     assert_null(strstr(s, "<script>"));
     assert_null(strstr(s, "<b>"));
     assert_non_null(strstr(s, "alt=\"&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;\""));
     assert_non_null(strstr(s, "src=\"https://shop.example/i.jpg?a=1&amp;b=2\""));
     assert_non_null(strstr(s, "href=\"https://r.example/all?x=1&amp;y=2\""));
     free(s);
-    s = render(mail_template_builtin("review_request", "en", MAIL_TEXT), MAIL_TEXT, &v);
+    s = render(outreach_template_builtin("review_request", "en", MAIL_TEXT), MAIL_TEXT, &v);
     assert_non_null(strstr(s, "<script>alert(1)</script> & \"x\""));
     assert_non_null(strstr(s, "Hi <b>Jane</b>,"));
     free(s);
@@ -759,7 +760,7 @@ image_section_renders_only_with_an_image(void **state)
     s = render(tmpl, MAIL_HTML, &v);
     assert_string_equal(s, "<img src=\"https://i.example/a.png\">A;B;C;");
     free(s);
-    s = render(mail_template_builtin("review_request", "de", MAIL_HTML), MAIL_HTML, &v);
+    s = render(outreach_template_builtin("review_request", "de", MAIL_HTML), MAIL_HTML, &v);
     assert_int_equal(count(s, "<img "), 1);
     assert_null(strstr(s, "src=\"\""));
     free(s);
@@ -838,7 +839,7 @@ builtins_check_and_render(void **state)
     for (size_t k = 0; k < 2; k++) {
         for (size_t l = 0; l < 2; l++) {
             for (int part = MAIL_SUBJECT; part <= MAIL_HTML; part++) {
-                const char *t = mail_template_builtin(kinds[k], locales[l], (enum mail_part)part);
+                const char *t = outreach_template_builtin(kinds[k], locales[l], (enum mail_part)part);
                 struct err e = {0};
 
                 assert_non_null(t);
@@ -863,19 +864,19 @@ builtins_check_and_render(void **state)
             }
         }
     }
-    assert_ptr_equal(mail_template_builtin("review_request", "fr", MAIL_HTML),
-                     mail_template_builtin("review_request", "en", MAIL_HTML));
-    assert_ptr_equal(mail_template_builtin("review_request", NULL, MAIL_TEXT),
-                     mail_template_builtin("review_request", "en", MAIL_TEXT));
-    assert_ptr_equal(mail_template_builtin("review_reminder", "de-AT", MAIL_SUBJECT),
-                     mail_template_builtin("review_reminder", "de", MAIL_SUBJECT));
-    assert_ptr_equal(mail_template_builtin("review_reminder", "de_DE", MAIL_SUBJECT),
-                     mail_template_builtin("review_reminder", "de", MAIL_SUBJECT));
-    assert_ptr_not_equal(mail_template_builtin("review_request", "de", MAIL_SUBJECT),
-                         mail_template_builtin("review_request", "en", MAIL_SUBJECT));
-    assert_string_not_equal(mail_template_builtin("review_request", "en", MAIL_TEXT),
-                            mail_template_builtin("review_reminder", "en", MAIL_TEXT));
-    assert_null(mail_template_builtin("survey", "en", MAIL_HTML));
+    assert_ptr_equal(outreach_template_builtin("review_request", "fr", MAIL_HTML),
+                     outreach_template_builtin("review_request", "en", MAIL_HTML));
+    assert_ptr_equal(outreach_template_builtin("review_request", NULL, MAIL_TEXT),
+                     outreach_template_builtin("review_request", "en", MAIL_TEXT));
+    assert_ptr_equal(outreach_template_builtin("review_reminder", "de-AT", MAIL_SUBJECT),
+                     outreach_template_builtin("review_reminder", "de", MAIL_SUBJECT));
+    assert_ptr_equal(outreach_template_builtin("review_reminder", "de_DE", MAIL_SUBJECT),
+                     outreach_template_builtin("review_reminder", "de", MAIL_SUBJECT));
+    assert_ptr_not_equal(outreach_template_builtin("review_request", "de", MAIL_SUBJECT),
+                         outreach_template_builtin("review_request", "en", MAIL_SUBJECT));
+    assert_string_not_equal(outreach_template_builtin("review_request", "en", MAIL_TEXT),
+                            outreach_template_builtin("review_reminder", "en", MAIL_TEXT));
+    assert_null(outreach_template_builtin("survey", "en", MAIL_HTML));
 }
 
 /* ---- an SMTP server on a thread ------------------------------------------- */
@@ -1231,6 +1232,38 @@ curl_down(void **state)
     return 0;
 }
 
+/* Reply-To: the messaging settings' address, one header, only when set;
+ * an address with CR/LF (header injection) is refused naming reply_to. */
+static void
+reply_to_header_only_when_set(void **state)
+{
+    struct mail_message m = message();
+    struct err e = {0};
+    char *msg;
+    (void)state;
+
+    msg = mail_build(&m, DATE, &e);
+    assert_non_null(msg);
+    assert_null(strstr(msg, "Reply-To:"));
+    free(msg);
+    m.reply_to = "";
+    msg = mail_build(&m, DATE, &e);
+    assert_non_null(msg);
+    assert_null(strstr(msg, "Reply-To:"));
+    free(msg);
+    m.reply_to = "help@kaffee.example";
+    msg = mail_build(&m, DATE, &e);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "\r\nReply-To: help@kaffee.example\r\n"));
+    free(msg);
+    m.reply_to = "help@kaffee.example\r\nBcc: victim@example.com";
+    assert_null(mail_build(&m, DATE, &e));
+    assert_string_equal(e.field, "reply_to");
+    m.reply_to = "not an address";
+    assert_null(mail_build(&m, DATE, &e));
+    assert_string_equal(e.field, "reply_to");
+}
+
 int
 main(void)
 {
@@ -1239,6 +1272,7 @@ main(void)
         cmocka_unit_test(qp_soft_breaks_at_76),
         cmocka_unit_test(qp_long_mixed_text_round_trips),
         cmocka_unit_test(headers_are_complete),
+        cmocka_unit_test(reply_to_header_only_when_set),
         cmocka_unit_test(subject_uses_encoded_words_when_not_ascii),
         cmocka_unit_test(long_ascii_subject_folds_at_spaces),
         cmocka_unit_test(display_names_are_quoted_or_encoded),

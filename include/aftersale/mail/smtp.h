@@ -23,6 +23,7 @@
 struct mail_message {
     const char *from_name, *from_addr; /* from_name may be NULL */
     const char *to_name, *to_addr;     /* to_name may be NULL */
+    const char *reply_to;              /* Reply-To address; NULL or "" = none */
     const char *subject;
     const char *text, *html;           /* UTF-8 bodies; html may be NULL (text only) */
     const char *unsubscribe_url;       /* List-Unsubscribe; may be NULL */

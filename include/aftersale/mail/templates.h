@@ -7,17 +7,18 @@
  * it is in the text part, so a product called <script> shows as text and
  * never runs. Unknown placeholders are an error at validation time, so a
  * merchant's typo is caught when the template is saved, not when the
- * email goes out. Built-in templates exist per locale ("en" and "de";
- * others fall back to "en"); a shop may override subject, text and html
- * per locale. Pure; thread-safe.
+ * email goes out. The built-in templates are built from the per-locale
+ * catalogues (outreach/templates.h); a shop may override subject, text
+ * and html per locale. Pure; thread-safe.
  *
  * Placeholders: first_name, shop_name, review_link, unsubscribe_link,
- * and inside the products section: product_name, product_image (URL, may
+ * brand_name, logo_url, accent_color ("#rrggbb"), and inside the products section: product_name, product_image (URL, may
  * be empty), product_link (the review page for that product), and
  * star_link_1 .. star_link_5 (the review page with that rating chosen).
  * Inside {{#products}} one conditional section may appear,
  * {{#product_image}} ... {{/product_image}}, rendered only when the
- * product's image is non-empty (so no broken <img src="">). Spaces inside
+ * product's image is non-empty (so no broken <img src="">); outside it,
+ * {{#logo_url}} ... {{/logo_url}} renders only when the shop has a logo. Spaces inside
  * the braces are allowed ({{ first_name }}); a section tag alone on its
  * line removes that line, as in Mustache. NULL values render empty; in
  * MAIL_SUBJECT, CR, LF and tab in values become spaces.
@@ -37,15 +38,12 @@ struct mail_product {
 
 struct mail_vars {
     const char *first_name, *shop_name, *review_link, *unsubscribe_link;
+    const char *brand_name, *logo_url, *accent_color; /* the shop's messaging settings */
     const struct mail_product *products;
     size_t nproducts;
 };
 
 enum mail_part { MAIL_SUBJECT, MAIL_TEXT, MAIL_HTML };
-
-/* The built-in template of a kind ("review_request", "review_reminder")
- * for a locale (falls back to "en"). Borrowed, static. */
-const char *mail_template_builtin(const char *kind, const char *locale, enum mail_part part);
 
 /* Check a template: balanced section, known placeholders only. -1 with
  * ERR_INVALID naming `field` and the offending placeholder. */

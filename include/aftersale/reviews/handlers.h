@@ -16,7 +16,5 @@ void reviews_handle_reply(struct req *r);
 void reviews_handle_public_get(struct req *r);
 void reviews_handle_public_submit(struct req *r);
 void reviews_handle_page(struct req *r);
-void reviews_handle_unsubscribe_page(struct req *r);
-void reviews_handle_unsubscribe(struct req *r);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * rules.h - the pure parts of review requests: settings, durations,
- * schedules and the contact policy. No I/O; thread-safe.
+ * rules.h - the pure parts of review requests: settings, durations and
+ * schedules. No I/O; thread-safe. The contact policy lives in the
+ * messaging settings (outreach/rules.h); reviews_contact_next_slot and
+ * reviews_duration_* are the outreach functions under their old names.
  *
  * Durations are ISO 8601 (`P7D`, `PT30S`, `P1DT12H`, `P2W`); months and
  * years are refused because their length depends on the calendar (a
@@ -45,17 +47,15 @@ struct reviews_settings {
     int64_t excluded_categories[REVIEWS_MAX_EXCLUDED];
     int nexcluded_categories;
     int auto_approve_min;       /* ratings >= this are published without moderation; 1..6, 6 = never; default 4 */
-    char sender_name[128];      /* default "" = the shop's name */
-    char sender_email[255];     /* default "" = MAIL_FROM */
+    char sender_name[128];      /* default "" = the messaging sender (then brand, shop name) */
+    char sender_email[255];     /* default "" = the messaging sender_email, then MAIL_FROM */
     char link_base_url[512];    /* default "" = PUBLIC_URL + "/review" */
-    char locale[16];            /* default "en" */
+    char locale[16];            /* default "" = the messaging default_locale */
     int noverrides;
     struct reviews_country_delay overrides[REVIEWS_MAX_OVERRIDES];
     enum reviews_incentive incentive; /* default none */
     char coupon_amount[24];     /* incentive coupon: fixed_cart amount, decimal string */
     int coupon_validity_days;   /* default 30 */
-    int contact_max;            /* contact policy: at most N messages ... default 2 */
-    int64_t contact_period_s;   /* ... in this period; default P14D */
     int ntemplates;
     struct reviews_template templates[REVIEWS_MAX_TEMPLATES];
 };
