@@ -40,7 +40,7 @@ static const struct option options[] = {
     {"WORKERS", "2", K_LONG, AT(workers), 0, 64, "job threads that may call shops (plus one for database-only jobs); 0 = HTTP only"},
     {"DB_POOL_SIZE", "0", K_LONG, AT(db_pool_size), 0, 1000,
      "database connections; 0 means THREADS + WORKERS + 3"},
-    {"DB_ACQUIRE_MS", "2000", K_LONG, AT(db_acquire_ms), 1, 60000,
+    {"DB_ACQUIRE_MS", "10000", K_LONG, AT(db_acquire_ms), 1, 60000,
      "how long a request waits for a free connection before it answers 503"},
     {"ADMIN_TOKEN", NULL, K_OPTIONAL, AT(admin_token), 0, 0,
      "bearer token of the admin API; unset turns the admin API off"},

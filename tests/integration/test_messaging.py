@@ -270,7 +270,7 @@ def test_upgrade_moves_review_contact_policy_sender_and_unsubscribes(pg, base_en
     import hashlib
     from pathlib import Path
 
-    from conftest import run_cli
+    from aftersale_it import run_cli
 
     name = pg.create_db()
     sql_dir = Path(__file__).resolve().parents[2] / "sql"
