@@ -10,6 +10,7 @@
 #include "aftersale/http/ops.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/loyalty/handlers.h"
+#include "aftersale/returns/handlers.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/shops/handlers.h"
 #include "aftersale/woo/handlers.h"
@@ -71,6 +72,18 @@ const struct route routes[] = {
     {"POST", "/v1/reviews/{id}/approve", reviews_handle_approve, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/reviews/{id}/reject", reviews_handle_reject, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/reviews/{id}/reply", reviews_handle_reply, AUTH_SHOP, BODY_JSON},
+
+    {"GET", "/v1/returns/settings", returns_handle_settings_get, AUTH_SHOP, BODY_NONE},
+    {"PUT", "/v1/returns/settings", returns_handle_settings_put, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/returns", returns_handle_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/returns", returns_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/returns/{id}", returns_handle_get, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/returns/{id}/approve", returns_handle_approve, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/reject", returns_handle_reject, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/receive", returns_handle_receive, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/returns/{id}/resolve", returns_handle_resolve, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/cancel", returns_handle_cancel, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/close", returns_handle_close, AUTH_SHOP, BODY_JSON_OPTIONAL},
 
     /* customers, from the links in review emails: the token is the credential */
     {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},
