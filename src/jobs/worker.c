@@ -26,6 +26,7 @@
 #include "aftersale/jobs/worker.h"
 #include "aftersale/woo/client.h"
 #include "aftersale/loyalty/jobs.h"
+#include "aftersale/returns/jobs.h"
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/woo/jobs.h"
 
@@ -63,6 +64,7 @@ static const struct job_kind kinds[] = {
     {"reviews.publish", NULL, reviews_job_publish, NULL},
     {"reviews.reply", NULL, reviews_job_reply, NULL},
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
+    {"returns.resolve", NULL, returns_job_resolve, returns_job_resolve_dead},
 };
 
 /* Record an outcome and, when the job died, run its compensation in the
