@@ -16,6 +16,8 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/db/idempotency.h"
 #include "aftersale/db/settings.h"
+#include "aftersale/http/auth.h"
+#include "aftersale/http/token.h"
 #include "aftersale/returns/handlers.h"
 #include "aftersale/returns/returns.h"
 #include "aftersale/returns/rules.h"
@@ -88,6 +90,7 @@ returns_handle_settings_put(struct req *r)
 
 struct write_ctx {
     int64_t shop_id, id;
+    const struct returns_customer *cust; /* customer routes; NULL for the shop */
     const char *action; /* NULL: create */
     const json_t *body;
     char actor[48], route[64];
@@ -111,9 +114,14 @@ write_fn(struct db_conn *c, void *ctx, struct err *e)
     if (w->idem.replay)
         return 0;
     if (w->action == NULL) {
-        rc = returns_store_create(c, w->shop_id, w->body, NULL, w->actor, &w->out, e);
+        rc = returns_store_create(c, w->shop_id, w->body, w->cust, w->actor, &w->out, e);
         w->status = 201;
     } else {
+        bool owned;
+        if (returns_store_owned(c, w->shop_id, w->id, w->cust, &owned, e) < 0)
+            return -1;
+        if (!owned) /* another customer's request is as absent as an unknown one */
+            return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, w->id);
         rc = returns_store_transition(c, w->shop_id, w->id, w->action, w->body, w->actor,
                                       &w->out, e);
         w->status = 200;
@@ -137,9 +145,16 @@ write_reply(struct req *r, struct write_ctx *w)
                       "Idempotency-Key must be 1 to 255 visible ASCII characters");
         return;
     }
-    w->shop_id = r->shop_id;
-    snprintf(w->actor, sizeof(w->actor), "api_key:%" PRId64, r->key_id);
+    if (w->cust == NULL) {
+        w->shop_id = r->shop_id;
+        snprintf(w->actor, sizeof(w->actor), "api_key:%" PRId64, r->key_id);
+    }
     db_idempotency_init(&w->idem, key, w->route, r->body.data ? r->body.data : "", r->body.len);
+    /* A customer's keys are theirs alone. */
+    if (w->cust && w->cust->id > 0)
+        snprintf(w->idem.scope, sizeof(w->idem.scope), "customer:%" PRId64, w->cust->id);
+    else if (w->cust)
+        snprintf(w->idem.scope, sizeof(w->idem.scope), "email:%s", w->cust->email);
     if (db_tx(write_fn, w, &e) < 0) {
         db_idempotency_clear(&w->idem);
         json_decref(w->out);
@@ -337,4 +352,261 @@ returns_handle_list(struct req *r)
         return;
     }
     reply_page_take(r, x.out, x.next_after);
+}
+
+/* ---- customers: a token of scope "returns" ------------------------------- */
+
+struct customer {
+    struct token_claims claims;
+    struct returns_customer cust;
+};
+
+/* The bearer token of scope "returns" (minted by the plugin for a
+ * logged-in customer, or by the portal); -1 after replying 401/403. */
+static int
+customer_or_reply(struct req *r, struct customer *cu)
+{
+    const char *token = auth_bearer(req_header(r, MHD_HTTP_HEADER_AUTHORIZATION));
+    struct err e = {0};
+
+    if (token == NULL) {
+        reply_problem(r, ERR_UNAUTHORIZED, NULL, "send Authorization: Bearer <customer token>");
+        return -1;
+    }
+    if (auth_token_verify(token, "returns", &cu->claims, &e) < 0) {
+        reply_err(r, &e);
+        return -1;
+    }
+    r->shop_id = cu->claims.shop_id;
+    cu->cust.id = cu->claims.customer_id;
+    cu->cust.email = cu->claims.email;
+    if (cu->cust.id <= 0 && cu->claims.email[0] == '\0') {
+        reply_problem(r, ERR_FORBIDDEN, NULL, "the token names no customer");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+customer_actor(struct write_ctx *w, const struct customer *cu)
+{
+    w->shop_id = cu->claims.shop_id;
+    w->cust = &cu->cust;
+    if (cu->cust.id > 0)
+        snprintf(w->actor, sizeof(w->actor), "customer:%" PRId64, cu->cust.id);
+    else
+        snprintf(w->actor, sizeof(w->actor), "customer");
+}
+
+void
+returns_handle_me_create(struct req *r)
+{
+    struct customer cu;
+    struct write_ctx w = {.body = r->json};
+
+    if (customer_or_reply(r, &cu) < 0)
+        return;
+    if (json_object_get(r->json, "email") != NULL) {
+        reply_problem(r, ERR_INVALID, "email", "unknown field 'email'");
+        return;
+    }
+    customer_actor(&w, &cu);
+    snprintf(w.route, sizeof(w.route), "me/returns");
+    write_reply(r, &w);
+}
+
+void
+returns_handle_me_cancel(struct req *r)
+{
+    struct customer cu;
+    struct write_ctx w = {.action = "cancel"};
+
+    if (customer_or_reply(r, &cu) < 0 || req_param_id_or_reply(r, "id", &w.id) < 0)
+        return;
+    customer_actor(&w, &cu);
+    w.body = r->json;
+    snprintf(w.route, sizeof(w.route), "me/returns/%" PRId64 "/cancel", w.id);
+    write_reply(r, &w);
+}
+
+struct me_read {
+    int64_t shop_id, id;
+    const struct returns_customer *cust;
+    json_t *out;
+};
+
+static int
+me_get_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct me_read *x = ctx;
+    bool owned;
+
+    if (returns_store_owned(c, x->shop_id, x->id, x->cust, &owned, e) < 0)
+        return -1;
+    return owned ? returns_store_get(c, x->shop_id, x->id, &x->out, e) : 0;
+}
+
+void
+returns_handle_me_get(struct req *r)
+{
+    struct customer cu;
+    struct me_read x = {0};
+    struct err e = {0};
+
+    if (customer_or_reply(r, &cu) < 0 || req_param_id_or_reply(r, "id", &x.id) < 0)
+        return;
+    x.shop_id = cu.claims.shop_id;
+    x.cust = &cu.cust;
+    if (db_run(me_get_fn, &x, &e) < 0)
+        reply_err(r, &e);
+    else if (x.out == NULL)
+        reply_problem(r, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x.id);
+    else
+        reply_json_take(r, 200, x.out);
+}
+
+/* ---- photos ------------------------------------------------------------------ */
+
+struct photo_ctx {
+    int64_t shop_id, id, photo_id;
+    const struct returns_customer *cust; /* NULL: the shop */
+    const char *type;
+    const unsigned char *bytes;
+    size_t len;
+    char got_type[32];
+    unsigned char *got; /* owned */
+    json_t *out;
+};
+
+static int
+photo_add_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct photo_ctx *x = ctx;
+    bool owned;
+
+    json_decref(x->out);
+    x->out = NULL;
+    if (returns_store_owned(c, x->shop_id, x->id, x->cust, &owned, e) < 0)
+        return -1;
+    if (!owned)
+        return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x->id);
+    if (returns_store_photo_add(c, x->shop_id, x->id, x->type, x->bytes, x->len, &x->photo_id,
+                                e) < 0)
+        return -1;
+    x->out = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)x->photo_id, "media_type", x->type,
+                       "size", (json_int_t)x->len);
+    return 0;
+}
+
+/* The body is the image itself (Content-Type image/...); its type is read
+ * from its first bytes, never from the name or the header. */
+static void
+photo_add(struct req *r, struct photo_ctx *x)
+{
+    const char *ct = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    struct err e = {0};
+
+    if (req_param_id_or_reply(r, "id", &x->id) < 0)
+        return;
+    if (ct == NULL || strncasecmp(ct, "image/", 6) != 0) {
+        reply_problem(r, ERR_MEDIA_TYPE, NULL,
+                      "send the photo itself as the body, Content-Type: image/jpeg, image/png or "
+                      "image/webp");
+        return;
+    }
+    if (r->body.len > (size_t)RETURNS_PHOTO_MAX_BYTES) {
+        reply_problem(r, ERR_TOO_LARGE, NULL, "a photo is at most %ld bytes",
+                      RETURNS_PHOTO_MAX_BYTES);
+        return;
+    }
+    x->bytes = (const unsigned char *)r->body.data;
+    x->len = r->body.len;
+    x->type = returns_photo_type(x->bytes, x->len);
+    if (x->type == NULL) {
+        reply_problem(r, ERR_INVALID, "photo", "the body is not a JPEG, PNG or WebP image");
+        return;
+    }
+    if (db_tx(photo_add_fn, x, &e) < 0)
+        reply_err(r, &e);
+    else
+        reply_json_take(r, 201, x->out);
+}
+
+void
+returns_handle_photo_add(struct req *r)
+{
+    struct photo_ctx x = {.shop_id = r->shop_id};
+    photo_add(r, &x);
+}
+
+void
+returns_handle_me_photo_add(struct req *r)
+{
+    struct customer cu;
+    struct photo_ctx x = {0};
+
+    if (customer_or_reply(r, &cu) < 0)
+        return;
+    x.shop_id = cu.claims.shop_id;
+    x.cust = &cu.cust;
+    photo_add(r, &x);
+}
+
+static int
+photo_get_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct photo_ctx *x = ctx;
+    bool owned;
+
+    free(x->got);
+    x->got = NULL;
+    if (returns_store_owned(c, x->shop_id, x->id, x->cust, &owned, e) < 0)
+        return -1;
+    if (!owned)
+        return 0;
+    return returns_store_photo_get(c, x->shop_id, x->id, x->photo_id, x->got_type, &x->got,
+                                   &x->len, e);
+}
+
+static void
+photo_get(struct req *r, struct photo_ctx *x)
+{
+    struct err e = {0};
+
+    if (req_param_id_or_reply(r, "id", &x->id) < 0 ||
+        req_param_id_or_reply(r, "photo_id", &x->photo_id) < 0)
+        return;
+    if (db_run(photo_get_fn, x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    if (x->got == NULL) {
+        reply_problem(r, ERR_NOT_FOUND, NULL, "no photo %" PRId64, x->photo_id);
+        return;
+    }
+    /* the customer's own photo: never cached by a shared cache, never
+     * sniffed as something else */
+    req_add_header(r, "Cache-Control", "private, no-store");
+    req_add_header(r, "X-Content-Type-Options", "nosniff");
+    reply_text_take(r, 200, x->got_type, (char *)x->got, x->len);
+}
+
+void
+returns_handle_photo_get(struct req *r)
+{
+    struct photo_ctx x = {.shop_id = r->shop_id};
+    photo_get(r, &x);
+}
+
+void
+returns_handle_me_photo_get(struct req *r)
+{
+    struct customer cu;
+    struct photo_ctx x = {0};
+
+    if (customer_or_reply(r, &cu) < 0)
+        return;
+    x.shop_id = cu.claims.shop_id;
+    x.cust = &cu.cust;
+    photo_get(r, &x);
 }

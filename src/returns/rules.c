@@ -669,3 +669,21 @@ returns_refund_compute(const json_t *order, const json_t *refunds,
     returns_money_format(sum, amount);
     return 0;
 }
+
+/* ---- photos ---------------------------------------------------------------- */
+
+const char *
+returns_photo_type(const unsigned char *b, size_t n)
+{
+    static const unsigned char png[8] = {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A};
+
+    if (b == NULL)
+        return NULL;
+    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+        return "image/jpeg";
+    if (n >= 8 && memcmp(b, png, 8) == 0)
+        return "image/png";
+    if (n >= 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0)
+        return "image/webp";
+    return NULL;
+}

@@ -423,16 +423,27 @@ insert_line(struct db_conn *c, int64_t shop_id, int64_t id, int64_t product_id,
                : 0;
 }
 
+/* Whether the order is this customer's: the same WooCommerce customer, or
+ * the same billing email. */
+static bool
+customer_owns(const struct returns_customer *cust, int64_t customer_id, const char *email)
+{
+    if (cust->id > 0 && cust->id == customer_id)
+        return true;
+    return cust->email && cust->email[0] && strcasecmp(cust->email, email) == 0;
+}
+
 int
 returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
-                     const char *customer_email, const char *actor, json_t **out, struct err *e)
+                     const struct returns_customer *cust, const char *actor, json_t **out,
+                     struct err *e)
 {
     json_t *s = NULL;
     struct order_row o = {0};
     const json_t *lines = json_object_get(body, "lines"), *line;
     int64_t order_id = json_integer_value(json_object_get(body, "order_id")), id, ev;
     const char *reasons[RETURNS_MAX_LINES];
-    char shop[24], order[24], cust[24];
+    char shop[24], order[24], custid[24];
     const char *email;
     PGresult *res = NULL;
     bool found;
@@ -451,7 +462,7 @@ returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
     }
     /* A customer may return only their own order, and learns nothing about
      * another's (the same answer as an unknown order). */
-    if (customer_email && strcasecmp(customer_email, o.email) != 0) {
+    if (cust && !customer_owns(cust, o.customer_id, o.email)) {
         err_set(e, ERR_INVALID, "order_id", "aftersale has no order %" PRId64 " for this shop",
                 order_id);
         goto out;
@@ -469,12 +480,12 @@ returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
     }
     DB_I64(shop, shop_id);
     DB_I64(order, order_id);
-    DB_I64(cust, o.customer_id);
-    email = jx_str(body, "email");
+    DB_I64(custid, o.customer_id);
+    email = cust ? NULL : jx_str(body, "email");
     if (email == NULL || email[0] == '\0')
         email = o.email;
     {
-        const char *params[7] = {shop, order, cust, email, jx_str(body, "resolution"), actor};
+        const char *params[7] = {shop, order, custid, email, jx_str(body, "resolution"), actor};
         res = db_exec(c, "returns_create",
                       "WITH n AS (INSERT INTO return_counters (shop_id, last_number)"
                       "   VALUES ($1, 1001) ON CONFLICT (shop_id) DO UPDATE"
@@ -783,4 +794,118 @@ returns_store_transition(struct db_conn *c, int64_t shop_id, int64_t id, const c
 out:
     json_decref(changes);
     return rc;
+}
+
+/* ---- ownership and photos --------------------------------------------------- */
+
+int
+returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,
+                    const struct returns_customer *cust, bool *owned, struct err *e)
+{
+    char shop[24], rid[24];
+    const char *params[2] = {shop, rid};
+    PGresult *res;
+
+    *owned = false;
+    DB_I64(shop, shop_id);
+    DB_I64(rid, id);
+    res = db_exec(c, "returns_store_owned",
+                  "SELECT q.customer_id, q.email, o.billing_email FROM return_requests q"
+                  " JOIN orders o ON o.shop_id = q.shop_id AND o.order_id = q.order_id"
+                  " WHERE q.shop_id = $1 AND q.id = $2",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1)
+        *owned = cust == NULL ||
+                 customer_owns(cust, atoll(PQgetvalue(res, 0, 0)), PQgetvalue(res, 0, 2)) ||
+                 customer_owns(cust, atoll(PQgetvalue(res, 0, 0)), PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
+int
+returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *type,
+                        const unsigned char *bytes, size_t len, int64_t *photo_id,
+                        struct err *e)
+{
+    struct current cur = {0};
+    char shop[24], rid[24];
+    char *hex = NULL;
+    const char *params[4] = {shop, rid, type, NULL};
+    PGresult *res = NULL;
+    bool found;
+    int rc = -1;
+
+    if (lock_request(c, shop_id, id, &cur, &found, e) < 0)
+        return -1;
+    if (!found)
+        return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, id);
+    /* Photos document the request before the merchant decides. */
+    if (strcmp(cur.state, "requested") != 0 && strcmp(cur.state, "approved") != 0)
+        return err_set(e, ERR_CONFLICT, "state", "cannot add a photo to a return request in state %s",
+                       cur.state);
+    DB_I64(shop, shop_id);
+    DB_I64(rid, id);
+    hex = xmalloc(2 * len + 3);
+    hex[0] = '\\';
+    hex[1] = 'x';
+    for (size_t i = 0; i < len; i++)
+        snprintf(hex + 2 + 2 * i, 3, "%02x", bytes[i]);
+    hex[2 + 2 * len] = '\0';
+    params[3] = hex;
+    res = db_exec(c, "returns_photo_add",
+                  "INSERT INTO return_photos (shop_id, request_id, media_type, bytes)"
+                  " SELECT $1, $2, $3, $4::bytea WHERE (SELECT count(*) FROM return_photos"
+                  " WHERE shop_id = $1 AND request_id = $2) < 5 RETURNING id", /* RETURNS_PHOTOS_MAX */
+                  4, params, e);
+    if (res == NULL)
+        goto out;
+    if (PQntuples(res) != 1) {
+        err_set(e, ERR_INVALID, "photos", "a return request holds at most %d photos",
+                RETURNS_PHOTOS_MAX);
+        goto out;
+    }
+    *photo_id = atoll(PQgetvalue(res, 0, 0));
+    rc = 0;
+out:
+    PQclear(res);
+    free(hex);
+    return rc;
+}
+
+int
+returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int64_t photo_id,
+                        char type[32], unsigned char **bytes, size_t *len, struct err *e)
+{
+    char shop[24], rid[24], pid[24];
+    const char *params[3] = {shop, rid, pid};
+    PGresult *res;
+
+    *bytes = NULL;
+    *len = 0;
+    DB_I64(shop, shop_id);
+    DB_I64(rid, id);
+    DB_I64(pid, photo_id);
+    res = db_exec(c, "returns_photo_get",
+                  "SELECT media_type, bytes FROM return_photos WHERE shop_id = $1"
+                  " AND request_id = $2 AND id = $3",
+                  3, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        size_t n = 0;
+        unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &n);
+        if (raw == NULL) {
+            PQclear(res);
+            return err_set(e, ERR_INTERNAL, NULL, "photo %" PRId64 " does not decode", photo_id);
+        }
+        *bytes = xmalloc(n ? n : 1);
+        memcpy(*bytes, raw, n);
+        *len = n;
+        PQfreemem(raw);
+        snprintf(type, 32, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    return 0;
 }

@@ -2,14 +2,20 @@
 WooCommerce) with orders known to aftersale, and short calls for the
 returns API."""
 
-import secrets
-
-from woo_helpers import Linked, fake, wait_for, woo_admin, woo_db, woo_svc  # noqa: F401
+from loyalty_helpers import LoyalShop, claims_for, mint
+from woo_helpers import client, fake, wait_for, woo_admin, woo_db, woo_svc  # noqa: F401
 
 import pytest
 
 
-class ReturnsShop(Linked):
+class ReturnsShop(LoyalShop):
+    """A linked shop (fake WooCommerce) that keeps its token secret."""
+
+    def customer(self, email=None, sub=None, scope="returns"):
+        """A client for /v1/me/returns with a customer token."""
+        token = mint(self.token_secret, claims_for(self.id, sub=sub, email=email, scope=scope))
+        return client(self.svc.url, token)
+
     def order(self, items, status="completed", email="ann@example.com", **kw):
         """A fake order with `items` = [(name, price, qty)], delivered to
         aftersale by webhook; answers the fake's order."""
@@ -67,6 +73,6 @@ class ReturnsShop(Linked):
 
 @pytest.fixture
 def shop(woo_svc, woo_admin, fake):  # noqa: F811
-    s = ReturnsShop(woo_svc, woo_admin, fake, name=f"Returns {secrets.token_hex(3)}")
+    s = ReturnsShop(woo_svc, woo_admin, fake)
     yield s
     s.close()

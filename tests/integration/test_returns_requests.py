@@ -210,3 +210,83 @@ def test_another_shops_request_is_not_found(shop, woo_svc, woo_admin):  # noqa: 
     assert other.post(f"/v1/returns/{ret['id']}/approve").status_code == 404
     assert other.get("/v1/returns").json()["items"] == []
     other.close()
+
+
+# --------------------------------------------------------------------------
+# customers (token of scope "returns") and photos
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+
+def test_customer_creates_reads_and_cancels_their_own_return(shop):
+    o = shop.order([("Mug", "10.00", 2)], email="cus@example.com")
+    body = {"order_id": o["id"], "resolution": "refund",
+            "lines": [{"line_item_id": o["line_items"][0]["id"], "quantity": 1,
+                       "reason": "wrong_item"}]}
+    me = shop.customer(email="CUS@example.com")
+    r = me.post("/v1/me/returns", json=body, headers={"Idempotency-Key": "k1"})
+    assert r.status_code == 201, r.text
+    ret = r.json()
+    assert ret["created_by"] == "customer" and ret["email"] == "cus@example.com"
+    again = me.post("/v1/me/returns", json=body, headers={"Idempotency-Key": "k1"})
+    assert again.status_code == 201 and again.json()["id"] == ret["id"]
+    assert me.get(f"/v1/me/returns/{ret['id']}").json()["rma"] == ret["rma"]
+    # another customer: the order and the request are not theirs (as if absent)
+    other = shop.customer(email="eve@example.com")
+    assert_problem(other.post("/v1/me/returns", json=body), 422, "invalid-field", "order_id")
+    assert other.get(f"/v1/me/returns/{ret['id']}").status_code == 404
+    assert other.post(f"/v1/me/returns/{ret['id']}/cancel").status_code == 404
+    # a token of another scope, or none
+    assert shop.customer(email="cus@example.com", scope="loyalty").post(
+        "/v1/me/returns", json=body).status_code == 403
+    assert shop.anon.post("/v1/me/returns", json=body).status_code == 401
+    assert_problem(me.post("/v1/me/returns", json=dict(body, email="x@example.com")), 422,
+                   "invalid-field", "email")
+    done = me.post(f"/v1/me/returns/{ret['id']}/cancel")
+    assert done.status_code == 200 and done.json()["state"] == "cancelled"
+    assert done.json()["history"][-1]["actor"] == "customer"
+    for c in (me, other):
+        c.close()
+
+
+def test_photos_checked_from_the_bytes_stored_and_served_to_shop_and_customer(shop):
+    o = shop.order([("Vase", "30.00", 1)], email="pic@example.com")
+    ret = shop.create(o, [(0, 1, "damaged")])
+    rid = ret["id"]
+    # "damaged" needs a photo before approval
+    assert_problem(shop.api.post(f"/v1/returns/{rid}/approve"), 422, "invalid-field", "photos")
+    url = f"/v1/returns/{rid}/photos"
+    # a GIF called PNG is refused: the bytes decide
+    r = shop.api.post(url, data=b"GIF89a" + b"\x00" * 20, headers={"Content-Type": "image/png"})
+    assert_problem(r, 422, "invalid-field", "photo")
+    r = shop.api.post(url, data=PNG, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    r = shop.api.post(url, data=PNG, headers={"Content-Type": "image/jpeg"})  # name is wrong
+    assert r.status_code == 201, r.text
+    photo = r.json()
+    assert photo["media_type"] == "image/png" and photo["size"] == len(PNG)
+    got = shop.api.get(f"{url}/{photo['id']}")
+    assert got.status_code == 200 and got.content == PNG
+    assert got.headers["Content-Type"] == "image/png"
+    me = shop.customer(email="pic@example.com")
+    r = me.post(f"/v1/me/returns/{rid}/photos", data=JPEG, headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 201, r.text
+    assert me.get(f"/v1/me/returns/{rid}/photos/{photo['id']}").content == PNG
+    other = shop.customer(email="eve@example.com")
+    assert other.get(f"/v1/me/returns/{rid}/photos/{photo['id']}").status_code == 404
+    assert other.post(f"/v1/me/returns/{rid}/photos", data=PNG,
+                      headers={"Content-Type": "image/png"}).status_code == 404
+    for _ in range(3):
+        assert shop.api.post(url, data=PNG, headers={"Content-Type": "image/png"}).status_code == 201
+    assert_problem(shop.api.post(url, data=PNG, headers={"Content-Type": "image/png"}), 422,
+                   "invalid-field", "photos")   # a sixth
+    assert [p["media_type"] for p in shop.get(rid)["photos"]] == \
+        ["image/png", "image/jpeg", "image/png", "image/png", "image/png"]
+    # too large: over the service's body cap (MAX_BODY_BYTES), before 5 MB
+    r = shop.api.post(url, data=b"\xff\xd8\xff" + b"\x00" * 70000,
+                      headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 413
+    assert shop.act(rid, "approve")["state"] == "approved"
+    for c in (me, other):
+        c.close()

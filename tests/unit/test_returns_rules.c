@@ -305,6 +305,26 @@ test_refund_order_cap(void **state)
     json_decref(l);
 }
 
+static void
+test_photo_type_from_the_bytes(void **state)
+{
+    static const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10};
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0};
+    static const unsigned char webp[] = "RIFF\x10\0\0\0WEBPVP8 ";
+    static const unsigned char gif[] = "GIF89a......";
+    static const unsigned char riff[] = "RIFF\x10\0\0\0WAVEfmt ";
+
+    (void)state;
+    assert_string_equal(returns_photo_type(jpeg, sizeof(jpeg)), "image/jpeg");
+    assert_string_equal(returns_photo_type(png, sizeof(png)), "image/png");
+    assert_string_equal(returns_photo_type(webp, sizeof(webp) - 1), "image/webp");
+    assert_null(returns_photo_type(gif, sizeof(gif) - 1));
+    assert_null(returns_photo_type(riff, sizeof(riff) - 1));
+    assert_null(returns_photo_type(png, 7)); /* cut short */
+    assert_null(returns_photo_type(jpeg, 2));
+    assert_null(returns_photo_type(NULL, 0));
+}
+
 int
 main(void)
 {
@@ -319,6 +339,7 @@ main(void)
         cmocka_unit_test(test_refund_last_units_take_the_remainder),
         cmocka_unit_test(test_refund_more_than_left_is_refused),
         cmocka_unit_test(test_refund_order_cap),
+        cmocka_unit_test(test_photo_type_from_the_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

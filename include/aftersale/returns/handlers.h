@@ -19,5 +19,15 @@ void returns_handle_receive(struct req *r);
 void returns_handle_resolve(struct req *r);
 void returns_handle_cancel(struct req *r);
 void returns_handle_close(struct req *r);
+void returns_handle_photo_add(struct req *r);
+void returns_handle_photo_get(struct req *r);
+
+/* Customers: a customer token of scope "returns" (the plugin mints it for
+ * a logged-in customer), checked by the handlers (route realm "none"). */
+void returns_handle_me_create(struct req *r);
+void returns_handle_me_get(struct req *r);
+void returns_handle_me_cancel(struct req *r);
+void returns_handle_me_photo_add(struct req *r);
+void returns_handle_me_photo_get(struct req *r);
 
 #endif

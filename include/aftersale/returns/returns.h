@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "aftersale/core/err.h"
@@ -21,6 +22,13 @@
 /* The shop's policy: the stored document merged over the defaults. */
 int returns_settings_load(struct db_conn *c, int64_t shop_id, json_t **doc, struct err *e);
 
+/* A customer, from a token of scope "returns": the order must be theirs
+ * (its customer_id, or its billing email, case-insensitive). */
+struct returns_customer {
+    int64_t id;        /* 0 for a guest */
+    const char *email; /* "" when absent */
+};
+
 /* A new request as the API takes it (body of POST /v1/returns, borrowed):
  * order_id, resolution, lines[{line_item_id, quantity, reason, note,
  * exchange_product_id, exchange_variation_id}]; `email` non-NULL when the
@@ -28,8 +36,22 @@ int returns_settings_load(struct db_conn *c, int64_t shop_id, json_t **doc, stru
  * quantities under a lock on the order row, numbers it, records the
  * first event(s). *out = the request. */
 int returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
-                         const char *customer_email, const char *actor, json_t **out,
+                         const struct returns_customer *cust, const char *actor, json_t **out,
                          struct err *e);
+
+/* True when request `id` exists and belongs to `cust` (NULL: the shop,
+ * always true when it exists). */
+int returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,
+                        const struct returns_customer *cust, bool *owned, struct err *e);
+
+/* Add a photo (bytes already checked) to request `id`: 409 naming the
+ * state after approval, 422 `photos` past RETURNS_PHOTOS_MAX. */
+int returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *type,
+                            const unsigned char *bytes, size_t len, int64_t *photo_id,
+                            struct err *e);
+/* *bytes = new buffer (caller frees with free), NULL when not found. */
+int returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int64_t photo_id,
+                            char type[32], unsigned char **bytes, size_t *len, struct err *e);
 
 /* *out = the request, or NULL when the shop has no such request. */
 int returns_store_get(struct db_conn *c, int64_t shop_id, int64_t id, json_t **out,

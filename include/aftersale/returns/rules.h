@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "aftersale/core/err.h"
@@ -85,5 +86,15 @@ struct returns_refund_line {
 int returns_refund_compute(const json_t *order, const json_t *refunds,
                            const struct returns_refund_line *lines, int nlines, int64_t fee_bp,
                            json_t *out_lines, char amount[32], struct err *e);
+
+/* ---- photos ---------------------------------------------------------------- */
+
+#define RETURNS_PHOTO_MAX_BYTES (5L * 1024 * 1024)
+#define RETURNS_PHOTOS_MAX 5
+
+/* The media type of an image from its first bytes (JPEG FF D8 FF, PNG
+ * 89 50 4E 47 0D 0A 1A 0A, WebP "RIFF" ... "WEBP"), whatever it is called;
+ * NULL for anything else. */
+const char *returns_photo_type(const unsigned char *bytes, size_t len);
 
 #endif
