@@ -421,15 +421,22 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
     enum step s;
     size_t i;
     json_t *o;
-    int64_t made_id = 0;
+    int64_t made_id = 0, diff = 0;
+    char diff_s[32] = "0.00";
+    bool refund_diff = strcmp(jx_str(json_object_get(x->settings, "resolutions"),
+                                     "exchange_price_difference"),
+                              "refund_difference") == 0;
 
     snprintf(parent, sizeof(parent), "%" PRId64, x->order_id);
     if ((s = get_json(x, env, "/orders", q, 2, &existing, e)) != STEP_OK)
         goto out;
     json_array_foreach(existing, i, o) {
         const char *rma = meta_value(o, "_aftersale_rma");
-        if (rma && strcmp(rma, x->rma) == 0)
+        if (rma && strcmp(rma, x->rma) == 0) {
+            const char *d = meta_value(o, "_aftersale_difference");
             made_id = json_integer_value(json_object_get(o, "id"));
+            snprintf(diff_s, sizeof(diff_s), "%s", d ? d : "0.00");
+        }
     }
     if (made_id == 0) {
         snprintf(path, sizeof(path), "/orders/%" PRId64, x->order_id);
@@ -477,13 +484,17 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
                 s = STEP_FAILED;
                 goto out;
             }
+            if (paid > price * l->qty)
+                diff += paid - price * l->qty;
             json_array_append_new(items, json_pack("{s:I, s:I, s:i, s:s, s:s}", "product_id",
                                                    (json_int_t)l->xproduct, "variation_id",
                                                    (json_int_t)l->xvariation, "quantity", l->qty,
                                                    "subtotal", "0.00", "total", "0.00"));
         }
         snprintf(orig, sizeof(orig), "%" PRId64, x->order_id);
-        body = json_pack("{s:s, s:I, s:I, s:O, s:O, s:O, s:[{s:s, s:s}, {s:s, s:s}]}", "status",
+        returns_money_format(diff, diff_s);
+        body = json_pack("{s:s, s:I, s:I, s:O, s:O, s:O, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+                         "status",
                          "processing", "parent_id", (json_int_t)x->order_id, "customer_id",
                          (json_int_t)x->customer_id, "billing",
                          json_is_object(json_object_get(order, "billing"))
@@ -491,7 +502,8 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
                          json_is_object(json_object_get(order, "shipping"))
                              ? json_object_get(order, "shipping") : empty, "line_items", items,
                          "meta_data", "key", "_aftersale_rma", "value", x->rma, "key",
-                         "_aftersale_exchange_for", "value", orig);
+                         "_aftersale_exchange_for", "value", orig, "key",
+                         "_aftersale_difference", "value", diff_s);
         if ((s = post_json(x, env, "/orders", body, &made, e)) != STEP_OK)
             goto out;
         made_id = json_integer_value(json_object_get(made, "id"));
@@ -513,7 +525,40 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
                 goto out;
         }
     }
-    x->result = json_pack("{s:s, s:I}", "kind", "exchange", "order_id", (json_int_t)made_id);
+    /* A cheaper replacement: the difference (net of tax, what the lines
+     * paid minus the replacement's price) refunded when the policy says so,
+     * once (tag "[R-1042 difference]"). */
+    if (refund_diff && strcmp(diff_s, "0.00") != 0) {
+        json_t *refunds = NULL, *rf, *rb, *rmade = NULL;
+        char tag[48], *reason;
+        struct woo_param rq[1] = {{"per_page", "100"}};
+        bool found = false;
+        snprintf(tag, sizeof(tag), "[%s difference]", x->rma);
+        snprintf(path, sizeof(path), "/orders/%" PRId64 "/refunds", x->order_id);
+        if ((s = get_json(x, env, path, rq, 1, &refunds, e)) != STEP_OK)
+            goto out;
+        json_array_foreach(refunds, i, rf) {
+            found = found || contains(rf, "reason", tag);
+        }
+        json_decref(refunds);
+        if (!found) {
+            reason = xasprintf("%s Return %s: price difference of the exchange", tag, x->rma);
+            rb = json_pack("{s:s, s:s, s:[], s:b, s:b}", "amount", diff_s, "reason", reason,
+                           "line_items", "api_refund",
+                           strcmp(jx_str(x->settings, "refund_method"), "api_refund") == 0,
+                           "api_restock", 0);
+            s = post_json(x, env, path, rb, &rmade, e);
+            json_decref(rb);
+            json_decref(rmade);
+            free(reason);
+            if (s != STEP_OK)
+                goto out;
+        }
+    } else {
+        snprintf(diff_s, sizeof(diff_s), "0.00");
+    }
+    x->result = json_pack("{s:s, s:I, s:s}", "kind", "exchange", "order_id", (json_int_t)made_id,
+                          "difference_refunded", diff_s);
     {
         char *text = xasprintf("[%s] Return %s resolved: exchange order #%" PRId64 ".", x->rma,
                                x->rma, made_id);

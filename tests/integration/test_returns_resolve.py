@@ -203,8 +203,28 @@ def test_exchange_new_order_and_stock_check(shop):
     new = shop.fake.get_order(done["result"]["order_id"])
     assert new["parent_id"] == o["id"] and new["total"] == "0.00"
     assert [(li["product_id"], li["quantity"]) for li in new["line_items"]] == [(cheap["id"], 1)]
-    assert {"_aftersale_rma": other["rma"], "_aftersale_exchange_for": str(o["id"])} == \
-        {m["key"]: m["value"] for m in new["meta_data"]}
+    # paid 10.00 / 3 = 3.33 for the mug (net), the blue one costs 3.00
+    assert {"_aftersale_rma": other["rma"], "_aftersale_exchange_for": str(o["id"]),
+            "_aftersale_difference": "0.33"} == {m["key"]: m["value"] for m in new["meta_data"]}
     assert len(private_notes(shop, o["id"], other["rma"])) == 1
     assert len(private_notes(shop, new["id"], other["rma"])) == 1
+    # "refuse" (the default): the difference is not refunded
     assert shop.fake.get_order(o["id"])["refunds"] == []
+    assert done["result"]["difference_refunded"] == "0.00"
+
+
+def test_exchange_refunds_the_difference_when_the_policy_says_so(shop):
+    shop.settings(refund_method="manual", resolutions={"exchange_price_difference":
+                                                       "refund_difference"})
+    o, _, _ = taxed_order(shop)
+    cheap = shop.fake.add_product("Mug, green", "3.00")
+    ret = shop.create(o, [(0, 1, "wrong_item", {"exchange_product_id": cheap["id"]})],
+                      resolution="exchange")
+    shop.act(ret["id"], "approve")
+    shop.receive_all(ret)
+    done = resolve_to(shop, ret, "resolved")
+    assert done["result"]["difference_refunded"] == "0.33"
+    (call,) = refunds_of(shop, o["id"])
+    assert call["json"]["amount"] == "0.33" and call["json"]["line_items"] == []
+    assert f"[{ret['rma']} difference]" in call["json"]["reason"]
+    assert call["json"]["api_refund"] is False
