@@ -27,6 +27,8 @@ CREATE TABLE return_requests (
                     ('requested', 'approved', 'rejected', 'received', 'resolving',
                      'resolution_failed', 'resolved', 'closed', 'cancelled')),
     resolution      text NOT NULL CHECK (resolution IN ('refund', 'store_credit', 'exchange')),
+    -- the merchant's choice at resolve: refund what is left of the shipping too
+    refund_shipping boolean NOT NULL DEFAULT false,
     created_by      text NOT NULL,
     -- what the shop made: {"refund_id": ..} / {"coupon_id", "code", "amount"} / {"order_id"}
     result          jsonb,

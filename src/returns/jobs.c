@@ -45,6 +45,7 @@ struct ctx {
     const struct config *cfg;
     int64_t shop_id, id, order_id, customer_id;
     char state[24], resolution[16], rma[24], email[256], ref[40];
+    bool shipping; /* refund what is left of the shipping (once, with the first refund) */
     json_t *settings;
     struct rline lines[RETURNS_MAX_LINES];
     int nlines;
@@ -78,7 +79,7 @@ load_fn(struct db_conn *c, void *p, struct err *e)
     DB_I64(rid, x->id);
     res = db_exec(c, "returns_job_load",
                   "SELECT state, resolution, 'R-' || number, order_id, customer_id, email,"
-                  " coalesce(resolution_ref, '') FROM return_requests"
+                  " coalesce(resolution_ref, ''), refund_shipping FROM return_requests"
                   " WHERE shop_id = $1 AND id = $2",
                   2, params, e);
     if (res == NULL)
@@ -91,6 +92,7 @@ load_fn(struct db_conn *c, void *p, struct err *e)
         x->customer_id = atoll(PQgetvalue(res, 0, 4));
         snprintf(x->email, sizeof(x->email), "%s", PQgetvalue(res, 0, 5));
         snprintf(x->ref, sizeof(x->ref), "%s", PQgetvalue(res, 0, 6));
+        x->shipping = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
     }
     PQclear(res);
     if (x->state[0] == '\0')
@@ -222,7 +224,8 @@ refund_group(struct ctx *x, struct job_env *env, const json_t *order, json_t *re
     if (n == 0)
         return STEP_OK;
     json_array_foreach(refunds, i, rf) {
-        if (contains(rf, "reason", tag)) { /* made by an earlier attempt */
+        if (contains(rf, "reason", tag)) { /* made by an earlier attempt, shipping with it */
+            x->shipping = false;
             json_array_append_new(ids, json_integer(json_integer_value(json_object_get(rf, "id"))));
             json_array_append(amounts, json_object_get(rf, "amount"));
             return STEP_OK;
@@ -230,7 +233,7 @@ refund_group(struct ctx *x, struct job_env *env, const json_t *order, json_t *re
     }
     (void)returns_percent_parse(jx_str(x->settings, "restocking_fee_percent"), &fee_bp);
     lines = json_array();
-    if (returns_refund_compute(order, refunds, rl, n, fee_bp, lines, amount, e) < 0) {
+    if (returns_refund_compute(order, refunds, rl, n, fee_bp, x->shipping, lines, amount, e) < 0) {
         snprintf(x->message, sizeof(x->message), "%s", e->detail);
         s = STEP_FAILED;
         goto out;
@@ -250,8 +253,9 @@ refund_group(struct ctx *x, struct job_env *env, const json_t *order, json_t *re
     if (s == STEP_OK) {
         json_array_append_new(ids, json_integer(json_integer_value(json_object_get(made, "id"))));
         json_array_append_new(amounts, json_string(amount));
-        /* the next group's caps see this refund */
+        /* the next group's caps see this refund; shipping went with it */
         json_array_append(refunds, made);
+        x->shipping = false;
     }
 out:
     free(reason);
@@ -342,7 +346,8 @@ do_credit(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
     (void)returns_percent_parse(
         jx_str(json_object_get(x->settings, "resolutions"), "store_credit_bonus_percent"),
         &bonus_bp);
-    if (returns_refund_compute(order, refunds, rl, x->nlines, fee_bp, lines, amount, e) < 0) {
+    if (returns_refund_compute(order, refunds, rl, x->nlines, fee_bp, x->shipping, lines, amount,
+                               e) < 0) {
         snprintf(x->message, sizeof(x->message), "%s", e->detail);
         s = STEP_FAILED;
         goto out;

@@ -590,10 +590,64 @@ fee_off(int64_t v, int64_t fee_bp)
     return v - part_of(v, fee_bp, 10000);
 }
 
+/* What is left of the order's shipping lines, each as a refund line (the
+ * whole remainder: shipping is refunded once, whole). Shipping refunded
+ * before is read from the refunds' shipping_lines and line_items that
+ * point at the shipping line. */
+static int64_t
+shipping_lines(const json_t *order, const json_t *refunds, json_t *out_lines)
+{
+    size_t i, k;
+    json_t *sl, *t;
+    int64_t sum = 0;
+    char m[32];
+
+    json_array_foreach(json_object_get(order, "shipping_lines"), i, sl) {
+        int64_t id = json_integer_value(json_object_get(sl, "id"));
+        struct refunded r, r2;
+        json_t *taxes = json_array(), *wrap = json_array();
+        size_t j;
+        json_t *rf;
+        int64_t goods, line_sum;
+
+        refunded_on_line(refunds, id, &r);
+        /* newer WooCommerce lists a refund's shipping under shipping_lines */
+        json_array_foreach(refunds, j, rf) {
+            json_t *one = json_pack("[{s:O}]", "line_items", json_object_get(rf, "shipping_lines")
+                                                                 ? json_object_get(rf, "shipping_lines")
+                                                                 : json_null());
+            json_array_append(wrap, json_array_get(one, 0));
+            json_decref(one);
+        }
+        refunded_on_line(wrap, id, &r2);
+        json_decref(wrap);
+        goods = share(money_of(json_object_get(sl, "total")), r.total + r2.total, 1, 1, true);
+        line_sum = goods;
+        json_array_foreach(json_object_get(sl, "taxes"), k, t) {
+            int64_t tid = json_integer_value(json_object_get(t, "id"));
+            int64_t tx = share(money_of(json_object_get(t, "total")),
+                               refunded_tax(&r, tid) + refunded_tax(&r2, tid), 1, 1, true);
+            line_sum += tx;
+            returns_money_format(tx, m);
+            json_array_append_new(taxes, json_pack("{s:I, s:s}", "id", (json_int_t)tid,
+                                                   "refund_total", m));
+        }
+        if (line_sum == 0) { /* refunded already */
+            json_decref(taxes);
+            continue;
+        }
+        sum += line_sum;
+        returns_money_format(goods, m);
+        json_array_append_new(out_lines, json_pack("{s:I, s:s, s:o}", "id", (json_int_t)id,
+                                                   "refund_total", m, "refund_tax", taxes));
+    }
+    return sum;
+}
+
 int
 returns_refund_compute(const json_t *order, const json_t *refunds,
                        const struct returns_refund_line *lines, int nlines, int64_t fee_bp,
-                       json_t *out_lines, char amount[32], struct err *e)
+                       bool shipping, json_t *out_lines, char amount[32], struct err *e)
 {
     int64_t sum = 0, left_order, done_order = 0;
     size_t first = json_array_size(out_lines), i;
@@ -642,6 +696,8 @@ returns_refund_compute(const json_t *order, const json_t *refunds,
                         "quantity", (json_int_t)q, "refund_total", m, "refund_tax", taxes);
         json_array_append_new(out_lines, out);
     }
+    if (shipping)
+        sum += shipping_lines(order, refunds, out_lines);
     /* The order cap: never more than what is left on the order (a manual
      * refund without lines counts only here). The excess comes off the
      * last lines first, tax before goods. */

@@ -684,12 +684,18 @@ resolve_prepare(struct db_conn *c, int64_t shop_id, int64_t id, const json_t *bo
 {
     static const char *const kinds[] = {"refund", "store_credit", "exchange"};
     const json_t *res = json_object_get(body, "resolution");
+    const json_t *ship = json_object_get(body, "refund_shipping");
     char shop[24], rid[24], ref[40];
     uint8_t rnd[5];
-    const char *params[4] = {shop, rid, cur->resolution, ref};
+    const char *params[5] = {shop, rid, cur->resolution, ref,
+                             json_is_true(ship) ? "true" : "false"};
     json_t *payload;
     int k, rc;
 
+    if (ship != NULL && !json_is_boolean(ship))
+        return err_set(e, ERR_INVALID, "refund_shipping", "refund_shipping must be true or false");
+    if (ship != NULL)
+        json_object_set_new(changes, "refund_shipping", json_boolean(json_is_true(ship)));
     if (res != NULL) {
         if (jx_choice(res, "resolution", kinds, 3, &k, e) < 0)
             return -1;
@@ -718,9 +724,9 @@ resolve_prepare(struct db_conn *c, int64_t shop_id, int64_t id, const json_t *bo
     DB_I64(rid, id);
     if (db_exec_cmd(c, "returns_resolve_prepare",
                     "UPDATE return_requests SET resolution = $3, failure_message = NULL,"
-                    " resolution_ref = coalesce(resolution_ref, $4)"
+                    " resolution_ref = coalesce(resolution_ref, $4), refund_shipping = $5::boolean"
                     " WHERE shop_id = $1 AND id = $2",
-                    4, params, e) < 0)
+                    5, params, e) < 0)
         return -1;
     payload = json_pack("{s:I}", "request_id", (json_int_t)id);
     rc = jobs_enqueue(c, shop_id, "returns.resolve", payload, NULL, 0, 0, NULL, e);

@@ -228,3 +228,26 @@ def test_exchange_refunds_the_difference_when_the_policy_says_so(shop):
     assert call["json"]["amount"] == "0.33" and call["json"]["line_items"] == []
     assert f"[{ret['rma']} difference]" in call["json"]["reason"]
     assert call["json"]["api_refund"] is False
+
+
+def test_refund_with_shipping_when_the_merchant_asks(shop):
+    shop.settings(refund_method="manual", restocking_fee_percent="10")
+    lamp = shop.fake.add_product("Lamp", "10.00")
+    o = shop.fake.add_order(status="completed", email="ann@example.com",
+                            items=[(lamp["id"], 1, "10.00")], shipping_total="4.90",
+                            total="14.90",
+                            shipping_lines=[{"id": 7001, "method_id": "flat_rate", "total": "4.90",
+                                             "total_tax": "0.00", "taxes": []}])
+    assert shop.deliver_order(o["id"]).status_code == 200
+    shop.delivery_jobs_done()
+    ret = shop.create(o, [(0, 1, "wrong_item")])
+    shop.act(ret["id"], "approve")
+    shop.receive_all(ret)
+    r = shop.api.post(f"/v1/returns/{ret['id']}/resolve", json={"refund_shipping": "yes"})
+    assert_problem(r, 422, "invalid-field", "refund_shipping")
+    done = resolve_to(shop, ret, "resolved", {"refund_shipping": True})
+    (call,) = refunds_of(shop, o["id"])
+    # 10.00 - 10% fee = 9.00, and the shipping whole (no fee): 13.90
+    assert call["json"]["amount"] == "13.90"
+    assert call["json"]["line_items"][1] == {"id": 7001, "refund_total": "4.90", "refund_tax": []}
+    assert done["history"][-2]["changes"]["refund_shipping"] is True

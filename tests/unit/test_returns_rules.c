@@ -191,7 +191,7 @@ compute(const char *refunds, int64_t line, int qty, int64_t fee_bp, char amount[
     json_t *order = parse(ORDER), *rf = parse(refunds), *out = json_array();
     struct returns_refund_line l = {.line_item_id = line, .quantity = qty};
 
-    *rc = returns_refund_compute(order, rf, &l, 1, fee_bp, out, amount, e);
+    *rc = returns_refund_compute(order, rf, &l, 1, fee_bp, false, out, amount, e);
     json_decref(order);
     json_decref(rf);
     return out;
@@ -325,6 +325,40 @@ test_photo_type_from_the_bytes(void **state)
     assert_null(returns_photo_type(NULL, 0));
 }
 
+/* Shipping 4.90 + 0.93 tax (rate 1): the whole remainder, no fee; a
+ * shipping refund made before counts. */
+static void
+test_refund_with_shipping(void **state)
+{
+    json_t *order = parse("{\"id\": 50, \"total\": \"17.73\", \"line_items\": [{\"id\": 7,"
+                          " \"quantity\": 3, \"total\": \"10.00\", \"taxes\": [{\"id\": 1,"
+                          " \"total\": \"1.9\"}]}], \"shipping_lines\": [{\"id\": 9,"
+                          " \"total\": \"4.90\", \"taxes\": [{\"id\": 1, \"total\": \"0.931\"}]}]}");
+    json_t *none = parse("[]"), *out = json_array(), *before, *out2 = json_array();
+    struct returns_refund_line l = {.line_item_id = 7, .quantity = 1};
+    struct err e = {0};
+    char amount[32];
+
+    (void)state;
+    assert_int_equal(returns_refund_compute(order, none, &l, 1, 1000, true, out, amount, &e), 0);
+    assert_int_equal(json_array_size(out), 2);
+    /* 3.00 + 0.57 (fee 10%) + 4.90 + 0.93 (no fee on shipping) */
+    assert_string_equal(amount, "9.40");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(out, 1), "refund_total")),
+                        "4.90");
+    before = parse("[{\"id\": 80, \"amount\": \"2.00\", \"line_items\": [{\"id\": 81,"
+                   " \"quantity\": 0, \"total\": \"-2.00\", \"taxes\": [], \"meta_data\":"
+                   " [{\"key\": \"_refunded_item_id\", \"value\": 9}]}]}]");
+    assert_int_equal(returns_refund_compute(order, before, &l, 1, 0, true, out2, amount, &e), 0);
+    /* 3.33 + 0.63 + (4.90 - 2.00) + 0.93 */
+    assert_string_equal(amount, "7.79");
+    json_decref(order);
+    json_decref(none);
+    json_decref(before);
+    json_decref(out);
+    json_decref(out2);
+}
+
 int
 main(void)
 {
@@ -340,6 +374,7 @@ main(void)
         cmocka_unit_test(test_refund_more_than_left_is_refused),
         cmocka_unit_test(test_refund_order_cap),
         cmocka_unit_test(test_photo_type_from_the_bytes),
+        cmocka_unit_test(test_refund_with_shipping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

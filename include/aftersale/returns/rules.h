@@ -76,7 +76,9 @@ struct returns_refund_line {
  * Compute what to refund for these lines of `order` (GET /orders/{id}
  * shape) given every refund made so far (`refunds`, GET
  * /orders/{id}/refunds; manual ones count), minus a restocking fee of
- * `fee_bp` basis points. Writes into `out_lines` (an array, new items
+ * `fee_bp` basis points. With `shipping`, what is left of each of the
+ * order's shipping_lines (total and tax per rate; no fee) is added as a
+ * line of its own. Writes into `out_lines` (an array, new items
  * appended) one object per line as WooCommerce's refund body wants it:
  * {"id", "quantity", "refund_total", "refund_tax": [{"id", "refund_total"}]}
  * and the sum into `amount` (2 decimals). 422 naming "lines[i].quantity"
@@ -85,7 +87,7 @@ struct returns_refund_line {
  */
 int returns_refund_compute(const json_t *order, const json_t *refunds,
                            const struct returns_refund_line *lines, int nlines, int64_t fee_bp,
-                           json_t *out_lines, char amount[32], struct err *e);
+                           bool shipping, json_t *out_lines, char amount[32], struct err *e);
 
 /* ---- photos ---------------------------------------------------------------- */
 
