@@ -77,6 +77,7 @@ const struct route routes[] = {
     {"PUT", "/v1/returns/settings", returns_handle_settings_put, AUTH_SHOP, BODY_JSON},
     {"POST", "/v1/returns", returns_handle_create, AUTH_SHOP, BODY_JSON},
     {"GET", "/v1/returns", returns_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/returns/report", returns_handle_report, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/returns/{id}", returns_handle_get, AUTH_SHOP, BODY_NONE},
     {"POST", "/v1/returns/{id}/approve", returns_handle_approve, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/returns/{id}/reject", returns_handle_reject, AUTH_SHOP, BODY_JSON_OPTIONAL},

@@ -299,6 +299,41 @@ date_ok(const char *s)
     return atoi(s + 5) >= 1 && atoi(s + 5) <= 12 && atoi(s + 8) >= 1 && atoi(s + 8) <= 31;
 }
 
+struct report_ctx {
+    int64_t shop_id;
+    const char *from, *to;
+    json_t *out;
+};
+
+static int
+report_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct report_ctx *x = ctx;
+    return returns_store_report(c, x->shop_id, x->from, x->to, &x->out, e);
+}
+
+void
+returns_handle_report(struct req *r)
+{
+    struct report_ctx x = {.shop_id = r->shop_id};
+    struct err e = {0};
+
+    x.from = req_query(r, "from");
+    x.to = req_query(r, "to");
+    if ((x.from && !date_ok(x.from)) || (x.to && !date_ok(x.to))) {
+        reply_problem(r, ERR_MALFORMED, x.from && !date_ok(x.from) ? "from" : "to",
+                      "from and to are YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+        return;
+    }
+    if (db_run(report_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    json_object_set_new(x.out, "from", x.from ? json_string(x.from) : json_null());
+    json_object_set_new(x.out, "to", x.to ? json_string(x.to) : json_null());
+    reply_json_take(r, 200, x.out);
+}
+
 void
 returns_handle_list(struct req *r)
 {

@@ -915,3 +915,51 @@ returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int64_t 
     PQclear(res);
     return 0;
 }
+
+/* ---- report ------------------------------------------------------------------ */
+
+int
+returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const char *to,
+                     json_t **out, struct err *e)
+{
+    char shop[24];
+    const char *params[3] = {shop, from, to};
+    PGresult *res;
+
+    *out = NULL;
+    DB_I64(shop, shop_id);
+    /* Money: refunds sum result.amounts, credits the coupon amounts; both
+     * as numeric, then text, never through a double. */
+    res = db_exec(c, "returns_store_report",
+                  "WITH q AS (SELECT * FROM return_requests WHERE shop_id = $1"
+                  "   AND ($2::timestamptz IS NULL OR created_at >= $2)"
+                  "   AND ($3::timestamptz IS NULL OR created_at < $3)),"
+                  " done AS (SELECT q.id, min(v.created_at) - q.created_at AS took"
+                  "   FROM q JOIN return_events v ON v.shop_id = q.shop_id AND v.request_id = q.id"
+                  "   AND v.to_state = 'resolved' GROUP BY q.id, q.created_at)"
+                  " SELECT json_build_object("
+                  " 'requests', (SELECT count(*) FROM q),"
+                  " 'by_state', coalesce((SELECT json_object_agg(state, n) FROM (SELECT state,"
+                  "   count(*) AS n FROM q GROUP BY state) s), '{}'),"
+                  " 'by_resolution', coalesce((SELECT json_object_agg(resolution, n) FROM"
+                  "   (SELECT resolution, count(*) AS n FROM q GROUP BY resolution) s), '{}'),"
+                  " 'by_reason', coalesce((SELECT json_agg(json_build_object('reason', reason,"
+                  "   'lines', n, 'units', u) ORDER BY u DESC, reason) FROM (SELECT l.reason,"
+                  "   count(*) AS n, sum(l.quantity) AS u FROM q JOIN return_lines l"
+                  "   ON l.shop_id = q.shop_id AND l.request_id = q.id GROUP BY l.reason) s), '[]'),"
+                  " 'refunded', (SELECT coalesce(sum(a::numeric), 0)::text FROM q,"
+                  "   jsonb_array_elements_text(coalesce(q.result->'amounts', '[]')) a"
+                  "   WHERE q.result->>'kind' = 'refund'),"
+                  " 'credited', (SELECT coalesce(sum((q.result->>'amount')::numeric), 0)::text"
+                  "   FROM q WHERE q.result->>'kind' = 'store_credit'),"
+                  " 'exchanges', (SELECT count(*) FROM q WHERE q.result->>'kind' = 'exchange'),"
+                  " 'median_hours_to_resolve', (SELECT round((percentile_cont(0.5) WITHIN GROUP"
+                  "   (ORDER BY extract(epoch FROM took)) / 3600)::numeric, 2)::float8 FROM done)"
+                  ")::text",
+                  3, params, e);
+    if (res == NULL)
+        return -1;
+    *out = parse_text(PQgetvalue(res, 0, 0), e);
+    PQclear(res);
+    return *out ? 0 : -1;
+}

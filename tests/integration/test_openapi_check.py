@@ -837,6 +837,7 @@ def test_spec_routes():
         ("POST", "/v1/returns"),
         ("GET", "/v1/returns"),
         ("GET", "/v1/returns/{id}"),
+        ("GET", "/v1/returns/report"),
         ("POST", "/v1/returns/{id}/approve"),
         ("POST", "/v1/returns/{id}/reject"),
         ("POST", "/v1/returns/{id}/receive"),

@@ -251,3 +251,30 @@ def test_refund_with_shipping_when_the_merchant_asks(shop):
     assert call["json"]["amount"] == "13.90"
     assert call["json"]["line_items"][1] == {"id": 7001, "refund_total": "4.90", "refund_tax": []}
     assert done["history"][-2]["changes"]["refund_shipping"] is True
+
+
+def test_report_counts_and_money(shop):
+    shop.settings(refund_method="manual", resolutions={"store_credit_bonus_percent": "10"})
+    o, _, _ = taxed_order(shop)
+    a = shop.create(o, [(0, 1, "wrong_item")])
+    b = shop.create(o, [(0, 1, "changed_mind")], resolution="store_credit")
+    c = shop.create(o, [(1, 1, "wrong_item")])
+    for ret in (a, b):
+        shop.act(ret["id"], "approve")
+        shop.receive_all(ret)
+        resolve_to(shop, ret, "resolved")
+    shop.act(c["id"], "cancel")
+    r = shop.api.get("/v1/returns/report")
+    assert r.status_code == 200, r.text
+    rep = r.json()
+    assert rep["requests"] == 3 and rep["from"] is None
+    assert rep["by_state"] == {"resolved": 2, "cancelled": 1}
+    assert rep["by_resolution"] == {"refund": 2, "store_credit": 1}
+    assert rep["by_reason"] == [{"reason": "wrong_item", "lines": 2, "units": 2},
+                                {"reason": "changed_mind", "lines": 1, "units": 1}]
+    assert rep["refunded"] == "3.96" and rep["credited"] == "4.36" and rep["exchanges"] == 0
+    assert rep["median_hours_to_resolve"] is not None and rep["median_hours_to_resolve"] >= 0
+    empty = shop.api.get("/v1/returns/report", params={"from": "2999-01-01"}).json()
+    assert empty["requests"] == 0 and empty["refunded"] == "0" and empty["by_state"] == {}
+    assert empty["median_hours_to_resolve"] is None
+    assert shop.api.get("/v1/returns/report", params={"to": "soon"}).status_code == 400

@@ -12,6 +12,7 @@ void returns_handle_settings_get(struct req *r);
 void returns_handle_settings_put(struct req *r);
 void returns_handle_create(struct req *r);
 void returns_handle_list(struct req *r);
+void returns_handle_report(struct req *r);
 void returns_handle_get(struct req *r);
 void returns_handle_approve(struct req *r);
 void returns_handle_reject(struct req *r);

@@ -65,6 +65,13 @@ int returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_
                        int64_t after, int limit, json_t **items, int64_t *next_after,
                        struct err *e);
 
+/* The report over requests created in [from, to) (dates or RFC 3339 times,
+ * NULL = open): counts by state, resolution and reason (lines and units),
+ * the money refunded and credited, and the median hours from request to
+ * resolved. *out = new object. */
+int returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const char *to,
+                         json_t **out, struct err *e);
+
 /* Apply an action (approve, reject, receive, resolve, cancel, close; and
  * the job's "resolved" / "failed") to request `id`: 404 when absent, 409
  * naming the current state when not allowed, 422 for a bad `body`
