@@ -102,3 +102,13 @@ CREATE TABLE return_outbox (
     UNIQUE (shop_id, event_id),
     FOREIGN KEY (shop_id, request_id) REFERENCES return_requests (shop_id, id) ON DELETE CASCADE
 );
+
+-- Guest look-ups on the returns portal (GET/POST /returns), counted per
+-- client address and per order for the rate limit; rows older than a day
+-- are dropped as new ones arrive.
+CREATE TABLE return_lookups (
+    shop_id bigint NOT NULL REFERENCES shops (id) ON DELETE CASCADE,
+    key     text NOT NULL,
+    at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX return_lookups_key ON return_lookups (shop_id, key, at);

@@ -100,6 +100,8 @@ const struct route routes[] = {
     {"POST", "/v1/public/review-requests/{token}/reviews", reviews_handle_public_submit, AUTH_NONE,
      BODY_JSON_ANY},
     {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
+    {"GET", "/returns", returns_handle_page, AUTH_NONE, BODY_NONE},
+    {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_RAW},
     {"GET", "/unsubscribe", reviews_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
     {"POST", "/unsubscribe", reviews_handle_unsubscribe, AUTH_NONE, BODY_RAW},
 

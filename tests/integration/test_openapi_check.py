@@ -838,6 +838,8 @@ def test_spec_routes():
         ("GET", "/v1/returns"),
         ("GET", "/v1/returns/{id}"),
         ("GET", "/v1/returns/report"),
+        ("GET", "/returns"),
+        ("POST", "/returns"),
         ("POST", "/v1/returns/{id}/approve"),
         ("POST", "/v1/returns/{id}/reject"),
         ("POST", "/v1/returns/{id}/receive"),

@@ -31,4 +31,9 @@ void returns_handle_me_cancel(struct req *r);
 void returns_handle_me_photo_add(struct req *r);
 void returns_handle_me_photo_get(struct req *r);
 
+/* The returns portal (page.c): no bearer credential; a guest looks an
+ * order up by number and billing email. */
+void returns_handle_page(struct req *r);
+void returns_handle_page_post(struct req *r);
+
 #endif
