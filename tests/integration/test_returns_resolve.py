@@ -278,3 +278,37 @@ def test_report_counts_and_money(shop):
     assert empty["requests"] == 0 and empty["refunded"] == "0" and empty["by_state"] == {}
     assert empty["median_hours_to_resolve"] is None
     assert shop.api.get("/v1/returns/report", params={"to": "soon"}).status_code == 400
+
+
+def test_a_shop_that_never_answers_ends_in_resolution_failed(shop):
+    shop.settings(refund_method="manual")
+    o, _, _ = taxed_order(shop)
+    ret = shop.create(o, [(0, 1, "wrong_item")])
+    shop.act(ret["id"], "approve")
+    shop.receive_all(ret)
+    shop.fake.fail_next(100, 500, path_prefix=f"/orders/{o['id']}")
+    failed = resolve_to(shop, ret, "resolution_failed")
+    assert "did not answer" in failed["failure_message"]
+    job = next(j for j in shop.jobs(kind="returns.resolve"))
+    assert job["status"] == "dead"
+    assert shop.fake.get_order(o["id"])["refunds"] == []
+    with shop.fake._lock:  # the injected failures left over
+        shop.fake._failures = []
+    assert resolve_to(shop, ret, "resolved")["result"]["kind"] == "refund"
+
+
+def test_each_customer_facing_transition_records_one_message(shop, pg, woo_svc):
+    shop.settings(refund_method="manual")
+    o, _, _ = taxed_order(shop)
+    ret = shop.create(o, [(0, 1, "wrong_item")])
+    shop.act(ret["id"], "approve")
+    shop.receive_all(ret)
+    resolve_to(shop, ret, "resolved")
+    shop.act(ret["id"], "close")
+    rows = pg.query(woo_svc.db, "SELECT to_state, email, status FROM return_outbox"
+                    " WHERE shop_id = %s AND request_id = %s ORDER BY id", (shop.id, ret["id"]))
+    # resolving and closed are not the customer's business; nothing is sent yet
+    assert rows == [("requested", "ann@example.com", "pending"),
+                    ("approved", "ann@example.com", "pending"),
+                    ("received", "ann@example.com", "pending"),
+                    ("resolved", "ann@example.com", "pending")]
