@@ -99,3 +99,58 @@ def test_return_resolved_by_refund_in_the_real_shop(real, taxed):
     r = real.api.post(f"/v1/returns/{rid}/resolve")
     assert r.status_code == 409
     assert len(shop.wc("GET", f"/orders/{o['id']}/refunds", expect=200)) == 1
+
+
+def test_store_credit_and_exchange_in_the_real_shop(real, taxed):
+    shop = real.shop
+    mug, pot, towel = product(real, "Mug"), product(real, "Teapot"), product(real, "Tea towel")
+    r = real.api.put("/v1/returns/settings", json={
+        "refund_method": "manual",
+        "resolutions": {"store_credit_bonus_percent": "10",
+                        "exchange_price_difference": "refuse"}})
+    assert r.status_code == 200, r.text
+    email = unique_email("credit")
+    o = real.new_order(email, [(mug, 2), (pot, 1)])
+    o = real.set_status(o["id"], "completed")
+    mug_line = [li for li in o["line_items"] if li["product_id"] == mug][0]
+    real.idle()
+
+    def run(body, receive_qty):
+        r = real.api.post("/v1/returns", json=body)
+        assert r.status_code == 201, r.text
+        rid = r.json()["id"]
+        assert real.api.post(f"/v1/returns/{rid}/approve").status_code == 200
+        r = real.api.post(f"/v1/returns/{rid}/receive", json={"lines": [
+            {"line_item_id": mug_line["id"], "quantity_received": receive_qty,
+             "condition": "resellable", "restock": False}]})
+        assert r.status_code == 200, r.text
+        assert real.api.post(f"/v1/returns/{rid}/resolve").status_code == 200
+        return wait_for(lambda: (lambda g: g if g["state"] in ("resolved", "resolution_failed")
+                                 else None)(real.api.get(f"/v1/returns/{rid}").json()),
+                        WAIT_S, interval=0.2, what="the return to end")
+
+    credit = run({"order_id": o["id"], "resolution": "store_credit", "lines": [
+        {"line_item_id": mug_line["id"], "quantity": 1, "reason": "changed_mind"}]}, 1)
+    assert credit["state"] == "resolved", credit
+    # 13.00 + 21% = 15.73, + 10% bonus = 17.303 -> 17.30
+    assert credit["result"]["amount"] == "17.30"
+    coupon = shop.wc("GET", f"/coupons/{credit['result']['coupon_id']}", expect=200)
+    assert coupon["amount"] == "17.30" and coupon["email_restrictions"] == [email]
+    assert coupon["usage_limit"] == 1 and credit["rma"] in coupon["description"]
+    assert shop.wc("GET", f"/orders/{o['id']}/refunds", expect=200) == []
+
+    # the tea towel (7.50) for the other mug (13.00 paid): cheaper, exchanged
+    ex = run({"order_id": o["id"], "resolution": "exchange", "lines": [
+        {"line_item_id": mug_line["id"], "quantity": 1, "reason": "wrong_item",
+         "exchange_product_id": towel}]}, 1)
+    assert ex["state"] == "resolved", ex
+    new = shop.wc("GET", f"/orders/{ex['result']['order_id']}", expect=200)
+    assert new["parent_id"] == o["id"] and new["total"] == "0.00"
+    assert [(li["product_id"], li["quantity"]) for li in new["line_items"]] == [(towel, 1)]
+    meta = {m["key"]: m["value"] for m in new["meta_data"]}
+    assert meta["_aftersale_rma"] == ex["rma"] and meta["_aftersale_exchange_for"] == str(o["id"])
+    listed = shop.wc("GET", "/orders", {"parent": str(o["id"])}, expect=200)
+    assert [x["id"] for x in listed] == [new["id"]]
+    notes = shop.wc("GET", f"/orders/{o['id']}/notes", expect=200)
+    assert len([n for n in notes if f"[{credit['rma']}]" in n["note"]]) == 1
+    assert len([n for n in notes if f"[{ex['rma']}]" in n["note"]]) == 1
