@@ -91,7 +91,7 @@ returns_handle_settings_put(struct req *r)
 struct write_ctx {
     int64_t shop_id, id;
     const struct returns_customer *cust; /* customer routes; NULL for the shop */
-    const char *action; /* NULL: create */
+    const char *action;                  /* NULL: create */
     const json_t *body;
     char actor[48], route[64];
     struct idempotency idem;
@@ -122,8 +122,8 @@ write_fn(struct db_conn *c, void *ctx, struct err *e)
             return -1;
         if (!owned) /* another customer's request is as absent as an unknown one */
             return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, w->id);
-        rc = returns_store_transition(c, w->shop_id, w->id, w->action, w->body, w->actor,
-                                      &w->out, e);
+        rc = returns_store_transition(c, w->shop_id, w->id, w->action, w->body, w->actor, &w->out,
+                                      e);
         w->status = 200;
     }
     if (rc < 0)
@@ -191,7 +191,8 @@ transition(struct req *r, const char *action)
     if (r->json != NULL) {
         const json_t *note = json_object_get(r->json, "note");
         if (note && (!json_is_string(note) || jx_utf8_len(json_string_value(note)) > 2000)) {
-            reply_problem(r, ERR_INVALID, "note", "note must be a string of at most 2000 characters");
+            reply_problem(r, ERR_INVALID, "note",
+                          "note must be a string of at most 2000 characters");
             return;
         }
     }
@@ -273,8 +274,7 @@ static int
 list_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct read_ctx *x = ctx;
-    return returns_store_list(c, x->shop_id, &x->f, x->after, x->limit, &x->out, &x->next_after,
-                              e);
+    return returns_store_list(c, x->shop_id, &x->f, x->after, x->limit, &x->out, &x->next_after, e);
 }
 
 /* A date filter: "YYYY-MM-DD" or an RFC 3339 time, checked by shape so
@@ -289,11 +289,11 @@ date_ok(const char *s)
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         bool digit = ch >= '0' && ch <= '9';
-        if ((i == 4 || i == 7) ? ch != '-'
-            : i == 10          ? ch != 'T'
+        if ((i == 4 || i == 7)     ? ch != '-'
+            : i == 10              ? ch != 'T'
             : (i == 13 || i == 16) ? ch != ':'
-            : i == 19          ? ch != 'Z'
-                               : !digit)
+            : i == 19              ? ch != 'Z'
+                                   : !digit)
             return false;
     }
     return atoi(s + 5) >= 1 && atoi(s + 5) <= 12 && atoi(s + 8) >= 1 && atoi(s + 8) <= 31;
@@ -337,9 +337,9 @@ returns_handle_report(struct req *r)
 void
 returns_handle_list(struct req *r)
 {
-    static const char *const states[] = {"requested", "approved", "rejected", "received",
-                                         "resolving", "resolution_failed", "resolved", "closed",
-                                         "cancelled"};
+    static const char *const states[] = {"requested", "approved",  "rejected",
+                                         "received",  "resolving", "resolution_failed",
+                                         "resolved",  "closed",    "cancelled"};
     struct read_ctx x = {.shop_id = r->shop_id};
     struct err e = {0};
     const char *order = req_query(r, "order_id");
@@ -525,8 +525,8 @@ photo_add_fn(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     if (!owned)
         return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x->id);
-    if (returns_store_photo_add(c, x->shop_id, x->id, x->type, x->bytes, x->len, &x->photo_id,
-                                e) < 0)
+    if (returns_store_photo_add(c, x->shop_id, x->id, x->type, x->bytes, x->len, &x->photo_id, e) <
+        0)
         return -1;
     x->out = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)x->photo_id, "media_type", x->type,
                        "size", (json_int_t)x->len);
@@ -599,8 +599,8 @@ photo_get_fn(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     if (!owned)
         return 0;
-    return returns_store_photo_get(c, x->shop_id, x->id, x->photo_id, x->got_type, &x->got,
-                                   &x->len, e);
+    return returns_store_photo_get(c, x->shop_id, x->id, x->photo_id, x->got_type, &x->got, &x->len,
+                                   e);
 }
 
 static void

@@ -134,9 +134,8 @@ finish_fn(struct db_conn *c, void *p, struct err *e)
     json_t *body, *out = NULL;
     int rc;
 
-    body = strcmp(f->action, "resolved") == 0
-               ? json_pack("{s:O}", "result", f->x->result)
-               : json_pack("{s:s}", "message", f->x->message);
+    body = strcmp(f->action, "resolved") == 0 ? json_pack("{s:O}", "result", f->x->result)
+                                              : json_pack("{s:s}", "message", f->x->message);
     rc = returns_store_transition(c, f->x->shop_id, f->x->id, f->action, body, "job", &out, e);
     json_decref(body);
     json_decref(out);
@@ -153,8 +152,8 @@ enum step { STEP_OK, STEP_RETRY, STEP_FAILED };
 
 /* GET a JSON value. */
 static enum step
-get_json(struct ctx *x, struct job_env *env, const char *path, const struct woo_param *q,
-         size_t nq, json_t **out, struct err *e)
+get_json(struct ctx *x, struct job_env *env, const char *path, const struct woo_param *q, size_t nq,
+         json_t **out, struct err *e)
 {
     struct woo_reply reply = {0};
     enum woo_result r = woo_request(env->woo, &x->cr.shop, "GET", path, q, nq, NULL, &reply, e);
@@ -175,8 +174,8 @@ get_json(struct ctx *x, struct job_env *env, const char *path, const struct woo_
 /* POST; a refusal by the shop (any 4xx, or WooCommerce's refund and order
  * errors that come as HTTP 500) is final and its message kept. */
 static enum step
-post_json(struct ctx *x, struct job_env *env, const char *path, const json_t *body,
-          json_t **out, struct err *e)
+post_json(struct ctx *x, struct job_env *env, const char *path, const json_t *body, json_t **out,
+          struct err *e)
 {
     struct woo_reply reply = {0};
     enum woo_result r = woo_request(env->woo, &x->cr.shop, "POST", path, NULL, 0, body, &reply, e);
@@ -207,8 +206,8 @@ contains(const json_t *obj, const char *key, const char *tag)
 /* ---- refund --------------------------------------------------------------- */
 
 static enum step
-refund_group(struct ctx *x, struct job_env *env, const json_t *order, json_t *refunds,
-             bool restock, const char *tag, json_t *ids, json_t *amounts, struct err *e)
+refund_group(struct ctx *x, struct job_env *env, const json_t *order, json_t *refunds, bool restock,
+             const char *tag, json_t *ids, json_t *amounts, struct err *e)
 {
     struct returns_refund_line rl[RETURNS_MAX_LINES];
     int n = 0;
@@ -223,7 +222,8 @@ refund_group(struct ctx *x, struct job_env *env, const json_t *order, json_t *re
             rl[n++] = (struct returns_refund_line){x->lines[k].line_item_id, x->lines[k].qty};
     if (n == 0)
         return STEP_OK;
-    json_array_foreach(refunds, i, rf) {
+    json_array_foreach(refunds, i, rf)
+    {
         if (contains(rf, "reason", tag)) { /* made by an earlier attempt, shipping with it */
             x->shipping = false;
             json_array_append_new(ids, json_integer(json_integer_value(json_object_get(rf, "id"))));
@@ -244,10 +244,10 @@ refund_group(struct ctx *x, struct job_env *env, const json_t *order, json_t *re
         goto out;
     }
     reason = xasprintf("%s Return %s: %d line(s)", tag, x->rma, n);
-    body = json_pack("{s:s, s:s, s:O, s:b, s:b}", "amount", amount, "reason", reason,
-                     "line_items", lines, "api_refund",
-                     strcmp(jx_str(x->settings, "refund_method"), "api_refund") == 0,
-                     "api_restock", restock);
+    body = json_pack("{s:s, s:s, s:O, s:b, s:b}", "amount", amount, "reason", reason, "line_items",
+                     lines, "api_refund",
+                     strcmp(jx_str(x->settings, "refund_method"), "api_refund") == 0, "api_restock",
+                     restock);
     snprintf(path, sizeof(path), "/orders/%" PRId64 "/refunds", x->order_id);
     s = post_json(x, env, path, body, &made, e);
     if (s == STEP_OK) {
@@ -358,8 +358,8 @@ do_credit(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
     snprintf(code, sizeof(code), "%s-%s", x->rma, x->ref);
     for (char *p = code; *p; p++)
         *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-    desc = xasprintf("aftersale store credit for return %s (order #%" PRId64 ")", x->rma,
-                     x->order_id);
+    desc =
+        xasprintf("aftersale store credit for return %s (order #%" PRId64 ")", x->rma, x->order_id);
     coupon = json_pack("{s:s, s:s, s:s, s:i, s:i, s:[s], s:s}", "code", code, "discount_type",
                        "fixed_cart", "amount", credit, "usage_limit", 1, "usage_limit_per_user", 1,
                        "email_restrictions", x->email, "description", desc);
@@ -382,8 +382,8 @@ do_credit(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
     if (s != STEP_OK)
         goto out;
     x->result = json_pack("{s:s, s:I, s:s, s:s}", "kind", "store_credit", "coupon_id",
-                          (json_int_t)json_integer_value(json_object_get(made, "id")), "code",
-                          code, "amount", credit);
+                          (json_int_t)json_integer_value(json_object_get(made, "id")), "code", code,
+                          "amount", credit);
     {
         char *text = xasprintf("[%s] Return %s resolved: store credit %s, coupon %s for %s; no "
                                "money refunded.",
@@ -409,7 +409,8 @@ meta_value(const json_t *obj, const char *key)
     size_t i;
     json_t *m;
 
-    json_array_foreach(json_object_get(obj, "meta_data"), i, m) {
+    json_array_foreach(json_object_get(obj, "meta_data"), i, m)
+    {
         if (contains(m, "key", key) && strcmp(jx_str(m, "key"), key) == 0)
             return jx_str(m, "value");
     }
@@ -428,14 +429,15 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
     json_t *o;
     int64_t made_id = 0, diff = 0;
     char diff_s[32] = "0.00";
-    bool refund_diff = strcmp(jx_str(json_object_get(x->settings, "resolutions"),
-                                     "exchange_price_difference"),
-                              "refund_difference") == 0;
+    bool refund_diff =
+        strcmp(jx_str(json_object_get(x->settings, "resolutions"), "exchange_price_difference"),
+               "refund_difference") == 0;
 
     snprintf(parent, sizeof(parent), "%" PRId64, x->order_id);
     if ((s = get_json(x, env, "/orders", q, 2, &existing, e)) != STEP_OK)
         goto out;
-    json_array_foreach(existing, i, o) {
+    json_array_foreach(existing, i, o)
+    {
         const char *rma = meta_value(o, "_aftersale_rma");
         if (rma && strcmp(rma, x->rma) == 0) {
             const char *d = meta_value(o, "_aftersale_difference");
@@ -474,7 +476,8 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
              * the difference is not refunded unless the policy says
              * refund_difference (docs/returns.md) */
             (void)returns_money_parse(jx_str(prod, "price") ? jx_str(prod, "price") : "0", &price);
-            json_array_foreach(json_object_get(order, "line_items"), j, li) {
+            json_array_foreach(json_object_get(order, "line_items"), j, li)
+            {
                 if (json_integer_value(json_object_get(li, "id")) == l->line_item_id) {
                     int64_t t = 0;
                     (void)returns_money_parse(jx_str(li, "total"), &t);
@@ -485,7 +488,8 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
             json_decref(prod);
             if (price * l->qty > paid + 5000) {
                 snprintf(x->message, sizeof(x->message),
-                         "the replacement product %" PRId64 " costs more than was paid", l->xproduct);
+                         "the replacement product %" PRId64 " costs more than was paid",
+                         l->xproduct);
                 s = STEP_FAILED;
                 goto out;
             }
@@ -498,23 +502,25 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
         }
         snprintf(orig, sizeof(orig), "%" PRId64, x->order_id);
         returns_money_format(diff, diff_s);
-        body = json_pack("{s:s, s:I, s:I, s:O, s:O, s:O, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
-                         "status",
-                         "processing", "parent_id", (json_int_t)x->order_id, "customer_id",
-                         (json_int_t)x->customer_id, "billing",
-                         json_is_object(json_object_get(order, "billing"))
-                             ? json_object_get(order, "billing") : empty, "shipping",
-                         json_is_object(json_object_get(order, "shipping"))
-                             ? json_object_get(order, "shipping") : empty, "line_items", items,
-                         "meta_data", "key", "_aftersale_rma", "value", x->rma, "key",
-                         "_aftersale_exchange_for", "value", orig, "key",
-                         "_aftersale_difference", "value", diff_s);
+        body = json_pack(
+            "{s:s, s:I, s:I, s:O, s:O, s:O, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "status",
+            "processing", "parent_id", (json_int_t)x->order_id, "customer_id",
+            (json_int_t)x->customer_id, "billing",
+            json_is_object(json_object_get(order, "billing")) ? json_object_get(order, "billing")
+                                                              : empty,
+            "shipping",
+            json_is_object(json_object_get(order, "shipping")) ? json_object_get(order, "shipping")
+                                                               : empty,
+            "line_items", items, "meta_data", "key", "_aftersale_rma", "value", x->rma, "key",
+            "_aftersale_exchange_for", "value", orig, "key", "_aftersale_difference", "value",
+            diff_s);
         if ((s = post_json(x, env, "/orders", body, &made, e)) != STEP_OK)
             goto out;
         made_id = json_integer_value(json_object_get(made, "id"));
         {
-            char *text = xasprintf("[%s] Exchange for order #%" PRId64 " (return %s), at no charge.",
-                                   x->rma, x->order_id, x->rma);
+            char *text =
+                xasprintf("[%s] Exchange for order #%" PRId64 " (return %s), at no charge.", x->rma,
+                          x->order_id, x->rma);
             json_t *n_out = NULL, *nb;
             snprintf(path, sizeof(path), "/orders/%" PRId64 "/notes", made_id);
             nb = json_pack("{s:s, s:b}", "note", text, "customer_note", 0);
@@ -542,7 +548,8 @@ do_exchange(struct ctx *x, struct job_env *env, json_t **note, struct err *e)
         snprintf(path, sizeof(path), "/orders/%" PRId64 "/refunds", x->order_id);
         if ((s = get_json(x, env, path, rq, 1, &refunds, e)) != STEP_OK)
             goto out;
-        json_array_foreach(refunds, i, rf) {
+        json_array_foreach(refunds, i, rf)
+        {
             found = found || contains(rf, "reason", tag);
         }
         json_decref(refunds);
@@ -595,7 +602,8 @@ add_note(struct ctx *x, struct job_env *env, const char *text, struct err *e)
     snprintf(tag, sizeof(tag), "[%s] Return", x->rma);
     if ((s = get_json(x, env, path, q, 1, &notes, e)) != STEP_OK)
         goto out;
-    json_array_foreach(notes, i, n) {
+    json_array_foreach(notes, i, n)
+    {
         if (contains(n, "note", tag))
             goto out;
     }
@@ -662,8 +670,7 @@ int
 returns_job_resolve_dead(struct db_conn *c, const struct job *job, struct err *e)
 {
     int64_t id = json_integer_value(json_object_get(job->payload, "request_id"));
-    json_t *body = json_pack("{s:s}", "message",
-                             "the shop did not answer; resolve again to retry"),
+    json_t *body = json_pack("{s:s}", "message", "the shop did not answer; resolve again to retry"),
            *out = NULL;
     int rc = returns_store_transition(c, job->shop_id, id, "failed", body, "job", &out, e);
 

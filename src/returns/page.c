@@ -50,38 +50,96 @@
 /* ---- words: en and de ------------------------------------------------- */
 
 enum word {
-    W_TITLE, W_INTRO, W_ORDER, W_EMAIL, W_FIND, W_NOT_FOUND, W_TOO_MANY, W_CHOOSE, W_QTY,
-    W_REASON, W_NOTE, W_RESOLUTION, W_SEND, W_DONE, W_DONE_TEXT, W_INSTRUCTIONS, W_ADDRESS,
-    W_ERROR, W_EXPIRED, W_NOTHING, W_REFUND, W_CREDIT, W_EXCHANGE, W_UNKNOWN_SHOP, W_COUNT
+    W_TITLE,
+    W_INTRO,
+    W_ORDER,
+    W_EMAIL,
+    W_FIND,
+    W_NOT_FOUND,
+    W_TOO_MANY,
+    W_CHOOSE,
+    W_QTY,
+    W_REASON,
+    W_NOTE,
+    W_RESOLUTION,
+    W_SEND,
+    W_DONE,
+    W_DONE_TEXT,
+    W_INSTRUCTIONS,
+    W_ADDRESS,
+    W_ERROR,
+    W_EXPIRED,
+    W_NOTHING,
+    W_REFUND,
+    W_CREDIT,
+    W_EXCHANGE,
+    W_UNKNOWN_SHOP,
+    W_COUNT
 };
 
 static const char *const words[2][W_COUNT] = {
-    {"Return items", "Enter your order number and the email address of the order.",
-     "Order number", "Billing email", "Find my order",
+    {"Return items",
+     "Enter your order number and the email address of the order.",
+     "Order number",
+     "Billing email",
+     "Find my order",
      "We could not find an order with this number and email address, or it cannot be returned "
      "online. Please check both and try again.",
      "Too many attempts. Please wait a few minutes and try again.",
-     "Choose what to return", "Quantity to return", "Reason", "Note (optional)",
-     "What would you like?", "Send my return request", "Return requested",
-     "Your return number is", "How to send the items back", "Return address",
-     "Your request could not be sent", "This page has expired. Please look up your order again.",
-     "Choose a quantity for at least one item.", "A refund", "Store credit",
-     "An exchange (the shop will contact you)", "This shop has no returns portal."},
-    {"Artikel zur\xc3\xbc" "cksenden",
+     "Choose what to return",
+     "Quantity to return",
+     "Reason",
+     "Note (optional)",
+     "What would you like?",
+     "Send my return request",
+     "Return requested",
+     "Your return number is",
+     "How to send the items back",
+     "Return address",
+     "Your request could not be sent",
+     "This page has expired. Please look up your order again.",
+     "Choose a quantity for at least one item.",
+     "A refund",
+     "Store credit",
+     "An exchange (the shop will contact you)",
+     "This shop has no returns portal."},
+    {"Artikel zur\xc3\xbc"
+     "cksenden",
      "Geben Sie Ihre Bestellnummer und die E-Mail-Adresse der Bestellung ein.",
-     "Bestellnummer", "E-Mail-Adresse", "Bestellung finden",
+     "Bestellnummer",
+     "E-Mail-Adresse",
+     "Bestellung finden",
      "Wir konnten keine Bestellung mit dieser Nummer und E-Mail-Adresse finden, oder sie kann "
-     "nicht online zur\xc3\xbc" "ckgesendet werden. Bitte pr\xc3\xbc" "fen Sie beides.",
+     "nicht online zur\xc3\xbc"
+     "ckgesendet werden. Bitte pr\xc3\xbc"
+     "fen Sie beides.",
      "Zu viele Versuche. Bitte warten Sie einige Minuten.",
-     "W\xc3\xa4hlen Sie, was Sie zur\xc3\xbc" "cksenden", "Menge", "Grund",
-     "Anmerkung (optional)", "Was m\xc3\xb6" "chten Sie?", "R\xc3\xbc" "cksendung anfragen",
-     "R\xc3\xbc" "cksendung angefragt", "Ihre R\xc3\xbc" "cksendenummer ist",
-     "So senden Sie die Artikel zur\xc3\xbc" "ck", "R\xc3\xbc" "cksendeadresse",
+     "W\xc3\xa4hlen Sie, was Sie zur\xc3\xbc"
+     "cksenden",
+     "Menge",
+     "Grund",
+     "Anmerkung (optional)",
+     "Was m\xc3\xb6"
+     "chten Sie?",
+     "R\xc3\xbc"
+     "cksendung anfragen",
+     "R\xc3\xbc"
+     "cksendung angefragt",
+     "Ihre R\xc3\xbc"
+     "cksendenummer ist",
+     "So senden Sie die Artikel zur\xc3\xbc"
+     "ck",
+     "R\xc3\xbc"
+     "cksendeadresse",
      "Ihre Anfrage konnte nicht gesendet werden",
      "Diese Seite ist abgelaufen. Bitte suchen Sie Ihre Bestellung erneut.",
-     "W\xc3\xa4hlen Sie f\xc3\xbc" "r mindestens einen Artikel eine Menge.", "Eine Erstattung",
-     "Ein Guthaben", "Einen Umtausch (der Shop meldet sich)",
-     "Dieser Shop hat kein R\xc3\xbc" "ckgabeportal."},
+     "W\xc3\xa4hlen Sie f\xc3\xbc"
+     "r mindestens einen Artikel eine Menge.",
+     "Eine Erstattung",
+     "Ein Guthaben",
+     "Einen Umtausch (der Shop meldet sich)",
+     "Dieser Shop hat kein R\xc3\xbc"
+     "ckgabeportal."},
 };
 
 struct page {
@@ -105,12 +163,23 @@ put(struct buf *b, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': buf_puts(b, "&amp;"); break;
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
-        case '\'': buf_puts(b, "&#39;"); break;
-        default: buf_append(b, s, 1);
+        case '&':
+            buf_puts(b, "&amp;");
+            break;
+        case '<':
+            buf_puts(b, "&lt;");
+            break;
+        case '>':
+            buf_puts(b, "&gt;");
+            break;
+        case '"':
+            buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            buf_puts(b, "&#39;");
+            break;
+        default:
+            buf_append(b, s, 1);
         }
     }
 }
@@ -118,9 +187,10 @@ put(struct buf *b, const char *s)
 static void
 start(struct page *p, const char *title)
 {
-    buf_printf(&p->b, "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                      "<meta name=\"robots\" content=\"noindex\"><title>",
+    buf_printf(&p->b,
+               "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+               "<meta name=\"robots\" content=\"noindex\"><title>",
                p->lang_code);
     put(&p->b, title);
     buf_puts(&p->b, "</title><style>body{font-family:system-ui,sans-serif;max-width:40rem;"
@@ -162,8 +232,9 @@ lookup_form(struct page *p, const char *alert, const char *order, const char *em
     }
     buf_puts(&p->b, "<p>");
     put(&p->b, w(p, W_INTRO));
-    buf_printf(&p->b, "</p><form method=\"post\" action=\"/returns?shop=%" PRId64 "&amp;lang=%s\">"
-                      "<label for=\"order\">",
+    buf_printf(&p->b,
+               "</p><form method=\"post\" action=\"/returns?shop=%" PRId64 "&amp;lang=%s\">"
+               "<label for=\"order\">",
                p->shop_id, p->lang_code);
     put(&p->b, w(p, W_ORDER));
     buf_puts(&p->b, "</label><input id=\"order\" name=\"order\" inputmode=\"numeric\" required "
@@ -184,7 +255,7 @@ lookup_form(struct page *p, const char *alert, const char *order, const char *em
 static int
 hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
+    return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
            : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                   : -1;
@@ -350,18 +421,19 @@ order_fn(struct db_conn *c, struct lookup *x, struct err *e)
         bool ok = false;
         size_t k;
         json_t *st;
-        json_array_foreach(json_object_get(x->settings, "eligible_statuses"), k, st) {
+        json_array_foreach(json_object_get(x->settings, "eligible_statuses"), k, st)
+        {
             ok = ok || strcmp(json_string_value(st), PQgetvalue(res, i, 0)) == 0;
         }
-        json_array_foreach(json_object_get(x->settings, "excluded_products"), k, st) {
+        json_array_foreach(json_object_get(x->settings, "excluded_products"), k, st)
+        {
             ok = ok && json_integer_value(st) != atoll(PQgetvalue(res, i, 4));
         }
         if (ok && atol(PQgetvalue(res, i, 3)) > 0)
-            json_array_append_new(x->lines,
-                                  json_pack("{s:I, s:s, s:I}", "line_item_id",
-                                            (json_int_t)atoll(PQgetvalue(res, i, 1)), "name",
-                                            PQgetvalue(res, i, 2), "left",
-                                            (json_int_t)atoll(PQgetvalue(res, i, 3))));
+            json_array_append_new(x->lines, json_pack("{s:I, s:s, s:I}", "line_item_id",
+                                                      (json_int_t)atoll(PQgetvalue(res, i, 1)),
+                                                      "name", PQgetvalue(res, i, 2), "left",
+                                                      (json_int_t)atoll(PQgetvalue(res, i, 3))));
     }
     x->found = json_array_size(x->lines) > 0;
     PQclear(res);
@@ -448,7 +520,8 @@ label_of(const struct page *p, const json_t *reason)
     if (s == NULL) {
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *)(uintptr_t)labels, k, v) {
+        json_object_foreach((json_t *)(uintptr_t)labels, k, v)
+        {
             (void)k;
             return json_string_value(v);
         }
@@ -466,15 +539,17 @@ choose_form(struct page *p, const struct lookup *x, const char *token)
     json_t *line, *reason;
     bool first = true;
 
-    buf_printf(&p->b, "<form method=\"post\" action=\"/returns?shop=%" PRId64 "&amp;lang=%s\">"
-                      "<input type=\"hidden\" name=\"token\" value=\"",
+    buf_printf(&p->b,
+               "<form method=\"post\" action=\"/returns?shop=%" PRId64 "&amp;lang=%s\">"
+               "<input type=\"hidden\" name=\"token\" value=\"",
                p->shop_id, p->lang_code);
     put(&p->b, token);
     buf_printf(&p->b, "\"><input type=\"hidden\" name=\"order\" value=\"%" PRId64 "\"><h2>",
                x->order_id);
     put(&p->b, w(p, W_CHOOSE));
     buf_puts(&p->b, "</h2>");
-    json_array_foreach(x->lines, i, line) {
+    json_array_foreach(x->lines, i, line)
+    {
         int64_t id = json_integer_value(json_object_get(line, "line_item_id"));
         buf_puts(&p->b, "<fieldset><legend>");
         put(&p->b, jx_str(line, "name"));
@@ -487,7 +562,8 @@ choose_form(struct page *p, const struct lookup *x, const char *token)
         put(&p->b, w(p, W_REASON));
         buf_printf(&p->b, "</label><select id=\"r%" PRId64 "\" name=\"reason_%" PRId64 "\">", id,
                    id);
-        json_array_foreach(json_object_get(x->settings, "reasons"), k, reason) {
+        json_array_foreach(json_object_get(x->settings, "reasons"), k, reason)
+        {
             buf_puts(&p->b, "<option value=\"");
             put(&p->b, jx_str(reason, "code"));
             buf_puts(&p->b, "\">");
@@ -496,8 +572,9 @@ choose_form(struct page *p, const struct lookup *x, const char *token)
         }
         buf_printf(&p->b, "</select><label for=\"n%" PRId64 "\">", id);
         put(&p->b, w(p, W_NOTE));
-        buf_printf(&p->b, "</label><textarea id=\"n%" PRId64 "\" name=\"note_%" PRId64
-                          "\" rows=\"2\" maxlength=\"2000\"></textarea></fieldset>",
+        buf_printf(&p->b,
+                   "</label><textarea id=\"n%" PRId64 "\" name=\"note_%" PRId64
+                   "\" rows=\"2\" maxlength=\"2000\"></textarea></fieldset>",
                    id, id);
     }
     buf_puts(&p->b, "<fieldset><legend>");
@@ -619,10 +696,10 @@ request_from_form(const char *body, size_t len, int64_t order_id, const char *re
             snprintf(key, sizeof(key), "note_%lld", id);
             note = form_get(body, len, key);
             if (q && atoi(q) > 0 && id > 0)
-                json_array_append_new(lines, json_pack("{s:I, s:i, s:s, s:s}", "line_item_id",
-                                                       (json_int_t)id, "quantity", atoi(q),
-                                                       "reason", reason ? reason : "",
-                                                       "note", note ? note : ""));
+                json_array_append_new(lines,
+                                      json_pack("{s:I, s:i, s:s, s:s}", "line_item_id",
+                                                (json_int_t)id, "quantity", atoi(q), "reason",
+                                                reason ? reason : "", "note", note ? note : ""));
             free(q);
             free(reason);
             free(note);

@@ -137,12 +137,19 @@ part_of(int64_t a, int64_t b, int64_t c)
 
 const char *const returns_settings_read_only[] = {"updated_at", NULL};
 
-static const char *const top_keys[] = {
-    "window_days",     "window_start",        "eligible_statuses",
-    "excluded_products", "excluded_categories", "reasons",
-    "resolutions",     "restocking_fee_percent", "auto_approve",
-    "refund_method",   "instructions",        "return_address",
-    NULL};
+static const char *const top_keys[] = {"window_days",
+                                       "window_start",
+                                       "eligible_statuses",
+                                       "excluded_products",
+                                       "excluded_categories",
+                                       "reasons",
+                                       "resolutions",
+                                       "restocking_fee_percent",
+                                       "auto_approve",
+                                       "refund_method",
+                                       "instructions",
+                                       "return_address",
+                                       NULL};
 
 json_t *
 returns_settings_default(void)
@@ -182,14 +189,13 @@ want_text(const json_t *obj, const char *key, const char *field, size_t min, siz
     size_t n = s ? jx_utf8_len(s) : 0;
 
     if (s == NULL || n < min || n > max)
-        return err_set(e, ERR_INVALID, field, "%s must be a string of %zu to %zu characters",
-                       field, min, max);
+        return err_set(e, ERR_INVALID, field, "%s must be a string of %zu to %zu characters", field,
+                       min, max);
     return 0;
 }
 
 static int
-want_choice(const json_t *obj, const char *key, const char *const *names, size_t n,
-            struct err *e)
+want_choice(const json_t *obj, const char *key, const char *const *names, size_t n, struct err *e)
 {
     int i;
     return jx_choice(json_object_get(obj, key), key, names, n, &i, e);
@@ -203,7 +209,8 @@ want_ids(const json_t *v, const char *field, struct err *e)
 
     if (!json_is_array(v) || json_array_size(v) > 500)
         return err_set(e, ERR_INVALID, field, "%s must be an array of at most 500 ids", field);
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         if (!json_is_integer(x) || json_integer_value(x) <= 0)
             return err_set(e, ERR_INVALID, field, "%s[%zu] must be a positive integer", field, i);
     }
@@ -224,15 +231,16 @@ code_ok(const char *s)
 static int
 check_reasons(const json_t *v, struct err *e)
 {
-    static const char *const keys[] = {"code", "labels", "note_required", "photo_required",
-                                       "customer_pays_shipping", NULL};
+    static const char *const keys[] = {
+        "code", "labels", "note_required", "photo_required", "customer_pays_shipping", NULL};
     size_t i, j;
     json_t *r;
     char f[64];
 
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 30)
         return err_set(e, ERR_INVALID, "reasons", "reasons must be an array of 1 to 30 reasons");
-    json_array_foreach(v, i, r) {
+    json_array_foreach(v, i, r)
+    {
         const char *key;
         json_t *label;
 
@@ -252,7 +260,8 @@ check_reasons(const json_t *v, struct err *e)
         if (!json_is_object(json_object_get(r, "labels")) ||
             json_object_size(json_object_get(r, "labels")) < 1)
             return err_set(e, ERR_INVALID, f, "%s must be an object of locale: label", f);
-        json_object_foreach(json_object_get(r, "labels"), key, label) {
+        json_object_foreach(json_object_get(r, "labels"), key, label)
+        {
             size_t n = json_is_string(label) ? jx_utf8_len(json_string_value(label)) : 0;
             snprintf(f, sizeof(f), "reasons[%zu].labels.%.20s", i, key);
             if (strlen(key) < 2 || strlen(key) > 15 || n < 1 || n > 200)
@@ -283,8 +292,12 @@ check_percent(const json_t *obj, const char *key, const char *field, struct err 
 static int
 check_resolutions(const json_t *v, struct err *e)
 {
-    static const char *const keys[] = {"refund", "store_credit", "store_credit_bonus_percent",
-                                       "exchange", "exchange_price_difference", NULL};
+    static const char *const keys[] = {"refund",
+                                       "store_credit",
+                                       "store_credit_bonus_percent",
+                                       "exchange",
+                                       "exchange_price_difference",
+                                       NULL};
     static const char *const diff[] = {"refuse", "refund_difference"};
     int i;
 
@@ -329,11 +342,13 @@ check_auto_approve(const json_t *v, const json_t *reasons, struct err *e)
     if (!json_is_array(codes))
         return err_set(e, ERR_INVALID, "auto_approve.reasons",
                        "auto_approve.reasons must be an array of reason codes");
-    json_array_foreach(codes, i, c) {
+    json_array_foreach(codes, i, c)
+    {
         bool found = false;
         size_t j;
         json_t *r;
-        json_array_foreach(reasons, j, r) {
+        json_array_foreach(reasons, j, r)
+        {
             if (json_is_string(c) && strcmp(jx_str(r, "code"), json_string_value(c)) == 0)
                 found = true;
         }
@@ -353,7 +368,8 @@ check_statuses(const json_t *v, struct err *e)
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 20)
         return err_set(e, ERR_INVALID, "eligible_statuses",
                        "eligible_statuses must be an array of 1 to 20 order statuses");
-    json_array_foreach(v, i, s) {
+    json_array_foreach(v, i, s)
+    {
         const char *t = json_string_value(s);
         if (t == NULL || strlen(t) < 1 || strlen(t) > 40)
             return err_set(e, ERR_INVALID, "eligible_statuses",
@@ -378,8 +394,8 @@ validate(const json_t *d, struct err *e)
         check_reasons(json_object_get(d, "reasons"), e) < 0 ||
         check_resolutions(json_object_get(d, "resolutions"), e) < 0 ||
         check_percent(d, "restocking_fee_percent", "restocking_fee_percent", e) < 0 ||
-        check_auto_approve(json_object_get(d, "auto_approve"), json_object_get(d, "reasons"),
-                           e) < 0 ||
+        check_auto_approve(json_object_get(d, "auto_approve"), json_object_get(d, "reasons"), e) <
+            0 ||
         want_choice(d, "refund_method", methods, 2, e) < 0 ||
         want_text(d, "instructions", "instructions", 0, 5000, e) < 0 ||
         want_text(d, "return_address", "return_address", 0, 2000, e) < 0)
@@ -399,13 +415,15 @@ returns_settings_merge(const json_t *current, const json_t *patch, json_t **out,
     if (d == NULL)
         abort();
     /* A stored document from an older version gets fields added since. */
-    json_object_foreach(def, key, v) {
+    json_object_foreach(def, key, v)
+    {
         if (json_object_get(d, key) == NULL)
             json_object_set(d, key, v);
     }
     if (jx_known_keys(patch, top_keys, "", e) < 0)
         goto fail;
-    json_object_foreach((json_t *)(uintptr_t)patch, key, v) {
+    json_object_foreach((json_t *)(uintptr_t)patch, key, v)
+    {
         /* the two small objects merge field by field, like the document */
         if (json_is_object(v) && json_is_object(json_object_get(d, key)))
             json_object_update(json_object_get(d, key), v);
@@ -429,7 +447,8 @@ returns_reason_find(const json_t *settings, const char *code)
     size_t i;
     json_t *r;
 
-    json_array_foreach(json_object_get(settings, "reasons"), i, r) {
+    json_array_foreach(json_object_get(settings, "reasons"), i, r)
+    {
         if (code && strcmp(jx_str(r, "code"), code) == 0)
             return r;
     }
@@ -447,15 +466,15 @@ returns_auto_approve(const json_t *settings, const char *order_total, const char
     if (!json_is_true(json_object_get(a, "enabled")) || nreasons < 1)
         return false;
     if (max != NULL) {
-        if (returns_money_parse(max, &m) < 0 || returns_money_parse(order_total, &t) < 0 ||
-            t >= m)
+        if (returns_money_parse(max, &m) < 0 || returns_money_parse(order_total, &t) < 0 || t >= m)
             return false;
     }
     for (int i = 0; i < nreasons; i++) {
         bool listed = false;
         size_t j;
         json_t *c;
-        json_array_foreach(json_object_get(a, "reasons"), j, c) {
+        json_array_foreach(json_object_get(a, "reasons"), j, c)
+        {
             if (strcmp(json_string_value(c), reasons[i]) == 0)
                 listed = true;
         }
@@ -507,7 +526,8 @@ refund_item_is(const json_t *item, int64_t line_id)
     size_t i;
     json_t *m;
 
-    json_array_foreach(json_object_get(item, "meta_data"), i, m) {
+    json_array_foreach(json_object_get(item, "meta_data"), i, m)
+    {
         const char *k = jx_str(m, "key");
         json_t *v = json_object_get(m, "value");
         if (k && strcmp(k, "_refunded_item_id") == 0 &&
@@ -525,13 +545,16 @@ refunded_on_line(const json_t *refunds, int64_t line_id, struct refunded *r)
     json_t *rf, *it, *t;
 
     memset(r, 0, sizeof(*r));
-    json_array_foreach(refunds, i, rf) {
-        json_array_foreach(json_object_get(rf, "line_items"), j, it) {
+    json_array_foreach(refunds, i, rf)
+    {
+        json_array_foreach(json_object_get(rf, "line_items"), j, it)
+        {
             if (!refund_item_is(it, line_id))
                 continue;
             r->qty += abs64(json_integer_value(json_object_get(it, "quantity")));
             r->total += abs64(money_of(json_object_get(it, "total")));
-            json_array_foreach(json_object_get(it, "taxes"), k, t) {
+            json_array_foreach(json_object_get(it, "taxes"), k, t)
+            {
                 int64_t id = json_integer_value(json_object_get(t, "id"));
                 int n;
                 for (n = 0; n < r->ntax && r->tax_id[n] != id; n++)
@@ -577,7 +600,8 @@ order_line(const json_t *order, int64_t id)
     size_t i;
     json_t *li;
 
-    json_array_foreach(json_object_get(order, "line_items"), i, li) {
+    json_array_foreach(json_object_get(order, "line_items"), i, li)
+    {
         if (json_integer_value(json_object_get(li, "id")) == id)
             return li;
     }
@@ -602,7 +626,8 @@ shipping_lines(const json_t *order, const json_t *refunds, json_t *out_lines)
     int64_t sum = 0;
     char m[32];
 
-    json_array_foreach(json_object_get(order, "shipping_lines"), i, sl) {
+    json_array_foreach(json_object_get(order, "shipping_lines"), i, sl)
+    {
         int64_t id = json_integer_value(json_object_get(sl, "id"));
         struct refunded r, r2;
         json_t *taxes = json_array(), *wrap = json_array();
@@ -612,10 +637,12 @@ shipping_lines(const json_t *order, const json_t *refunds, json_t *out_lines)
 
         refunded_on_line(refunds, id, &r);
         /* newer WooCommerce lists a refund's shipping under shipping_lines */
-        json_array_foreach(refunds, j, rf) {
-            json_t *one = json_pack("[{s:O}]", "line_items", json_object_get(rf, "shipping_lines")
-                                                                 ? json_object_get(rf, "shipping_lines")
-                                                                 : json_null());
+        json_array_foreach(refunds, j, rf)
+        {
+            json_t *one = json_pack("[{s:O}]", "line_items",
+                                    json_object_get(rf, "shipping_lines")
+                                        ? json_object_get(rf, "shipping_lines")
+                                        : json_null());
             json_array_append(wrap, json_array_get(one, 0));
             json_decref(one);
         }
@@ -623,14 +650,15 @@ shipping_lines(const json_t *order, const json_t *refunds, json_t *out_lines)
         json_decref(wrap);
         goods = share(money_of(json_object_get(sl, "total")), r.total + r2.total, 1, 1, true);
         line_sum = goods;
-        json_array_foreach(json_object_get(sl, "taxes"), k, t) {
+        json_array_foreach(json_object_get(sl, "taxes"), k, t)
+        {
             int64_t tid = json_integer_value(json_object_get(t, "id"));
             int64_t tx = share(money_of(json_object_get(t, "total")),
                                refunded_tax(&r, tid) + refunded_tax(&r2, tid), 1, 1, true);
             line_sum += tx;
             returns_money_format(tx, m);
-            json_array_append_new(taxes, json_pack("{s:I, s:s}", "id", (json_int_t)tid,
-                                                   "refund_total", m));
+            json_array_append_new(
+                taxes, json_pack("{s:I, s:s}", "id", (json_int_t)tid, "refund_total", m));
         }
         if (line_sum == 0) { /* refunded already */
             json_decref(taxes);
@@ -654,8 +682,7 @@ returns_refund_compute(const json_t *order, const json_t *refunds,
     json_t *rf;
     char f[48], m[32];
 
-    json_array_foreach(refunds, i, rf)
-        done_order += abs64(money_of(json_object_get(rf, "amount")));
+    json_array_foreach(refunds, i, rf) done_order += abs64(money_of(json_object_get(rf, "amount")));
     left_order = money_of(json_object_get(order, "total")) - done_order;
 
     for (int n = 0; n < nlines; n++) {
@@ -681,19 +708,20 @@ returns_refund_compute(const json_t *order, const json_t *refunds,
         goods = fee_off(share(money_of(json_object_get(li, "total")), r.total, q, Q, last), fee_bp);
         sum += goods;
         taxes = json_array();
-        json_array_foreach(json_object_get(li, "taxes"), k, t) {
+        json_array_foreach(json_object_get(li, "taxes"), k, t)
+        {
             int64_t id = json_integer_value(json_object_get(t, "id"));
-            int64_t tx = fee_off(share(money_of(json_object_get(t, "total")),
-                                       refunded_tax(&r, id), q, Q, last),
-                                 fee_bp);
+            int64_t tx = fee_off(
+                share(money_of(json_object_get(t, "total")), refunded_tax(&r, id), q, Q, last),
+                fee_bp);
             sum += tx;
             returns_money_format(tx, m);
-            json_array_append_new(taxes, json_pack("{s:I, s:s}", "id", (json_int_t)id,
-                                                   "refund_total", m));
+            json_array_append_new(taxes,
+                                  json_pack("{s:I, s:s}", "id", (json_int_t)id, "refund_total", m));
         }
         returns_money_format(goods, m);
-        out = json_pack("{s:I, s:I, s:s, s:o}", "id", (json_int_t)lines[n].line_item_id,
-                        "quantity", (json_int_t)q, "refund_total", m, "refund_tax", taxes);
+        out = json_pack("{s:I, s:I, s:s, s:o}", "id", (json_int_t)lines[n].line_item_id, "quantity",
+                        (json_int_t)q, "refund_total", m, "refund_tax", taxes);
         json_array_append_new(out_lines, out);
     }
     if (shipping)

@@ -52,28 +52,31 @@ returns_settings_load(struct db_conn *c, int64_t shop_id, json_t **doc, struct e
 
 /* ---- reading ------------------------------------------------------------- */
 
-#define REQUEST_JSON                                                                              \
-    "SELECT json_build_object('id', q.id, 'rma', 'R-' || q.number, 'order_id', q.order_id,"       \
-    " 'customer_id', q.customer_id, 'email', q.email, 'state', q.state,"                         \
-    " 'resolution', q.resolution, 'created_by', q.created_by, 'result', q.result,"               \
-    " 'failure_message', q.failure_message,"                                                    \
-    " 'lines', coalesce((SELECT json_agg(json_build_object('line_item_id', l.line_item_id,"       \
-    "   'product_id', l.product_id, 'name', coalesce(i.name, ''), 'quantity', l.quantity,"        \
-    "   'reason', l.reason, 'note', l.note, 'quantity_received', l.quantity_received,"           \
-    "   'condition', l.condition, 'restock', l.restock,"                                          \
-    "   'exchange_product_id', l.exchange_product_id,"                                            \
-    "   'exchange_variation_id', l.exchange_variation_id) ORDER BY l.line_item_id)"               \
-    "   FROM return_lines l LEFT JOIN order_items i ON i.shop_id = l.shop_id"                     \
-    "   AND i.order_id = q.order_id AND i.line_item_id = l.line_item_id"                          \
-    "   WHERE l.shop_id = q.shop_id AND l.request_id = q.id), '[]'),"                             \
-    " 'photos', coalesce((SELECT json_agg(json_build_object('id', p.id,"                          \
-    "   'media_type', p.media_type, 'size', octet_length(p.bytes)) ORDER BY p.id)"                \
-    "   FROM return_photos p WHERE p.shop_id = q.shop_id AND p.request_id = q.id), '[]'),"        \
-    " 'history', coalesce((SELECT json_agg(json_build_object('actor', v.actor,"                   \
-    "   'from', v.from_state, 'to', v.to_state, 'changes', v.changes,"                            \
-    "   'at', " DB_TS("v.created_at") ") ORDER BY v.id)"                                          \
-    "   FROM return_events v WHERE v.shop_id = q.shop_id AND v.request_id = q.id), '[]'),"        \
-    " 'created_at', " DB_TS("q.created_at") ", 'updated_at', " DB_TS("q.updated_at") ")::text"
+#define REQUEST_JSON                                                                               \
+    "SELECT json_build_object('id', q.id, 'rma', 'R-' || q.number, 'order_id', q.order_id,"        \
+    " 'customer_id', q.customer_id, 'email', q.email, 'state', q.state,"                           \
+    " 'resolution', q.resolution, 'created_by', q.created_by, 'result', q.result,"                 \
+    " 'failure_message', q.failure_message,"                                                       \
+    " 'lines', coalesce((SELECT json_agg(json_build_object('line_item_id', l.line_item_id,"        \
+    "   'product_id', l.product_id, 'name', coalesce(i.name, ''), 'quantity', l.quantity,"         \
+    "   'reason', l.reason, 'note', l.note, 'quantity_received', l.quantity_received,"             \
+    "   'condition', l.condition, 'restock', l.restock,"                                           \
+    "   'exchange_product_id', l.exchange_product_id,"                                             \
+    "   'exchange_variation_id', l.exchange_variation_id) ORDER BY l.line_item_id)"                \
+    "   FROM return_lines l LEFT JOIN order_items i ON i.shop_id = l.shop_id"                      \
+    "   AND i.order_id = q.order_id AND i.line_item_id = l.line_item_id"                           \
+    "   WHERE l.shop_id = q.shop_id AND l.request_id = q.id), '[]'),"                              \
+    " 'photos', coalesce((SELECT json_agg(json_build_object('id', p.id,"                           \
+    "   'media_type', p.media_type, 'size', octet_length(p.bytes)) ORDER BY p.id)"                 \
+    "   FROM return_photos p WHERE p.shop_id = q.shop_id AND p.request_id = q.id), '[]'),"         \
+    " 'history', coalesce((SELECT json_agg(json_build_object('actor', v.actor,"                    \
+    "   'from', v.from_state, 'to', v.to_state, 'changes', v.changes,"                             \
+    "   'at', " DB_TS(                                                                             \
+        "v.created_at") ") ORDER BY v.id)"                                                         \
+                        "   FROM return_events v WHERE v.shop_id = q.shop_id AND v.request_id = "  \
+                        "q.id), '[]'),"                                                            \
+                        " 'created_at', " DB_TS("q.created_at") ", 'updated_at', " DB_TS(          \
+                            "q.updated_at") ")::text"
 
 static json_t *
 parse_text(const char *text, struct err *e)
@@ -114,8 +117,15 @@ returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filt
                    int64_t after, int limit, json_t **items, int64_t *next_after, struct err *e)
 {
     char shop[24], a[24], l[24], order[24];
-    const char *params[9] = {shop, a, l, f->state, f->order_id > 0 ? order : NULL, f->email,
-                             f->reason, f->created_after, f->created_before};
+    const char *params[9] = {shop,
+                             a,
+                             l,
+                             f->state,
+                             f->order_id > 0 ? order : NULL,
+                             f->email,
+                             f->reason,
+                             f->created_after,
+                             f->created_before};
     PGresult *res;
     int n;
 
@@ -126,7 +136,8 @@ returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filt
     DB_I64(l, limit + 1);
     DB_I64(order, f->order_id);
     res = db_exec(c, "returns_store_list",
-                  REQUEST_JSON ", q.id FROM return_requests q WHERE q.shop_id = $1 AND q.id > $2"
+                  REQUEST_JSON
+                  ", q.id FROM return_requests q WHERE q.shop_id = $1 AND q.id > $2"
                   " AND ($4::text IS NULL OR q.state = $4)"
                   " AND ($5::bigint IS NULL OR q.order_id = $5)"
                   " AND ($6::text IS NULL OR lower(q.email) = lower($6))"
@@ -182,13 +193,13 @@ event_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *actor, con
 }
 
 int
-returns_notify_transition(struct db_conn *c, int64_t shop_id, int64_t request_id,
-                          int64_t event_id, const char *to_state, struct err *e)
+returns_notify_transition(struct db_conn *c, int64_t shop_id, int64_t request_id, int64_t event_id,
+                          const char *to_state, struct err *e)
 {
     /* The states a customer hears about; resolving and resolution_failed
      * are the shop's business until they end in resolved. */
-    static const char *const told[] = {"requested", "approved", "rejected", "received",
-                                       "resolved", "cancelled", NULL};
+    static const char *const told[] = {"requested", "approved",  "rejected", "received",
+                                       "resolved",  "cancelled", NULL};
     char shop[24], rid[24], ev[24];
     const char *params[4] = {shop, rid, ev, to_state};
     bool tell = false;
@@ -270,7 +281,8 @@ in_array(const json_t *arr, const char *s, int64_t id)
     size_t i;
     json_t *v;
 
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (s ? (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
               : json_integer_value(v) == id)
             return true;
@@ -310,8 +322,8 @@ line_check(struct db_conn *c, int64_t shop_id, int64_t order_id, const json_t *s
     snprintf(f, sizeof(f), "lines[%d].line_item_id", i);
     if (PQntuples(res) != 1) {
         PQclear(res);
-        return err_set(e, ERR_INVALID, f, "line item %" PRId64 " is not in order %" PRId64,
-                       line_id, order_id);
+        return err_set(e, ERR_INVALID, f, "line item %" PRId64 " is not in order %" PRId64, line_id,
+                       order_id);
     }
     bought = atoll(PQgetvalue(res, 0, 0));
     *product_id = atoll(PQgetvalue(res, 0, 1));
@@ -333,8 +345,10 @@ static int
 body_check(const json_t *body, const json_t *s, struct err *e)
 {
     static const struct jx_field top[] = {
-        {"order_id", JX_INTEGER, true, 0, 0}, {"resolution", JX_STRING, true, 1, 20},
-        {"lines", JX_ARRAY, true, 0, 0},      {"email", JX_STRING, false, 0, 254},
+        {"order_id", JX_INTEGER, true, 0, 0},
+        {"resolution", JX_STRING, true, 1, 20},
+        {"lines", JX_ARRAY, true, 0, 0},
+        {"email", JX_STRING, false, 0, 254},
     };
     static const struct jx_field fields[] = {
         {"line_item_id", JX_INTEGER, true, 0, 0},
@@ -360,9 +374,9 @@ body_check(const json_t *body, const json_t *s, struct err *e)
     if (!json_is_true(json_object_get(json_object_get(s, "resolutions"), res)))
         return err_set(e, ERR_INVALID, "resolution", "the shop does not offer %s", res);
     if (json_array_size(lines) < 1 || json_array_size(lines) > RETURNS_MAX_LINES)
-        return err_set(e, ERR_INVALID, "lines", "lines must hold 1 to %d lines",
-                       RETURNS_MAX_LINES);
-    json_array_foreach(lines, i, line) {
+        return err_set(e, ERR_INVALID, "lines", "lines must hold 1 to %d lines", RETURNS_MAX_LINES);
+    json_array_foreach(lines, i, line)
+    {
         const json_t *reason;
         snprintf(f, sizeof(f), "lines[%zu]", i);
         if (!json_is_object(line))
@@ -397,15 +411,22 @@ body_check(const json_t *body, const json_t *s, struct err *e)
 }
 
 static int
-insert_line(struct db_conn *c, int64_t shop_id, int64_t id, int64_t product_id,
-            const json_t *line, struct err *e)
+insert_line(struct db_conn *c, int64_t shop_id, int64_t id, int64_t product_id, const json_t *line,
+            struct err *e)
 {
     char shop[24], rid[24], item[24], prod[24], qty[24], xp[24], xv[24];
     const json_t *xpv = json_object_get(line, "exchange_product_id");
     const json_t *xvv = json_object_get(line, "exchange_variation_id");
     const char *note = jx_str(line, "note");
-    const char *params[9] = {shop, rid, item, prod, qty, jx_str(line, "reason"), note ? note : "",
-                             xpv ? xp : NULL, xvv ? xv : NULL};
+    const char *params[9] = {shop,
+                             rid,
+                             item,
+                             prod,
+                             qty,
+                             jx_str(line, "reason"),
+                             note ? note : "",
+                             xpv ? xp : NULL,
+                             xvv ? xv : NULL};
 
     DB_I64(shop, shop_id);
     DB_I64(rid, id);
@@ -498,7 +519,8 @@ returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
     if (res == NULL)
         goto out;
     id = atoll(PQgetvalue(res, 0, 0));
-    json_array_foreach(lines, i, line) {
+    json_array_foreach(lines, i, line)
+    {
         int64_t product_id = 0;
         if (line_check(c, shop_id, order_id, s, (int)i, line, &product_id, e) < 0 ||
             insert_line(c, shop_id, id, product_id, line, e) < 0)
@@ -610,8 +632,8 @@ out:
 /* Receive: the inspection of every line (quantity received, condition,
  * restock), recorded on the lines. */
 static int
-receive_lines(struct db_conn *c, int64_t shop_id, int64_t id, const json_t *body,
-              json_t *changes, struct err *e)
+receive_lines(struct db_conn *c, int64_t shop_id, int64_t id, const json_t *body, json_t *changes,
+              struct err *e)
 {
     static const struct jx_field fields[] = {
         {"line_item_id", JX_INTEGER, true, 0, 0},
@@ -633,7 +655,8 @@ receive_lines(struct db_conn *c, int64_t shop_id, int64_t id, const json_t *body
                        "lines must list each line's quantity_received, condition and restock");
     DB_I64(shop, shop_id);
     DB_I64(rid, id);
-    json_array_foreach(lines, i, line) {
+    json_array_foreach(lines, i, line)
+    {
         snprintf(f, sizeof(f), "lines[%zu].", i);
         if (!json_is_object(line) || jx_check(line, fields, 4, f, e) < 0)
             return json_is_object(line) ? -1 : err_set(e, ERR_INVALID, "lines", "bad line");
@@ -832,8 +855,7 @@ returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,
 
 int
 returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *type,
-                        const unsigned char *bytes, size_t len, int64_t *photo_id,
-                        struct err *e)
+                        const unsigned char *bytes, size_t len, int64_t *photo_id, struct err *e)
 {
     struct current cur = {0};
     char shop[24], rid[24];
@@ -849,8 +871,8 @@ returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const ch
         return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, id);
     /* Photos document the request before the merchant decides. */
     if (strcmp(cur.state, "requested") != 0 && strcmp(cur.state, "approved") != 0)
-        return err_set(e, ERR_CONFLICT, "state", "cannot add a photo to a return request in state %s",
-                       cur.state);
+        return err_set(e, ERR_CONFLICT, "state",
+                       "cannot add a photo to a return request in state %s", cur.state);
     DB_I64(shop, shop_id);
     DB_I64(rid, id);
     hex = xmalloc(2 * len + 3);
@@ -860,11 +882,12 @@ returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const ch
         snprintf(hex + 2 + 2 * i, 3, "%02x", bytes[i]);
     hex[2 + 2 * len] = '\0';
     params[3] = hex;
-    res = db_exec(c, "returns_photo_add",
-                  "INSERT INTO return_photos (shop_id, request_id, media_type, bytes)"
-                  " SELECT $1, $2, $3, $4::bytea WHERE (SELECT count(*) FROM return_photos"
-                  " WHERE shop_id = $1 AND request_id = $2) < 5 RETURNING id", /* RETURNS_PHOTOS_MAX */
-                  4, params, e);
+    res = db_exec(
+        c, "returns_photo_add",
+        "INSERT INTO return_photos (shop_id, request_id, media_type, bytes)"
+        " SELECT $1, $2, $3, $4::bytea WHERE (SELECT count(*) FROM return_photos"
+        " WHERE shop_id = $1 AND request_id = $2) < 5 RETURNING id", /* RETURNS_PHOTOS_MAX */
+        4, params, e);
     if (res == NULL)
         goto out;
     if (PQntuples(res) != 1) {
@@ -930,33 +953,34 @@ returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const
     DB_I64(shop, shop_id);
     /* Money: refunds sum result.amounts, credits the coupon amounts; both
      * as numeric, then text, never through a double. */
-    res = db_exec(c, "returns_store_report",
-                  "WITH q AS (SELECT * FROM return_requests WHERE shop_id = $1"
-                  "   AND ($2::timestamptz IS NULL OR created_at >= $2)"
-                  "   AND ($3::timestamptz IS NULL OR created_at < $3)),"
-                  " done AS (SELECT q.id, min(v.created_at) - q.created_at AS took"
-                  "   FROM q JOIN return_events v ON v.shop_id = q.shop_id AND v.request_id = q.id"
-                  "   AND v.to_state = 'resolved' GROUP BY q.id, q.created_at)"
-                  " SELECT json_build_object("
-                  " 'requests', (SELECT count(*) FROM q),"
-                  " 'by_state', coalesce((SELECT json_object_agg(state, n) FROM (SELECT state,"
-                  "   count(*) AS n FROM q GROUP BY state) s), '{}'),"
-                  " 'by_resolution', coalesce((SELECT json_object_agg(resolution, n) FROM"
-                  "   (SELECT resolution, count(*) AS n FROM q GROUP BY resolution) s), '{}'),"
-                  " 'by_reason', coalesce((SELECT json_agg(json_build_object('reason', reason,"
-                  "   'lines', n, 'units', u) ORDER BY u DESC, reason) FROM (SELECT l.reason,"
-                  "   count(*) AS n, sum(l.quantity) AS u FROM q JOIN return_lines l"
-                  "   ON l.shop_id = q.shop_id AND l.request_id = q.id GROUP BY l.reason) s), '[]'),"
-                  " 'refunded', (SELECT coalesce(sum(a::numeric), 0)::text FROM q,"
-                  "   jsonb_array_elements_text(coalesce(q.result->'amounts', '[]')) a"
-                  "   WHERE q.result->>'kind' = 'refund'),"
-                  " 'credited', (SELECT coalesce(sum((q.result->>'amount')::numeric), 0)::text"
-                  "   FROM q WHERE q.result->>'kind' = 'store_credit'),"
-                  " 'exchanges', (SELECT count(*) FROM q WHERE q.result->>'kind' = 'exchange'),"
-                  " 'median_hours_to_resolve', (SELECT round((percentile_cont(0.5) WITHIN GROUP"
-                  "   (ORDER BY extract(epoch FROM took)) / 3600)::numeric, 2)::float8 FROM done)"
-                  ")::text",
-                  3, params, e);
+    res =
+        db_exec(c, "returns_store_report",
+                "WITH q AS (SELECT * FROM return_requests WHERE shop_id = $1"
+                "   AND ($2::timestamptz IS NULL OR created_at >= $2)"
+                "   AND ($3::timestamptz IS NULL OR created_at < $3)),"
+                " done AS (SELECT q.id, min(v.created_at) - q.created_at AS took"
+                "   FROM q JOIN return_events v ON v.shop_id = q.shop_id AND v.request_id = q.id"
+                "   AND v.to_state = 'resolved' GROUP BY q.id, q.created_at)"
+                " SELECT json_build_object("
+                " 'requests', (SELECT count(*) FROM q),"
+                " 'by_state', coalesce((SELECT json_object_agg(state, n) FROM (SELECT state,"
+                "   count(*) AS n FROM q GROUP BY state) s), '{}'),"
+                " 'by_resolution', coalesce((SELECT json_object_agg(resolution, n) FROM"
+                "   (SELECT resolution, count(*) AS n FROM q GROUP BY resolution) s), '{}'),"
+                " 'by_reason', coalesce((SELECT json_agg(json_build_object('reason', reason,"
+                "   'lines', n, 'units', u) ORDER BY u DESC, reason) FROM (SELECT l.reason,"
+                "   count(*) AS n, sum(l.quantity) AS u FROM q JOIN return_lines l"
+                "   ON l.shop_id = q.shop_id AND l.request_id = q.id GROUP BY l.reason) s), '[]'),"
+                " 'refunded', (SELECT coalesce(sum(a::numeric), 0)::text FROM q,"
+                "   jsonb_array_elements_text(coalesce(q.result->'amounts', '[]')) a"
+                "   WHERE q.result->>'kind' = 'refund'),"
+                " 'credited', (SELECT coalesce(sum((q.result->>'amount')::numeric), 0)::text"
+                "   FROM q WHERE q.result->>'kind' = 'store_credit'),"
+                " 'exchanges', (SELECT count(*) FROM q WHERE q.result->>'kind' = 'exchange'),"
+                " 'median_hours_to_resolve', (SELECT round((percentile_cont(0.5) WITHIN GROUP"
+                "   (ORDER BY extract(epoch FROM took)) / 3600)::numeric, 2)::float8 FROM done)"
+                ")::text",
+                3, params, e);
     if (res == NULL)
         return -1;
     *out = parse_text(PQgetvalue(res, 0, 0), e);

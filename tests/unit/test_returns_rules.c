@@ -136,8 +136,9 @@ test_settings_refusals_name_the_field(void **state)
     expect_422("{\"restocking_fee_percent\": \"101\"}", "restocking_fee_percent");
     expect_422("{\"excluded_products\": [1, 0]}", "excluded_products");
     expect_422("{\"resolutions\": {\"refnd\": true}}", "resolutions.refnd");
-    expect_422("{\"resolutions\": {\"refund\": false, \"store_credit\": false, \"exchange\": false}}",
-               "resolutions");
+    expect_422(
+        "{\"resolutions\": {\"refund\": false, \"store_credit\": false, \"exchange\": false}}",
+        "resolutions");
     expect_422("{\"reasons\": [{\"code\": \"a\", \"labels\": {\"en\": \"A\"}, \"note_required\": "
                "false, \"photo_required\": false, \"customer_pays_shipping\": false}, {\"code\": "
                "\"a\", \"labels\": {\"en\": \"B\"}, \"note_required\": false, \"photo_required\": "
@@ -178,10 +179,10 @@ test_state_machine(void **state)
 
 /* docs/returns.md: 3 units, 12.00 before a 2.00 discount -> total 10.00,
  * 19% tax 1.90 (WooCommerce sends the rate's unrounded "1.9"). */
-#define ORDER                                                                                     \
+#define ORDER                                                                                      \
     "{\"id\": 50, \"total\": \"11.90\", \"line_items\": [{\"id\": 7, \"quantity\": 3,"             \
-    " \"subtotal\": \"12.00\", \"total\": \"10.00\", \"total_tax\": \"1.90\","                    \
-    " \"taxes\": [{\"id\": 1, \"total\": \"1.9\", \"subtotal\": \"2.28\"}]},"                     \
+    " \"subtotal\": \"12.00\", \"total\": \"10.00\", \"total_tax\": \"1.90\","                     \
+    " \"taxes\": [{\"id\": 1, \"total\": \"1.9\", \"subtotal\": \"2.28\"}]},"                      \
     " {\"id\": 8, \"quantity\": 1, \"total\": \"0.00\", \"total_tax\": \"0.00\", \"taxes\": []}]}"
 
 static json_t *
@@ -206,14 +207,14 @@ field(const json_t *lines, const char *key)
 static const char *
 tax(const json_t *lines)
 {
-    return json_string_value(json_object_get(
-        json_array_get(json_object_get(json_array_get(lines, 0), "refund_tax"), 0),
-        "refund_total"));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(json_array_get(lines, 0), "refund_tax"), 0),
+                        "refund_total"));
 }
 
-#define ONE_REFUNDED                                                                              \
+#define ONE_REFUNDED                                                                               \
     "[{\"id\": 60, \"amount\": \"3.96\", \"line_items\": [{\"id\": 61, \"quantity\": -1,"          \
-    " \"total\": \"-3.33\", \"taxes\": [{\"id\": 1, \"total\": \"-0.63\"}],"                      \
+    " \"total\": \"-3.33\", \"taxes\": [{\"id\": 1, \"total\": \"-0.63\"}],"                       \
     " \"meta_data\": [{\"key\": \"_refunded_item_id\", \"value\": \"7\"}]}]}]"
 
 static void
@@ -229,10 +230,10 @@ test_refund_proportional(void **state)
     assert_string_equal(field(l, "refund_total"), "3.33"); /* 10.00 / 3 */
     assert_string_equal(tax(l), "0.63");                   /* 1.90 / 3 = 0.6333 */
     assert_int_equal(json_integer_value(json_object_get(json_array_get(l, 0), "quantity")), 1);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(json_object_get(json_array_get(l, 0), "refund_tax"), 0),
-                         "id")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_array_get(json_object_get(json_array_get(l, 0), "refund_tax"), 0), "id")),
+        1);
     assert_string_equal(amount, "3.96");
     json_decref(l);
 }
@@ -300,7 +301,7 @@ test_refund_order_cap(void **state)
     (void)state;
     assert_int_equal(rc, 0);
     assert_string_equal(amount, "1.90");
-    assert_string_equal(tax(l), "0.00");                   /* the excess comes off tax first */
+    assert_string_equal(tax(l), "0.00"); /* the excess comes off tax first */
     assert_string_equal(field(l, "refund_total"), "1.90");
     json_decref(l);
 }
@@ -330,10 +331,11 @@ test_photo_type_from_the_bytes(void **state)
 static void
 test_refund_with_shipping(void **state)
 {
-    json_t *order = parse("{\"id\": 50, \"total\": \"17.73\", \"line_items\": [{\"id\": 7,"
-                          " \"quantity\": 3, \"total\": \"10.00\", \"taxes\": [{\"id\": 1,"
-                          " \"total\": \"1.9\"}]}], \"shipping_lines\": [{\"id\": 9,"
-                          " \"total\": \"4.90\", \"taxes\": [{\"id\": 1, \"total\": \"0.931\"}]}]}");
+    json_t *order =
+        parse("{\"id\": 50, \"total\": \"17.73\", \"line_items\": [{\"id\": 7,"
+              " \"quantity\": 3, \"total\": \"10.00\", \"taxes\": [{\"id\": 1,"
+              " \"total\": \"1.9\"}]}], \"shipping_lines\": [{\"id\": 9,"
+              " \"total\": \"4.90\", \"taxes\": [{\"id\": 1, \"total\": \"0.931\"}]}]}");
     json_t *none = parse("[]"), *out = json_array(), *before, *out2 = json_array();
     struct returns_refund_line l = {.line_item_id = 7, .quantity = 1};
     struct err e = {0};

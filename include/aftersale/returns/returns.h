@@ -54,8 +54,7 @@ int returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int6
                             char type[32], unsigned char **bytes, size_t *len, struct err *e);
 
 /* *out = the request, or NULL when the shop has no such request. */
-int returns_store_get(struct db_conn *c, int64_t shop_id, int64_t id, json_t **out,
-                      struct err *e);
+int returns_store_get(struct db_conn *c, int64_t shop_id, int64_t id, json_t **out, struct err *e);
 
 struct returns_filter {
     const char *state, *email, *reason, *created_after, *created_before;
@@ -78,8 +77,7 @@ int returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, c
  * (borrowed, may be NULL). Records the event, the customer message and,
  * for resolve, the resolution job. *out = the request after the change. */
 int returns_store_transition(struct db_conn *c, int64_t shop_id, int64_t id, const char *action,
-                             const json_t *body, const char *actor, json_t **out,
-                             struct err *e);
+                             const json_t *body, const char *actor, json_t **out, struct err *e);
 
 /*
  * The customer message for a transition, recorded in return_outbox in the

@@ -29,8 +29,7 @@ json_t *returns_settings_default(void);
  * fields and bad values are a 422 naming the field ("reasons[1].code").
  * Read-only fields must have been removed by the caller. Returns 0 with
  * *out a new reference, or -1 with e. */
-int returns_settings_merge(const json_t *current, const json_t *patch, json_t **out,
-                           struct err *e);
+int returns_settings_merge(const json_t *current, const json_t *patch, json_t **out, struct err *e);
 
 /* The read-only fields of the document (NULL-terminated, for
  * jx_without_read_only). */
