@@ -587,6 +587,52 @@ out:
     return s;
 }
 
+/*
+ * Store credit and exchanges move no money, but the inspection may have
+ * decided to restock: WooCommerce restocks through a refund's lines, so a
+ * refund of 0.00 with the restocked lines (api_refund false, api_restock
+ * true), tagged "[R-1042 restock-only]", puts them back in stock once and
+ * records the units as returned on the order, as wp-admin's "restock only"
+ * does.
+ */
+static enum step
+restock_only(struct ctx *x, struct job_env *env, struct err *e)
+{
+    json_t *refunds = NULL, *lines = json_array(), *body = NULL, *made = NULL, *rf;
+    struct woo_param q[1] = {{"per_page", "100"}};
+    char path[64], tag[48], *reason = NULL;
+    enum step s = STEP_OK;
+    size_t i;
+
+    for (int k = 0; k < x->nlines; k++)
+        if (x->lines[k].restock)
+            json_array_append_new(lines, json_pack("{s:I, s:i, s:s}", "id",
+                                                   (json_int_t)x->lines[k].line_item_id, "quantity",
+                                                   x->lines[k].qty, "refund_total", "0.00"));
+    if (json_array_size(lines) == 0)
+        goto out;
+    snprintf(tag, sizeof(tag), "[%s restock-only]", x->rma);
+    snprintf(path, sizeof(path), "/orders/%" PRId64 "/refunds", x->order_id);
+    if ((s = get_json(x, env, path, q, 1, &refunds, e)) != STEP_OK)
+        goto out;
+    json_array_foreach(refunds, i, rf)
+    {
+        if (contains(rf, "reason", tag))
+            goto out;
+    }
+    reason = xasprintf("%s Return %s: restocked, no money refunded", tag, x->rma);
+    body = json_pack("{s:s, s:s, s:O, s:b, s:b}", "amount", "0.00", "reason", reason, "line_items",
+                     lines, "api_refund", 0, "api_restock", 1);
+    s = post_json(x, env, path, body, &made, e);
+out:
+    free(reason);
+    json_decref(refunds);
+    json_decref(lines);
+    json_decref(body);
+    json_decref(made);
+    return s;
+}
+
 /* The private note on the original order, once (a note with the tag is
  * not added again). */
 static enum step
@@ -641,8 +687,12 @@ returns_job_resolve(struct job_env *env, const struct job *job, struct job_outco
         s = do_refund(&x, env, &note, &e);
     } else if (strcmp(x.resolution, "store_credit") == 0) {
         s = do_credit(&x, env, &note, &e);
+        if (s == STEP_OK)
+            s = restock_only(&x, env, &e);
     } else {
         s = do_exchange(&x, env, &note, &e);
+        if (s == STEP_OK)
+            s = restock_only(&x, env, &e);
     }
     if (s == STEP_OK)
         s = add_note(&x, env, json_string_value(note), &e);

@@ -165,12 +165,19 @@ def test_gateway_refusal_is_visible_and_retryable(shop):
 
 def test_store_credit_coupon_with_bonus(shop):
     shop.settings(resolutions={"store_credit_bonus_percent": "10"})
-    o, _, _ = taxed_order(shop)
+    o, mug, _ = taxed_order(shop, managed_stock=4)
     ret = shop.create(o, [(0, 1, "wrong_item")], resolution="store_credit")
     shop.act(ret["id"], "approve")
-    shop.receive_all(ret)
+    shop.receive_all(ret, restock=True)
     done = resolve_to(shop, ret, "resolved")
-    assert shop.fake.get_order(o["id"])["refunds"] == []   # no money back
+    # no money back; the restock goes through a refund of 0.00 with the line
+    (call,) = refunds_of(shop, o["id"])
+    assert call["json"]["amount"] == "0.00" and call["json"]["api_restock"] is True
+    assert call["json"]["api_refund"] is False
+    assert call["json"]["line_items"] == [{"id": o["line_items"][0]["id"], "quantity": 1,
+                                           "refund_total": "0.00"}]
+    assert f"[{ret['rma']} restock-only]" in call["json"]["reason"]
+    assert shop.fake.products[mug["id"]]["stock_quantity"] == 5
     coupons = list(shop.fake.coupons.values())
     assert len(coupons) == 1
     c = coupons[0]
@@ -192,13 +199,13 @@ def test_exchange_new_order_and_stock_check(shop):
     ret = shop.create(o, [(0, 1, "wrong_item", {"exchange_product_id": gone["id"]})],
                       resolution="exchange")
     shop.act(ret["id"], "approve")
-    shop.receive_all(ret)
+    shop.receive_all(ret, restock=False)
     failed = resolve_to(shop, ret, "resolution_failed")
     assert "out of stock" in failed["failure_message"]
     other = shop.create(o, [(0, 1, "wrong_item", {"exchange_product_id": cheap["id"]})],
                         resolution="exchange")
     shop.act(other["id"], "approve")
-    shop.receive_all(other)
+    shop.receive_all(other, restock=False)
     done = resolve_to(shop, other, "resolved")
     new = shop.fake.get_order(done["result"]["order_id"])
     assert new["parent_id"] == o["id"] and new["total"] == "0.00"
@@ -221,7 +228,7 @@ def test_exchange_refunds_the_difference_when_the_policy_says_so(shop):
     ret = shop.create(o, [(0, 1, "wrong_item", {"exchange_product_id": cheap["id"]})],
                       resolution="exchange")
     shop.act(ret["id"], "approve")
-    shop.receive_all(ret)
+    shop.receive_all(ret, restock=False)
     done = resolve_to(shop, ret, "resolved")
     assert done["result"]["difference_refunded"] == "0.33"
     (call,) = refunds_of(shop, o["id"])

@@ -104,6 +104,8 @@ def test_return_resolved_by_refund_in_the_real_shop(real, taxed):
 def test_store_credit_and_exchange_in_the_real_shop(real, taxed):
     shop = real.shop
     mug, pot, towel = product(real, "Mug"), product(real, "Teapot"), product(real, "Tea towel")
+    shop.wc("PUT", f"/products/{mug}", json_body={"manage_stock": True, "stock_quantity": 20},
+            expect=200)
     r = real.api.put("/v1/returns/settings", json={
         "refund_method": "manual",
         "resolutions": {"store_credit_bonus_percent": "10",
@@ -115,29 +117,35 @@ def test_store_credit_and_exchange_in_the_real_shop(real, taxed):
     mug_line = [li for li in o["line_items"] if li["product_id"] == mug][0]
     real.idle()
 
-    def run(body, receive_qty):
+    def run(body, receive_qty, restock=False):
         r = real.api.post("/v1/returns", json=body)
         assert r.status_code == 201, r.text
         rid = r.json()["id"]
         assert real.api.post(f"/v1/returns/{rid}/approve").status_code == 200
         r = real.api.post(f"/v1/returns/{rid}/receive", json={"lines": [
             {"line_item_id": mug_line["id"], "quantity_received": receive_qty,
-             "condition": "resellable", "restock": False}]})
+             "condition": "resellable", "restock": restock}]})
         assert r.status_code == 200, r.text
         assert real.api.post(f"/v1/returns/{rid}/resolve").status_code == 200
         return wait_for(lambda: (lambda g: g if g["state"] in ("resolved", "resolution_failed")
                                  else None)(real.api.get(f"/v1/returns/{rid}").json()),
                         WAIT_S, interval=0.2, what="the return to end")
 
+    stock = shop.wc("GET", f"/products/{mug}", expect=200)["stock_quantity"]
     credit = run({"order_id": o["id"], "resolution": "store_credit", "lines": [
-        {"line_item_id": mug_line["id"], "quantity": 1, "reason": "changed_mind"}]}, 1)
+        {"line_item_id": mug_line["id"], "quantity": 1, "reason": "changed_mind"}]}, 1,
+        restock=True)
     assert credit["state"] == "resolved", credit
+    # restocked through a refund of 0.00 with the line: stock back, no money
+    assert shop.wc("GET", f"/products/{mug}", expect=200)["stock_quantity"] == stock + 1
+    (zero,) = shop.wc("GET", f"/orders/{o['id']}/refunds", expect=200)
+    assert zero["amount"] == "0.00" and f"[{credit['rma']} restock-only]" in zero["reason"]
+    assert zero["line_items"][0]["quantity"] == -1
     # 13.00 + 21% = 15.73, + 10% bonus = 17.303 -> 17.30
     assert credit["result"]["amount"] == "17.30"
     coupon = shop.wc("GET", f"/coupons/{credit['result']['coupon_id']}", expect=200)
     assert coupon["amount"] == "17.30" and coupon["email_restrictions"] == [email]
     assert coupon["usage_limit"] == 1 and credit["rma"] in coupon["description"]
-    assert shop.wc("GET", f"/orders/{o['id']}/refunds", expect=200) == []
 
     # the tea towel (7.50) for the other mug (13.00 paid): cheaper, exchanged
     ex = run({"order_id": o["id"], "resolution": "exchange", "lines": [
