@@ -31,6 +31,12 @@ static const struct {
                                "INSERT INTO messaging_settings (shop_id, settings)"
                                " VALUES ($1, $2::jsonb) ON CONFLICT (shop_id) DO UPDATE"
                                " SET settings = EXCLUDED.settings, updated_at = now()"},
+    [DB_SETTINGS_RETURNS] = {"returns_settings_load",
+                             "SELECT settings::text FROM return_settings WHERE shop_id = $1",
+                             "returns_settings_save",
+                             "INSERT INTO return_settings (shop_id, settings) VALUES ($1, $2::jsonb)"
+                             " ON CONFLICT (shop_id) DO UPDATE SET settings = EXCLUDED.settings,"
+                             " updated_at = now()"},
 };
 
 int

@@ -12,6 +12,7 @@
 #include "aftersale/loyalty/handlers.h"
 #include "aftersale/loyalty/preview.h"
 #include "aftersale/outreach/handlers.h"
+#include "aftersale/returns/handlers.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/shops/handlers.h"
 #include "aftersale/woo/auth_callback.h"
@@ -81,11 +82,35 @@ const struct route routes[] = {
     {"POST", "/v1/reviews/{id}/reject", reviews_handle_reject, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/reviews/{id}/reply", reviews_handle_reply, AUTH_SHOP, BODY_JSON},
 
+    {"GET", "/v1/returns/settings", returns_handle_settings_get, AUTH_SHOP, BODY_NONE},
+    {"PUT", "/v1/returns/settings", returns_handle_settings_put, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/returns", returns_handle_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/returns", returns_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/returns/report", returns_handle_report, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/returns/{id}", returns_handle_get, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/returns/{id}/approve", returns_handle_approve, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/reject", returns_handle_reject, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/receive", returns_handle_receive, AUTH_SHOP, BODY_JSON},
+    {"POST", "/v1/returns/{id}/resolve", returns_handle_resolve, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/cancel", returns_handle_cancel, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/close", returns_handle_close, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/returns/{id}/photos", returns_handle_photo_add, AUTH_SHOP, BODY_RAW},
+    {"GET", "/v1/returns/{id}/photos/{photo_id}", returns_handle_photo_get, AUTH_SHOP, BODY_NONE},
+    /* customers: a token of scope "returns", checked by the handlers */
+    {"POST", "/v1/me/returns", returns_handle_me_create, AUTH_NONE, BODY_JSON},
+    {"GET", "/v1/me/returns/{id}", returns_handle_me_get, AUTH_NONE, BODY_NONE},
+    {"POST", "/v1/me/returns/{id}/cancel", returns_handle_me_cancel, AUTH_NONE, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/me/returns/{id}/photos", returns_handle_me_photo_add, AUTH_NONE, BODY_RAW},
+    {"GET", "/v1/me/returns/{id}/photos/{photo_id}", returns_handle_me_photo_get, AUTH_NONE,
+     BODY_NONE},
+
     /* customers, from the links in review emails: the token is the credential */
     {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},
     {"POST", "/v1/public/review-requests/{token}/reviews", reviews_handle_public_submit, AUTH_NONE,
      BODY_JSON_ANY},
     {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
+    {"GET", "/returns", returns_handle_page, AUTH_NONE, BODY_NONE},
+    {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_RAW},
     {"GET", "/unsubscribe", outreach_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
     {"POST", "/unsubscribe", outreach_handle_unsubscribe, AUTH_NONE, BODY_RAW},
 

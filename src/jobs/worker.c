@@ -32,6 +32,7 @@
 #include "aftersale/woo/client.h"
 #include "aftersale/loyalty/jobs.h"
 #include "aftersale/outreach/jobs.h"
+#include "aftersale/returns/jobs.h"
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/woo/jobs.h"
 
@@ -72,6 +73,7 @@ static const struct job_kind kinds[] = {
     {"reviews.reply", NULL, reviews_job_reply, NULL},
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
     {"outreach.test_email", NULL, outreach_job_test_email, NULL},
+    {"returns.resolve", NULL, returns_job_resolve, returns_job_resolve_dead},
 };
 
 /*

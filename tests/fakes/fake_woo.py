@@ -123,7 +123,9 @@ Python API
     shop.complete_order(o["id"]); shop.refund_order(o["id"], "5.00")
     shop.get_order(o["id"])
     shop.calls(path_prefix="/wp-json/wc/v3/orders", method="GET"); shop.reset_calls()
-    shop.fail_next(2, status=500)      # or 429, 401, "timeout"; path_prefix=...
+    shop.fail_next(2, status=500)      # or 429, 401, "timeout", "timeout_after"; path_prefix=..., method=...
+    # "timeout_after": the shop does the work, then holds the answer for
+    # timeout_seconds and drops the connection (created, answer lost)
     shop.timeout_seconds = 30          # how long "timeout" holds a connection
     shop.set_down(True)                # every connection closed unanswered
     shop.send_webhook(url, "order.updated", payload, secret)  # -> (status, body)
@@ -153,7 +155,7 @@ recorded:
 
 * ``GET /_fake/calls[?path_prefix=&method=]`` — recorded calls (no ``raw``).
 * ``DELETE /_fake/calls`` — forget them.
-* ``POST /_fake/fail {"status":500|429|401|"timeout","count":N,"path_prefix":"/wp-json/wc/v3/orders"}``
+* ``POST /_fake/fail {"status":500|429|401|"timeout"|"timeout_after","count":N,"path_prefix":"/wp-json/wc/v3/orders","method":"POST"}``
   (``path_prefix`` optional; may also be relative to ``/wp-json/wc/v3``).
 * ``POST /_fake/down {"down":true|false}`` — like ``set_down``.
 * ``POST /_fake/orders {spec}`` — create, or upsert when ``id`` exists.  Spec
@@ -675,13 +677,14 @@ class FakeWoo(object):
         with self._lock:
             del self._calls[:]
 
-    def fail_next(self, n, status=500, path_prefix=None):
+    def fail_next(self, n, status=500, path_prefix=None, method=None):
         """The next n matching calls answer an injected failure."""
-        if status not in (500, 429, 401, "timeout"):
-            raise ValueError("status must be 500, 429, 401 or 'timeout'")
+        if status not in (500, 429, 401, "timeout", "timeout_after"):
+            raise ValueError("status must be 500, 429, 401, 'timeout' or 'timeout_after'")
         with self._lock:
             self._failures.append({"remaining": int(n), "status": status,
-                                   "path_prefix": path_prefix})
+                                   "path_prefix": path_prefix,
+                                   "method": method.upper() if method else None})
 
     def set_down(self, down=True, _keep=None):
         """While down, every connection is closed without an answer."""
@@ -696,9 +699,11 @@ class FakeWoo(object):
         return path.startswith(prefix) or (path.startswith(REST_PREFIX) and
                                            path[len(REST_PREFIX):].startswith(prefix))
 
-    def _take_failure(self, path):
+    def _take_failure(self, path, method=None):
         with self._lock:
             for f in self._failures:
+                if f.get("method") and method and f["method"] != method:
+                    continue
                 if f["remaining"] > 0 and (not f["path_prefix"] or
                                            self._prefix_match(path, f["path_prefix"])):
                     f["remaining"] -= 1
@@ -805,12 +810,26 @@ class FakeWoo(object):
                 items = [(self._default_product, 1, "10.00")]
             line_items = []
             for it in items:
+                spec = it if isinstance(it, dict) else {}
                 if isinstance(it, dict):
                     it = (it["product_id"], it.get("quantity", 1), it.get("total"))
-                line_items.append(self._line_item(*it))
+                li = self._line_item(*it)
+                # Optional: a discount (subtotal above total) and one tax rate
+                # ("tax": the line's total_tax, "tax_raw": the rate's unrounded
+                # total as WooCommerce keeps it, "tax_rate_id").
+                if "subtotal" in spec:
+                    li["subtotal"] = _money(Decimal(str(spec["subtotal"])))
+                if "tax" in spec:
+                    rate = int(spec.get("tax_rate_id", 1))
+                    li["total_tax"] = li["subtotal_tax"] = _money(Decimal(str(spec["tax"])))
+                    li["taxes"] = [{"id": rate, "total": str(spec.get("tax_raw", spec["tax"])),
+                                    "subtotal": str(spec.get("tax_raw", spec["tax"]))}]
+                line_items.append(li)
             oid = self._new_post_id(id)
             now = self._now()
-            total = sum((Decimal(li["total"]) for li in line_items), Decimal(0))
+            total_tax = sum((Decimal(li["total_tax"]) for li in line_items), Decimal(0))
+            discount = sum((Decimal(li["subtotal"]) - Decimal(li["total"]) for li in line_items), Decimal(0))
+            total = sum((Decimal(li["total"]) for li in line_items), Decimal(0)) + total_tax
             paid = status in PAID_STATUSES
             address = {"first_name": first_name, "last_name": last_name, "company": "",
                        "address_1": "1 Main Street", "address_2": "", "city": "Berlin",
@@ -823,9 +842,9 @@ class FakeWoo(object):
                 "version": WC_VERSION, "status": status, "currency": currency,
                 "date_created": _wp_date(now), "date_created_gmt": _wp_date(now),
                 "date_modified": _wp_date(now), "date_modified_gmt": _wp_date(now),
-                "discount_total": "0.00", "discount_tax": "0.00",
-                "shipping_total": "0.00", "shipping_tax": "0.00", "cart_tax": "0.00",
-                "total": _money(total), "total_tax": "0.00", "prices_include_tax": False,
+                "discount_total": _money(discount), "discount_tax": "0.00",
+                "shipping_total": "0.00", "shipping_tax": "0.00", "cart_tax": _money(total_tax),
+                "total": _money(total), "total_tax": _money(total_tax), "prices_include_tax": False,
                 "customer_id": int(customer_id), "customer_ip_address": "127.0.0.1",
                 "customer_user_agent": "", "customer_note": "",
                 "billing": billing, "shipping": shipping,
@@ -836,7 +855,14 @@ class FakeWoo(object):
                 "date_completed": _wp_date(now) if status == "completed" else None,
                 "date_completed_gmt": _wp_date(now) if status == "completed" else None,
                 "cart_hash": "", "meta_data": [], "line_items": line_items,
-                "tax_lines": [], "shipping_lines": [], "fee_lines": [], "coupon_lines": [],
+                "tax_lines": [{"id": 900000 + t["id"], "rate_code": "TAX-%d" % t["id"], "rate_id": t["id"],
+                               "label": "Tax", "compound": False,
+                               "tax_total": _money(sum((Decimal(x["total"]) for li in line_items
+                                                        for x in li["taxes"] if x["id"] == t["id"]),
+                                                       Decimal(0))),
+                               "shipping_tax_total": "0.00", "rate_percent": 19, "meta_data": []}
+                              for t in {x["id"]: x for li in line_items for x in li["taxes"]}.values()],
+                "shipping_lines": [], "fee_lines": [], "coupon_lines": [],
                 "refunds": [], "payment_url": "%s/checkout/order-pay/%d/" % (self.home_url, oid),
                 "is_editable": status in ("pending", "on-hold", "checkout-draft"),
                 "needs_payment": status in ("pending", "failed"),
@@ -948,7 +974,7 @@ class FakeWoo(object):
         return sum((-Decimal(r["total"]) for r in order["refunds"]), Decimal(0))
 
     def refund_order(self, order_id, amount_str, line_items=None, reason="",
-                     refunded_payment=False):
+                     refunded_payment=False, restock=False):
         """Record a manual refund (wc_create_refund); raises ValueError
         "Invalid refund amount." when it exceeds what is left."""
         with self._lock:
@@ -963,11 +989,21 @@ class FakeWoo(object):
             for li in line_items or []:
                 src = next((x for x in order["line_items"] if x["id"] == int(li.get("id", 0))), None)
                 rt = Decimal(str(li.get("refund_total", 0) or 0))
+                taxes = [{"id": int(t.get("id", 0)), "total": _money(-Decimal(str(t.get("refund_total", 0) or 0))),
+                          "subtotal": ""} for t in li.get("refund_tax") or []]
+                rtax = sum((Decimal(str(t.get("refund_total", 0) or 0)) for t in li.get("refund_tax") or []),
+                           Decimal(0))
+                prod = self.products.get(src["product_id"]) if src else None
+                if restock and prod and prod["manage_stock"] and int(li.get("quantity", 0) or 0) > 0:
+                    # wc_restock_refunded_items: managed stock goes back up
+                    prod["stock_quantity"] += int(li["quantity"])
+                    if prod["stock_quantity"] > 0:
+                        prod["stock_status"] = "instock"
                 items.append({"id": self._next_item(), "name": src["name"] if src else "",
                               "product_id": src["product_id"] if src else 0, "variation_id": 0,
                               "quantity": -abs(int(li.get("quantity", 0) or 0)), "tax_class": "",
-                              "subtotal": _money(-rt), "subtotal_tax": "0.00",
-                              "total": _money(-rt), "total_tax": "0.00", "taxes": [],
+                              "subtotal": _money(-rt), "subtotal_tax": _money(-rtax),
+                              "total": _money(-rt), "total_tax": _money(-rtax), "taxes": taxes,
                               "meta_data": [{"id": 0, "key": "_refunded_item_id",
                                              "value": str(li.get("id"))}],
                               "sku": src["sku"] if src else "", "price": -float(rt)})
@@ -1191,7 +1227,7 @@ class FakeWoo(object):
             record["outcome"] = "down"
             return self._drop(h)
 
-        injected = self._take_failure(path)
+        injected = self._take_failure(path, method)
         if injected == "timeout":
             record["outcome"] = "timeout"
             deadline = time.time() + self.timeout_seconds
@@ -1250,6 +1286,16 @@ class FakeWoo(object):
         if isinstance(body_json, dict):
             params.update(body_json)
         resp = self._route(method, route, params, query, auth, body_json)
+        if injected == "timeout_after":
+            # The shop did the work (a refund was created) but the answer
+            # never arrives: the client times out (tests of exactly-once).
+            record["outcome"] = "timeout"
+            record["status"] = resp.status
+            deadline = time.time() + self.timeout_seconds
+            with self._cv:
+                while not self._stopping and not self._down and time.time() < deadline:
+                    self._cv.wait(min(0.5, max(0.0, deadline - time.time())))
+            return self._drop(h)
         answer(resp)
 
     # ----- authentication (§1) --------------------------------------------
@@ -1344,6 +1390,7 @@ class FakeWoo(object):
     # (method, regex, handler name, permission kind for anonymous callers)
     ROUTES = [
         ("GET", r"/orders", "_orders_list", "list"),
+        ("POST", r"/orders", "_order_create", "create"),
         ("GET", r"/orders/(\d+)", "_order_get", "view"),
         ("PUT|POST|PATCH", r"/orders/(\d+)", "_order_update", "edit"),
         ("GET", r"/orders/(\d+)/notes", "_notes_list", "list"),
@@ -1460,6 +1507,10 @@ class FakeWoo(object):
             inc = params["include"] if isinstance(params["include"], list) else str(params["include"]).split(",")
             inc = {int(x) for x in inc}
             items = [o for o in items if o["id"] in inc]
+        if params.get("parent"):
+            par = params["parent"] if isinstance(params["parent"], list) else str(params["parent"]).split(",")
+            par = {int(x) for x in par}
+            items = [o for o in items if o.get("parent_id") in par]
         if params.get("search"):
             s = str(params["search"]).lower()
             items = [o for o in items if s in php_json([o["billing"], o["shipping"],
@@ -1524,6 +1575,51 @@ class FakeWoo(object):
         return _Resp(201, copy.deepcopy(note),
                      [("Location", "%s%s/orders/%d/notes/%d" % (self.home_url, REST_PREFIX, oid, note["id"]))])
 
+    def _order_create(self, params, query, body):
+        """POST /orders: line items by product (price from the item's
+        total, as sent), parent_id, customer, addresses, meta_data; stock
+        of managed products goes down for a paid status (as WooCommerce
+        does when an order is paid)."""
+        err = _check_types(params, {"status": "string", "customer_id": "integer",
+                                    "line_items": "array", "meta_data": "array",
+                                    "parent_id": "integer", "billing": "object",
+                                    "shipping": "object", "set_paid": "boolean"})
+        if err:
+            return err
+        items = []
+        for li in params.get("line_items") or []:
+            pid = int(li.get("product_id", 0) or 0)
+            if pid not in self.products:
+                return wc_error("woocommerce_rest_invalid_product_id",
+                                "Product ID %d is invalid." % pid, 400)
+            qty = int(li.get("quantity", 1) or 1)
+            total = li.get("total")
+            if total is None:
+                total = _money(Decimal(self.products[pid]["price"] or "0") * qty)
+            items.append((pid, qty, str(total)))
+        billing = params.get("billing") or {}
+        o = self.add_order(status=params.get("status", "pending"),
+                           customer_id=int(params.get("customer_id", 0) or 0),
+                           email=billing.get("email", ""), first_name=billing.get("first_name", ""),
+                           last_name=billing.get("last_name", ""), items=items)
+        with self._lock:
+            order = self.orders[o["id"]]
+            order["parent_id"] = int(params.get("parent_id", 0) or 0)
+            order["created_via"] = "rest-api"
+            order["meta_data"] = [{"id": self._next_item(), "key": m.get("key"), "value": m.get("value")}
+                                  for m in params.get("meta_data") or []]
+            if params.get("shipping"):
+                order["shipping"].update(params["shipping"])
+            if order["status"] in PAID_STATUSES:
+                for li in order["line_items"]:
+                    prod = self.products.get(li["product_id"])
+                    if prod and prod["manage_stock"]:
+                        prod["stock_quantity"] -= li["quantity"]
+                        if prod["stock_quantity"] <= 0:
+                            prod["stock_status"] = "outofstock"
+            out = copy.deepcopy(order)
+        return _Resp(201, out, [("Location", out["_links"]["self"][0]["href"])])
+
     def _refunds_list(self, oid, params, query, body):
         if oid not in self.orders:
             return wc_error_bare("woocommerce_rest_invalid_order_id", "Invalid order ID.", 404)
@@ -1561,7 +1657,8 @@ class FakeWoo(object):
                                  "The payment gateway for this order does not support automatic refunds.",
                                  500)
         refund = self.refund_order(oid, str(amount_d), params.get("line_items"),
-                                   params.get("reason", "") or "")
+                                   params.get("reason", "") or "",
+                                   restock=_to_bool(params.get("api_restock", True)))
         return _Resp(201, refund, [("Location", refund["_links"]["self"][0]["href"])])
 
     # ----- coupons ---------------------------------------------------------
@@ -2010,7 +2107,8 @@ class FakeWoo(object):
         if path == "/_fake/fail" and method == "POST":
             if "timeout_seconds" in spec:
                 self.timeout_seconds = float(spec["timeout_seconds"])
-            self.fail_next(int(spec.get("count", 1)), spec.get("status", 500), spec.get("path_prefix"))
+            self.fail_next(int(spec.get("count", 1)), spec.get("status", 500), spec.get("path_prefix"),
+                           spec.get("method"))
             return _Resp(200, {"ok": True})
         if path == "/_fake/down" and method == "POST":
             self.set_down(bool(spec.get("down", True)), _keep=h.connection)

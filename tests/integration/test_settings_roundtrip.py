@@ -27,6 +27,9 @@ ROUTES = [
     ("/v1/reviews/settings", "put", "sender_name", "Round Trip Shop"),
     ("/v1/reviews/settings", "put", "wordpress.username", "editor"),
     ("/v1/woocommerce/settings", "patch", "sync_interval_s", 900),
+    ("/v1/returns/settings", "put", "window_days", 45),
+    ("/v1/returns/settings", "put", "resolutions.store_credit_bonus_percent", "12.5"),
+    ("/v1/returns/settings", "put", "auto_approve.enabled", True),
 ]
 
 
@@ -86,7 +89,8 @@ def test_get_change_one_field_put_get(new_shop, route, method, field, value):
 @pytest.mark.parametrize("route,method", [("/v1/loyalty/settings", "put"),
                                           ("/v1/reviews/settings", "put"),
                                           ("/v1/messaging/settings", "put"),
-                                          ("/v1/woocommerce/settings", "patch")])
+                                          ("/v1/woocommerce/settings", "patch"),
+                                          ("/v1/returns/settings", "put")])
 def test_unchanged_document_is_accepted_and_changes_nothing(new_shop, route, method):
     _, client = new_shop()
     before = client.get(route).json()
@@ -105,6 +109,9 @@ def test_unchanged_document_is_accepted_and_changes_nothing(new_shop, route, met
     ("/v1/messaging/settings", "put", "nonsense"),
     ("/v1/messaging/settings", "put", "contact_policy.nonsense"),
     ("/v1/woocommerce/settings", "patch", "nonsense"),
+    ("/v1/returns/settings", "put", "nonsense"),
+    ("/v1/returns/settings", "put", "resolutions.nonsense"),
+    ("/v1/returns/settings", "put", "auto_approve.nonsense"),
 ])
 def test_unknown_fields_are_still_refused(new_shop, route, method, bad):
     _, client = new_shop()

@@ -12,7 +12,7 @@
 
 #include "aftersale/db/pool.h"
 
-enum db_settings { DB_SETTINGS_LOYALTY, DB_SETTINGS_REVIEWS, DB_SETTINGS_MESSAGING };
+enum db_settings { DB_SETTINGS_LOYALTY, DB_SETTINGS_REVIEWS, DB_SETTINGS_MESSAGING, DB_SETTINGS_RETURNS };
 
 /* *doc = the stored document (new reference), or NULL when the shop has
  * none yet. ERR_INTERNAL when the stored text does not parse. */

@@ -1,0 +1,91 @@
+/*
+ * returns.h - return requests (RMA): the store (SQL) behind the handlers
+ * and the jobs. Every function runs in the caller's transaction on `c`
+ * and fills `e`; none logs. JSON results are new references.
+ *
+ * A request's shape (GET /v1/returns/{id}): id, rma, order_id,
+ * customer_id, email, state, resolution, created_by, lines, photos,
+ * result, failure_message, history (the transitions), created_at,
+ * updated_at.
+ */
+#ifndef AFTERSALE_RETURNS_RETURNS_H
+#define AFTERSALE_RETURNS_RETURNS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aftersale/core/err.h"
+#include "aftersale/db/pool.h"
+
+/* The shop's policy: the stored document merged over the defaults. */
+int returns_settings_load(struct db_conn *c, int64_t shop_id, json_t **doc, struct err *e);
+
+/* A customer, from a token of scope "returns": the order must be theirs
+ * (its customer_id, or its billing email, case-insensitive). */
+struct returns_customer {
+    int64_t id;        /* 0 for a guest */
+    const char *email; /* "" when absent */
+};
+
+/* A new request as the API takes it (body of POST /v1/returns, borrowed):
+ * order_id, resolution, lines[{line_item_id, quantity, reason, note,
+ * exchange_product_id, exchange_variation_id}]; `email` non-NULL when the
+ * caller is a customer (must be the order's). Checks the policy and the
+ * quantities under a lock on the order row, numbers it, records the
+ * first event(s). *out = the request. */
+int returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
+                         const struct returns_customer *cust, const char *actor, json_t **out,
+                         struct err *e);
+
+/* True when request `id` exists and belongs to `cust` (NULL: the shop,
+ * always true when it exists). */
+int returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,
+                        const struct returns_customer *cust, bool *owned, struct err *e);
+
+/* Add a photo (bytes already checked) to request `id`: 409 naming the
+ * state after approval, 422 `photos` past RETURNS_PHOTOS_MAX. */
+int returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *type,
+                            const unsigned char *bytes, size_t len, int64_t *photo_id,
+                            struct err *e);
+/* *bytes = new buffer (caller frees with free), NULL when not found. */
+int returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int64_t photo_id,
+                            char type[32], unsigned char **bytes, size_t *len, struct err *e);
+
+/* *out = the request, or NULL when the shop has no such request. */
+int returns_store_get(struct db_conn *c, int64_t shop_id, int64_t id, json_t **out, struct err *e);
+
+struct returns_filter {
+    const char *state, *email, *reason, *created_after, *created_before;
+    int64_t order_id;
+};
+int returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filter *f,
+                       int64_t after, int limit, json_t **items, int64_t *next_after,
+                       struct err *e);
+
+/* The report over requests created in [from, to) (dates or RFC 3339 times,
+ * NULL = open): counts by state, resolution and reason (lines and units),
+ * the money refunded and credited, and the median hours from request to
+ * resolved. *out = new object. */
+int returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const char *to,
+                         json_t **out, struct err *e);
+
+/* Apply an action (approve, reject, receive, resolve, cancel, close; and
+ * the job's "resolved" / "failed") to request `id`: 404 when absent, 409
+ * naming the current state when not allowed, 422 for a bad `body`
+ * (borrowed, may be NULL). Records the event, the customer message and,
+ * for resolve, the resolution job. *out = the request after the change. */
+int returns_store_transition(struct db_conn *c, int64_t shop_id, int64_t id, const char *action,
+                             const json_t *body, const char *actor, json_t **out, struct err *e);
+
+/*
+ * The customer message for a transition, recorded in return_outbox in the
+ * transition's transaction (transactional: no contact cap, no
+ * unsubscribe). TODO(outreach): the outreach layer being built on another
+ * branch sends the pending rows; nothing is sent from here.
+ */
+int returns_notify_transition(struct db_conn *c, int64_t shop_id, int64_t request_id,
+                              int64_t event_id, const char *to_state, struct err *e);
+
+#endif
