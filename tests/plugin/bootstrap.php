@@ -403,9 +403,10 @@ function check_admin_referer($action = -1, $query_arg = '_wpnonce')
     return 1;
 }
 
+/* As WordPress's: the URL comes back HTML-escaped (&amp;), for an href only. */
 function wp_nonce_url($url, $action = -1, $name = '_wpnonce')
 {
-    return add_query_arg($name, wp_create_nonce($action), $url);
+    return esc_html(add_query_arg($name, wp_create_nonce($action), $url));
 }
 
 function wp_die($message = '', $title = '', $args = array())

@@ -177,9 +177,13 @@ class Aftersale_Account
      */
     public static function apply_url(string $code): string
     {
-        return wp_nonce_url(
-            add_query_arg('aftersale_apply_coupon', rawurlencode($code), wc_get_cart_url()),
-            'aftersale_apply_' . wc_format_coupon_code($code)
+        // A raw URL (see Aftersale_Connect::action_url()); the template escapes it.
+        return add_query_arg(
+            array(
+                'aftersale_apply_coupon' => rawurlencode($code),
+                '_wpnonce'               => wp_create_nonce('aftersale_apply_' . wc_format_coupon_code($code)),
+            ),
+            wc_get_cart_url()
         );
     }
 
