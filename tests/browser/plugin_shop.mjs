@@ -87,6 +87,10 @@ async function login(page) {
   }
   await page.locator('#user_login').fill(spec.user);
   await page.locator('#user_pass').fill(spec.password);
+  // "Remember me": the login cookies outlive this browser, so the next step
+  // (a new browser on the same profile) is the same WordPress session, and
+  // the nonces a page of this session printed still verify there.
+  await page.locator('#rememberme').check();
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#wp-submit').click()]);
   if (page.url().includes('/wp-login.php')) {
     throw new Error(`login as ${spec.user} failed: ${await text(page, '#login_error')}`);
