@@ -32,6 +32,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import socket
 import ssl
@@ -39,7 +40,8 @@ import subprocess
 import tempfile
 import threading
 import time
-import select
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -283,7 +285,6 @@ def test_the_plugin_activates_in_the_real_shop(plug):
     [[active]] = shop.sql("SELECT option_value FROM wp_options WHERE option_name = 'active_plugins'")
     assert "aftersale/aftersale.php" in active and "woocommerce/woocommerce.php" in active
     # a visitor on My Account > Points gets WooCommerce's login form, not a 404
-    import urllib.request
     with urllib.request.urlopen(shop.url + "/my-account/points/", timeout=30) as r:
         assert r.status == 200
         html = r.read().decode()
@@ -322,9 +323,13 @@ def test_connect_woocommerce_through_the_real_authorize_page(plug, browser):
     assert before == "\u2026" + shop.ck[-4:]
     out = admin_step(browser, plug, "connect", shot=str(SHOTS / "connected.png"))
     # the admin was on WooCommerce's own page, with the service's https callback
-    assert "/wc-auth/v1/authorize?" in out["authorize_url"], out
-    assert "callback_url=" + re.escape("https") in out["authorize_url"] or \
-        "callback_url=https" in out["authorize_url"].replace("%3A", ":"), out
+    url = urllib.parse.urlsplit(out["authorize_url"])
+    assert url.path == "/wc-auth/v1/authorize", out
+    q = dict(urllib.parse.parse_qsl(url.query))
+    assert q["callback_url"].startswith(plug.svc.front.url + "/v1/woocommerce/auth-callback/"), q
+    assert (q["scope"], q["app_name"], q["user_id"]) == ("read_write", "aftersale", str(shop.admin_id))
+    # a raw URL: WooCommerce sends the admin back to exactly this (no "&amp;")
+    assert "&_wpnonce=" in q["return_url"] and "&amp;" not in q["return_url"], q
     assert out["authorize_title"] == "aftersale would like to connect to your store", out
     assert "Create webhooks" in out["authorize_permissions"], out
     assert "tab=aftersale" in out["final_url"] and "aftersale_notice=connected" in out["final_url"]
