@@ -407,6 +407,11 @@ def test_a_customer_sees_redeems_and_spends_points(plug, browser):
     assert "5.50" in cart["order_total"], cart  # 7.50 - 2.00
     # the cart's own preview: 5.50 EUR at 10 points per EUR
     assert cart["earn"] == "Earn 55 points with this order.", cart
+    # the product page's preview (a block theme: WooCommerce's legacy template
+    # still runs woocommerce_single_product_summary)
+    page = customer("pages", pages={"teapot": f"/?p={teapot}"})["pages"]["teapot"]
+    assert page["status"] == 200 and page["h1"] == "Teapot", page
+    assert page["earn"] == "Earn 400 points when you buy this.", page
     plug.state.update(customer=(login, password), mug=mug)
 
 
@@ -419,7 +424,8 @@ def test_the_shop_keeps_working_when_the_service_is_stopped(plug, browser):
     mug = plug.state["mug"]
     t0 = time.monotonic()
     out = browser("pages", login, password, base=shop.url, shot=str(SHOTS / "down.png"), pages={
-        "add": f"/?add-to-cart={mug}",  # a new cart hash: the cart preview must ask again
+        # a new cart hash and a product not seen yet: no cached preview applies
+        "add": f"/?add-to-cart={mug}",
         "home": "/", "product": f"/?p={mug}", "cart": "/cart/", "points": "/my-account/points/"})
     pages = out["pages"]
     assert {k: v["status"] for k, v in pages.items()} == dict.fromkeys(pages, 200), pages
