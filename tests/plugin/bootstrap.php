@@ -55,6 +55,7 @@ function wpt_reset(): void
         'settings_errors' => array(),
         'saved_fields'    => array(),
         'coupons_applied' => array(),
+        'wc_notices'      => array(),
     );
     $_GET     = array();
     $_POST    = array();
@@ -618,6 +619,11 @@ function wc_get_price_decimals()
 function wc_get_price_excluding_tax($product)
 {
     return $product->get_price();
+}
+
+function wc_add_notice($message, $type = 'success')
+{
+    $GLOBALS['wpt']['wc_notices'][] = array($type, (string) $message);
 }
 
 function wc_get_cart_url()

@@ -412,6 +412,12 @@ def test_a_customer_sees_redeems_and_spends_points(plug, browser):
     page = customer("pages", pages={"teapot": f"/?p={teapot}"})["pages"]["teapot"]
     assert page["status"] == 200 and page["h1"] == "Teapot", page
     assert page["earn"] == "Earn 400 points when you buy this.", page
+    # a link whose nonce is not this session's: the cart says why nothing was applied
+    forged = re.sub(r"_wpnonce=[0-9a-f]+", "_wpnonce=0123456789", out["apply_url"])
+    assert forged != out["apply_url"]
+    stale = customer("apply", product=product_id(shop, "Tea towel"), apply_url=forged)
+    assert "This coupon link has expired. Enter the code in the cart instead." in \
+        stale["messages"], stale
     plug.state.update(customer=(login, password), mug=mug)
 
 

@@ -165,6 +165,10 @@ class Aftersale_Account
         $nonce = isset($_GET['_wpnonce']) ? sanitize_text_field(wp_unslash($_GET['_wpnonce'])) : '';
         if ($code !== '' && is_user_logged_in() && wp_verify_nonce($nonce, 'aftersale_apply_' . $code)) {
             WC()->cart->apply_coupon($code);
+        } else {
+            // Say why the cart has no discount (the link is bound to the session
+            // that showed it: another browser, or logged out since).
+            wc_add_notice(__('This coupon link has expired. Enter the code in the cart instead.', 'aftersale'), 'error');
         }
         wp_safe_redirect(wc_get_cart_url());
         exit;
