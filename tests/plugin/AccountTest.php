@@ -145,12 +145,17 @@ final class AccountTest extends TestCase
             $this->assertSame('https://shop.test/cart/', $r->url);
         }
         $this->assertSame(array('as-7k2m9q4x1b'), $GLOBALS['wpt']['coupons_applied']);
+        $this->assertSame(array(), $GLOBALS['wpt']['wc_notices']);
         $_GET['_wpnonce'] = 'forged';
         try {
             (new Aftersale_Account())->handle_apply_coupon();
+            $this->fail('no redirect');
         } catch (Aftersale_Test_Redirect $r) {
-            $this->assertCount(1, $GLOBALS['wpt']['coupons_applied']);
+            $this->assertSame('https://shop.test/cart/', $r->url);
         }
+        $this->assertCount(1, $GLOBALS['wpt']['coupons_applied']);
+        // the customer is told why the cart has no discount
+        $this->assertSame(array(array('error', 'This coupon link has expired. Enter the code in the cart instead.')), $GLOBALS['wpt']['wc_notices']);
     }
 
     public function test_a_theme_overrides_the_template(): void

@@ -55,6 +55,7 @@ function wpt_reset(): void
         'settings_errors' => array(),
         'saved_fields'    => array(),
         'coupons_applied' => array(),
+        'wc_notices'      => array(),
     );
     $_GET     = array();
     $_POST    = array();
@@ -403,9 +404,10 @@ function check_admin_referer($action = -1, $query_arg = '_wpnonce')
     return 1;
 }
 
+/* As WordPress's: the URL comes back HTML-escaped (&amp;), for an href only. */
 function wp_nonce_url($url, $action = -1, $name = '_wpnonce')
 {
-    return add_query_arg($name, wp_create_nonce($action), $url);
+    return esc_html(add_query_arg($name, wp_create_nonce($action), $url));
 }
 
 function wp_die($message = '', $title = '', $args = array())
@@ -617,6 +619,11 @@ function wc_get_price_decimals()
 function wc_get_price_excluding_tax($product)
 {
     return $product->get_price();
+}
+
+function wc_add_notice($message, $type = 'success')
+{
+    $GLOBALS['wpt']['wc_notices'][] = array($type, (string) $message);
 }
 
 function wc_get_cart_url()

@@ -430,12 +430,14 @@ define('FS_METHOD', 'direct');
                     "REALWOO_CK": self.ck, "REALWOO_CS": self.cs})
         return env
 
-    def _step(self, script):
+    def _step(self, script, *args):
         log = self.logs / f"{script}.log"
         p = subprocess.run([PHP, "-d", "memory_limit=1G", "-d", "display_errors=stderr",
-                            str(PHP_DIR / script)], env=self._php_env(), capture_output=True,
+                            str(PHP_DIR / script)] + [str(a) for a in args],
+                           env=self._php_env(), capture_output=True,
                            text=True, timeout=STEP_TIMEOUT_S)
-        log.write_text(p.stdout + "\n--- stderr\n" + p.stderr)
+        with open(log, "a") as f:  # a step may run more than once (aftersale-plugin.php)
+            f.write(p.stdout + "\n--- stderr\n" + p.stderr)
         lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
         if p.returncode != 0 or not lines:
             raise HarnessError(f"{script} failed ({p.returncode}):\n{p.stdout[-2000:]}\n"
@@ -460,6 +462,44 @@ define('FS_METHOD', 'direct');
             except (OSError, urllib.error.URLError):
                 return False
         _wait(ready, START_TIMEOUT_S, "php -S (WordPress)", self.php_proc, log)
+
+    # -- the aftersale plugin (tests/realwoo/test_plugin_shop.py)
+    def install_aftersale(self, src=REPO / "wordpress" / "aftersale"):
+        """Copy the plugin into wp-content/plugins/aftersale (a copy, not a link:
+        WordPress resolves __FILE__ of a linked plugin to the link's target and
+        its activation hook would never run) and activate it. Returns
+        php/aftersale-plugin.php's answer: {active, points_rules}."""
+        dest = self.content / "plugins" / "aftersale"
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(src, dest, ignore=shutil.ignore_patterns("phpcs.xml"))
+        return self._step("aftersale-plugin.php", "activate")
+
+    def remove_aftersale(self):
+        """Deactivate the plugin, delete its options and its copy."""
+        out = self._step("aftersale-plugin.php", "deactivate")
+        shutil.rmtree(self.content / "plugins" / "aftersale", ignore_errors=True)
+        return out
+
+    def create_customer(self, login, email, password):
+        """A WooCommerce customer (role customer) who can log in; returns the user id."""
+        return self._step("aftersale-plugin.php", "customer", login, email, password)["id"]
+
+    def add_mu_plugin(self, name, text):
+        """A must-use plugin for this shop only (remove it with remove_mu_plugin)."""
+        path = self.content / "mu-plugins" / name
+        path.write_text(text)
+        return path
+
+    def remove_mu_plugin(self, name):
+        try:
+            (self.content / "mu-plugins" / name).unlink()
+        except FileNotFoundError:
+            pass
+
+    @property
+    def server_log(self):
+        """The PHP server's log (its stderr: PHP's errors, and one line per request)."""
+        return self.logs / "php-server.log"
 
     # -- talking to the shop
     def rest(self, method, path, params=None, json_body=None, timeout=60):

@@ -165,6 +165,10 @@ class Aftersale_Account
         $nonce = isset($_GET['_wpnonce']) ? sanitize_text_field(wp_unslash($_GET['_wpnonce'])) : '';
         if ($code !== '' && is_user_logged_in() && wp_verify_nonce($nonce, 'aftersale_apply_' . $code)) {
             WC()->cart->apply_coupon($code);
+        } else {
+            // Say why the cart has no discount (the link is bound to the session
+            // that showed it: another browser, or logged out since).
+            wc_add_notice(__('This coupon link has expired. Enter the code in the cart instead.', 'aftersale'), 'error');
         }
         wp_safe_redirect(wc_get_cart_url());
         exit;
@@ -177,9 +181,13 @@ class Aftersale_Account
      */
     public static function apply_url(string $code): string
     {
-        return wp_nonce_url(
-            add_query_arg('aftersale_apply_coupon', rawurlencode($code), wc_get_cart_url()),
-            'aftersale_apply_' . wc_format_coupon_code($code)
+        // A raw URL (see Aftersale_Connect::action_url()); the template escapes it.
+        return add_query_arg(
+            array(
+                'aftersale_apply_coupon' => rawurlencode($code),
+                '_wpnonce'               => wp_create_nonce('aftersale_apply_' . wc_format_coupon_code($code)),
+            ),
+            wc_get_cart_url()
         );
     }
 

@@ -68,7 +68,11 @@ class Aftersale_Connect
     }
 
     /**
-     * A nonce-protected link to one of the actions.
+     * A nonce-protected link to one of the actions, as a raw URL (escape it
+     * with esc_url() where it is printed). Not wp_nonce_url(): that one
+     * returns the URL HTML-escaped ("&amp;_wpnonce="), which is right in an
+     * href but breaks the URL anywhere else: as WooCommerce's return_url it
+     * came back as "amp;_wpnonce" and the nonce check answered 403.
      *
      * @param string $action Action name without the admin_post_ prefix.
      * @param array  $args   Extra query arguments.
@@ -76,8 +80,9 @@ class Aftersale_Connect
      */
     public static function action_url(string $action, array $args = array(), string $nonce_action = ''): string
     {
-        $url = add_query_arg(array_merge(array('action' => $action), $args), admin_url('admin-post.php'));
-        return wp_nonce_url($url, $nonce_action !== '' ? $nonce_action : $action);
+        $args = array_merge(array('action' => $action), $args);
+        $args['_wpnonce'] = wp_create_nonce($nonce_action !== '' ? $nonce_action : $action);
+        return add_query_arg($args, admin_url('admin-post.php'));
     }
 
     /**
