@@ -247,6 +247,19 @@ jx_str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
+const char *
+jx_str_or_empty(const json_t *obj, const char *key)
+{
+    const char *s = jx_str(obj, key);
+    return s ? s : "";
+}
+
+json_int_t
+jx_int(const json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
 char *
 jx_dump(const json_t *v)
 {

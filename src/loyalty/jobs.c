@@ -49,21 +49,9 @@ load_event(struct db_conn *c, const struct job *job, char kind[64], json_t **pay
                            payload, e);
 }
 
-static const char *
-str(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static json_int_t
-num(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static int
-shop_currency(struct db_conn *c, int64_t shop_id, char out[4], char tz[64], struct err *e)
+int
+loyalty_shop_currency(struct db_conn *c, int64_t shop_id, char out[4], char tz[64],
+                      struct err *e)
 {
     char shop[24];
     const char *params[1] = {shop};
@@ -114,7 +102,7 @@ int
 loyalty_job_order(struct db_conn *c, struct job_env *env, const struct job *job,
                   struct job_outcome *out, struct err *e)
 {
-    json_int_t order_id = num(job->payload, "order_id");
+    json_int_t order_id = jx_int(job->payload, "order_id");
 
     (void)env;
     out->status = JOB_DONE;
@@ -124,7 +112,7 @@ loyalty_job_order(struct db_conn *c, struct job_env *env, const struct job *job,
         /* Enqueued by an event (woo/events.c): the event names the order. */
         if (load_event(c, job, kind, &ev, e) < 0)
             return -1;
-        order_id = num(ev, "order_id");
+        order_id = jx_int(ev, "order_id");
         json_decref(ev);
         if (order_id <= 0) { /* the event is gone, or names no order */
             out->result = json_pack("{s:s}", "skipped", "no order");
@@ -166,13 +154,13 @@ loyalty_job_signup(struct db_conn *c, struct job_env *env, const struct job *job
         return -1;
     if (ev == NULL)
         return 0;
-    snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, num(ev, "customer_id"));
+    snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, jx_int(ev, "customer_id"));
     snprintf(actor, sizeof(actor), "job:%" PRId64, job->id);
     /* Resolving merges a guest account with the same email first. */
-    if (loyalty_account_resolve(c, job->shop_id, num(ev, "customer_id"), str(ev, "email"), true,
-                                &account, e) < 0 ||
-        loyalty_grant(c, job->shop_id, num(ev, "customer_id"), str(ev, "email"), "signup", src,
-                      actor, e) < 0)
+    if (loyalty_account_resolve(c, job->shop_id, jx_int(ev, "customer_id"),
+                                jx_str_or_empty(ev, "email"), true, &account, e) < 0 ||
+        loyalty_grant(c, job->shop_id, jx_int(ev, "customer_id"), jx_str_or_empty(ev, "email"),
+                      "signup", src, actor, e) < 0)
         goto out;
     out->result = json_pack("{s:I}", "account_id", (json_int_t)account);
     rc = 0;
@@ -256,20 +244,21 @@ loyalty_job_daily(struct db_conn *c, struct job_env *env, const struct job *job,
     out->delay_ms = DAILY_INTERVAL_MS;
     DB_I64(shop, job->shop_id);
     if (loyalty_settings_load(c, job->shop_id, &s, e) < 0 ||
-        shop_currency(c, job->shop_id, currency, tz, e) < 0)
+        loyalty_shop_currency(c, job->shop_id, currency, tz, e) < 0)
         return -1;
     /* Today in the shop's time zone; 29 February birthdays are kept on the
      * 28th in other years. */
-    res = db_exec(c, "loyalty_daily_birthdays",
-                  "WITH today AS (SELECT (now() AT TIME ZONE $2)::date AS d)"
-                  " SELECT a.id, extract(year FROM t.d)::int FROM loyalty_accounts a, today t"
-                  " WHERE a.shop_id = $1 AND a.merged_into IS NULL AND a.birthday_month IS NOT NULL"
-                  " AND (make_date(2000, a.birthday_month, a.birthday_day) ="
-                  "       make_date(2000, extract(month FROM t.d)::int, extract(day FROM t.d)::int)"
-                  "   OR (a.birthday_month = 2 AND a.birthday_day = 29"
-                  "       AND extract(month FROM t.d) = 2 AND extract(day FROM t.d) = 28"
-                  "       AND extract(day FROM (date_trunc('year', t.d) + interval '59 days')) <> 29))",
-                  2, params, e);
+    res = db_exec(
+        c, "loyalty_daily_birthdays",
+        "WITH today AS (SELECT (now() AT TIME ZONE $2)::date AS d)"
+        " SELECT a.id, extract(year FROM t.d)::int FROM loyalty_accounts a, today t"
+        " WHERE a.shop_id = $1 AND a.merged_into IS NULL AND a.birthday_month IS NOT NULL"
+        " AND (make_date(2000, a.birthday_month, a.birthday_day) ="
+        "       make_date(2000, extract(month FROM t.d)::int, extract(day FROM t.d)::int)"
+        "   OR (a.birthday_month = 2 AND a.birthday_day = 29"
+        "       AND extract(month FROM t.d) = 2 AND extract(day FROM t.d) = 28"
+        "       AND extract(day FROM (date_trunc('year', t.d) + interval '59 days')) <> 29))",
+        2, params, e);
     if (res == NULL)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -458,8 +447,10 @@ loyalty_job_coupon_dead(struct db_conn *c, const struct job *job, struct err *e)
     points = atoll(PQgetvalue(res, 0, 1));
     PQclear(res);
     {
-        struct loyalty_entry en = {.account_id = account, .delta = points,
-                                   .reason = "redemption_refund", .source_kind = "redemption_refund",
+        struct loyalty_entry en = {.account_id = account,
+                                   .delta = points,
+                                   .reason = "redemption_refund",
+                                   .source_kind = "redemption_refund",
                                    .source_id = id,
                                    .note = "the coupon could not be created in the shop",
                                    .actor = "job:coupon"};

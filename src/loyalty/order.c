@@ -46,19 +46,6 @@
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/loyalty/order.h"
 
-static const char *
-str(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static json_int_t
-num(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
 static int
 order_lock(struct db_conn *c, const char *shop, const char *order, bool *got, struct err *e)
 {
@@ -74,27 +61,6 @@ order_lock(struct db_conn *c, const char *shop, const char *order, bool *got, st
     if (res == NULL)
         return -1;
     *got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return 0;
-}
-
-static int
-shop_currency(struct db_conn *c, int64_t shop_id, char out[4], struct err *e)
-{
-    char shop[24];
-    const char *params[1] = {shop};
-    PGresult *res;
-
-    DB_I64(shop, shop_id);
-    res = db_exec(c, "loyalty_order_shop_currency", "SELECT currency FROM shops WHERE id = $1", 1,
-                  params, e);
-    if (res == NULL)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return err_set(e, ERR_NOT_FOUND, NULL, "no shop %" PRId64, shop_id);
-    }
-    snprintf(out, 4, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return 0;
 }
@@ -190,20 +156,20 @@ earn(struct db_conn *c, int64_t shop_id, const struct loyalty_settings *s, const
     struct err pe = {0};
 
     *skipped = NULL;
-    if (shop_currency(c, shop_id, currency, e) < 0)
+    if (loyalty_shop_currency(c, shop_id, currency, NULL, e) < 0)
         return -1;
     if (s->basis == LOYALTY_BASIS_TOTAL) {
-        if (loyalty_milli_parse(str(ev, "total"), &amount, &pe) < 0)
+        if (loyalty_milli_parse(jx_str_or_empty(ev, "total"), &amount, &pe) < 0)
             amount = 0;
     } else {
         json_array_foreach(json_object_get(ev, "items"), i, item) {
             int64_t v = 0;
-            if (loyalty_milli_parse(str(item, "total"), &v, &pe) == 0)
+            if (loyalty_milli_parse(jx_str_or_empty(item, "total"), &v, &pe) == 0)
                 amount += v;
         }
     }
-    if (loyalty_account_resolve(c, shop_id, num(ev, "customer_id"), str(ev, "email"), true,
-                                &account, e) < 0) {
+    if (loyalty_account_resolve(c, shop_id, jx_int(ev, "customer_id"), jx_str_or_empty(ev, "email"),
+                                true, &account, e) < 0) {
         if (e->kind != ERR_INVALID)
             return -1;
         *skipped = "order has neither a customer nor an email";
@@ -218,27 +184,27 @@ earn(struct db_conn *c, int64_t shop_id, const struct loyalty_settings *s, const
     if (t >= 0)
         mult = s->tiers[t].multiplier_milli;
     loyalty_milli_format(amount, amount_s);
-    if (!loyalty_convert(s, currency, str(ev, "currency"), amount, &converted)) {
+    if (!loyalty_convert(s, currency, jx_str_or_empty(ev, "currency"), amount, &converted)) {
         snprintf(note, sizeof(note),
                  "order in %s, the shop's currency is %s and no rate is configured: no points",
-                 str(ev, "currency"), currency);
+                 jx_str_or_empty(ev, "currency"), currency);
     } else {
         points = loyalty_points_for(s, converted, mult);
         snprintf(note, sizeof(note), "order %" JSON_INTEGER_FORMAT ": %s %s%s%s",
-                 num(ev, "order_id"), amount_s, str(ev, "currency"), t >= 0 ? ", tier " : "",
-                 t >= 0 ? s->tiers[t].name : "");
+                 jx_int(ev, "order_id"), amount_s, jx_str_or_empty(ev, "currency"),
+                 t >= 0 ? ", tier " : "", t >= 0 ? s->tiers[t].name : "");
     }
-    snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, num(ev, "order_id"));
+    snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, jx_int(ev, "order_id"));
     {
         struct loyalty_entry en = {.account_id = account, .delta = points, .reason = "earn",
                                    .source_kind = "order", .source_id = src,
-                                   .order_id = num(ev, "order_id"), .expires = true,
+                                   .order_id = jx_int(ev, "order_id"), .expires = true,
                                    .expiry_months = s->expiry_months, .note = note, .actor = actor};
         if (loyalty_ledger_append(c, shop_id, &en, &dup, NULL, e) < 0)
             return -1;
     }
-    if (!dup &&
-        pay_referral(c, shop_id, account, str(ev, "email"), num(ev, "order_id"), actor, e) < 0)
+    if (!dup && pay_referral(c, shop_id, account, jx_str_or_empty(ev, "email"),
+                             jx_int(ev, "order_id"), actor, e) < 0)
         return -1;
     return 0;
 }
@@ -304,7 +270,7 @@ reverse(struct db_conn *c, int64_t shop_id, const char *order, struct order_stat
 
     *wrote = 0;
     if (refunded)
-        snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, num(ev, "refund_id"));
+        snprintf(src, sizeof(src), "%" JSON_INTEGER_FORMAT, jx_int(ev, "refund_id"));
     else
         snprintf(src, sizeof(src), "%s", order);
     snprintf(key, sizeof(key), "%s:%s", refunded ? "refund" : "cancel", src);
@@ -312,8 +278,8 @@ reverse(struct db_conn *c, int64_t shop_id, const char *order, struct order_stat
         return 0;
     full = !refunded || json_is_true(json_object_get(ev, "full"));
     if (refunded) {
-        loyalty_milli_parse(str(ev, "amount"), &refund, &pe);
-        loyalty_milli_parse(str(ev, "order_total"), &total, &pe);
+        loyalty_milli_parse(jx_str_or_empty(ev, "amount"), &refund, &pe);
+        loyalty_milli_parse(jx_str_or_empty(ev, "order_total"), &total, &pe);
     }
     take = loyalty_reversal(st->earned, st->taken, refund, total, full);
     if (take == 0)
@@ -323,8 +289,8 @@ reverse(struct db_conn *c, int64_t shop_id, const char *order, struct order_stat
     else if (full)
         snprintf(note, sizeof(note), "full refund of order %s", order);
     else
-        snprintf(note, sizeof(note), "refund of %s out of %s on order %s", str(ev, "amount"),
-                 str(ev, "order_total"), order);
+        snprintf(note, sizeof(note), "refund of %s out of %s on order %s",
+                 jx_str_or_empty(ev, "amount"), jx_str_or_empty(ev, "order_total"), order);
     {
         struct loyalty_entry en = {.account_id = st->account, .delta = -take,
                                    .reason = refunded ? "refund" : "cancel",
@@ -381,13 +347,14 @@ loyalty_order_reconcile(struct db_conn *c, int64_t shop_id, int64_t order_id, co
         return -1;
     earn_kind = strcmp(s.earn_status, "processing") == 0 ? "order.paid" : "order.completed";
     /* Earning events first, then refunds by refund id, the cancellation last. */
-    res = db_exec(c, "loyalty_order_events",
-                  "SELECT kind, payload::text FROM events WHERE shop_id = $1 AND order_id = $2::bigint"
-                  " AND kind IN ('order.paid', 'order.completed', 'order.refunded',"
-                  " 'order.cancelled')"
-                  " ORDER BY kind = 'order.cancelled', (payload->>'refund_id')::bigint NULLS FIRST,"
-                  " id",
-                  2, params, e);
+    res = db_exec(
+        c, "loyalty_order_events",
+        "SELECT kind, payload::text FROM events WHERE shop_id = $1 AND order_id = $2::bigint"
+        " AND kind IN ('order.paid', 'order.completed', 'order.refunded',"
+        " 'order.cancelled')"
+        " ORDER BY kind = 'order.cancelled', (payload->>'refund_id')::bigint NULLS FIRST,"
+        " id",
+        2, params, e);
     if (res == NULL)
         goto out;
     n = PQntuples(res);

@@ -68,6 +68,13 @@ bool jx_one_line(const char *s);
 /* Borrowed string value of obj[key], or NULL when absent or not a string. */
 const char *jx_str(const json_t *obj, const char *key);
 
+/* As jx_str, but "" when absent or not a string (for payloads whose
+ * fields were validated when they were written). */
+const char *jx_str_or_empty(const json_t *obj, const char *key);
+
+/* Integer value of obj[key], or 0 when absent or not an integer. */
+json_int_t jx_int(const json_t *obj, const char *key);
+
 /* Serialise compactly. Returns: new string, caller frees; aborts on OOM. */
 char *jx_dump(const json_t *v);
 

@@ -33,6 +33,10 @@ int loyalty_settings_save(struct db_conn *c, int64_t shop_id, const struct loyal
 /* Lower-cased, trimmed email into out (256 bytes); "" when none. */
 void loyalty_email_normalise(const char *email, char out[256]);
 
+/* The shop's currency (and, when tz is not NULL, its time zone). */
+int loyalty_shop_currency(struct db_conn *c, int64_t shop_id, char out[4], char tz[64],
+                          struct err *e);
+
 /*
  * The account of a customer: by WooCommerce customer id when > 0 (a guest
  * account with the same email is taken over or merged), else by
