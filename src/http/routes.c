@@ -12,6 +12,7 @@
 #include "aftersale/loyalty/handlers.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/shops/handlers.h"
+#include "aftersale/surveys/handlers.h"
 #include "aftersale/woo/handlers.h"
 
 const struct route routes[] = {
@@ -71,6 +72,13 @@ const struct route routes[] = {
     {"POST", "/v1/reviews/{id}/approve", reviews_handle_approve, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/reviews/{id}/reject", reviews_handle_reject, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/reviews/{id}/reply", reviews_handle_reply, AUTH_SHOP, BODY_JSON},
+
+    {"GET", "/v1/survey-templates", surveys_handle_templates, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/surveys", surveys_handle_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/surveys", surveys_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}", surveys_handle_get, AUTH_SHOP, BODY_NONE},
+    {"PATCH", "/v1/surveys/{id}", surveys_handle_patch, AUTH_SHOP, BODY_JSON},
+    {"DELETE", "/v1/surveys/{id}", surveys_handle_archive, AUTH_SHOP, BODY_NONE},
 
     /* customers, from the links in review emails: the token is the credential */
     {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},

@@ -1,0 +1,70 @@
+"""Helpers for the survey integration tests (test_surveys_*.py).
+
+They reuse the review tests' fixtures (reviews_helpers.py: a service and a
+database per module, a fake WooCommerce shop and an aftersale shop per
+test), and add the survey calls. Import the fixtures by name:
+
+    from surveys_helpers import rv_admin, rv_db, rv_svc, sink, wfake, rshop  # noqa: F401
+"""
+
+import copy
+import time
+
+from reviews_helpers import (ReviewShop, jwt_claims, path_of, rshop, rv_admin, rv_db,  # noqa: F401
+                             rv_svc, sink, unique_email, wfake)
+from woo_helpers import db_query, list_all, wait_for  # noqa: F401
+
+NPS_QUESTIONS = [
+    {"id": "nps", "kind": "nps", "required": True, "label": {"en": "Recommend us?"}},
+    {"id": "why", "kind": "text", "label": {"en": "What went wrong?"},
+     "show_if": {"question": "nps", "lte": 6}},
+    {"id": "src", "kind": "multiple_choice", "other": True, "label": {"en": "Where from?"},
+     "choices": [{"id": "web", "label": {"en": "Web"}}, {"id": "tv", "label": {"en": "TV"}}]},
+    {"id": "csat", "kind": "csat", "label": {"en": "Satisfied?"}},
+    {"id": "ces", "kind": "ces", "label": {"en": "Easy?"}},
+]
+
+
+def questions():
+    return copy.deepcopy(NPS_QUESTIONS)
+
+
+def create_survey(shop, **body):
+    if "template" not in body:
+        body.setdefault("name", "NPS")
+        body.setdefault("questions", questions())
+    r = shop.api.post("/v1/surveys", json=body)
+    assert r.status_code == 201, r.text
+    s = r.json()
+    assert r.headers["Location"] == f"/v1/surveys/{s['id']}"
+    return s
+
+
+def survey(shop, sid, **query):
+    r = shop.api.get(f"/v1/surveys/{sid}", params=query)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def invitations(shop, sid, **query):
+    return list_all(shop.api, f"/v1/surveys/{sid}/invitations", **query)
+
+
+def link_invitation(shop, sid, order_id, status=(201, 200)):
+    r = shop.api.post(f"/v1/surveys/{sid}/invitations", json={"order_id": order_id})
+    assert r.status_code in status, r.text
+    return r.json()
+
+
+def put_answers(shop, token, answers, **extra):
+    return shop.anon.put(f"/v1/public/survey-invitations/{token}",
+                         json=dict(extra, answers=answers))
+
+
+def db(pg, shop, sql, params=None):
+    """Rows of a query on the module's database (pg: the conftest fixture)."""
+    return db_query(pg, shop.svc.db, sql, params)
+
+
+def settle(seconds=0.3):
+    time.sleep(seconds)
