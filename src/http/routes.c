@@ -79,6 +79,7 @@ const struct route routes[] = {
     {"GET", "/v1/surveys/{id}", surveys_handle_get, AUTH_SHOP, BODY_NONE},
     {"PATCH", "/v1/surveys/{id}", surveys_handle_patch, AUTH_SHOP, BODY_JSON},
     {"DELETE", "/v1/surveys/{id}", surveys_handle_archive, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}/invitations", surveys_handle_invitations_list, AUTH_SHOP, BODY_NONE},
 
     /* customers, from the links in review emails: the token is the credential */
     {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},

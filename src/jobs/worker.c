@@ -27,6 +27,7 @@
 #include "aftersale/woo/client.h"
 #include "aftersale/loyalty/jobs.h"
 #include "aftersale/reviews/jobs.h"
+#include "aftersale/surveys/jobs.h"
 #include "aftersale/woo/jobs.h"
 
 #define BATCH 128
@@ -63,6 +64,8 @@ static const struct job_kind kinds[] = {
     {"reviews.publish", NULL, reviews_job_publish, NULL},
     {"reviews.reply", NULL, reviews_job_reply, NULL},
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
+    {"surveys.schedule", surveys_job_schedule, NULL, NULL},
+    {"surveys.cancel", surveys_job_cancel, NULL, NULL},
 };
 
 /* Record an outcome and, when the job died, run its compensation in the

@@ -410,3 +410,89 @@ surveys_handle_archive(struct req *r)
     else
         reply_json_take(r, 200, x.out);
 }
+
+/* ---- invitations ---------------------------------------------------------------- */
+
+struct inv_list_ctx {
+    int64_t shop_id, survey_id, order_id, after, next_after;
+    int limit;
+    const char *status;
+    json_t *out;
+};
+
+static int
+inv_list_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct inv_list_ctx *x = ctx;
+    char shop[24], sid[24], order[24], after[24], limit[16];
+    const char *params[6] = {shop, sid, x->status, x->order_id > 0 ? order : NULL, after, limit};
+    PGresult *res;
+    int n;
+
+    DB_I64(shop, x->shop_id);
+    DB_I64(sid, x->survey_id);
+    DB_I64(order, x->order_id);
+    DB_I64(after, x->after);
+    snprintf(limit, sizeof(limit), "%d", x->limit + 1);
+    json_decref(x->out);
+    x->out = NULL;
+    res = db_exec(c, "surveys_survey_exists",
+                  "SELECT 1 FROM surveys WHERE shop_id = $1 AND id = $2", 2, params, e);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    PQclear(res);
+    if (n == 0)
+        return err_set(e, ERR_NOT_FOUND, NULL, "no survey %" PRId64, x->survey_id);
+    res = db_exec(c, "surveys_invitations_list",
+                  "SELECT id FROM survey_invitations WHERE shop_id = $1 AND survey_id = $2"
+                  " AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR order_id = $4)"
+                  " AND id > $5 ORDER BY id LIMIT $6",
+                  6, params, e);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    x->out = json_array();
+    for (int i = 0; i < n && i < x->limit; i++) {
+        json_t *inv;
+        if (surveys_invitation_json(c, x->shop_id, atoll(PQgetvalue(res, i, 0)), &inv, e) < 0) {
+            PQclear(res);
+            return -1;
+        }
+        if (inv)
+            json_array_append_new(x->out, inv);
+    }
+    x->next_after = n > x->limit ? atoll(PQgetvalue(res, x->limit - 1, 0)) : 0;
+    PQclear(res);
+    return 0;
+}
+
+void
+surveys_handle_invitations_list(struct req *r)
+{
+    static const char *const st[] = {"scheduled", "sent", "answered", "expired", "cancelled", NULL};
+    struct inv_list_ctx x = {.shop_id = r->shop_id, .status = req_query(r, "status")};
+    const char *order = req_query(r, "order_id");
+    struct err e = {0};
+    bool ok = x.status == NULL;
+
+    if (req_param_id_or_reply(r, "id", &x.survey_id) < 0 ||
+        req_page_or_reply(r, &x.limit, &x.after) < 0)
+        return;
+    for (int i = 0; !ok && st[i]; i++)
+        ok = strcmp(st[i], x.status) == 0;
+    if (!ok) {
+        reply_problem(r, ERR_MALFORMED, "status",
+                      "status must be scheduled, sent, answered, expired or cancelled");
+        return;
+    }
+    if (order && cursor_parse_id(order, &x.order_id) < 0) {
+        reply_problem(r, ERR_MALFORMED, "order_id", "order_id must be a positive integer");
+        return;
+    }
+    if (db_run(inv_list_fn, &x, &e) < 0) {
+        json_decref(x.out);
+        reply_err(r, &e);
+    } else
+        reply_page_take(r, x.out, x.next_after);
+}

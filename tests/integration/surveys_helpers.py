@@ -68,3 +68,33 @@ def db(pg, shop, sql, params=None):
 
 def settle(seconds=0.3):
     time.sleep(seconds)
+
+
+def schedule_result(shop, order_id, timeout=10.0):
+    """The surveys.schedule job's result for an order's order.completed event."""
+    def find():
+        evs = {e["id"] for e in list_all(shop.api, "/v1/events", kind="order.completed",
+                                         order_id=order_id)}
+        return next((j["result"] for j in shop.jobs(kind="surveys.schedule")
+                     if j["status"] == "done" and j["payload"].get("event_id") in evs), None)
+    return wait_for(find, timeout, interval=0.05, what=f"the survey scheduling of order {order_id}")
+
+
+def outcomes(result):
+    return {s["survey_id"]: s["outcome"] for s in result["surveys"]}
+
+
+MASK = (1 << 64) - 1
+
+
+def _mix64(z):
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & MASK
+    return z ^ (z >> 31)
+
+
+def sampled(survey_id, order_id, rate):
+    """The service's sampling rule (surveys/rules.c), recomputed here."""
+    bp = round(rate * 10000)
+    h = _mix64(_mix64((survey_id + 0x9e3779b97f4a7c15) & MASK) ^ order_id)
+    return h % 10000 < bp

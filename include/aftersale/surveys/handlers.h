@@ -11,5 +11,6 @@ void surveys_handle_list(struct req *r);
 void surveys_handle_get(struct req *r);
 void surveys_handle_patch(struct req *r);
 void surveys_handle_archive(struct req *r);
+void surveys_handle_invitations_list(struct req *r);
 
 #endif
