@@ -80,12 +80,20 @@ const struct route routes[] = {
     {"PATCH", "/v1/surveys/{id}", surveys_handle_patch, AUTH_SHOP, BODY_JSON},
     {"DELETE", "/v1/surveys/{id}", surveys_handle_archive, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/surveys/{id}/invitations", surveys_handle_invitations_list, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/surveys/{id}/invitations", surveys_handle_link_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/surveys/{id}/responses", surveys_handle_responses_list, AUTH_SHOP, BODY_NONE},
+    {"PATCH", "/v1/survey-responses/{id}", surveys_handle_response_patch, AUTH_SHOP, BODY_JSON},
 
     /* customers, from the links in review emails: the token is the credential */
     {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},
     {"POST", "/v1/public/review-requests/{token}/reviews", reviews_handle_public_submit, AUTH_NONE,
      BODY_JSON_ANY},
     {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
+    /* customers, from survey links: the survey token is the credential */
+    {"GET", "/v1/public/survey-invitations/{token}", surveys_handle_public_get, AUTH_NONE,
+     BODY_NONE},
+    {"PUT", "/v1/public/survey-invitations/{token}", surveys_handle_public_put, AUTH_NONE,
+     BODY_JSON},
     {"GET", "/unsubscribe", reviews_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
     {"POST", "/unsubscribe", reviews_handle_unsubscribe, AUTH_NONE, BODY_RAW},
 

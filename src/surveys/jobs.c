@@ -24,74 +24,11 @@
 #include "aftersale/surveys/surveys.h"
 #include "aftersale/woo/link.h"
 
-#define MAX_PRODUCTS 200
-
-struct order_facts {
-    int64_t order_id, customer_id;
-    char email[256], first_name[256], country[8], total[48];
-    bool first_order;
-    int64_t products[MAX_PRODUCTS];
-    int nproducts;
-};
-
-/* The order as the snapshot knows it. A customer's first order: no other
- * order of the same billing email (or customer id) with a smaller id that
- * was paid (WooCommerce numbers orders in creation order). Earlier orders
- * reach aftersale by webhook or by sync. */
-static int
-order_load(struct db_conn *c, int64_t shop_id, int64_t order_id, struct order_facts *o,
-           bool *found, struct err *e)
-{
-    char shop[24], order[24];
-    const char *params[2] = {shop, order};
-    PGresult *res;
-
-    *found = false;
-    memset(o, 0, sizeof(*o));
-    DB_I64(shop, shop_id);
-    DB_I64(order, order_id);
-    res = db_exec(c, "surveys_order_load",
-                  "SELECT o.customer_id, lower(o.billing_email), o.billing_first_name,"
-                  " upper(o.billing_country), o.total::text,"
-                  " NOT EXISTS (SELECT 1 FROM orders p WHERE p.shop_id = o.shop_id"
-                  "   AND p.order_id < o.order_id AND NOT p.deleted"
-                  "   AND p.status IN ('processing', 'completed', 'refunded')"
-                  "   AND ((o.billing_email <> '' AND lower(p.billing_email) = lower(o.billing_email))"
-                  "        OR (o.customer_id > 0 AND p.customer_id = o.customer_id)))"
-                  " FROM orders o WHERE o.shop_id = $1 AND o.order_id = $2",
-                  2, params, e);
-    if (res == NULL)
-        return -1;
-    if (PQntuples(res) == 1) {
-        *found = true;
-        o->order_id = order_id;
-        o->customer_id = atoll(PQgetvalue(res, 0, 0));
-        snprintf(o->email, sizeof(o->email), "%s", PQgetvalue(res, 0, 1));
-        snprintf(o->first_name, sizeof(o->first_name), "%s", PQgetvalue(res, 0, 2));
-        snprintf(o->country, sizeof(o->country), "%s", PQgetvalue(res, 0, 3));
-        snprintf(o->total, sizeof(o->total), "%s", PQgetvalue(res, 0, 4));
-        o->first_order = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
-    }
-    PQclear(res);
-    if (!*found)
-        return 0;
-    res = db_exec(c, "surveys_order_products",
-                  "SELECT DISTINCT product_id FROM order_items WHERE shop_id = $1"
-                  " AND order_id = $2 AND product_id > 0 ORDER BY product_id LIMIT 200",
-                  2, params, e);
-    if (res == NULL)
-        return -1;
-    for (int i = 0; i < PQntuples(res) && i < MAX_PRODUCTS; i++)
-        o->products[o->nproducts++] = atoll(PQgetvalue(res, i, 0));
-    PQclear(res);
-    return 0;
-}
-
 /* Decide and insert the invitation of one survey; *outcome says what
  * happened, *invitation_id is 0 when none was made. */
 static int
 invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const json_t *settings,
-       const struct order_facts *o, const char *base_time, int64_t *invitation_id,
+       const struct surveys_order_facts *o, const char *base_time, int64_t *invitation_id,
        const char **outcome, struct err *e)
 {
     struct surveys_order so = {.order_id = o->order_id, .first_order = o->first_order,
@@ -177,7 +114,7 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
     char kind[64], shop[24];
     const char *params[2] = {shop, kind};
     json_t *ev = NULL, *results = NULL;
-    struct order_facts *o = NULL;
+    struct surveys_order_facts *o = NULL;
     PGresult *res = NULL;
     bool found;
     int rc = -1;
@@ -195,7 +132,7 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         err_set(e, ERR_INTERNAL, NULL, "out of memory");
         goto out;
     }
-    if (order_load(c, job->shop_id, json_integer_value(json_object_get(ev, "order_id")), o,
+    if (surveys_order_load(c, job->shop_id, json_integer_value(json_object_get(ev, "order_id")), o,
                    &found, e) < 0)
         goto out;
     results = json_array();

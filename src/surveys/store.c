@@ -110,3 +110,75 @@ surveys_invitation_json(struct db_conn *c, int64_t shop_id, int64_t id, json_t *
     PQclear(res);
     return 0;
 }
+
+/* The order as the snapshot knows it. A customer's first order: no other
+ * order of the same billing email (or customer id) with a smaller id that
+ * was paid (WooCommerce numbers orders in creation order). Earlier orders
+ * reach aftersale by webhook or by sync. */
+int
+surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id, struct surveys_order_facts *o,
+           bool *found, struct err *e)
+{
+    char shop[24], order[24];
+    const char *params[2] = {shop, order};
+    PGresult *res;
+
+    *found = false;
+    memset(o, 0, sizeof(*o));
+    DB_I64(shop, shop_id);
+    DB_I64(order, order_id);
+    res = db_exec(c, "surveys_order_load",
+                  "SELECT o.customer_id, lower(o.billing_email), o.billing_first_name,"
+                  " upper(o.billing_country), o.total::text,"
+                  " NOT EXISTS (SELECT 1 FROM orders p WHERE p.shop_id = o.shop_id"
+                  "   AND p.order_id < o.order_id AND NOT p.deleted"
+                  "   AND p.status IN ('processing', 'completed', 'refunded')"
+                  "   AND ((o.billing_email <> '' AND lower(p.billing_email) = lower(o.billing_email))"
+                  "        OR (o.customer_id > 0 AND p.customer_id = o.customer_id)))"
+                  " FROM orders o WHERE o.shop_id = $1 AND o.order_id = $2",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        *found = true;
+        o->order_id = order_id;
+        o->customer_id = atoll(PQgetvalue(res, 0, 0));
+        snprintf(o->email, sizeof(o->email), "%s", PQgetvalue(res, 0, 1));
+        snprintf(o->first_name, sizeof(o->first_name), "%s", PQgetvalue(res, 0, 2));
+        snprintf(o->country, sizeof(o->country), "%s", PQgetvalue(res, 0, 3));
+        snprintf(o->total, sizeof(o->total), "%s", PQgetvalue(res, 0, 4));
+        o->first_order = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+    }
+    PQclear(res);
+    if (!*found)
+        return 0;
+    res = db_exec(c, "surveys_order_products",
+                  "SELECT DISTINCT product_id FROM order_items WHERE shop_id = $1"
+                  " AND order_id = $2 AND product_id > 0 ORDER BY product_id LIMIT 200",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res) && i < SURVEYS_ORDER_MAX_PRODUCTS; i++)
+        o->products[o->nproducts++] = atoll(PQgetvalue(res, i, 0));
+    PQclear(res);
+    return 0;
+}
+
+json_t *
+surveys_response_json(const PGresult *res, int row)
+{
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:i, s:o, s:o, s:b, s:o, s:s, s:b, s:s, s:s, s:o, s:s, s:s}", "id",
+        (json_int_t)atoll(PQgetvalue(res, row, 0)), "survey_id",
+        (json_int_t)atoll(PQgetvalue(res, row, 1)), "invitation_id",
+        (json_int_t)atoll(PQgetvalue(res, row, 2)), "order_id",
+        (json_int_t)atoll(PQgetvalue(res, row, 3)), "version", atoi(PQgetvalue(res, row, 4)),
+        "answers", load_json(PQgetvalue(res, row, 5)), "other", load_json(PQgetvalue(res, row, 6)),
+        "complete", strcmp(PQgetvalue(res, row, 7), "t") == 0, "score",
+        PQgetisnull(res, row, 8) ? json_null() : json_integer(atoi(PQgetvalue(res, row, 8))),
+        "country", PQgetvalue(res, row, 9), "first_order",
+        strcmp(PQgetvalue(res, row, 10), "t") == 0, "email", PQgetvalue(res, row, 11),
+        "follow_up", PQgetvalue(res, row, 12), "note",
+        PQgetisnull(res, row, 13) ? json_null() : json_string(PQgetvalue(res, row, 13)),
+        "created_at", PQgetvalue(res, row, 14), "updated_at", PQgetvalue(res, row, 15));
+}

@@ -34,6 +34,25 @@ int surveys_questions_load(struct db_conn *c, int64_t shop_id, int64_t survey_id
 int surveys_invitation_json(struct db_conn *c, int64_t shop_id, int64_t id, json_t **out,
                             struct err *e);
 
+/* What the invitations need of an order (from the order snapshot). */
+#define SURVEYS_ORDER_MAX_PRODUCTS 200
+struct surveys_order_facts {
+    int64_t order_id, customer_id;
+    char email[256], first_name[256], country[8], total[48];
+    bool first_order;
+    int64_t products[SURVEYS_ORDER_MAX_PRODUCTS];
+    int nproducts;
+};
+int surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id,
+                       struct surveys_order_facts *o, bool *found, struct err *e);
+
+/* A response as the API shows it (new ref) from a row of SURVEY_RESPONSE_COLS. */
+#define SURVEY_RESPONSE_COLS                                                                       \
+    "r.id, r.survey_id, r.invitation_id, i.order_id, r.version, r.answers::text, r.other::text,"  \
+    " r.complete, r.score, r.country, r.first_order, i.email, r.follow_up, r.note, "             \
+    DB_TS("r.created_at") ", " DB_TS("r.updated_at")
+json_t *surveys_response_json(const PGresult *res, int row);
+
 /* ---- outreach: the one place that borrows the review module's contact
  * policy, unsubscribe list and sender, until they move to a shared
  * outreach module (src/surveys/outreach.c). ---- */
