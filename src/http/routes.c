@@ -82,6 +82,8 @@ const struct route routes[] = {
     {"GET", "/v1/surveys/{id}/invitations", surveys_handle_invitations_list, AUTH_SHOP, BODY_NONE},
     {"POST", "/v1/surveys/{id}/invitations", surveys_handle_link_create, AUTH_SHOP, BODY_JSON},
     {"GET", "/v1/surveys/{id}/responses", surveys_handle_responses_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}/responses.csv", surveys_handle_csv, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}/report", surveys_handle_report, AUTH_SHOP, BODY_NONE},
     {"PATCH", "/v1/survey-responses/{id}", surveys_handle_response_patch, AUTH_SHOP, BODY_JSON},
 
     /* customers, from the links in review emails: the token is the credential */

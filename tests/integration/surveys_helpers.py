@@ -50,7 +50,15 @@ def invitations(shop, sid, **query):
     return list_all(shop.api, f"/v1/surveys/{sid}/invitations", **query)
 
 
+def wait_order(shop, order_id, timeout=10.0):
+    """Webhooks are processed by a job: wait for the order's completion event."""
+    return wait_for(lambda: list_all(shop.api, "/v1/events", kind="order.completed",
+                                     order_id=order_id), timeout, interval=0.05,
+                    what=f"order {order_id} to be processed")
+
+
 def link_invitation(shop, sid, order_id, status=(201, 200)):
+    wait_order(shop, order_id)
     r = shop.api.post(f"/v1/surveys/{sid}/invitations", json={"order_id": order_id})
     assert r.status_code in status, r.text
     return r.json()

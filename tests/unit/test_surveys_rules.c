@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "aftersale/surveys/rules.h"
+#include "aftersale/surveys/surveys.h"
 
 static json_t *
 parse(const char *text)
@@ -467,6 +468,36 @@ metrics_from_counts(void **state)
     json_decref(qs);
 }
 
+static void
+csv_fields_quoted_and_neutralised(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"", ""},
+        {"a,b", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"two\r\nlines", "\"two\r\nlines\""},
+        {"=1+2", "\"'=1+2\""},
+        {"+1", "\"'+1\""},
+        {"-2", "\"'-2\""},
+        {"@SUM(A1)", "\"'@SUM(A1)\""},
+        {"\tx", "\"'\tx\""},
+        {"=HYPERLINK(\"u\",\"v\")", "\"'=HYPERLINK(\"\"u\"\",\"\"v\"\")\""},
+        {"a=b", "a=b"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct buf b = {0};
+        surveys_csv_field(&b, cases[i].in);
+        buf_puts(&b, "");
+        if (strcmp(b.data, cases[i].out) != 0)
+            fail_msg("%s -> %s, want %s", cases[i].in, b.data, cases[i].out);
+        buf_free(&b);
+    }
+}
+
 int
 main(void)
 {
@@ -482,6 +513,7 @@ main(void)
         cmocka_unit_test_teardown(answers_conditions_and_drops, release_kept),
         cmocka_unit_test_teardown(nps_and_margin_of_error, release_kept),
         cmocka_unit_test_teardown(metrics_from_counts, release_kept),
+        cmocka_unit_test_teardown(csv_fields_quoted_and_neutralised, release_kept),
     };
     return cmocka_run_group_tests_name("surveys_rules", tests, NULL, NULL);
 }

@@ -17,5 +17,7 @@ void surveys_handle_responses_list(struct req *r);
 void surveys_handle_response_patch(struct req *r);
 void surveys_handle_public_get(struct req *r);
 void surveys_handle_public_put(struct req *r);
+void surveys_handle_report(struct req *r);
+void surveys_handle_csv(struct req *r);
 
 #endif

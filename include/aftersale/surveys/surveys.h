@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aftersale/core/buf.h"
 #include "aftersale/db/pool.h"
 
 /* The survey as the API shows it, at its current version (version <= 0)
@@ -52,6 +53,11 @@ int surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id,
     " r.complete, r.score, r.country, r.first_order, i.email, r.follow_up, r.note, "             \
     DB_TS("r.created_at") ", " DB_TS("r.updated_at")
 json_t *surveys_response_json(const PGresult *res, int row);
+
+/* Append one CSV field (RFC 4180: quoted when it holds a comma, a quote
+ * or a line break, quotes doubled); a cell starting with = + - @ tab or
+ * CR is prefixed with ' (and quoted) so no spreadsheet runs it. */
+void surveys_csv_field(struct buf *b, const char *s);
 
 /* ---- outreach: the one place that borrows the review module's contact
  * policy, unsubscribe list and sender, until they move to a shared
