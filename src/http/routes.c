@@ -96,6 +96,8 @@ const struct route routes[] = {
      BODY_NONE},
     {"PUT", "/v1/public/survey-invitations/{token}", surveys_handle_public_put, AUTH_NONE,
      BODY_JSON},
+    {"GET", "/s/{token}", surveys_handle_score_page, AUTH_NONE, BODY_NONE},
+    {"POST", "/s/{token}", surveys_handle_score_post, AUTH_NONE, BODY_RAW},
     {"GET", "/unsubscribe", reviews_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
     {"POST", "/unsubscribe", reviews_handle_unsubscribe, AUTH_NONE, BODY_RAW},
 

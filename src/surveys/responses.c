@@ -48,7 +48,7 @@ link_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct link_ctx *x = ctx;
     struct surveys_order_facts *o = NULL;
-    char shop[24], sid[24], order[24], cust[24];
+    char shop[24], sid[24], order[24], cust[24], ver[16], expiry[32];
     const char *params[2] = {shop, sid};
     PGresult *res;
     bool found;
@@ -86,8 +86,6 @@ link_fn(struct db_conn *c, void *ctx, struct err *e)
         free(hex);
     }
     {
-        char ver[16];
-        char expiry[32];
         snprintf(ver, sizeof(ver), "%s", PQgetvalue(res, 0, 1));
         snprintf(expiry, sizeof(expiry), "%s", PQgetvalue(res, 0, 2));
         PQclear(res);
@@ -133,7 +131,21 @@ link_fn(struct db_conn *c, void *ctx, struct err *e)
         if (res == NULL)
             goto out;
         x->id = atoll(PQgetvalue(res, 0, 0));
-        if (strcmp(PQgetvalue(res, 0, 1), "cancelled") == 0 ||
+        if (strcmp(PQgetvalue(res, 0, 1), "scheduled") == 0) {
+            /* Not sent yet: the merchant's link sends it now, so the
+             * email step will not send it again. */
+            char iid[24];
+            const char *p2[3] = {shop, iid, expiry};
+            DB_I64(iid, x->id);
+            PQclear(res);
+            if (db_exec_cmd(c, "surveys_link_send",
+                            "UPDATE survey_invitations SET channel = 'link', status = 'sent',"
+                            " sent_at = now(), expires_at = now() + $3::interval,"
+                            " updated_at = now() WHERE shop_id = $1 AND id = $2",
+                            3, p2, e) < 0)
+                goto out;
+            res = NULL;
+        } else if (strcmp(PQgetvalue(res, 0, 1), "cancelled") == 0 ||
             strcmp(PQgetvalue(res, 0, 1), "expired") == 0) {
             err_set(e, ERR_CONFLICT, "order_id", "the order's invitation %" PRId64 " is %s", x->id,
                     PQgetvalue(res, 0, 1));
@@ -454,6 +466,22 @@ out:
     json_decref(questions);
     json_decref(merged);
     json_decref(prev);
+    return rc;
+}
+
+int
+surveys_record_score(const struct token_claims *claims, const char *qid, int score,
+                     struct err *e)
+{
+    struct public_ctx x = {.claims = *claims, .partial = true, .merge = true};
+    json_t *answers = json_pack("{s:i}", qid, score);
+    int rc;
+
+    x.answers = answers;
+    rc = db_tx(submit_fn, &x, e);
+    json_decref(answers);
+    json_decref(x.out);
+    json_decref(x.dropped);
     return rc;
 }
 

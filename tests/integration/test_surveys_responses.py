@@ -24,7 +24,7 @@ def _order(shop, email=None, country="SK", total="20.00"):
 
 def test_link_invitation_public_get_put_and_change(rshop):
     shop = rshop
-    s = create_survey(shop, status="active")
+    s = create_survey(shop)            # a draft: the trigger makes no invitation first
     o = _order(shop)
     link = link_invitation(shop, s["id"], o["id"], status=(201,))
     assert link["url"] == f"{shop.svc.url}/s/{link['token']}"
@@ -224,3 +224,43 @@ def test_list_filters_and_follow_up(rshop):
                    422, "invalid-field", "follow_up")
     assert_problem(shop.api.patch("/v1/survey-responses/999999", json={"note": None}), 404,
                    "not-found")
+
+
+def test_score_link_get_records_nothing_post_records(rshop):
+    shop = rshop
+    s = create_survey(shop, status="active")
+    o = _order(shop)
+    link = link_invitation(shop, s["id"], o["id"])
+    # The trigger had scheduled this order's invitation (active survey): the link sends it now.
+    assert (link["invitation"]["channel"], link["invitation"]["status"]) == ("link", "sent")
+    assert link["invitation"]["sent_at"] and link["invitation"]["expires_at"]
+    path = f"/s/{link['token']}"
+    # A prefetcher opening all eleven links records nothing.
+    for v in range(11):
+        r = shop.anon.get(path, params={"q": "nps", "v": str(v)})
+        assert r.status_code == 200, r.text
+        assert "script-src" not in r.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+    assert f'value="{v}" checked' in r.text and "<fieldset><legend>Recommend us?</legend>" in r.text
+    assert r.text.count('type="radio"') == 11
+    assert list_all(shop.api, f"/v1/surveys/{s['id']}/responses") == []
+    # The form's POST records the score as a partial answer.
+    r = shop.anon.post(path, data="q=nps&v=4",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and "(4)" in r.text, r.text
+    [resp] = list_all(shop.api, f"/v1/surveys/{s['id']}/responses")
+    assert resp["answers"] == {"nps": 4} and resp["complete"] is True
+    # Then the rest of the answers through the API, and the score changed again by the page:
+    # the other answers are kept (merged).
+    assert put_answers(shop, link["token"], {"nps": 4, "why": "Late", "csat": 2}).status_code == 200
+    r = shop.anon.post(path, data="q=nps&v=5",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+    [resp] = list_all(shop.api, f"/v1/surveys/{s['id']}/responses")
+    assert resp["answers"] == {"nps": 5, "why": "Late", "csat": 2}
+    for body in ("q=nps&v=11", "q=why&v=3", "v=3", ""):
+        r = shop.anon.post(path, data=body,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 422, (body, r.status_code)
+    assert shop.anon.get("/s/not-a-token").status_code == 401
+    assert shop.anon.get(f"/s/{shop.token(link['id'], scope='review')}").status_code == 403

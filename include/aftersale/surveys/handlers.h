@@ -19,5 +19,7 @@ void surveys_handle_public_get(struct req *r);
 void surveys_handle_public_put(struct req *r);
 void surveys_handle_report(struct req *r);
 void surveys_handle_csv(struct req *r);
+void surveys_handle_score_page(struct req *r);
+void surveys_handle_score_post(struct req *r);
 
 #endif

@@ -54,6 +54,12 @@ int surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id,
     DB_TS("r.created_at") ", " DB_TS("r.updated_at")
 json_t *surveys_response_json(const PGresult *res, int row);
 
+/* Record one score (the one-click page) for the invitation a verified
+ * token names: merged into the answers given so far, as a partial answer. */
+struct token_claims;
+int surveys_record_score(const struct token_claims *claims, const char *qid, int score,
+                         struct err *e);
+
 /* Append one CSV field (RFC 4180: quoted when it holds a comma, a quote
  * or a line break, quotes doubled); a cell starting with = + - @ tab or
  * CR is prefixed with ' (and quoted) so no spreadsheet runs it. */
