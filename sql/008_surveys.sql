@@ -123,8 +123,18 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER survey_responses_agg AFTER INSERT OR UPDATE OR DELETE ON survey_responses
+CREATE TRIGGER survey_responses_agg AFTER INSERT OR DELETE ON survey_responses
     FOR EACH ROW EXECUTE FUNCTION survey_responses_agg();
+-- An UPDATE moves counts only when a counted column changes (the merchant's
+-- follow-up and note do not touch the hot per-day rows).
+CREATE TRIGGER survey_responses_agg_update
+    AFTER UPDATE OF facets, created_at, version, country, first_order ON survey_responses
+    FOR EACH ROW WHEN (OLD.facets IS DISTINCT FROM NEW.facets
+                       OR OLD.created_at IS DISTINCT FROM NEW.created_at
+                       OR OLD.version IS DISTINCT FROM NEW.version
+                       OR OLD.country IS DISTINCT FROM NEW.country
+                       OR OLD.first_order IS DISTINCT FROM NEW.first_order)
+    EXECUTE FUNCTION survey_responses_agg();
 
 CREATE FUNCTION survey_invitations_agg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
