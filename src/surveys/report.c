@@ -227,12 +227,23 @@ out:
     return rc;
 }
 
+/* NULL, or a calendar date YYYY-MM-DD (years 1900-9999). */
 static bool
 date_shape(const char *s)
 {
-    return s == NULL ||
-           (strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
-            strspn(s, "0123456789-") == 10);
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+
+    if (s == NULL)
+        return true;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789-") != 10)
+        return false;
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return false;
+    return !(m == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)));
 }
 
 void

@@ -135,6 +135,10 @@ def test_report_figures_and_periods_across_dst(rshop, pg):
                    400, "malformed", "interval")
     assert_problem(shop.api.get(f"/v1/surveys/{s['id']}/report", params={"from": "2026-13-01"}),
                    400, "malformed", "from")
+    assert_problem(shop.api.get(f"/v1/surveys/{s['id']}/report", params={"to": "2026-02-29"}),
+                   400, "malformed", "to")
+    assert shop.api.get(f"/v1/surveys/{s['id']}/report",
+                        params={"from": "2024-02-29", "to": "2024-03-01"}).status_code == 200
     assert_problem(shop.api.get(f"/v1/surveys/{s['id']}/report",
                                 params={"from": "2026-10-02", "to": "2026-10-01"}),
                    400, "malformed", "to")
