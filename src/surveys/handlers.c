@@ -446,7 +446,8 @@ inv_list_fn(struct db_conn *c, void *ctx, struct err *e)
         return err_set(e, ERR_NOT_FOUND, NULL, "no survey %" PRId64, x->survey_id);
     res = db_exec(c, "surveys_invitations_list",
                   "SELECT id FROM survey_invitations WHERE shop_id = $1 AND survey_id = $2"
-                  " AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR order_id = $4)"
+                  " AND ($3::text IS NULL OR $3 = CASE WHEN status = 'sent' AND expires_at <= now()"
+                  "   THEN 'expired' ELSE status END) AND ($4::bigint IS NULL OR order_id = $4)"
                   " AND id > $5 ORDER BY id LIMIT $6",
                   6, params, e);
     if (res == NULL)

@@ -147,6 +147,15 @@ def test_expired_or_cancelled_invitation_refuses_answers(rshop, pg):
     db(pg, shop, "UPDATE survey_invitations SET expires_at = now() - interval '1 second'"
                  " WHERE shop_id = %s AND id = %s", (shop.id, link["id"]))
     assert_problem(put_answers(shop, link["token"], {"nps": 2}), 409, "conflict")
+    assert [i["id"] for i in invitations(shop, s["id"], status="answered")] == [link["id"]]
+    # An unanswered link past its expiry shows as expired, and the filter finds it so.
+    o2 = _order(shop)
+    unanswered = link_invitation(shop, s["id"], o2["id"])
+    db(pg, shop, "UPDATE survey_invitations SET expires_at = now() - interval '1 second'"
+                 " WHERE shop_id = %s AND id = %s", (shop.id, unanswered["id"]))
+    assert [(i["id"], i["status"]) for i in invitations(shop, s["id"], status="expired")] == \
+        [(unanswered["id"], "expired")]
+    assert invitations(shop, s["id"], status="sent") == []
     [resp] = list_all(shop.api, f"/v1/surveys/{s['id']}/responses")
     assert resp["answers"] == {"nps": 8}
 
