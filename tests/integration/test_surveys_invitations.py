@@ -101,3 +101,27 @@ def test_refund_and_cancel_cancel_a_scheduled_invitation(rshop):
     wait_for(lambda: any(j["status"] == "done" and j["result"] == {"cancelled": 0}
                          for j in shop.jobs(kind="surveys.cancel")), 10)
     assert status_of(part["id"])["status"] == "scheduled"
+
+
+def test_paused_and_archived_surveys_invite_nobody(rshop):
+    from surveys_helpers import link_invitation, put_answers
+    shop = rshop
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    s = create_survey(shop, name="Life", status="active", trigger={"delay": "P1D"},
+                      recontact_days=0)
+    o1 = _completed(shop, [(mug, 1, "9.00")], unique_email("one"))
+    assert outcomes(schedule_result(shop, o1["id"]))[s["id"]] == "scheduled"
+    linked = _completed(shop, [(mug, 1, "9.00")], unique_email("link"))
+    schedule_result(shop, linked["id"])
+    link = link_invitation(shop, s["id"], linked["id"])
+    assert shop.api.patch(f"/v1/surveys/{s['id']}", json={"status": "paused"}).status_code == 200
+    o2 = _completed(shop, [(mug, 1, "9.00")], unique_email("two"))
+    assert s["id"] not in outcomes(schedule_result(shop, o2["id"]))
+    # Archiving cancels what is still scheduled and closes the links.
+    assert shop.api.delete(f"/v1/surveys/{s['id']}").status_code == 200
+    [inv] = invitations(shop, s["id"], order_id=o1["id"])
+    assert (inv["status"], inv["cancel_reason"]) == ("cancelled", "survey archived")
+    r = put_answers(shop, link["token"], {"nps": 9})
+    assert r.status_code == 409, r.text
+    assert shop.api.post(f"/v1/surveys/{s['id']}/invitations",
+                         json={"order_id": o2["id"]}).status_code == 409
