@@ -152,3 +152,88 @@ END $$;
 CREATE TRIGGER survey_invitations_agg AFTER INSERT OR UPDATE OF sent_at, country, first_order
     OR DELETE ON survey_invitations
     FOR EACH ROW EXECUTE FUNCTION survey_invitations_agg();
+
+-- The same counts per product of the order (the report's by_product). The
+-- products are copied onto the invitation and the response when they are
+-- inserted, so an UPDATE subtracts exactly what the INSERT added.
+ALTER TABLE survey_invitations ADD COLUMN products bigint[] NOT NULL DEFAULT '{}';
+ALTER TABLE survey_responses ADD COLUMN products bigint[] NOT NULL DEFAULT '{}';
+
+CREATE TABLE survey_daily_products (
+    shop_id    bigint NOT NULL,
+    survey_id  bigint NOT NULL,
+    version    integer NOT NULL,
+    day        date NOT NULL,
+    product_id bigint NOT NULL,
+    facet      text NOT NULL,
+    n          bigint NOT NULL,
+    PRIMARY KEY (shop_id, survey_id, day, version, product_id, facet)
+);
+
+CREATE FUNCTION survey_daily_products_add(p_shop bigint, p_survey bigint, p_version integer,
+                                          p_at timestamptz, p_products bigint[],
+                                          p_facets text[], p_sign integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO survey_daily_products AS d (shop_id, survey_id, version, day, product_id, facet, n)
+    SELECT p_shop, p_survey, p_version,
+           (p_at AT TIME ZONE (SELECT timezone FROM shops WHERE id = p_shop))::date,
+           pr, f, p_sign
+      FROM (SELECT DISTINCT unnest(p_products) AS pr) p,
+           (SELECT DISTINCT unnest(p_facets) AS f) u
+     ORDER BY pr, f
+    ON CONFLICT (shop_id, survey_id, day, version, product_id, facet)
+    DO UPDATE SET n = d.n + EXCLUDED.n
+$$;
+
+CREATE FUNCTION survey_products_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'survey_invitations' THEN
+        SELECT coalesce(array_agg(DISTINCT oi.product_id ORDER BY oi.product_id), '{}')
+          INTO NEW.products FROM order_items oi
+         WHERE oi.shop_id = NEW.shop_id AND oi.order_id = NEW.order_id AND oi.product_id > 0;
+    ELSE
+        SELECT i.products INTO NEW.products FROM survey_invitations i
+         WHERE i.shop_id = NEW.shop_id AND i.id = NEW.invitation_id;
+        NEW.products := coalesce(NEW.products, '{}');
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER survey_invitations_products BEFORE INSERT ON survey_invitations
+    FOR EACH ROW EXECUTE FUNCTION survey_products_fill();
+CREATE TRIGGER survey_responses_products BEFORE INSERT ON survey_responses
+    FOR EACH ROW EXECUTE FUNCTION survey_products_fill();
+
+CREATE OR REPLACE FUNCTION survey_responses_agg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM survey_daily_add(OLD.shop_id, OLD.survey_id, OLD.version, OLD.created_at,
+                                 OLD.facets || '#response'::text, OLD.country, OLD.first_order, -1);
+        PERFORM survey_daily_products_add(OLD.shop_id, OLD.survey_id, OLD.version, OLD.created_at,
+                                          OLD.products, OLD.facets || '#response'::text, -1);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM survey_daily_add(NEW.shop_id, NEW.survey_id, NEW.version, NEW.created_at,
+                                 NEW.facets || '#response'::text, NEW.country, NEW.first_order, 1);
+        PERFORM survey_daily_products_add(NEW.shop_id, NEW.survey_id, NEW.version, NEW.created_at,
+                                          NEW.products, NEW.facets || '#response'::text, 1);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION survey_invitations_agg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.sent_at IS NOT NULL THEN
+        PERFORM survey_daily_add(OLD.shop_id, OLD.survey_id, OLD.version, OLD.sent_at,
+                                 ARRAY['#sent'], OLD.country, OLD.first_order, -1);
+        PERFORM survey_daily_products_add(OLD.shop_id, OLD.survey_id, OLD.version, OLD.sent_at,
+                                          OLD.products, ARRAY['#sent'], -1);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.sent_at IS NOT NULL THEN
+        PERFORM survey_daily_add(NEW.shop_id, NEW.survey_id, NEW.version, NEW.sent_at,
+                                 ARRAY['#sent'], NEW.country, NEW.first_order, 1);
+        PERFORM survey_daily_products_add(NEW.shop_id, NEW.survey_id, NEW.version, NEW.sent_at,
+                                          NEW.products, ARRAY['#sent'], 1);
+    END IF;
+    RETURN NULL;
+END $$;

@@ -217,6 +217,52 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
                            surveys_metrics(qs, total), "over_time", over, "by_country",
                            by_country, "by_customer", by_customer);
     }
+    {
+        /* By product of the order: the 50 products with the most responses. */
+        json_t *by_product = json_array(), *counts = NULL;
+        int64_t cur = -1;
+        res = db_exec(c, "surveys_report_products",
+                      "WITH top AS (SELECT product_id FROM survey_daily_products"
+                      "  WHERE shop_id = $1 AND survey_id = $2 AND day BETWEEN $3::date AND $4::date"
+                      "  AND ($6::integer IS NULL OR version = $6) AND facet = '#response'"
+                      "  GROUP BY product_id HAVING sum(n) > 0 ORDER BY sum(n) DESC, product_id"
+                      "  LIMIT 50)"
+                      " SELECT p.product_id, p.facet, sum(p.n)::bigint,"
+                      "  (SELECT oi.name FROM order_items oi WHERE oi.shop_id = $1"
+                      "   AND oi.product_id = p.product_id ORDER BY oi.order_id DESC LIMIT 1)"
+                      " FROM survey_daily_products p JOIN top USING (product_id)"
+                      " WHERE p.shop_id = $1 AND p.survey_id = $2"
+                      " AND p.day BETWEEN $3::date AND $4::date"
+                      " AND ($6::integer IS NULL OR p.version = $6) AND $5::text IS NOT NULL"
+                      " GROUP BY p.product_id, p.facet HAVING sum(p.n) <> 0"
+                      " ORDER BY p.product_id",
+                      6, params, e);
+        if (res == NULL) {
+            json_decref(by_product);
+            goto out;
+        }
+        for (int i = 0; i <= PQntuples(res); i++) {
+            int64_t pid = i < PQntuples(res) ? atoll(PQgetvalue(res, i, 0)) : -2;
+            if (pid != cur && counts != NULL) {
+                json_t *m = surveys_metrics(qs, counts);
+                json_object_set_new(m, "product_id", json_integer(cur));
+                json_object_set_new(m, "product_name",
+                                    json_string(PQgetisnull(res, i - 1, 3) ? ""
+                                                                           : PQgetvalue(res, i - 1, 3)));
+                json_array_append_new(by_product, m);
+                json_decref(counts);
+                counts = NULL;
+            }
+            if (i == PQntuples(res))
+                break;
+            if (counts == NULL)
+                counts = json_object();
+            cur = pid;
+            count_add(counts, PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2)));
+        }
+        PQclear(res);
+        json_object_set_new(x->out, "by_product", by_product);
+    }
     rc = 0;
 out:
     json_decref(qs);

@@ -210,3 +210,28 @@ def test_csv_streams_many_rows(rshop, pg):
     assert len(rows) == 1 + 1200
     ids = [int(x[0]) for x in rows[1:]]
     assert ids == sorted(ids) and len(set(ids)) == 1200
+
+
+def test_breakdown_by_product(rshop):
+    shop = rshop
+    s = create_survey(shop, name="Products", questions=QUESTIONS)
+    alpha = shop.fake.add_product("Alpha", "10.00")["id"]
+    beta = shop.fake.add_product("Beta", "5.00")["id"]
+    plan = [([(alpha, 1, "10.00")], 10), ([(alpha, 1, "10.00"), (beta, 2, "10.00")], 0),
+            ([(beta, 1, "5.00")], None)]
+    for items, score in plan:
+        o = shop.fake.add_order(status="processing", email=unique_email("p"), first_name="Ann",
+                                items=items)
+        shop.deliver_order(o["id"])
+        shop.complete(o["id"])
+        link = link_invitation(shop, s["id"], o["id"])
+        if score is not None:
+            assert put_answers(shop, link["token"], {"nps": score}).status_code == 201
+    rep = shop.api.get(f"/v1/surveys/{s['id']}/report").json()
+    got = {p["product_id"]: p for p in rep["by_product"]}
+    assert set(got) == {alpha, beta}
+    assert (got[alpha]["product_name"], got[alpha]["responses"], got[alpha]["invitations_sent"],
+            got[alpha]["nps"]["score"]) == ("Alpha", 2, 2, 0)
+    assert (got[beta]["product_name"], got[beta]["responses"], got[beta]["invitations_sent"],
+            got[beta]["response_rate"], got[beta]["nps"]["score"]) == ("Beta", 1, 2, 0.5, -100)
+    assert [p["product_id"] for p in rep["by_product"]] == [alpha, beta]
