@@ -19,7 +19,7 @@ WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wsha
             -Wcast-qual -Wpointer-arith -Wformat=2 -fno-common
 CPPFLAGS += -Iinclude -D_GNU_SOURCE -DAFTERSALE_COMMIT='"$(COMMIT)"'
 CFLAGS_BASE = -std=c11 $(WARN) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
 
 SRC      := $(shell find src -name '*.c' | sort)
 SQL      := $(sort $(wildcard sql/[0-9][0-9][0-9]_*.sql))

@@ -16,6 +16,7 @@
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/shops/handlers.h"
 #include "aftersale/woo/auth_callback.h"
+#include "aftersale/surveys/handlers.h"
 #include "aftersale/woo/handlers.h"
 
 const struct route routes[] = {
@@ -103,6 +104,18 @@ const struct route routes[] = {
     {"POST", "/v1/me/returns/{id}/photos", returns_handle_me_photo_add, AUTH_NONE, BODY_RAW},
     {"GET", "/v1/me/returns/{id}/photos/{photo_id}", returns_handle_me_photo_get, AUTH_NONE,
      BODY_NONE},
+    {"GET", "/v1/survey-templates", surveys_handle_templates, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/surveys", surveys_handle_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/surveys", surveys_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}", surveys_handle_get, AUTH_SHOP, BODY_NONE},
+    {"PATCH", "/v1/surveys/{id}", surveys_handle_patch, AUTH_SHOP, BODY_JSON},
+    {"DELETE", "/v1/surveys/{id}", surveys_handle_archive, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}/invitations", surveys_handle_invitations_list, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/surveys/{id}/invitations", surveys_handle_link_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/surveys/{id}/responses", surveys_handle_responses_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}/responses.csv", surveys_handle_csv, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/surveys/{id}/report", surveys_handle_report, AUTH_SHOP, BODY_NONE},
+    {"PATCH", "/v1/survey-responses/{id}", surveys_handle_response_patch, AUTH_SHOP, BODY_JSON},
 
     /* customers, from the links in review emails: the token is the credential */
     {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},
@@ -111,6 +124,13 @@ const struct route routes[] = {
     {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
     {"GET", "/returns", returns_handle_page, AUTH_NONE, BODY_NONE},
     {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_RAW},
+    /* customers, from survey links: the survey token is the credential */
+    {"GET", "/v1/public/survey-invitations/{token}", surveys_handle_public_get, AUTH_NONE,
+     BODY_NONE},
+    {"PUT", "/v1/public/survey-invitations/{token}", surveys_handle_public_put, AUTH_NONE,
+     BODY_JSON},
+    {"GET", "/s/{token}", surveys_handle_score_page, AUTH_NONE, BODY_NONE},
+    {"POST", "/s/{token}", surveys_handle_score_post, AUTH_NONE, BODY_RAW},
     {"GET", "/unsubscribe", outreach_handle_unsubscribe_page, AUTH_NONE, BODY_NONE},
     {"POST", "/unsubscribe", outreach_handle_unsubscribe, AUTH_NONE, BODY_RAW},
 

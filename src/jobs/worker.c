@@ -34,6 +34,7 @@
 #include "aftersale/outreach/jobs.h"
 #include "aftersale/returns/jobs.h"
 #include "aftersale/reviews/jobs.h"
+#include "aftersale/surveys/jobs.h"
 #include "aftersale/woo/jobs.h"
 
 #define BATCH 128
@@ -74,6 +75,8 @@ static const struct job_kind kinds[] = {
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
     {"outreach.test_email", NULL, outreach_job_test_email, NULL},
     {"returns.resolve", NULL, returns_job_resolve, returns_job_resolve_dead},
+    {"surveys.schedule", surveys_job_schedule, NULL, NULL},
+    {"surveys.cancel", surveys_job_cancel, NULL, NULL},
 };
 
 /*

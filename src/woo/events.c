@@ -31,6 +31,10 @@ static const struct {
     {"order.completed", "reviews.schedule"},
     {"order.refunded", "reviews.cancel"},
     {"order.cancelled", "reviews.cancel"},
+    {"order.completed", "surveys.schedule"},
+    {"order.delivered", "surveys.schedule"},
+    {"order.refunded", "surveys.cancel"},
+    {"order.cancelled", "surveys.cancel"},
     {NULL, NULL},
 };
 

@@ -875,6 +875,22 @@ def test_spec_routes():
         ("GET", "/unsubscribe"),
         ("POST", "/unsubscribe"),
         ("POST", "/v1/webhooks/woocommerce/{shop_id}"),
+        ("GET", "/v1/survey-templates"),
+        ("POST", "/v1/surveys"),
+        ("GET", "/v1/surveys"),
+        ("GET", "/v1/surveys/{id}"),
+        ("PATCH", "/v1/surveys/{id}"),
+        ("DELETE", "/v1/surveys/{id}"),
+        ("GET", "/v1/surveys/{id}/invitations"),
+        ("POST", "/v1/surveys/{id}/invitations"),
+        ("GET", "/v1/surveys/{id}/responses"),
+        ("GET", "/v1/surveys/{id}/responses.csv"),
+        ("GET", "/v1/surveys/{id}/report"),
+        ("PATCH", "/v1/survey-responses/{id}"),
+        ("GET", "/v1/public/survey-invitations/{token}"),
+        ("PUT", "/v1/public/survey-invitations/{token}"),
+        ("GET", "/s/{token}"),
+        ("POST", "/s/{token}"),
     }
 
 

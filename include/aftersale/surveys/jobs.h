@@ -1,0 +1,19 @@
+/*
+ * jobs.h - the survey job kinds (registered in jobs/worker.c).
+ *
+ * surveys.schedule (internal) order.completed / order.delivered -> an
+ *                  invitation per active survey the order qualifies for
+ * surveys.cancel   (internal) order.refunded (full) / order.cancelled ->
+ *                  cancel the invitations not sent yet
+ */
+#ifndef AFTERSALE_SURVEYS_JOBS_H
+#define AFTERSALE_SURVEYS_JOBS_H
+
+#include "aftersale/jobs/worker.h"
+
+int surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *job,
+                         struct job_outcome *out, struct err *e);
+int surveys_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
+                       struct job_outcome *out, struct err *e);
+
+#endif

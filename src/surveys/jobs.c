@@ -1,0 +1,217 @@
+/*
+ * jobs.c - survey invitations from internal events.
+ *
+ * surveys.schedule runs once per order event (order.completed, and
+ * order.delivered once the shop emits it) and, for every active survey
+ * triggered by that event, decides whether this order gets an invitation:
+ * the audience filters (surveys/rules.c), the deterministic sample, the
+ * unsubscribe list, and the recontact window. The unique (survey, order)
+ * makes a re-run harmless, and an advisory lock per (survey, email) makes
+ * two orders of one customer, scheduled at once, see each other for the
+ * recontact window.
+ *
+ * surveys.cancel cancels the invitations not sent yet of an order refunded
+ * in full or cancelled.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aftersale/core/jx.h"
+#include "aftersale/surveys/jobs.h"
+#include "aftersale/surveys/rules.h"
+#include "aftersale/surveys/surveys.h"
+#include "aftersale/woo/link.h"
+
+/* Decide and insert the invitation of one survey; *outcome says what
+ * happened, *invitation_id is 0 when none was made. */
+static int
+invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const json_t *settings,
+       const struct surveys_order_facts *o, const char *base_time, int64_t *invitation_id,
+       const char **outcome, struct err *e)
+{
+    struct surveys_order so = {.order_id = o->order_id, .first_order = o->first_order,
+                               .country = o->country, .total = o->total,
+                               .products = o->products, .nproducts = o->nproducts};
+    char shop[24], sid[24], order[24], ver[16], days[16], cust[24];
+    PGresult *res;
+    bool unsub;
+
+    *invitation_id = 0;
+    if (o->email[0] == '\0')
+        return *outcome = "the order has no billing email", 0;
+    if (!surveys_audience_match(settings, &so, outcome))
+        return 0;
+    if (!surveys_sampled(survey_id, o->order_id, surveys_rate_bp(settings)))
+        return *outcome = "not in the sample", 0;
+    if (surveys_outreach_unsubscribed(c, shop_id, o->email, &unsub, e) < 0)
+        return -1;
+    if (unsub)
+        return *outcome = "the customer unsubscribed", 0;
+    DB_I64(shop, shop_id);
+    DB_I64(sid, survey_id);
+    DB_I64(order, o->order_id);
+    DB_I64(cust, o->customer_id);
+    snprintf(ver, sizeof(ver), "%d", version);
+    snprintf(days, sizeof(days), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(settings, "recontact_days")));
+    {
+        /* Serialise the invitations of one customer to one survey, so the
+         * recontact check below sees a concurrent one. */
+        const char *p[3] = {shop, sid, o->email};
+        res = db_exec(c, "surveys_recontact_lock",
+                      "SELECT pg_advisory_xact_lock(hashtextextended("
+                      "'survey:' || $1 || ':' || $2 || ':' || $3, 0))",
+                      3, p, e);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    {
+        const char *p[5] = {shop, sid, o->email, days, order};
+        res = db_exec(c, "surveys_recontact",
+                      "SELECT 1 FROM survey_invitations WHERE shop_id = $1 AND survey_id = $2"
+                      " AND email = $3 AND order_id <> $5 AND status <> 'cancelled'"
+                      " AND created_at > now() - $4::integer * interval '1 day' LIMIT 1",
+                      5, p, e);
+        if (res == NULL)
+            return -1;
+        if (PQntuples(res) > 0) {
+            PQclear(res);
+            return *outcome = "invited to this survey within the recontact window", 0;
+        }
+        PQclear(res);
+    }
+    {
+        const char *p[11] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
+                             o->first_order ? "t" : "f", base_time,
+                             jx_str(json_object_get(settings, "trigger"), "delay")};
+        res = db_exec(c, "surveys_invite",
+                      "INSERT INTO survey_invitations (shop_id, survey_id, version, order_id,"
+                      " customer_id, email, first_name, country, first_order, channel, due_at)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'email',"
+                      "  coalesce($10::timestamptz, now()) + $11::interval)"
+                      " ON CONFLICT (shop_id, survey_id, order_id) DO NOTHING RETURNING id",
+                      11, p, e);
+    }
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        *invitation_id = atoll(PQgetvalue(res, 0, 0));
+        *outcome = "scheduled";
+    } else {
+        *outcome = "already invited";
+    }
+    PQclear(res);
+    return 0;
+}
+
+int
+surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *job,
+                     struct job_outcome *out, struct err *e)
+{
+    char kind[64], shop[24];
+    const char *params[2] = {shop, kind};
+    json_t *ev = NULL, *results = NULL;
+    struct surveys_order_facts *o = NULL;
+    PGresult *res = NULL;
+    bool found;
+    int rc = -1;
+
+    (void)env;
+    out->status = JOB_DONE;
+    if (woo_events_load(c, job->shop_id,
+                        json_integer_value(json_object_get(job->payload, "event_id")), kind, &ev,
+                        e) < 0)
+        return -1;
+    if (ev == NULL)
+        return 0;
+    o = calloc(1, sizeof(*o));
+    if (o == NULL) {
+        err_set(e, ERR_INTERNAL, NULL, "out of memory");
+        goto out;
+    }
+    if (surveys_order_load(c, job->shop_id, json_integer_value(json_object_get(ev, "order_id")), o,
+                   &found, e) < 0)
+        goto out;
+    results = json_array();
+    if (!found) {
+        out->result = json_pack("{s:s, s:o}", "outcome", "order unknown", "surveys", results);
+        results = NULL;
+        rc = 0;
+        goto out;
+    }
+    DB_I64(shop, job->shop_id);
+    res = db_exec(c, "surveys_triggered",
+                  "SELECT id, version, settings::text FROM surveys WHERE shop_id = $1"
+                  " AND status = 'active' AND settings->'trigger'->>'event' = $2 ORDER BY id",
+                  2, params, e);
+    if (res == NULL)
+        goto out;
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_error_t jerr;
+        json_t *settings = json_loads(PQgetvalue(res, i, 2), 0, &jerr);
+        int64_t sid = atoll(PQgetvalue(res, i, 0)), iid = 0;
+        const char *outcome = "bad settings";
+        /* The completion time when the event says it, else now. */
+        const char *base = strcmp(kind, "order.completed") == 0
+                               ? jx_str(ev, "date_completed_gmt")
+                               : NULL;
+        int r = settings ? invite(c, job->shop_id, sid, atoi(PQgetvalue(res, i, 1)), settings, o,
+                                  base, &iid, &outcome, e)
+                         : 0;
+        json_decref(settings);
+        if (r < 0)
+            goto out;
+        json_array_append_new(results, json_pack("{s:I, s:o, s:s}", "survey_id", (json_int_t)sid,
+                                                 "invitation_id",
+                                                 iid ? json_integer(iid) : json_null(), "outcome",
+                                                 outcome));
+    }
+    out->result = json_pack("{s:I, s:o}", "order_id", (json_int_t)o->order_id, "surveys", results);
+    results = NULL;
+    rc = 0;
+out:
+    PQclear(res);
+    json_decref(results);
+    json_decref(ev);
+    free(o);
+    return rc;
+}
+
+int
+surveys_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
+                   struct job_outcome *out, struct err *e)
+{
+    char kind[64], shop[24], order[24];
+    json_t *ev = NULL;
+    long n = 0;
+
+    (void)env;
+    out->status = JOB_DONE;
+    if (woo_events_load(c, job->shop_id,
+                        json_integer_value(json_object_get(job->payload, "event_id")), kind, &ev,
+                        e) < 0)
+        return -1;
+    if (ev == NULL)
+        return 0;
+    /* A partial refund keeps the invitation: the customer kept the rest. */
+    if (strcmp(kind, "order.cancelled") == 0 || json_is_true(json_object_get(ev, "full"))) {
+        const char *params[3] = {shop, order, strcmp(kind, "order.cancelled") == 0
+                                                  ? "order cancelled"
+                                                  : "order refunded"};
+        DB_I64(shop, job->shop_id);
+        DB_I64(order, json_integer_value(json_object_get(ev, "order_id")));
+        n = db_exec_cmd(c, "surveys_cancel",
+                        "UPDATE survey_invitations SET status = 'cancelled', cancel_reason = $3,"
+                        " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
+                        " AND status = 'scheduled'",
+                        3, params, e);
+    }
+    json_decref(ev);
+    if (n < 0)
+        return -1;
+    out->result = json_pack("{s:I}", "cancelled", (json_int_t)n);
+    return 0;
+}
