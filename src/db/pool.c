@@ -324,6 +324,21 @@ db_acquire(struct db_conn **out, struct err *e)
     return 0;
 }
 
+/* A connection that outlives the request's handler (a streamed response
+ * reads from it in later callbacks): never the request's held one, and
+ * db_request_end() leaves it alone; db_release() gives it back. */
+int
+db_acquire_own(struct db_conn **out, struct err *e)
+{
+    bool was = scoped;
+    int rc;
+
+    scoped = false;
+    rc = db_acquire(out, e);
+    scoped = was;
+    return rc;
+}
+
 void
 db_release(struct db_conn *c)
 {

@@ -500,7 +500,7 @@ surveys_handle_csv(struct req *r)
     if (req_param_id_or_reply(r, "id", &sid) < 0)
         return;
     s = calloc(1, sizeof(*s));
-    if (s == NULL || db_acquire(&s->c, &e) < 0) {
+    if (s == NULL || db_acquire_own(&s->c, &e) < 0) {
         free(s);
         if (e.kind == ERR_NONE)
             err_set(&e, ERR_INTERNAL, NULL, "out of memory");

@@ -204,7 +204,11 @@ surveys_handle_link_create(struct req *r)
     }
     claims.shop_id = x.shop_id;
     claims.rid = x.id;
+    /* As long as the invitation can be answered, but never longer than a
+     * customer token may live (TOKEN_MAX_LIFETIME_S, docs/tokens.md). */
     claims.exp = x.exp;
+    if (claims.exp > time(NULL) + cfg->token_max_lifetime_s)
+        claims.exp = time(NULL) + cfg->token_max_lifetime_s;
     snprintf(claims.scope, sizeof(claims.scope), "survey");
     snprintf(claims.email, sizeof(claims.email), "%s", x.email[0] ? x.email : "guest@invalid");
     token = token_mint(x.token_secret, &claims);

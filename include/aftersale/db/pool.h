@@ -52,6 +52,9 @@ void db_pool_set_timeouts(long statement_timeout_ms, long lock_timeout_ms);
 
 int db_acquire(struct db_conn **out, struct err *e);
 void db_release(struct db_conn *c);
+/* As db_acquire, for a connection kept beyond the handler (streaming): it is
+ * never the request-scoped connection, so db_request_end() does not take it. */
+int db_acquire_own(struct db_conn **out, struct err *e);
 
 /* Request scope (http/server.c, on the request's thread): between the two
  * calls the first connection the thread acquires stays with it and is lent
