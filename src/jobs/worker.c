@@ -74,6 +74,8 @@ static const struct job_kind kinds[] = {
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
     {"outreach.test_email", NULL, outreach_job_test_email, NULL},
     {"returns.resolve", NULL, returns_job_resolve, returns_job_resolve_dead},
+    {"returns.notify", NULL, returns_job_notify, NULL},
+    {"returns.alert", NULL, returns_job_alert, NULL},
 };
 
 /*
