@@ -94,13 +94,13 @@ const struct route routes[] = {
     {"POST", "/v1/returns/{id}/resolve", returns_handle_resolve, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/returns/{id}/cancel", returns_handle_cancel, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/returns/{id}/close", returns_handle_close, AUTH_SHOP, BODY_JSON_OPTIONAL},
-    {"POST", "/v1/returns/{id}/photos", returns_handle_photo_add, AUTH_SHOP, BODY_RAW},
+    {"POST", "/v1/returns/{id}/photos", returns_handle_photo_add, AUTH_SHOP, BODY_IMAGE},
     {"GET", "/v1/returns/{id}/photos/{photo_id}", returns_handle_photo_get, AUTH_SHOP, BODY_NONE},
     /* customers: a token of scope "returns", checked by the handlers */
     {"POST", "/v1/me/returns", returns_handle_me_create, AUTH_NONE, BODY_JSON},
     {"GET", "/v1/me/returns/{id}", returns_handle_me_get, AUTH_NONE, BODY_NONE},
     {"POST", "/v1/me/returns/{id}/cancel", returns_handle_me_cancel, AUTH_NONE, BODY_JSON_OPTIONAL},
-    {"POST", "/v1/me/returns/{id}/photos", returns_handle_me_photo_add, AUTH_NONE, BODY_RAW},
+    {"POST", "/v1/me/returns/{id}/photos", returns_handle_me_photo_add, AUTH_NONE, BODY_IMAGE},
     {"GET", "/v1/me/returns/{id}/photos/{photo_id}", returns_handle_me_photo_get, AUTH_NONE,
      BODY_NONE},
 
