@@ -42,8 +42,8 @@ struct nctx {
     const struct config *cfg;
     int64_t shop_id, outbox_id, request_id;
     bool found;
-    char status[16], to_state[24], email[256], first_name[256], shop_name[256],
-        customer_locale[16], currency[8];
+    char status[16], to_state[24], email[256], first_name[256], shop_name[256], customer_locale[16],
+        currency[8];
     char *note; /* the merchant's note on this transition, may be "" */
     json_t *request, *settings;
     struct outreach_settings os;
@@ -253,14 +253,15 @@ resolved_text(const struct nctx *x, bool html)
         return t;
     }
     if (strcmp(kind, "store_credit") == 0) {
-        char *amount = xasprintf("%s %s", jx_str(res, "amount") ? jx_str(res, "amount") : "",
-                                 x->currency);
+        char *amount =
+            xasprintf("%s %s", jx_str(res, "amount") ? jx_str(res, "amount") : "", x->currency);
         const char *vars[] = {"amount", amount, "code", jx_str(res, "code"), NULL};
         char *t = cat(x, "returns.resolved.store_credit", html, vars);
         free(amount);
         return t;
     }
-    snprintf(num, sizeof(num), "%" PRId64, (int64_t)json_integer_value(json_object_get(res, "order_id")));
+    snprintf(num, sizeof(num), "%" PRId64,
+             (int64_t)json_integer_value(json_object_get(res, "order_id")));
     {
         const char *vars[] = {"order_number", num, NULL};
         return cat(x, "returns.resolved.exchange", html, vars);
@@ -392,8 +393,9 @@ deliver(struct job_env *env, struct nctx *x, struct job_outcome *out)
     }
     html_body = customer_body(x, true);
     {
-        char *title = cat(x, key, true, (const char *const[]){"rma", rma, "order_number", order,
-                                                               "shop_name", brand, NULL});
+        char *title =
+            cat(x, key, true,
+                (const char *const[]){"rma", rma, "order_number", order, "shop_name", brand, NULL});
         html = outreach_email_html(x->locale, &x->os, brand, title, html_body, NULL);
         free(title);
     }
@@ -401,9 +403,13 @@ deliver(struct job_env *env, struct nctx *x, struct job_outcome *out)
              x->outbox_id);
     {
         /* Transactional: no List-Unsubscribe. */
-        struct outreach_email m = {.shop_name = x->shop_name, .to_name = x->first_name,
-                                   .to_addr = x->email, .subject = subject, .text = text,
-                                   .html = html, .message_id = msgid};
+        struct outreach_email m = {.shop_name = x->shop_name,
+                                   .to_name = x->first_name,
+                                   .to_addr = x->email,
+                                   .subject = subject,
+                                   .text = text,
+                                   .html = html,
+                                   .message_id = msgid};
         enum mail_result r = outreach_send_email(env->cfg, &x->os, &m, &e);
         if (r != MAIL_OK) {
             out->status = r == MAIL_RETRY ? JOB_RETRY : JOB_FAIL;
@@ -450,8 +456,8 @@ returns_job_notify(struct job_env *env, const struct job *job, struct job_outcom
         out->err = e;
         goto done;
     }
-    out->result = json_pack("{s:s, s:s, s:s}", "sent", x.by_note ? "order_note" : "email",
-                            "state", x.to_state, "locale", x.locale);
+    out->result = json_pack("{s:s, s:s, s:s}", "sent", x.by_note ? "order_note" : "email", "state",
+                            x.to_state, "locale", x.locale);
 done:
     nctx_clear(&x);
 }
@@ -492,8 +498,9 @@ alert_body(const struct nctx *x, const char *link, bool html)
     snprintf(order, sizeof(order), "%" PRId64,
              (int64_t)json_integer_value(json_object_get(q, "order_id")));
     {
-        const char *vars[] = {"rma", jx_str(q, "rma"), "order_number", order, "email",
-                              jx_str(q, "email"), "resolution", jx_str(q, "resolution"), NULL};
+        const char *vars[] = {"rma",   jx_str(q, "rma"),   "order_number", order,
+                              "email", jx_str(q, "email"), "resolution",   jx_str(q, "resolution"),
+                              NULL};
         t = cat(x, "returns.alert.intro", html, vars);
         buf_printf(&b, html ? "<p style=\"margin:0 0 12px;\">%s</p>" : "%s\n\n", t);
         free(t);
@@ -565,11 +572,14 @@ returns_job_alert(struct job_env *env, const struct job *job, struct job_outcome
         html = outreach_email_html(x.locale, &x.os, brand, title, body, NULL);
         free(title);
     }
-    snprintf(msgid, sizeof(msgid), "<return-alert-%" PRId64 "-%" PRId64 "@aftersale>",
-             x.shop_id, x.request_id);
+    snprintf(msgid, sizeof(msgid), "<return-alert-%" PRId64 "-%" PRId64 "@aftersale>", x.shop_id,
+             x.request_id);
     {
-        struct outreach_email m = {.shop_name = x.shop_name, .to_addr = x.os.alert_email,
-                                   .subject = subject, .text = text, .html = html,
+        struct outreach_email m = {.shop_name = x.shop_name,
+                                   .to_addr = x.os.alert_email,
+                                   .subject = subject,
+                                   .text = text,
+                                   .html = html,
                                    .message_id = msgid};
         enum mail_result r = outreach_send_email(env->cfg, &x.os, &m, &e);
         if (r != MAIL_OK) {

@@ -219,12 +219,13 @@ returns_notify_transition(struct db_conn *c, int64_t shop_id, int64_t request_id
      * nothing (the order-note channel needs no address, but the row keeps
      * one for the contact log). */
     {
-        PGresult *res = db_exec(c, "returns_notify_transition",
-                                "INSERT INTO return_outbox (shop_id, request_id, event_id, to_state,"
-                                " email) SELECT q.shop_id, q.id, $3, $4, q.email FROM return_requests q"
-                                " WHERE q.shop_id = $1 AND q.id = $2 AND q.email <> ''"
-                                " ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING id",
-                                4, params, e);
+        PGresult *res =
+            db_exec(c, "returns_notify_transition",
+                    "INSERT INTO return_outbox (shop_id, request_id, event_id, to_state,"
+                    " email) SELECT q.shop_id, q.id, $3, $4, q.email FROM return_requests q"
+                    " WHERE q.shop_id = $1 AND q.id = $2 AND q.email <> ''"
+                    " ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING id",
+                    4, params, e);
         int64_t outbox_id = 0;
         json_t *payload;
         char key[48];

@@ -107,7 +107,7 @@ int returns_alert_new_request(struct db_conn *c, int64_t shop_id, int64_t reques
  * was rejected or cancelled. Reviews (no request, no incentive for it)
  * and surveys (no invitation) call it in their own transaction.
  */
-int returns_line_blocked(struct db_conn *c, int64_t shop_id, int64_t order_id,
-                         int64_t line_item_id, int64_t product_id, bool *blocked, struct err *e);
+int returns_line_blocked(struct db_conn *c, int64_t shop_id, int64_t order_id, int64_t line_item_id,
+                         int64_t product_id, bool *blocked, struct err *e);
 
 #endif
