@@ -197,3 +197,35 @@ def test_the_merchant_gets_an_alert_for_each_new_request(nshop):
         return done[0] if done else None
     assert wait_for(alert_job, 10, what="the alert job")["result"] == {"skipped": "no alert_email"}
     assert len(shop.mails(boss)) == 1
+
+
+def test_a_portal_request_is_written_in_the_portal_language(nshop, pg):
+    """The portal's page language is kept on the request (sql/013) and the
+    messages of its transitions are written in it, whatever the shop's
+    default_locale."""
+    import re
+    shop = nshop
+    shop.messaging(default_locale="en")
+    email = unique_email("portal")
+    o = shop.order([("Tasse", "10.00", 1)], email=email, first_name="Jonas")
+    q = {"shop": shop.id, "lang": "de"}
+    r = shop.anon.post("/returns", params=q, data={"order": str(o["id"]), "email": email})
+    assert r.status_code == 200, r.text
+    token = re.search(r'name="token" value="([^"]*)"', r.text).group(1)
+    line = o["line_items"][0]["id"]
+    r = shop.anon.post("/returns", params=q, data={
+        "token": token, "order": str(o["id"]), f"qty_{line}": "1",
+        f"reason_{line}": "wrong_item", "resolution": "refund"})
+    assert r.status_code == 201, r.text
+    [ret] = shop.api.get("/v1/returns", params={"order_id": o["id"]}).json()["items"]
+    assert pg.query(shop.svc.db, "SELECT locale FROM return_requests WHERE shop_id = %s"
+                    " AND id = %s", (shop.id, ret["id"])) == [("de",)]
+    [m] = shop.wait_mails(email, 1)
+    assert m.subject.endswith(f"Ihre Rücksendeanfrage {ret['rma']} ist eingegangen"), m.subject
+    assert m.text.startswith("Guten Tag Jonas,") and 'lang="de"' in m.html
+    # a request made through the API: the shop's default_locale
+    email2 = unique_email("api")
+    o2 = shop.order([("Cup", "10.00", 1)], email=email2)
+    ret2 = shop.create(o2, [(0, 1, "wrong_item")])
+    [m2] = shop.wait_mails(email2, 1)
+    assert m2.subject.endswith(f"we received your return request {ret2['rma']}"), m2.subject
