@@ -165,6 +165,29 @@ def test_order_note_channel_and_the_shop_locale(nshop):
     assert shop.mails(email) == []
 
 
+def test_an_order_note_posted_before_a_crash_is_not_posted_again(nshop, pg):
+    """The window between the post and the mark: the row is still pending
+    when the job runs again; the note's tag is found among the order's
+    notes and nothing is posted twice."""
+    shop = nshop
+    shop.settings(channel="order_note")
+    email = unique_email("crash")
+    o = shop.order([("Mug", "10.00", 1)], email=email)
+    ret = shop.create(o, [(0, 1, "wrong_item")])
+    [job] = wait_for(lambda: shop.notify_jobs("done") or None, 10, what="the notify job")
+    assert job["result"]["sent"] == "order_note", job
+    # As if the process died after the post, before the mark.
+    pg.query(shop.svc.db, "UPDATE return_outbox SET status = 'pending' WHERE shop_id = %s"
+             " AND request_id = %s", (shop.id, ret["id"]))
+    pg.query(shop.svc.db, "UPDATE jobs SET status = 'pending', run_at = now(), attempts = 0,"
+             " result = NULL WHERE id = %s", (job["id"],))
+    wait_for(lambda: shop.outbox(pg, ret["id"]) == [("requested", "sent")], 10,
+             what="the row marked sent again")
+    posts = shop.fake.calls(path_prefix=f"{REST_PREFIX}/orders/{o['id']}/notes", method="POST")
+    assert len(posts) == 1, posts
+    assert f"[{ret['rma']} requested]" in posts[0]["json"]["note"]
+
+
 def test_the_merchant_gets_an_alert_for_each_new_request(nshop):
     shop = nshop
     boss = unique_email("boss")
