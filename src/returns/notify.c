@@ -392,13 +392,8 @@ deliver(struct job_env *env, struct nctx *x, struct job_outcome *out)
         goto out;
     }
     html_body = customer_body(x, true);
-    {
-        char *title =
-            cat(x, key, true,
-                (const char *const[]){"rma", rma, "order_number", order, "shop_name", brand, NULL});
-        html = outreach_email_html(x->locale, &x->os, brand, title, html_body, NULL);
-        free(title);
-    }
+    /* The frame escapes the title itself. */
+    html = outreach_email_html(x->locale, &x->os, brand, subject, html_body, NULL);
     snprintf(msgid, sizeof(msgid), "<return-%" PRId64 "-%" PRId64 "@aftersale>", x->shop_id,
              x->outbox_id);
     {
@@ -567,11 +562,7 @@ returns_job_alert(struct job_env *env, const struct job *job, struct job_outcome
     }
     text = alert_body(&x, link, false);
     body = alert_body(&x, link, true);
-    {
-        char *title = mail_html_escape(subject);
-        html = outreach_email_html(x.locale, &x.os, brand, title, body, NULL);
-        free(title);
-    }
+    html = outreach_email_html(x.locale, &x.os, brand, subject, body, NULL);
     snprintf(msgid, sizeof(msgid), "<return-alert-%" PRId64 "-%" PRId64 "@aftersale>", x.shop_id,
              x.request_id);
     {

@@ -52,7 +52,7 @@ def nshop(rv_svc, rv_admin, wfake, sink):  # noqa: F811
 
 def test_each_transition_sends_one_message_even_to_an_unsubscribed_capped_customer(nshop, pg):
     shop = nshop
-    shop.messaging(contact_policy={"max_messages": 1, "period": "P1D"}, brand_name="Acme")
+    shop.messaging(contact_policy={"max_messages": 1, "period": "P1D"}, brand_name="Acme & Sons")
     shop.settings(refund_method="manual", instructions="Pack it well. " + EVIL,
                   return_address="Acme Returns\nDock 4 <b>bold</b>\n10115 Berlin")
     email = unique_email("ret")
@@ -65,12 +65,14 @@ def test_each_transition_sends_one_message_even_to_an_unsubscribed_capped_custom
     ret = shop.create(o, [(0, 1, "wrong_item", {"note": "broken " + EVIL})])
     rma = ret["rma"]
     [m] = shop.wait_mails(email, 1)
-    assert m.subject == f"Acme: we received your return request {rma}"
+    assert m.subject == f"Acme & Sons: we received your return request {rma}"
+    # the title escaped once, in the brand frame
+    assert f"<title>Acme &amp; Sons: we received your return request {rma}</title>" in m.html
     assert m.header("List-Unsubscribe") is None
 
     shop.act(ret["id"], "approve", {"note": "Thanks <img src=x onerror=alert(2)>"})
     approved = shop.wait_mails(email, 2)[1]
-    assert approved.subject == f"Acme: your return {rma} is approved"
+    assert approved.subject == f"Acme & Sons: your return {rma} is approved"
     # The instructions and the address, in both parts; HTML escaped.
     assert "Pack it well. " + EVIL in approved.text
     assert "Dock 4 <b>bold</b>" in approved.text and "10115 Berlin" in approved.text
@@ -87,7 +89,7 @@ def test_each_transition_sends_one_message_even_to_an_unsubscribed_capped_custom
     shop.act(ret["id"], "resolve")
     shop.wait_state(ret["id"], ("resolved",))
     resolved = shop.wait_mails(email, 4)[3]
-    assert resolved.subject == f"Acme: your return {rma} is complete"
+    assert resolved.subject == f"Acme & Sons: your return {rma} is complete"
     assert "We have refunded 10.00 EUR." in resolved.text, resolved.text
     shop.act(ret["id"], "close")
 
