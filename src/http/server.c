@@ -70,6 +70,17 @@ is_json_type(const char *ct)
 }
 
 /* First call: everything that can be decided from the headers. */
+/* The body cap of the request's route: MAX_BODY_BYTES, or for image
+ * uploads ROUTER_IMAGE_MAX_BYTES when larger. */
+static long
+body_cap(const struct req *r)
+{
+    return r->route != NULL && r->route->body == BODY_IMAGE &&
+                   ROUTER_IMAGE_MAX_BYTES > cfg->max_body_bytes
+               ? ROUTER_IMAGE_MAX_BYTES
+               : cfg->max_body_bytes;
+}
+
 static void
 begin(struct req *r)
 {
@@ -102,9 +113,9 @@ begin(struct req *r)
     if (len_hdr)
         declared = strtoull(len_hdr, NULL, 10);
     r->has_body = declared > 0 || te_hdr != NULL;
-    if (declared > (unsigned long long)cfg->max_body_bytes) {
+    if (declared > (unsigned long long)body_cap(r)) {
         reply_problem(r, ERR_TOO_LARGE, NULL, "request body of %llu bytes is over the limit of %ld",
-                      declared, cfg->max_body_bytes);
+                      declared, body_cap(r));
         return;
     }
     /* BODY_RAW routes (webhooks) take any media type: the bytes are signed
@@ -125,7 +136,7 @@ dispatch(struct req *r)
 
     if (r->too_large) {
         reply_problem(r, ERR_TOO_LARGE, NULL, "request body is over the limit of %ld bytes",
-                      cfg->max_body_bytes);
+                      body_cap(r));
         return;
     }
     if (r->route->body == BODY_JSON || r->route->body == BODY_JSON_ANY ||
@@ -191,7 +202,7 @@ on_access(void *cls, struct MHD_Connection *con, const char *url, const char *me
     }
     if (*upload_data_size > 0) {
         if (!r->replied && !r->too_large) {
-            if (r->body.len + *upload_data_size > (size_t)cfg->max_body_bytes) {
+            if (r->body.len + *upload_data_size > (size_t)body_cap(r)) {
                 r->too_large = true;
                 buf_free(&r->body);
             } else {

@@ -17,10 +17,14 @@
 #include "aftersale/db/idempotency.h"
 #include "aftersale/db/settings.h"
 #include "aftersale/http/auth.h"
+#include "aftersale/http/router.h"
 #include "aftersale/http/token.h"
 #include "aftersale/returns/handlers.h"
 #include "aftersale/returns/returns.h"
 #include "aftersale/returns/rules.h"
+
+/* The photo routes' body cap (BODY_IMAGE) must let a whole photo in. */
+_Static_assert(RETURNS_PHOTO_MAX_BYTES <= ROUTER_IMAGE_MAX_BYTES, "photo cap over the route cap");
 
 /* ---- settings ------------------------------------------------------------ */
 

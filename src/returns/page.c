@@ -658,6 +658,7 @@ struct submit {
     json_t *body;
     struct returns_customer cust;
     json_t *out, *settings;
+    const char *locale; /* the page's language: the request's messages are written in it */
 };
 
 static int
@@ -669,7 +670,9 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
     s->out = NULL;
     json_decref(s->settings);
     s->settings = NULL;
-    if (returns_store_create(c, s->shop_id, s->body, &s->cust, "customer", &s->out, e) < 0)
+    if (returns_store_create(c, s->shop_id, s->body, &s->cust, "customer", &s->out, e) < 0 ||
+        returns_store_set_locale(c, s->shop_id, json_integer_value(json_object_get(s->out, "id")),
+                                 s->locale, e) < 0)
         return -1;
     return returns_settings_load(c, s->shop_id, &s->settings, e);
 }
@@ -726,6 +729,7 @@ submit_page(struct page *p, const char *body, size_t len, const char *token)
         goto out;
     }
     s.shop_id = p->shop_id;
+    s.locale = p->lang_code;
     s.cust.email = claims.email;
     s.body = request_from_form(body, len, order ? strtoll(order, NULL, 10) : 0, resolution);
     if (json_array_size(json_object_get(s.body, "lines")) == 0) {

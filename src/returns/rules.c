@@ -149,6 +149,7 @@ static const char *const top_keys[] = {"window_days",
                                        "refund_method",
                                        "instructions",
                                        "return_address",
+                                       "channel",
                                        NULL};
 
 json_t *
@@ -157,7 +158,7 @@ returns_settings_default(void)
     json_t *d = json_pack(
         "{s:i, s:s, s:[s], s:[], s:[], s:[{s:s, s:{s:s}, s:b, s:b, s:b},"
         " {s:s, s:{s:s}, s:b, s:b, s:b}, {s:s, s:{s:s}, s:b, s:b, s:b}],"
-        " s:{s:b, s:b, s:s, s:b, s:s}, s:s, s:{s:b, s:n, s:[]}, s:s, s:s, s:s}",
+        " s:{s:b, s:b, s:s, s:b, s:s}, s:s, s:{s:b, s:n, s:[]}, s:s, s:s, s:s, s:s}",
         "window_days", 30, "window_start", "completed", "eligible_statuses", "completed",
         "excluded_products", "excluded_categories", "reasons", "code", "damaged", "labels", "en",
         "Arrived damaged", "note_required", 0, "photo_required", 1, "customer_pays_shipping", 0,
@@ -167,7 +168,7 @@ returns_settings_default(void)
         "resolutions", "refund", 1, "store_credit", 1, "store_credit_bonus_percent", "0",
         "exchange", 1, "exchange_price_difference", "refuse", "restocking_fee_percent", "0",
         "auto_approve", "enabled", 0, "max_order_total", "reasons", "refund_method", "api_refund",
-        "instructions", "", "return_address", "");
+        "instructions", "", "return_address", "", "channel", "email");
     if (d == NULL)
         abort();
     return d;
@@ -383,6 +384,7 @@ validate(const json_t *d, struct err *e)
 {
     static const char *const starts[] = {"completed", "delivered"};
     static const char *const methods[] = {"api_refund", "manual"};
+    static const char *const channels[] = {"email", "order_note"};
     json_t *w = json_object_get(d, "window_days");
 
     if (!json_is_integer(w) || json_integer_value(w) < 0 || json_integer_value(w) > 3650)
@@ -397,6 +399,7 @@ validate(const json_t *d, struct err *e)
         check_auto_approve(json_object_get(d, "auto_approve"), json_object_get(d, "reasons"), e) <
             0 ||
         want_choice(d, "refund_method", methods, 2, e) < 0 ||
+        want_choice(d, "channel", channels, 2, e) < 0 ||
         want_text(d, "instructions", "instructions", 0, 5000, e) < 0 ||
         want_text(d, "return_address", "return_address", 0, 2000, e) < 0)
         return -1;

@@ -189,6 +189,9 @@ event_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *actor, con
         return -1;
     *event_id = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
+    if (from == NULL && strcmp(to, "requested") == 0 &&
+        returns_alert_new_request(c, shop_id, id, e) < 0)
+        return -1;
     return returns_notify_transition(c, shop_id, id, *event_id, to, e);
 }
 
@@ -211,17 +214,48 @@ returns_notify_transition(struct db_conn *c, int64_t shop_id, int64_t request_id
     DB_I64(shop, shop_id);
     DB_I64(rid, request_id);
     DB_I64(ev, event_id);
-    /* TODO(outreach): the outreach module sends pending rows (transactional:
-     * no contact cap, no unsubscribe check). A request without an email
-     * records nothing. */
-    return db_exec_cmd(c, "returns_notify_transition",
-                       "INSERT INTO return_outbox (shop_id, request_id, event_id, to_state, email)"
-                       " SELECT q.shop_id, q.id, $3, $4, q.email FROM return_requests q"
-                       " WHERE q.shop_id = $1 AND q.id = $2 AND q.email <> ''"
-                       " ON CONFLICT (shop_id, event_id) DO NOTHING",
-                       4, params, e) < 0
-               ? -1
-               : 0;
+    /* Outbox: the row and the job that sends it commit with the
+     * transition, or neither does. A request without an email records
+     * nothing (the order-note channel needs no address, but the row keeps
+     * one for the contact log). */
+    {
+        PGresult *res =
+            db_exec(c, "returns_notify_transition",
+                    "INSERT INTO return_outbox (shop_id, request_id, event_id, to_state,"
+                    " email) SELECT q.shop_id, q.id, $3, $4, q.email FROM return_requests q"
+                    " WHERE q.shop_id = $1 AND q.id = $2 AND q.email <> ''"
+                    " ON CONFLICT (shop_id, event_id) DO NOTHING RETURNING id",
+                    4, params, e);
+        int64_t outbox_id = 0;
+        json_t *payload;
+        char key[48];
+        int rc;
+        if (res == NULL)
+            return -1;
+        if (PQntuples(res) == 1)
+            outbox_id = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (outbox_id == 0)
+            return 0;
+        payload = json_pack("{s:I}", "outbox_id", (json_int_t)outbox_id);
+        snprintf(key, sizeof(key), "outbox-%" PRId64, outbox_id);
+        rc = jobs_enqueue(c, shop_id, "returns.notify", payload, key, 0, 0, NULL, e);
+        json_decref(payload);
+        return rc < 0 ? -1 : 0;
+    }
+}
+
+int
+returns_alert_new_request(struct db_conn *c, int64_t shop_id, int64_t request_id, struct err *e)
+{
+    json_t *payload = json_pack("{s:I}", "request_id", (json_int_t)request_id);
+    char key[48];
+    int rc;
+
+    snprintf(key, sizeof(key), "alert-%" PRId64, request_id);
+    rc = jobs_enqueue(c, shop_id, "returns.alert", payload, key, 0, 0, NULL, e);
+    json_decref(payload);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- create --------------------------------------------------------------- */
@@ -986,4 +1020,51 @@ returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const
     *out = parse_text(PQgetvalue(res, 0, 0), e);
     PQclear(res);
     return *out ? 0 : -1;
+}
+
+/* ---- items under a return (reviews, surveys) ---------------------------------- */
+
+int
+returns_line_blocked(struct db_conn *c, int64_t shop_id, int64_t order_id, int64_t line_item_id,
+                     int64_t product_id, bool *blocked, struct err *e)
+{
+    char shop[24], order[24], line[24], product[24];
+    const char *params[4] = {shop, order, line, product};
+    PGresult *res;
+
+    DB_I64(shop, shop_id);
+    DB_I64(order, order_id);
+    DB_I64(line, line_item_id);
+    DB_I64(product, product_id);
+    /* rejected and cancelled requests give the item back to the customer:
+     * it may be reviewed again. */
+    res = db_exec(c, "returns_line_blocked",
+                  "SELECT EXISTS (SELECT 1 FROM return_requests q JOIN return_lines l"
+                  " ON l.shop_id = q.shop_id AND l.request_id = q.id"
+                  " WHERE q.shop_id = $1 AND q.order_id = $2"
+                  " AND q.state NOT IN ('rejected', 'cancelled')"
+                  " AND (($3::bigint > 0 AND l.line_item_id = $3)"
+                  "   OR ($3::bigint = 0 AND l.product_id = $4)))",
+                  4, params, e);
+    if (res == NULL)
+        return -1;
+    *blocked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return 0;
+}
+
+int
+returns_store_set_locale(struct db_conn *c, int64_t shop_id, int64_t id, const char *locale,
+                         struct err *e)
+{
+    char shop[24], rid[24];
+    const char *params[3] = {shop, rid, locale};
+
+    DB_I64(shop, shop_id);
+    DB_I64(rid, id);
+    return db_exec_cmd(c, "returns_set_locale",
+                       "UPDATE return_requests SET locale = $3 WHERE shop_id = $1 AND id = $2", 3,
+                       params, e) < 0
+               ? -1
+               : 0;
 }

@@ -27,6 +27,7 @@
 #include "aftersale/outreach/catalogue.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/reviews/handlers.h"
+#include "aftersale/returns/returns.h"
 #include "aftersale/reviews/reviews.h"
 #include "aftersale/shops/shops.h"
 #include "aftersale/woo/link.h"
@@ -439,6 +440,17 @@ approved(struct db_conn *c, int64_t shop_id, const PGresult *res, struct err *e)
     json_decref(payload);
     if (rc < 0 || reviews_settings_load(c, shop_id, &s, e) < 0)
         return -1;
+    {
+        /* No incentive for an item under a return (open or resolved). */
+        bool returned;
+        if (returns_line_blocked(c, shop_id, atoll(PQgetvalue(res, 0, 2)), 0,
+                                 atoll(PQgetvalue(res, 0, 3)), &returned, e) < 0) {
+            reviews_settings_free(&s);
+            return -1;
+        }
+        if (returned)
+            s.incentive = REVIEWS_INCENTIVE_NONE;
+    }
     if (s.incentive == REVIEWS_INCENTIVE_POINTS) {
         DB_I64(src, id);
         rc = loyalty_grant(c, shop_id, 0, PQgetvalue(res, 0, 8), "review", src, "review", e);

@@ -29,6 +29,7 @@
 #include "aftersale/outreach/catalogue.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/outreach/templates.h"
+#include "aftersale/returns/returns.h"
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/reviews/reviews.h"
 #include "aftersale/shops/shops.h"
@@ -146,6 +147,7 @@ struct send_ctx {
     char *product_names[MAX_PRODUCTS];
     char *product_images[MAX_PRODUCTS]; /* NULL when unknown */
     int nproducts;
+    int returned; /* products left out: under a return */
     char *token_secret;
     struct woo_creds cr;
 };
@@ -217,11 +219,28 @@ send_load_fn(struct db_conn *c, void *ctx, struct err *e)
     if (res == NULL)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
-        x->product_ids[i] = atoll(PQgetvalue(res, i, 0));
-        x->product_names[i] = xstrdup(PQgetvalue(res, i, 1));
+        x->product_ids[x->nproducts] = atoll(PQgetvalue(res, i, 0));
+        x->product_names[x->nproducts] = xstrdup(PQgetvalue(res, i, 1));
         x->nproducts++;
     }
     PQclear(res);
+    /* An item under a return (open or resolved) is not asked about. */
+    x->returned = 0;
+    for (int i = 0; i < x->nproducts;) {
+        bool blocked;
+        if (returns_line_blocked(c, x->shop_id, x->order_id, 0, x->product_ids[i], &blocked, e) <
+            0)
+            return -1;
+        if (!blocked) {
+            i++;
+            continue;
+        }
+        free(x->product_names[i]);
+        x->product_ids[i] = x->product_ids[x->nproducts - 1];
+        x->product_names[i] = x->product_names[x->nproducts - 1];
+        x->nproducts--;
+        x->returned++;
+    }
     /* Unsubscribed, or over the shop's contact policy (every marketing
      * programme's messages count): the outreach layer decides. */
     if (outreach_settings_load(c, x->shop_id, &x->os, e) < 0 ||
@@ -399,6 +418,25 @@ send_mark_fn(struct db_conn *c, void *ctx, struct err *e)
     return 0;
 }
 
+/* Every product left is under a return: the scheduled request is cancelled. */
+static int
+returned_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct send_ctx *x = ctx;
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+
+    DB_I64(shop, x->shop_id);
+    DB_I64(id, x->request_id);
+    return db_exec_cmd(c, "reviews_cancel_returned",
+                       "UPDATE review_requests SET status = 'cancelled',"
+                       " cancel_reason = 'items returned', updated_at = now()"
+                       " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
+                       2, params, e) < 0
+               ? -1
+               : 0;
+}
+
 static int
 unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
 {
@@ -564,6 +602,14 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         (x->reminder > 0 &&
          (strcmp(x->status, "sent") != 0 || x->reminders_sent >= x->reminder))) {
         out->result = json_pack("{s:s}", "skipped", x->found ? x->status : "no request");
+        goto out;
+    }
+    if (x->nproducts == 0 && x->returned > 0) {
+        if (x->reminder == 0 && db_tx(returned_fn, x, &e) < 0) {
+            out->status = JOB_RETRY;
+            out->err = e;
+        }
+        out->result = json_pack("{s:s}", "skipped", "items returned");
         goto out;
     }
     if (enrich_products(env, x, out) < 0)

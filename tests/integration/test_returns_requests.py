@@ -283,10 +283,56 @@ def test_photos_checked_from_the_bytes_stored_and_served_to_shop_and_customer(sh
                    "invalid-field", "photos")   # a sixth
     assert [p["media_type"] for p in shop.get(rid)["photos"]] == \
         ["image/png", "image/jpeg", "image/png", "image/png", "image/png"]
-    # too large: over the service's body cap (MAX_BODY_BYTES), before 5 MB
-    r = shop.api.post(url, data=b"\xff\xd8\xff" + b"\x00" * 70000,
+    # too large: over the photo routes' own cap (5 MiB), not MAX_BODY_BYTES
+    r = shop.api.post(url, data=b"\xff\xd8\xff" + b"\x00" * (5 * 1024 * 1024 - 2),
                       headers={"Content-Type": "image/jpeg"})
     assert r.status_code == 413
     assert shop.act(rid, "approve")["state"] == "approved"
     for c in (me, other):
         c.close()
+
+
+MIB = 1024 * 1024
+
+
+def big_jpeg(size):
+    return b"\xff\xd8\xff\xe0" + b"\x00" * (size - 4)
+
+
+def test_photo_routes_take_5_mib_while_other_routes_keep_the_global_cap(shop):
+    """The photo routes have their own body cap (5 MiB, BODY_IMAGE), above
+    MAX_BODY_BYTES (64 KiB in these tests, 1 MiB by default); JSON routes
+    keep the global one."""
+    o = shop.order([("Lamp", "50.00", 1)], email="big@example.com")
+    rid = shop.create(o, [(0, 1, "damaged")])["id"]
+    url = f"/v1/returns/{rid}/photos"
+    ok = big_jpeg(int(4.9 * MIB))
+    r = shop.api.post(url, data=ok, headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 201, r.text
+    assert r.json()["size"] == len(ok)
+    assert shop.api.get(f"{url}/{r.json()['id']}").content == ok
+    # exactly 5 MiB is the last size taken; 5.1 MiB and 5 MiB + 1 are 413
+    r = shop.api.post(url, data=big_jpeg(5 * MIB), headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 201, r.text
+    for size in (int(5.1 * MIB), 5 * MIB + 1):
+        assert_problem(shop.api.post(url, data=big_jpeg(size),
+                                     headers={"Content-Type": "image/jpeg"}), 413, "too-large")
+    # also when the size is not declared (chunked): cut off at the cap
+    def chunks(size, step=256 * 1024):
+        data = big_jpeg(size)
+        for i in range(0, len(data), step):
+            yield data[i:i + step]
+    r = shop.api.post(url, data=chunks(int(5.1 * MIB)), headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 413, r.text
+    me = shop.customer(email="big@example.com")
+    r = me.post(f"/v1/me/returns/{rid}/photos", data=big_jpeg(int(4.9 * MIB)),
+                headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 201, r.text
+    assert me.post(f"/v1/me/returns/{rid}/photos", data=big_jpeg(int(5.1 * MIB)),
+                   headers={"Content-Type": "image/jpeg"}).status_code == 413
+    me.close()
+    # a JSON route keeps MAX_BODY_BYTES: 100 KiB is refused
+    r = shop.api.post(f"/v1/returns/{rid}/approve", data=b'{"note": "' + b"x" * 100 * 1024 + b'"}',
+                      headers={"Content-Type": "application/json"})
+    assert_problem(r, 413, "too-large")
+    assert [p["size"] for p in shop.get(rid)["photos"]] == [len(ok), 5 * MIB, int(4.9 * MIB)]

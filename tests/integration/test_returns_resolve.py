@@ -314,7 +314,8 @@ def test_each_customer_facing_transition_records_one_message(shop, pg, woo_svc):
     shop.act(ret["id"], "close")
     rows = pg.query(woo_svc.db, "SELECT to_state, email, status FROM return_outbox"
                     " WHERE shop_id = %s AND request_id = %s ORDER BY id", (shop.id, ret["id"]))
-    # resolving and closed are not the customer's business; nothing is sent yet
+    # resolving and closed are not the customer's business; this service has no
+    # SMTP server, so the rows stay pending (sending: test_returns_notify.py)
     assert rows == [("requested", "ann@example.com", "pending"),
                     ("approved", "ann@example.com", "pending"),
                     ("received", "ann@example.com", "pending"),

@@ -21,8 +21,12 @@ typedef void (*handler_fn)(struct req *r);
 /* AUTH_CUSTOMER: a customer token (http/token.h) of scope "loyalty". */
 enum auth_kind { AUTH_NONE, AUTH_ADMIN, AUTH_SHOP, AUTH_CUSTOMER };
 /* BODY_JSON: a JSON object; BODY_JSON_ANY: any JSON value (arrays);
- * BODY_RAW: bytes as sent, any media type (signed webhooks, forms). */
-enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_JSON_ANY, BODY_RAW };
+ * BODY_RAW: bytes as sent, any media type (signed webhooks, forms);
+ * BODY_IMAGE: as BODY_RAW, with its own cap ROUTER_IMAGE_MAX_BYTES instead of
+ * MAX_BODY_BYTES when that is larger (return photos of 5 MiB while JSON
+ * routes keep the 1 MiB default). */
+enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_JSON_ANY, BODY_RAW, BODY_IMAGE };
+#define ROUTER_IMAGE_MAX_BYTES (5L * 1024 * 1024)
 
 struct route {
     const char *method;

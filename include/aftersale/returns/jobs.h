@@ -16,4 +16,11 @@ void returns_job_resolve(struct job_env *env, const struct job *job, struct job_
  * resolution_failed so the merchant sees it and can retry. */
 int returns_job_resolve_dead(struct db_conn *c, const struct job *job, struct err *e);
 
+/* returns.notify (outbound): one customer message of return_outbox
+ * (payload {outbox_id}), by email or order note, sent once (notify.c). */
+void returns_job_notify(struct job_env *env, const struct job *job, struct job_outcome *out);
+/* returns.alert (outbound): the merchant's email for a new request
+ * (payload {request_id}) to the messaging settings' alert_email. */
+void returns_job_alert(struct job_env *env, const struct job *job, struct job_outcome *out);
+
 #endif

@@ -81,11 +81,33 @@ int returns_store_transition(struct db_conn *c, int64_t shop_id, int64_t id, con
 
 /*
  * The customer message for a transition, recorded in return_outbox in the
- * transition's transaction (transactional: no contact cap, no
- * unsubscribe). TODO(outreach): the outreach layer being built on another
- * branch sends the pending rows; nothing is sent from here.
+ * transition's transaction with the returns.notify job that sends it
+ * (outbox pattern; transactional: no contact cap, no unsubscribe; see
+ * notify.c).
  */
 int returns_notify_transition(struct db_conn *c, int64_t shop_id, int64_t request_id,
                               int64_t event_id, const char *to_state, struct err *e);
+
+/* The customer's locale of a request (the portal's page language), in
+ * the creating transaction, before its messages are sent. */
+int returns_store_set_locale(struct db_conn *c, int64_t shop_id, int64_t id, const char *locale,
+                             struct err *e);
+
+/* The merchant's alert of a new request: a returns.alert job, in the
+ * caller's transaction (sent to the messaging settings' alert_email). */
+int returns_alert_new_request(struct db_conn *c, int64_t shop_id, int64_t request_id,
+                              struct err *e);
+
+/*
+ * Item 5 of the returns issue: is this item under a return? True when a
+ * line of the order (line_item_id > 0), or any line of the order with
+ * this product (product_id > 0, line_item_id 0), is in a request that is
+ * open or ended with the items back (requested, approved, received,
+ * resolving, resolution_failed, resolved, closed); not when the request
+ * was rejected or cancelled. Reviews (no request, no incentive for it)
+ * and surveys (no invitation) call it in their own transaction.
+ */
+int returns_line_blocked(struct db_conn *c, int64_t shop_id, int64_t order_id, int64_t line_item_id,
+                         int64_t product_id, bool *blocked, struct err *e);
 
 #endif
