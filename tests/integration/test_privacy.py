@@ -1,0 +1,246 @@
+"""Privacy: GET /v1/customers/export and POST /v1/customers/erase.
+
+One customer with data in every programme on main (orders by signed
+webhook from the fake shop, a loyalty account with points, a merchant's
+note and a redemption, a review request answered with a review, a return
+with a note and a photo) is exported, then erased: afterwards the email,
+the first name and the texts appear nowhere in the shop's rows of the
+database (every text, jsonb and bytea column of every table searched),
+balances are unchanged, `aftersale loyalty verify` is clean, a second
+erasure changes nothing, and another customer of the shop and the same
+email at another shop are untouched.
+
+Fixtures: reviews_helpers.py (own service and database, SMTP sink, fake
+shop per test).
+"""
+
+import secrets
+
+from aftersale_it import assert_problem
+from loyalty_helpers import assert_verified
+from reviews_helpers import (FAST_SETTINGS, ReviewShop, rshop, rv_admin, rv_db,  # noqa: F401
+                             rv_svc, sink, token_of, unique_email, wait_for, wfake)
+from woo_helpers import FakeWoo
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def dump_hits(pg, db, shop_id, needles):
+    """Every (table.column, needle) where a needle occurs, ignoring case, in
+    a text, json, jsonb or bytea column of a row of this shop (rows of
+    tables without shop_id: all)."""
+    cols = pg.query(db, """
+        SELECT c.table_name, c.column_name, c.data_type,
+               EXISTS (SELECT 1 FROM information_schema.columns s
+                       WHERE s.table_schema = 'public' AND s.table_name = c.table_name
+                         AND s.column_name = 'shop_id')
+        FROM information_schema.columns c JOIN information_schema.tables t
+          ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+        WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+          AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea')
+    """)
+    assert len(cols) > 40, cols
+    hits = []
+    conn = pg.connect(db)
+    try:
+        with conn.cursor() as cur:
+            for table, col, dtype, has_shop in cols:
+                expr = (f"convert_from(\"{col}\", 'SQL_ASCII')" if dtype == "bytea"
+                        else f"\"{col}\"::text")
+                where = "shop_id = %s" if has_shop else "true"
+                for needle in needles:
+                    cur.execute(f"SELECT count(*) FROM \"{table}\" WHERE {where}"
+                                f" AND strpos(lower({expr}), lower(%s)) > 0",
+                                ((shop_id, needle) if has_shop else (needle,)))
+                    if cur.fetchone()[0]:
+                        hits.append((f"{table}.{col}", needle))
+    finally:
+        conn.close()
+    return hits
+
+
+def export(shop, **query):
+    r = shop.api.get("/v1/customers/export", params=query)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def erase(shop, **body):
+    r = shop.api.post("/v1/customers/erase", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()["erased"]
+
+
+def build_customer(shop, email, first, last, review_text, note_text):
+    """A customer with data in every programme; answers what was made."""
+    shop.settings(**FAST_SETTINGS)
+    mug = shop.fake.add_product("Blue Mug", "150.00")["id"]
+    order = shop.completed_order([mug], email, first_name=first, last_name=last)
+    [mail] = shop.wait_mails(email, 1)
+    r = shop.submit(token_of(mail.review_link),
+                    [{"product_id": mug, "rating": 4, "title": "Fine", "body": review_text}])
+    assert r.status_code == 201, r.text
+    review = r.json()["reviews"][0]
+    shop.idle()
+
+    acct = wait_for(lambda: next(iter(shop.api.get("/v1/loyalty/accounts",
+                                                   params={"email": email}).json()["items"]),
+                                 None), what="the loyalty account")
+    r = shop.api.post(f"/v1/loyalty/accounts/{acct['id']}/adjustments",
+                      json={"points": 300, "reason": f"goodwill for {first} {last}"})
+    assert r.status_code == 201, r.text
+    r = shop.api.post(f"/v1/loyalty/accounts/{acct['id']}/redemptions", json={"points": 100})
+    assert r.status_code == 201, r.text
+
+    line = shop.fake.get_order(order["id"])["line_items"][0]["id"]
+    r = shop.api.post("/v1/returns", json={
+        "order_id": order["id"], "resolution": "refund",
+        "lines": [{"line_item_id": line, "quantity": 1, "reason": "damaged", "note": note_text}]})
+    assert r.status_code == 201, r.text
+    ret = r.json()
+    r = shop.api.post(f"/v1/returns/{ret['id']}/photos", data=PNG,
+                      headers={"Content-Type": "image/png"})
+    assert r.status_code == 201, r.text
+    shop.idle()
+    return {"order": order, "review": review, "account": acct["id"], "return": ret,
+            "photo": r.json()}
+
+
+def test_export_then_erase_leaves_nothing_personal_and_keeps_every_amount(
+        rshop, rv_svc, rv_admin, sink, pg, base_env):  # noqa: F811
+    shop = rshop
+    tag = secrets.token_hex(3)
+    email = unique_email("Erin")
+    first, last = f"Zephyrine{tag}", f"Quillfeather{tag}"
+    review_text = f"The glaze shimmers like lake water {tag}"
+    note_text = f"Handle snapped off on arrival {tag}"
+    made = build_customer(shop, email, first, last, review_text, note_text)
+
+    # another customer of the shop, and the same email at another shop
+    other_email = unique_email("otto")
+    shop.completed_order([shop.fake.add_product("Tea Pot", "20.00")["id"]], other_email,
+                         first_name="Otto")
+    other_fake = FakeWoo("ck_" + secrets.token_hex(20), "cs_" + secrets.token_hex(20)).start()
+    other_shop = ReviewShop(rv_svc, rv_admin, other_fake, sink)
+    try:
+        other_shop.completed_order([other_fake.add_product("Cup", "5.00")["id"]], email,
+                                   first_name=first)
+        shop.idle()
+        other_shop.idle()
+        before_other = export(shop, email=other_email)
+        before_other_shop = export(other_shop, email=email)
+        assert before_other_shop["orders"]["orders"][0]["billing_first_name"] == first
+
+        # -- export: every piece present, the email in any case
+        x = export(shop, email=email.upper())
+        assert x["customer"] == {"email": email.lower(), "customer_id": None}
+        [o] = x["orders"]["orders"]
+        assert (o["order_id"], o["billing_first_name"], o["billing_last_name"]) == (
+            made["order"]["id"], first, last)
+        assert x["orders"]["items"] and x["orders"]["webhook_deliveries"]
+        assert all("body" not in d and d["size"] > 0 for d in x["orders"]["webhook_deliveries"])
+        [acct] = x["loyalty"]["accounts"]
+        assert acct["id"] == made["account"]
+        assert any(first in en["note"] for en in x["loyalty"]["ledger"])
+        assert len(x["loyalty"]["redemptions"]) == 1
+        [rq] = x["reviews"]["requests"]
+        assert rq["email"] == email.lower() and rq["first_name"] == first
+        [rv] = x["reviews"]["reviews"]
+        assert rv["body"] == review_text and rv["id"] == made["review"]["id"]
+        assert x["messaging"]["contact_log"]
+        [ret] = x["returns"]["requests"]
+        assert ret["id"] == made["return"]["id"]
+        assert x["returns"]["lines"][0]["note"] == note_text
+        [ph] = x["returns"]["photos"]
+        assert ph == {"id": made["photo"]["id"], "request_id": ret["id"], "media_type": "image/png",
+                      "size": len(PNG), "created_at": ph["created_at"]}
+        assert x["returns"]["events"] and x["erasures"] == []
+        balance = shop.api.get(f"/v1/loyalty/accounts/{acct['id']}").json()
+        assert balance["balance"] > 0
+        needles = [email, first, last, review_text, note_text]
+        assert dump_hits(pg, rv_svc.db, shop.id, needles), "the dump finds nothing before erasure"
+
+        # -- erase
+        counts = erase(shop, email=email)
+        for table, n in [("orders", 1), ("reviews", 1), ("review_requests", 1),
+                         ("return_photos", 1), ("return_lines", 1), ("return_requests", 1),
+                         ("loyalty_accounts", 1), ("loyalty_ledger", 1)]:
+            assert counts[table] == n, (table, counts)
+        assert counts["webhook_deliveries"] >= 1 and counts["contact_log"] >= 1, counts
+
+        assert dump_hits(pg, rv_svc.db, shop.id, needles) == []
+        after = export(shop, email=email)
+        assert after["orders"]["orders"] == [] and after["reviews"]["reviews"] == []
+        assert len(after["erasures"]) == 1 and after["erasures"][0]["counts"] == counts
+        # the amounts stay: balance, order total, the review's rating
+        acct_after = shop.api.get(f"/v1/loyalty/accounts/{acct['id']}").json()
+        assert (acct_after["balance"], acct_after["lifetime"]) == (balance["balance"],
+                                                                   balance["lifetime"])
+        assert acct_after["email"].endswith("@erased.invalid")
+        rv_after = shop.review(made["review"]["id"])
+        assert (rv_after["rating"], rv_after["body"], rv_after["reviewer_name"]) == (
+            4, "[erased]", "")
+        ret_after = shop.api.get(f"/v1/returns/{ret['id']}").json()
+        assert ret_after["state"] == ret["state"] and ret_after["lines"][0]["quantity"] == 1
+        assert shop.api.get(f"/v1/returns/{ret['id']}/photos/{ph['id']}").status_code == 404
+        assert_verified(pg, base_env, rv_svc.db)
+
+        # -- idempotent, recorded, logged without the address
+        again = erase(shop, email=email)
+        assert again and all(n == 0 for n in again.values()), again
+        rows = pg.query(rv_svc.db, "SELECT email_tombstone, actor FROM customer_erasures"
+                                   " WHERE shop_id = %s ORDER BY id", (shop.id,))
+        assert len(rows) == 2 and rows[0][0].endswith("@erased.invalid")
+        assert rows[0][1].startswith("api_key:")
+        lines = [ln for ln in rv_svc.log_records() if ln.get("msg") == "customer erased"]
+        assert len(lines) == 2 and all(email not in str(ln) for ln in lines), lines
+        assert lines[0]["counts"] == counts and lines[0]["shop_id"] == shop.id
+
+        # -- the unsubscribe survives by tombstone (none here: made below)
+        # -- the others untouched
+        assert export(shop, email=other_email) == before_other
+        assert export(other_shop, email=email) == before_other_shop
+    finally:
+        other_shop.close()
+        other_fake.stop()
+
+
+def test_unsubscribe_is_kept_by_tombstone(rshop, rv_svc, pg):  # noqa: F811
+    email = unique_email("unsub")
+    r = rshop.api.post("/v1/customers/erase", json={"email": email})
+    assert r.status_code == 200 and r.json()["erased"]["unsubscribes"] == 0
+    pg.query(rv_svc.db, "INSERT INTO unsubscribes (shop_id, email, programme)"
+                        " VALUES (%s, %s, 'reviews')", (rshop.id, email))
+    assert erase(rshop, email=email.upper())["unsubscribes"] == 1
+    rows = pg.query(rv_svc.db, "SELECT email, customer_tombstone(%s) FROM unsubscribes"
+                               " WHERE shop_id = %s", (email, rshop.id))
+    assert len(rows) == 1 and rows[0][0] == rows[0][1] and rows[0][0].endswith("@erased.invalid")
+
+
+def test_by_customer_id(rshop):  # noqa: F811
+    shop = rshop
+    email = unique_email("reg")
+    o = shop.completed_order([shop.fake.add_product("Lamp", "9.00")["id"]], email,
+                             first_name="Regina", customer_id=4711)
+    shop.idle()
+    x = export(shop, customer_id=4711)
+    assert [r["order_id"] for r in x["orders"]["orders"]] == [o["id"]]
+    assert x["customer"] == {"email": None, "customer_id": 4711}
+    counts = erase(shop, customer_id=4711)
+    assert counts["orders"] == 1
+    assert export(shop, email=email)["orders"]["orders"] == []
+    assert all(n == 0 for n in erase(shop, customer_id=4711).values())
+
+
+def test_refusals(rshop, rv_svc):  # noqa: F811
+    shop = rshop
+    assert_problem(shop.api.get("/v1/customers/export"), 422, "invalid-field", "email")
+    assert_problem(shop.api.get("/v1/customers/export", params={"email": "nobody"}), 422,
+                   "invalid-field", "email")
+    assert_problem(shop.api.get("/v1/customers/export", params={"customer_id": "x"}), 422,
+                   "invalid-field", "customer_id")
+    assert_problem(shop.api.post("/v1/customers/erase", json={}), 422, "invalid-field", "email")
+    r = shop.api.post("/v1/customers/erase", json={"email": "a@b.c", "extra": 1})
+    assert r.status_code == 422, r.text
+    assert shop.anon.get("/v1/customers/export", params={"email": "a@b.c"}).status_code == 401
+    assert shop.anon.post("/v1/customers/erase", json={"email": "a@b.c"}).status_code == 401
