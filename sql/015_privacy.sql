@@ -22,6 +22,20 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
                           repl, 'gi')
 $$;
 
+-- A JSON document (event or job payload, job result) with the names a
+-- customer gave emptied (top-level keys only, as the service writes them)
+-- and `email` replaced by its tombstone; `email` NULL: names only.
+CREATE FUNCTION customer_scrub(doc jsonb, email text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN doc IS NULL OR email IS NULL THEN named
+                ELSE customer_redact(named::text, email, customer_tombstone(email))::jsonb END
+    FROM (SELECT CASE WHEN jsonb_typeof(doc) = 'object' THEN doc || coalesce(
+                     (SELECT jsonb_object_agg(k, '') FROM unnest(ARRAY['first_name', 'last_name',
+                          'reviewer_name', 'billing_first_name', 'billing_last_name']) AS k
+                      WHERE doc ? k AND doc ->> k <> ''), '{}'::jsonb)
+                 ELSE doc END AS named) AS d
+$$;
+
 -- One row per erase request, also the ones that found nothing: who asked,
 -- when, and what was changed; the address only as its tombstone.
 CREATE TABLE customer_erasures (

@@ -161,13 +161,27 @@ customers_handle_erase(struct req *r)
     char email[256];
     json_int_t customer_id = 0;
     const char *addr = NULL;
-    json_error_t jerr;
 
-    if (json_unpack_ex(r->json, &jerr, JSON_STRICT, "{s?s, s?I}", "email", &addr, "customer_id",
-                       &customer_id) < 0) {
-        reply_problem(r, ERR_INVALID, NULL, "body must be {\"email\": string, \"customer_id\": "
-                                            "integer}: %s", jerr.text);
+    static const char *const keys[] = {"email", "customer_id", NULL};
+    const json_t *v;
+
+    if (jx_known_keys(r->json, keys, "", &e) < 0) {
+        reply_err(r, &e);
         return;
+    }
+    if ((v = json_object_get(r->json, "email")) != NULL) {
+        if (!json_is_string(v)) {
+            reply_problem(r, ERR_INVALID, "email", "email must be a string");
+            return;
+        }
+        addr = json_string_value(v);
+    }
+    if ((v = json_object_get(r->json, "customer_id")) != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            reply_problem(r, ERR_INVALID, "customer_id", "customer_id must be a positive integer");
+            return;
+        }
+        customer_id = json_integer_value(v);
     }
     if (who_or_reply(r, addr, (int64_t)customer_id, email, &x.who) < 0)
         return;

@@ -205,12 +205,12 @@ static const struct erase_step steps[] = {
      " SELECT shop_id, customer_tombstone($2), programme, created_at FROM gone"
      " ON CONFLICT DO NOTHING"},
     {"customers_erase_reviews", "reviews", 3,
-     "UPDATE reviews SET reviewer_email = customer_tombstone(reviewer_email), reviewer_name = '',"
+     "UPDATE reviews SET reviewer_email = customer_tombstone(reviewer_email), reviewer_name = '[erased]',"
      " title = CASE WHEN title = '' THEN '' ELSE '[erased]' END,"
      " body = CASE WHEN body = '' THEN '' ELSE '[erased]' END,"
      " reply = CASE WHEN reply IS NULL THEN NULL ELSE '[erased]' END"
      " WHERE shop_id = $1 AND (lower(reviewer_email) = $2 OR request_id IN " REQUESTS_OF ")"
-     " AND (reviewer_email <> customer_tombstone(reviewer_email) OR reviewer_name <> ''"
+     " AND (reviewer_email <> customer_tombstone(reviewer_email) OR reviewer_name <> '[erased]'"
      " OR title NOT IN ('', '[erased]') OR body NOT IN ('', '[erased]')"
      " OR reply <> '[erased]')"},
     {"customers_erase_review_requests", "review_requests", 3,
@@ -236,14 +236,16 @@ static const struct erase_step steps[] = {
     {"customers_erase_return_requests", "return_requests", 3,
      "UPDATE return_requests SET email = customer_tombstone(email), updated_at = now()"
      " WHERE shop_id = $1 AND id IN " RETURNS_OF " AND email <> customer_tombstone(email)"},
-    /* Where an email sits inside JSON that must keep working (a pending
-     * job, a replayed response), only the address is replaced. */
-    {"customers_erase_events", "events", 2,
-     "UPDATE events SET payload = " REDACT("payload::text") "::jsonb"
-     " WHERE shop_id = $1 AND " MENTIONS("payload::text")},
+    /* Where personal data sits inside JSON that must keep working (a
+     * pending job, a replayed response), only the address is replaced
+     * and the names emptied (customer_scrub). */
+    {"customers_erase_events", "events", 3,
+     "UPDATE events SET payload = customer_scrub(payload, $2)"
+     " WHERE shop_id = $1 AND (order_id IN " ORDERS_OF " OR ($3::bigint > 0 AND customer_id = $3)"
+     " OR " MENTIONS("payload::text") ") AND payload <> customer_scrub(payload, $2)"},
     {"customers_erase_jobs", "jobs", 2,
-     "UPDATE jobs SET payload = " REDACT("payload::text") "::jsonb,"
-     " result = " REDACT("result::text") "::jsonb, last_error = " REDACT("last_error")
+     "UPDATE jobs SET payload = customer_scrub(payload, $2), result = customer_scrub(result, $2),"
+     " last_error = " REDACT("last_error")
      " WHERE shop_id = $1 AND (" MENTIONS("payload::text") " OR "
      MENTIONS("coalesce(result::text, '')") " OR " MENTIONS("coalesce(last_error, '')") ")"},
     {"customers_erase_idempotency", "idempotency_keys", 2,
