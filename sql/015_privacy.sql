@@ -62,3 +62,10 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'loyalty_ledger is append-only' USING ERRCODE = '23514';
 END $$;
+
+-- The look-ups by address of an export or erasure (lower-cased, as the
+-- routes match), so they do not scan a shop's every order.
+CREATE INDEX orders_lower_billing_email ON orders (shop_id, lower(billing_email));
+CREATE INDEX customers_lower_email ON customers (shop_id, lower(email));
+CREATE INDEX review_requests_lower_email ON review_requests (shop_id, lower(email));
+CREATE INDEX return_requests_lower_email ON return_requests (shop_id, lower(email));

@@ -53,7 +53,8 @@ who_or_reply(struct req *r, const char *email, int64_t customer_id, char buf[256
     }
     if (email != NULL) {
         if (email_normalise(email, buf) < 0) {
-            reply_problem(r, ERR_INVALID, "email", "email must be an address of 3 to 254 characters");
+            reply_problem(r, ERR_INVALID, "email",
+                          "email must be an address of 3 to 254 characters");
             return -1;
         }
         who->email = buf;
@@ -193,6 +194,6 @@ customers_handle_erase(struct req *r)
     log_erasure(&x, r);
     /* TODO(outbound webhooks): emit customer.erased here, inside erase_fn's
      * transaction (outbox), once the outbound webhooks module lands. */
-    reply_json_take(r, 200, json_pack("{s:o, s:o}", "customer", who_json(&x.who), "erased",
-                                      x.counts));
+    reply_json_take(r, 200,
+                    json_pack("{s:o, s:o}", "customer", who_json(&x.who), "erased", x.counts));
 }
