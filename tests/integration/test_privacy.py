@@ -321,3 +321,33 @@ def test_erasing_by_email_reaches_the_registered_customers_orders_billed_elsewhe
     assert all(d["size"] == 0 for d in after["orders"]["webhook_deliveries"])
     # the other address of the order is gone too (its rows found by tombstone)
     assert work not in json.dumps(export(shop, email=work)["orders"])
+
+
+def test_ledger_stays_append_only_but_for_an_erased_note(rshop, rv_svc, pg):  # noqa: F811
+    import psycopg2
+    shop = rshop
+    email = unique_email("ledger")
+    shop.completed_order([shop.fake.add_product("Bowl", "80.00")["id"]], email)
+    acct = wait_for(lambda: next(iter(shop.api.get("/v1/loyalty/accounts",
+                                                   params={"email": email}).json()["items"]),
+                                 None), what="the loyalty account")
+    r = shop.api.post(f"/v1/loyalty/accounts/{acct['id']}/adjustments",
+                      json={"points": 5, "reason": "for Greta"})
+    assert r.status_code == 201, r.text
+    [[entry]] = pg.query(rv_svc.db, "SELECT max(id) FROM loyalty_ledger WHERE shop_id = %s"
+                                    " AND account_id = %s", (shop.id, acct["id"]))
+    for sql in ("UPDATE loyalty_ledger SET delta = delta + 1 WHERE shop_id = %s AND id = %s",
+                "UPDATE loyalty_ledger SET note = 'other' WHERE shop_id = %s AND id = %s",
+                "UPDATE loyalty_ledger SET note = '[erased]', delta = delta + 1"
+                " WHERE shop_id = %s AND id = %s",
+                "DELETE FROM loyalty_ledger WHERE shop_id = %s AND id = %s"):
+        try:
+            pg.query(rv_svc.db, sql, (shop.id, entry))
+        except psycopg2.Error as exc:
+            assert exc.pgcode == "23514", (sql, exc)
+        else:
+            raise AssertionError(f"the ledger accepted: {sql}")
+    pg.query(rv_svc.db, "UPDATE loyalty_ledger SET note = '[erased]' WHERE shop_id = %s"
+                        " AND id = %s", (shop.id, entry))
+    assert pg.query(rv_svc.db, "SELECT note FROM loyalty_ledger WHERE shop_id = %s AND id = %s",
+                    (shop.id, entry)) == [("[erased]",)]
