@@ -225,6 +225,11 @@ static const struct erase_step steps[] = {
      " AND (reviewer_email <> customer_tombstone(reviewer_email) OR reviewer_name <> '[erased]'"
      " OR title NOT IN ('', '[erased]') OR body NOT IN ('', '[erased]')"
      " OR reply <> '[erased]')"},
+    /* No more review mail to an erased customer: the address is gone. */
+    {"customers_erase_review_cancel", "review_requests_cancelled", 3,
+     "UPDATE review_requests SET status = 'cancelled', cancel_reason = 'customer data erased',"
+     " updated_at = now() WHERE shop_id = $1 AND id IN " REQUESTS_OF
+     " AND status IN ('scheduled', 'sent')"},
     {"customers_erase_review_requests", "review_requests", 3,
      "UPDATE review_requests SET email = customer_tombstone(email), first_name = '',"
      " updated_at = now() WHERE shop_id = $1 AND id IN " REQUESTS_OF
@@ -243,7 +248,8 @@ static const struct erase_step steps[] = {
                                     "'[erased]'))"
                                     " OR " MENTIONS("changes::text") ")"},
     {"customers_erase_return_outbox", "return_outbox", 3,
-     "UPDATE return_outbox SET email = customer_tombstone(email) WHERE shop_id = $1"
+     "UPDATE return_outbox SET email = customer_tombstone(email),"
+     " status = CASE WHEN status = 'pending' THEN 'dropped' ELSE status END WHERE shop_id = $1"
      " AND (lower(email) = $2 OR request_id IN " RETURNS_OF ")"
      " AND email <> customer_tombstone(email)"},
     {"customers_erase_return_requests", "return_requests", 3,

@@ -270,9 +270,13 @@ def test_by_customer_id(rshop):  # noqa: F811
     shop.idle()
     x = export(shop, customer_id=4711)
     assert [r["order_id"] for r in x["orders"]["orders"]] == [o["id"]]
+    req = shop.request_for_order(o["id"])
+    assert req["status"] == "scheduled"  # due in days: the default delay
     assert x["customer"] == {"email": None, "customer_id": 4711}
     counts = erase(shop, customer_id=4711)
-    assert counts["orders"] == 1
+    assert counts["orders"] == 1 and counts["review_requests_cancelled"] == 1, counts
+    assert (lambda q: (q["status"], q["cancel_reason"]))(shop.request(req["id"])) == (
+        "cancelled", "customer data erased")
     [kept] = export(shop, email=email)["orders"]["orders"]
     assert kept["billing_email"].endswith("@erased.invalid") and kept["billing_first_name"] == ""
     assert all(n == 0 for n in erase(shop, customer_id=4711).values())
