@@ -162,15 +162,15 @@ customers_store_export(struct db_conn *c, const struct customer_ref *who, json_t
 /* ---- erase --------------------------------------------------------------- */
 
 struct erase_step {
-    const char *name; /* prepared statement and key of the counts */
-    const char *table;
+    const char *name;  /* the prepared statement */
+    const char *table; /* its key in the counts */
     int nparams;
     const char *sql;
 };
 
-/* In this order; the row sets above find renamed rows too, so the order
- * only matters where a statement matches on a column an earlier one
- * changed (the webhook bodies go before nothing depends on them). */
+/* Run in this order. The row sets (ORDERS_OF ...) also match the
+ * tombstone, so a step still finds the rows an earlier step renamed; the
+ * order of the steps therefore does not change what is erased. */
 static const struct erase_step steps[] = {
     {"customers_erase_webhooks", "webhook_deliveries", 3,
      "UPDATE webhook_deliveries SET body = ''::bytea WHERE shop_id = $1 AND octet_length(body) > 0"
