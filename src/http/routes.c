@@ -7,6 +7,7 @@
  * rows; tests/integration/test_routes.py holds the two together through
  * `aftersale routes`.
  */
+#include "aftersale/customers/privacy.h"
 #include "aftersale/http/ops.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/loyalty/handlers.h"
@@ -68,6 +69,9 @@ const struct route routes[] = {
     {"GET", "/v1/me/loyalty/ledger", loyalty_handle_me_ledger, AUTH_CUSTOMER, BODY_NONE},
     {"POST", "/v1/me/loyalty/redemptions", loyalty_handle_me_redemption, AUTH_CUSTOMER,
      BODY_JSON},
+
+    {"GET", "/v1/customers/export", customers_handle_export, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/customers/erase", customers_handle_erase, AUTH_SHOP, BODY_JSON},
 
     {"GET", "/v1/messaging/settings", outreach_handle_settings_get, AUTH_SHOP, BODY_NONE},
     {"PUT", "/v1/messaging/settings", outreach_handle_settings_put, AUTH_SHOP, BODY_JSON},

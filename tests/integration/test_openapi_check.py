@@ -835,6 +835,8 @@ def test_spec_routes():
         ("GET", "/v1/me/loyalty"),
         ("GET", "/v1/me/loyalty/ledger"),
         ("POST", "/v1/me/loyalty/redemptions"),
+        ("GET", "/v1/customers/export"),
+        ("POST", "/v1/customers/erase"),
         ("GET", "/v1/messaging/settings"),
         ("PUT", "/v1/messaging/settings"),
         ("POST", "/v1/messaging/test-email"),

@@ -32,6 +32,7 @@ require_once AFTERSALE_DIR . 'includes/class-aftersale-connect.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-account.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-preview.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-plugin.php';
+require_once AFTERSALE_DIR . 'includes/class-aftersale-privacy.php';
 
 /*
  * The plugin reads and writes orders only through WooCommerce's CRUD
@@ -55,3 +56,4 @@ register_activation_hook(__FILE__, array('Aftersale_Plugin', 'activate'));
 register_deactivation_hook(__FILE__, array('Aftersale_Plugin', 'deactivate'));
 
 add_action('plugins_loaded', array('Aftersale_Plugin', 'boot'));
+add_action('plugins_loaded', array('Aftersale_Privacy', 'init'));
