@@ -56,7 +56,7 @@ outreach_unsubscribed(struct db_conn *c, int64_t shop_id, const char *email, boo
     DB_I64(shop, shop_id);
     res = db_exec(c, "outreach_unsubscribed",
                   "SELECT EXISTS (SELECT 1 FROM unsubscribes WHERE shop_id = $1"
-                  " AND email = lower($2))",
+                  " AND email IN (lower($2), customer_tombstone(lower($2))))",
                   2, params, e);
     if (res == NULL)
         return -1;

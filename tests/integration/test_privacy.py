@@ -260,6 +260,9 @@ def test_unsubscribe_is_kept_by_tombstone(rshop, rv_svc, pg):  # noqa: F811
     rows = pg.query(rv_svc.db, "SELECT email, customer_tombstone(%s) FROM unsubscribes"
                                " WHERE shop_id = %s", (email, rshop.id))
     assert len(rows) == 1 and rows[0][0] == rows[0][1] and rows[0][0].endswith("@erased.invalid")
+    # the same person writing again from that address is still not a marketing target
+    st = rshop.api.get("/v1/messaging/contact-status", params={"email": email})
+    assert st.status_code == 200 and st.json()["unsubscribed"] is True, st.text
 
 
 def test_by_customer_id(rshop):  # noqa: F811
