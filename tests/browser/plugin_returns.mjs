@@ -13,6 +13,8 @@
 //       page it lands on
 //   {"step": "admin_order", ..., "path"}  the admin opens the order screen
 //       at `path` and reads the Aftersale box
+//   {"step": "pages", ..., "pages": {"name": "/path"}}  loads pages and tells
+//       their status, the returns notice, "Request a return" links, orders
 //
 // One JSON line on stdout: {"ok", "step", ... what the step read, "console",
 // "errors", "php", "scripts_run"}; `php` lists PHP messages found in any
@@ -141,6 +143,20 @@ const steps = {
     result.note_html = await page.locator('.aftersale-return__note').evaluateAll((qs) => qs.map((q) => q.innerHTML));
     result.scripts_in_returns = await page.locator('.aftersale-returns script').count();
     result.scripts_run = await page.evaluate(() => window.__aftersale_xss);
+    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+  },
+
+  async pages(page) {
+    result.pages = {};
+    for (const [name, path] of Object.entries(spec.pages)) {
+      const resp = await open(page, path);
+      result.pages[name] = {
+        status: resp ? resp.status() : null,
+        unavailable: await text(page, '.aftersale-returns__unavailable'),
+        return_links: await page.locator('a.aftersale-return').count(),
+        orders: await page.locator('tr.woocommerce-orders-table__row').count(),
+      };
+    }
     if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
   },
 

@@ -21,8 +21,13 @@ module goes to a log of its own (test_plugin_shop.py's must-use plugin);
 none may come from the plugin. About a minute; bounded by NODE_TIMEOUT_S per
 browser step and WAIT_S per wait.
 
+Then the service is stopped: My Account > Orders, Returns and the form
+still load (200), say the returns cannot be shown or requested now, and no
+order offers a return; the order screen's box says the service cannot be
+reached.
+
 Screenshot: build/artifacts/screenshots/returns.png (My Account > Returns
-after the request), returns-admin.png (the order screen).
+after the request), returns-admin.png (the order screen), returns-down.png.
 """
 
 import json
@@ -189,6 +194,28 @@ def test_a_customer_requests_a_return_and_the_admin_sees_it(plugged, browser, tm
     earned = [e["delta"] for e in link.api.get(f"/v1/loyalty/accounts/{acct['id']}/ledger").json()["items"]
               if e["order_id"] == o["id"]]
     assert earned and box["points"] == earned, (box["points"], earned)
+    plugged.state = {"customer": (login, password), "order": o["id"], "admin_path": path}
+
+
+def test_my_account_keeps_working_when_the_service_is_stopped(plugged, browser):
+    assert getattr(plugged, "state", None), "needs the customer of the previous test"
+    login, password = plugged.state["customer"]
+    plugged.svc.terminate()
+    assert plugged.svc.wait_exit(timeout=15) == 0
+    out = browser("pages", login, password, base=plugged.shop.url, shot=str(SHOTS / "returns-down.png"),
+                  pages={"orders": "/my-account/orders/", "returns": "/my-account/returns/",
+                         "form": f"/my-account/returns/?aftersale_return_order={plugged.state['order']}"})
+    pages = out["pages"]
+    assert {k: v["status"] for k, v in pages.items()} == dict.fromkeys(pages, 200), pages
+    # the orders are listed, none offers a return it cannot take now
+    assert pages["orders"]["orders"] >= 1 and pages["orders"]["return_links"] == 0, pages
+    assert pages["returns"]["unavailable"] == \
+        "Your returns cannot be shown right now. Please try again later.", pages
+    assert pages["form"]["unavailable"] == \
+        "Returns cannot be requested right now. Please try again later.", pages
+    box = browser("admin_order", plugged.shop.admin_user, plugged.shop.admin_password,
+                  base=plugged.shop.url, path=plugged.state["admin_path"])
+    assert box["box"] == "The aftersale service cannot be reached right now.", box
 
 
 def test_no_php_message_from_the_plugin(plugged):
