@@ -185,8 +185,10 @@ final class ReturnsTest extends TestCase
         wpt_routes(array('GET /v1/returns' => array(200, array('items' => array(
             self::request(),
             self::request(array('id' => 9, 'rma' => 'R-1002', 'customer_id' => 99)),
-        ), 'next_cursor' => null))));
+        ), 'next_cursor' => null)), 'GET /v1/returns/settings' => array(200, self::SETTINGS)));
         $html = $this->render(new Aftersale_Returns());
+        $this->assertStringContainsString('(Damaged &lt;script&gt;alert(1)&lt;/script&gt;)', $html, 'the reason\'s label, escaped');
+        $this->assertStringContainsString('href="https://shop.test/my-account/view-order/42/"', $html);
         $this->assertStringContainsString('Return R-1001, order #42', $html);
         $this->assertStringNotContainsString('R-1002', $html, 'another customer\'s request with the same email');
         $this->assertStringContainsString('data-state="requested"', $html);
@@ -195,8 +197,7 @@ final class ReturnsTest extends TestCase
         $this->assertStringNotContainsString('<img', $html);
         $this->assertStringContainsString('1 photo', $html);
         $this->assertStringContainsString('<time datetime="2026-12-01T10:00:00Z">', $html);
-        $last = end($GLOBALS['wpt']['requests']);
-        $this->assertStringContainsString('email=ann%40example.com', $last['url']);
+        $this->assertContains('https://svc.test/v1/returns?limit=100&email=ann%40example.com', array_column($GLOBALS['wpt']['requests'], 'url'));
     }
 
     public function test_list_when_the_service_is_down_says_so(): void

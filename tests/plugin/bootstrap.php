@@ -805,3 +805,13 @@ function add_meta_box($id, $title, $callback, $screen = null, $context = 'advanc
 {
     $GLOBALS['wpt']['meta_boxes'][] = array($id, $title, $screen, $context);
 }
+
+function wc_get_page_permalink($page)
+{
+    return 'https://shop.test/my-account/';
+}
+
+function wc_get_endpoint_url($endpoint, $value = '', $permalink = '')
+{
+    return $permalink . $endpoint . '/' . ($value !== '' ? $value . '/' : '');
+}

@@ -158,7 +158,8 @@ def test_a_customer_requests_a_return_and_the_admin_sees_it(plugged, browser, tm
     assert out["resolutions"] == ["refund", "store_credit"], out
     assert out["form_error"] is None, out
     assert out["final_url"].rstrip("/").endswith("/my-account/returns"), out
-    assert any(re.search(r"Your return R-\d+ was requested\.", m) for m in out["messages"]), out
+    assert any(re.search(r"Your return R-\d+ was requested\.", m) for m in out["messages"]), \
+        (out["messages"], out["returns"], out["visited"])
     assert out["states"] == ["requested", "requested"], out
     # the notes are text on the page: the markup shown, escaped, never run
     assert hostile in out["notes"], out["notes"]

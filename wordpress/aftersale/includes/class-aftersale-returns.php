@@ -571,7 +571,7 @@ class Aftersale_Returns
      */
     public function list_view(): array
     {
-        $view = array('returns' => array(), 'error' => '');
+        $view = array('returns' => array(), 'error' => '', 'reasons' => array(), 'order_urls' => array());
         if (! Aftersale_Options::configured() || get_current_user_id() <= 0) {
             $view['error'] = __('Returns are not available.', 'aftersale');
             return $view;
@@ -582,6 +582,14 @@ class Aftersale_Returns
             return $view;
         }
         $view['returns'] = $returns;
+        // The reasons' labels (the codes are shown when the policy cannot be read).
+        foreach ((array) (($this->settings() ?? array())['reasons'] ?? array()) as $reason) {
+            $view['reasons'][(string) $reason['code']] = self::reason_label((array) $reason);
+        }
+        foreach ($returns as $r) {
+            $id = (int) $r['order_id'];
+            $view['order_urls'][$id] = wc_get_endpoint_url('view-order', (string) $id, wc_get_page_permalink('myaccount'));
+        }
         return $view;
     }
 

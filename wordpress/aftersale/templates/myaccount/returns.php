@@ -9,6 +9,8 @@
  *
  * @var array  $returns The customer's requests (ReturnRequest), newest first.
  * @var string $error   Why they are not shown ('' when they are).
+ * @var array  $reasons    Reason code => label in the site's language.
+ * @var array  $order_urls Order id => its My Account > Orders page.
  */
 
 defined('ABSPATH') || exit;
@@ -27,6 +29,9 @@ defined('ABSPATH') || exit;
                 echo esc_html(sprintf(__('Return %1$s, order #%2$s', 'aftersale'), (string) $aftersale_r['rma'], (string) $aftersale_r['order_id']));
                 ?>
             </h3>
+            <?php if (isset($order_urls[(int) $aftersale_r['order_id']])) : ?>
+                <p class="aftersale-return__order"><a href="<?php echo esc_url($order_urls[(int) $aftersale_r['order_id']]); ?>"><?php esc_html_e('View the order', 'aftersale'); ?></a></p>
+            <?php endif; ?>
             <p class="aftersale-return__state" data-state="<?php echo esc_attr((string) $aftersale_r['state']); ?>">
                 <?php esc_html_e('Status:', 'aftersale'); ?>
                 <strong><?php echo esc_html(Aftersale_Returns::state_label((string) $aftersale_r['state'])); ?></strong>
@@ -35,7 +40,7 @@ defined('ABSPATH') || exit;
                 <?php foreach ((array) $aftersale_r['lines'] as $aftersale_line) : ?>
                     <li>
                         <?php echo esc_html((int) $aftersale_line['quantity'] . ' × ' . (string) $aftersale_line['name']); ?>
-                        (<?php echo esc_html((string) $aftersale_line['reason']); ?>)
+                        (<?php echo esc_html($reasons[(string) $aftersale_line['reason']] ?? (string) $aftersale_line['reason']); ?>)
                         <?php if ((string) ($aftersale_line['note'] ?? '') !== '') : ?>
                             <q class="aftersale-return__note"><?php echo esc_html((string) $aftersale_line['note']); ?></q>
                         <?php endif; ?>
