@@ -38,6 +38,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import urllib.parse
 import zlib
 from pathlib import Path
 
@@ -157,7 +158,9 @@ def test_a_customer_requests_a_return_and_the_admin_sees_it(plugged, browser, tm
     assert out["quantity_options"] == ["0", "1"], out
     assert out["resolutions"] == ["refund", "store_credit"], out
     assert out["form_error"] is None, out
-    assert out["final_url"].rstrip("/").endswith("/my-account/returns"), out
+    final = urllib.parse.urlsplit(out["final_url"])
+    assert final.path.rstrip("/").endswith("/my-account/returns"), out
+    assert re.fullmatch(r"aftersale_requested=\d+", final.query), out
     assert any(re.search(r"Your return R-\d+ was requested\.", m) for m in out["messages"]), \
         (out["messages"], out["returns"], out["visited"])
     assert out["states"] == ["requested", "requested"], out

@@ -389,12 +389,12 @@ class Aftersale_Returns
             return;
         }
         $failed = $this->forward_photos((int) $created['id'], $photos, $token);
-        /* translators: %s: the return number (RMA), e.g. R-1042 */
-        wc_add_notice(sprintf(__('Your return %s was requested.', 'aftersale'), (string) $created['rma']), 'success');
         if ($failed > 0) {
             wc_add_notice(__('A photo could not be uploaded (at most 5 MB each, JPEG, PNG or WebP).', 'aftersale'), 'error');
         }
-        wp_safe_redirect(wc_get_account_endpoint_url(self::ENDPOINT));
+        // The confirmation rides on the URL (shown only when that request is
+        // among the customer's own), not on WooCommerce's session notices.
+        wp_safe_redirect(add_query_arg('aftersale_requested', (string) (int) $created['id'], wc_get_account_endpoint_url(self::ENDPOINT)));
         exit;
     }
 
@@ -571,7 +571,7 @@ class Aftersale_Returns
      */
     public function list_view(): array
     {
-        $view = array('returns' => array(), 'error' => '', 'reasons' => array(), 'order_urls' => array());
+        $view = array('returns' => array(), 'error' => '', 'reasons' => array(), 'order_urls' => array(), 'requested' => '');
         if (! Aftersale_Options::configured() || get_current_user_id() <= 0) {
             $view['error'] = __('Returns are not available.', 'aftersale');
             return $view;
@@ -586,7 +586,12 @@ class Aftersale_Returns
         foreach ((array) (($this->settings() ?? array())['reasons'] ?? array()) as $reason) {
             $view['reasons'][(string) $reason['code']] = self::reason_label((array) $reason);
         }
+        // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- a confirmation, read only and matched against the customer's own requests.
+        $just = isset($_GET['aftersale_requested']) ? absint(wp_unslash($_GET['aftersale_requested'])) : 0;
         foreach ($returns as $r) {
+            if ($just > 0 && (int) $r['id'] === $just) {
+                $view['requested'] = (string) $r['rma'];
+            }
             $id = (int) $r['order_id'];
             $view['order_urls'][$id] = wc_get_endpoint_url('view-order', (string) $id, wc_get_page_permalink('myaccount'));
         }

@@ -11,6 +11,7 @@
  * @var string $error   Why they are not shown ('' when they are).
  * @var array  $reasons    Reason code => label in the site's language.
  * @var array  $order_urls Order id => its My Account > Orders page.
+ * @var string $requested  The return number just requested ('' for none).
  */
 
 defined('ABSPATH') || exit;
@@ -21,6 +22,14 @@ defined('ABSPATH') || exit;
 <?php elseif ($returns === array()) : ?>
     <p class="aftersale-returns__none"><?php esc_html_e('You have not requested any returns.', 'aftersale'); ?></p>
 <?php else : ?>
+    <?php if ($requested !== '') : ?>
+        <div class="woocommerce-message aftersale-returns__requested" role="status">
+            <?php
+            /* translators: %s: the return number (RMA), e.g. R-1042 */
+            echo esc_html(sprintf(__('Your return %s was requested.', 'aftersale'), $requested));
+            ?>
+        </div>
+    <?php endif; ?>
     <?php foreach ($returns as $aftersale_r) : ?>
         <section class="aftersale-return" id="<?php echo esc_attr('aftersale-return-' . (int) $aftersale_r['id']); ?>">
             <h3>
