@@ -63,8 +63,10 @@ final class ReturnsTest extends TestCase
         $r->register();
         do_action('init');
         $this->assertSame(array(array('returns', EP_ROOT | EP_PAGES)), $GLOBALS['wpt']['endpoints']);
-        $items = $r->menu_items(array('orders' => 'Orders', 'customer-logout' => 'Log out'));
-        $this->assertSame(array('orders', 'returns', 'customer-logout'), array_keys($items));
+        $items = $r->menu_items(array('dashboard' => 'Dashboard', 'orders' => 'Orders', 'points' => 'Points', 'customer-logout' => 'Log out'));
+        $this->assertSame(array('dashboard', 'orders', 'returns', 'points', 'customer-logout'), array_keys($items));
+        $items = $r->menu_items(array('dashboard' => 'Dashboard', 'customer-logout' => 'Log out'));
+        $this->assertSame(array('dashboard', 'returns', 'customer-logout'), array_keys($items));
         $this->assertArrayHasKey('woocommerce_my_account_my_orders_actions', $GLOBALS['wpt']['filters']);
     }
 

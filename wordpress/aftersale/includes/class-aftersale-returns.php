@@ -93,19 +93,24 @@ class Aftersale_Returns
     }
 
     /**
-     * "Returns" before "Log out".
+     * "Returns" right after "Orders" (else before "Log out").
      *
      * @param array $items Menu items.
      * @return array
      */
     public function menu_items($items)
     {
-        $out = array();
-        foreach ((array) $items as $key => $label) {
-            if ($key === 'customer-logout') {
+        $items = (array) $items;
+        $after = isset($items['orders']) ? 'orders' : null;
+        $out   = array();
+        foreach ($items as $key => $label) {
+            if ($after === null && $key === 'customer-logout') {
                 $out[self::ENDPOINT] = __('Returns', 'aftersale');
             }
             $out[$key] = $label;
+            if ($key === $after) {
+                $out[self::ENDPOINT] = __('Returns', 'aftersale');
+            }
         }
         if (! isset($out[self::ENDPOINT])) {
             $out[self::ENDPOINT] = __('Returns', 'aftersale');
