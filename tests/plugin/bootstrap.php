@@ -562,6 +562,11 @@ class Wpt_Order_Item
     {
         return $this->d['total'];
     }
+
+    public function get_name()
+    {
+        return $this->d['name'] ?? '';
+    }
 }
 
 class Wpt_Order
@@ -593,6 +598,26 @@ class Wpt_Order
     public function get_billing_email()
     {
         return $this->d['email'];
+    }
+
+    public function get_id()
+    {
+        return $this->d['id'] ?? 0;
+    }
+
+    public function get_order_number()
+    {
+        return (string) ($this->d['id'] ?? 0);
+    }
+
+    public function get_status()
+    {
+        return $this->d['status'] ?? 'completed';
+    }
+
+    public function get_date_completed()
+    {
+        return isset($this->d['completed']) ? new DateTimeImmutable('@' . $this->d['completed']) : null;
     }
 
     public function get_total()
@@ -729,6 +754,8 @@ require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-templates.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-connect.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-account.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-preview.php';
+require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-returns.php';
+require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-order-box.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-plugin.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-settings.php';
 if (! defined('AFTERSALE_DIR')) {
@@ -741,4 +768,50 @@ function wp_generate_uuid4()
     $b[6] = chr((ord($b[6]) & 0x0f) | 0x40);
     $b[8] = chr((ord($b[8]) & 0x3f) | 0x80);
     return vsprintf('%s%s-%s-%s-%s-%s%s%s', str_split(bin2hex($b), 4));
+}
+
+// Returns and the order box (tests/plugin/ReturnsTest.php, OrderBoxTest.php).
+defined('DAY_IN_SECONDS') || define('DAY_IN_SECONDS', 86400);
+
+function sanitize_textarea_field($s)
+{
+    return trim(strip_tags((string) $s));
+}
+
+function esc_textarea($s)
+{
+    return htmlspecialchars((string) $s, ENT_QUOTES, 'UTF-8');
+}
+
+function get_locale()
+{
+    return $GLOBALS['wpt']['locale'] ?? 'en_US';
+}
+
+function wp_get_current_user()
+{
+    $u             = new stdClass();
+    $u->ID         = $GLOBALS['wpt']['user_id'];
+    $u->user_email = $GLOBALS['wpt']['user_email'] ?? '';
+    return $u;
+}
+
+function wc_get_page_screen_id($for)
+{
+    return 'woocommerce_page_wc-orders';
+}
+
+function add_meta_box($id, $title, $callback, $screen = null, $context = 'advanced', $priority = 'default')
+{
+    $GLOBALS['wpt']['meta_boxes'][] = array($id, $title, $screen, $context);
+}
+
+function wc_get_page_permalink($page)
+{
+    return 'https://shop.test/my-account/';
+}
+
+function wc_get_endpoint_url($endpoint, $value = '', $permalink = '')
+{
+    return $permalink . $endpoint . '/' . ($value !== '' ? $value . '/' : '');
 }

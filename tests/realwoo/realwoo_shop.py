@@ -37,6 +37,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import os
 import secrets
 import shutil
@@ -483,6 +484,16 @@ define('FS_METHOD', 'direct');
     def create_customer(self, login, email, password):
         """A WooCommerce customer (role customer) who can log in; returns the user id."""
         return self._step("aftersale-plugin.php", "customer", login, email, password)["id"]
+
+    def set_options(self, **values):
+        """Write WordPress options straight into wp_options, autoload off
+        (tests/realwoo/test_plugin_returns.py configures the plugin this way;
+        test_plugin_shop.py does it in Chromium). Values: str or int."""
+        for name, value in values.items():
+            assert re.fullmatch(r"[a-z0-9_]+", name), name
+            v = str(value).replace("\\", "\\\\").replace("'", "\\'")
+            self.sql(f"INSERT INTO wp_options (option_name, option_value, autoload) VALUES "
+                     f"('{name}', '{v}', 'no') ON DUPLICATE KEY UPDATE option_value = '{v}'")
 
     def add_mu_plugin(self, name, text):
         """A must-use plugin for this shop only (remove it with remove_mu_plugin)."""

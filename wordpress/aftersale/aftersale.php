@@ -31,6 +31,8 @@ require_once AFTERSALE_DIR . 'includes/class-aftersale-templates.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-connect.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-account.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-preview.php';
+require_once AFTERSALE_DIR . 'includes/class-aftersale-returns.php';
+require_once AFTERSALE_DIR . 'includes/class-aftersale-order-box.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-plugin.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-privacy.php';
 

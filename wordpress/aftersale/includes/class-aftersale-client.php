@@ -66,9 +66,10 @@ class Aftersale_Client
      * @param string|null $token  A customer token instead of the API key.
      * @param int|null    $timeout Seconds, when shorter than the setting.
      * @param array       $headers Extra headers (Idempotency-Key).
+     * @param string|null $raw    A raw body instead of JSON (a photo).
      * @return array|WP_Error The decoded JSON answer (an empty array for 204).
      */
-    public function request(string $method, string $path, ?array $body = null, ?string $token = null, ?int $timeout = null, array $headers = array())
+    public function request(string $method, string $path, ?array $body = null, ?string $token = null, ?int $timeout = null, array $headers = array(), ?string $raw = null)
     {
         if ($this->base_url === '') {
             return new WP_Error('aftersale_not_configured', __('The aftersale service URL is not set.', 'aftersale'));
@@ -86,7 +87,10 @@ class Aftersale_Client
                 )
             ),
         );
-        if ($body !== null) {
+        if ($raw !== null) {
+            // A raw body (a photo), sent as is with the Content-Type in $headers.
+            $args['body'] = $raw;
+        } elseif ($body !== null) {
             $args['headers']['Content-Type'] = 'application/json';
             $args['body']                    = wp_json_encode((object) $body);
         }
@@ -145,5 +149,19 @@ class Aftersale_Client
     public function post(string $path, array $body = array(), ?string $token = null, array $headers = array())
     {
         return $this->request('POST', $path, $body, $token, null, $headers);
+    }
+
+    /**
+     * POST a raw body (an image) with its Content-Type.
+     *
+     * @param string      $path         Path.
+     * @param string      $bytes        The body.
+     * @param string      $content_type Its media type.
+     * @param string|null $token        Customer token.
+     * @return array|WP_Error
+     */
+    public function post_raw(string $path, string $bytes, string $content_type, ?string $token = null)
+    {
+        return $this->request('POST', $path, null, $token, null, array('Content-Type' => $content_type), $bytes);
     }
 }

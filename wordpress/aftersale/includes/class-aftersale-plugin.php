@@ -25,6 +25,8 @@ class Aftersale_Plugin
         (new Aftersale_Connect())->register();
         (new Aftersale_Account())->register();
         (new Aftersale_Preview())->register();
+        (new Aftersale_Returns())->register();
+        (new Aftersale_Order_Box())->register();
     }
 
     /**
@@ -48,6 +50,7 @@ class Aftersale_Plugin
     public static function activate(): void
     {
         Aftersale_Account::add_endpoint();
+        Aftersale_Returns::add_endpoint();
         flush_rewrite_rules();
     }
 
