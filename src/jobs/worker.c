@@ -30,6 +30,7 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/jobs/worker.h"
 #include "aftersale/woo/client.h"
+#include "aftersale/hooks/jobs.h"
 #include "aftersale/loyalty/jobs.h"
 #include "aftersale/outreach/jobs.h"
 #include "aftersale/returns/jobs.h"
@@ -74,6 +75,8 @@ static const struct job_kind kinds[] = {
     {"reviews.coupon", NULL, reviews_job_coupon, NULL},
     {"outreach.test_email", NULL, outreach_job_test_email, NULL},
     {"returns.resolve", NULL, returns_job_resolve, returns_job_resolve_dead},
+    {"hooks.deliver", NULL, hooks_job_deliver, NULL},
+    {"hooks.alert", NULL, hooks_job_alert, NULL},
 };
 
 /*
