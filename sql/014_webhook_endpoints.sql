@@ -4,8 +4,8 @@
 -- something happens, the transaction that changes it also writes one
 -- outbound_events row (the message: its webhook-id and JSON body, fixed
 -- once so every retry and replay sends the same bytes) and one
--- webhook_deliveries row plus one `hooks.deliver` job per matching
--- endpoint (the outbox rule). Every attempt is logged in webhook_attempts.
+-- outbound_deliveries row plus one `hooks.deliver` job per matching
+-- endpoint (the outbox rule). Every attempt is logged in outbound_attempts.
 
 CREATE TABLE webhook_endpoints (
     shop_id          bigint NOT NULL REFERENCES shops (id) ON DELETE CASCADE,
@@ -40,7 +40,7 @@ CREATE TABLE outbound_events (
 );
 CREATE INDEX outbound_events_time ON outbound_events (shop_id, created_at);
 
-CREATE TABLE webhook_deliveries (
+CREATE TABLE outbound_deliveries (
     shop_id      bigint NOT NULL,
     id           bigint GENERATED ALWAYS AS IDENTITY,
     endpoint_id  bigint NOT NULL,
@@ -55,9 +55,9 @@ CREATE TABLE webhook_deliveries (
     FOREIGN KEY (shop_id, endpoint_id) REFERENCES webhook_endpoints (shop_id, id) ON DELETE CASCADE,
     FOREIGN KEY (shop_id, event_id) REFERENCES outbound_events (shop_id, id) ON DELETE CASCADE
 );
-CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (shop_id, endpoint_id, id);
+CREATE INDEX outbound_deliveries_endpoint ON outbound_deliveries (shop_id, endpoint_id, id);
 
-CREATE TABLE webhook_attempts (
+CREATE TABLE outbound_attempts (
     shop_id      bigint NOT NULL,
     id           bigint GENERATED ALWAYS AS IDENTITY,
     delivery_id  bigint NOT NULL,
@@ -68,6 +68,6 @@ CREATE TABLE webhook_attempts (
     error        text,             -- NULL on success
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (shop_id, id),
-    FOREIGN KEY (shop_id, delivery_id) REFERENCES webhook_deliveries (shop_id, id) ON DELETE CASCADE
+    FOREIGN KEY (shop_id, delivery_id) REFERENCES outbound_deliveries (shop_id, id) ON DELETE CASCADE
 );
-CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (shop_id, endpoint_id, id);
+CREATE INDEX outbound_attempts_endpoint ON outbound_attempts (shop_id, endpoint_id, id);

@@ -292,7 +292,7 @@ hooks_job_deliver(struct job_env *env, const struct job *job, struct job_outcome
     struct hooks_allow allow;
     struct err e = {0};
     uint64_t rnd;
-    long delay;
+    long delay, remaining;
 
     x.delivery_id = json_integer_value(json_object_get(job->payload, "delivery_id"));
     if (hooks_allow_parse(env->cfg->webhook_allow_private, &allow, &e) < 0) {
@@ -319,11 +319,15 @@ hooks_job_deliver(struct job_env *env, const struct job *job, struct job_outcome
     post(&x, &allow);
     crypto_random_u64(&rnd);
     delay = jobs_backoff_ms(x.d.attempts + 1, env->cfg->webhook_retry_base_ms, RETRY_CAP_MS, rnd);
+    /* The retry window is the message's age. The last attempt is made
+     * when the window closes (not a backoff step before it), so a
+     * delivery that fails to the end has failed for the whole window. */
+    remaining = env->cfg->webhook_disable_after_s * 1000L - x.d.age_ms;
+    x.final = x.error != NULL && remaining <= 0;
+    if (delay > remaining)
+        delay = remaining;
     if (delay < 10)
         delay = 10;
-    /* The retry window is the message's age: no attempt starts after it. */
-    x.final = x.error != NULL &&
-              x.d.age_s * 1000L + delay > env->cfg->webhook_disable_after_s * 1000L;
     if (db_tx(record_fn, &x, &e) < 0) {
         out->status = JOB_RETRY;
         out->err = e;

@@ -72,7 +72,7 @@ hooks_emit(struct db_conn *c, int64_t shop_id, const char *type, json_t *data, s
                   "  INSERT INTO outbound_events (shop_id, msg_id, type, body)"
                   "  SELECT $1, $3, $2, $4 WHERE EXISTS (SELECT 1 FROM webhook_endpoints w"
                   "   WHERE w.shop_id = $1 AND w.enabled AND " WANTS ") RETURNING id)"
-                  " INSERT INTO webhook_deliveries (shop_id, endpoint_id, event_id)"
+                  " INSERT INTO outbound_deliveries (shop_id, endpoint_id, event_id)"
                   " SELECT $1, w.id, ev.id FROM webhook_endpoints w, ev"
                   "  WHERE w.shop_id = $1 AND w.enabled AND " WANTS " RETURNING id",
                   4, params, e);
@@ -280,8 +280,8 @@ hooks_store_attempts(struct db_conn *c, int64_t shop_id, int64_t id, int64_t aft
                   " 'webhook_id', ev.msg_id, 'event_type', ev.type, 'attempt', a.attempt,"
                   " 'status_code', a.status_code, 'duration_ms', a.duration_ms, 'error', a.error,"
                   " 'delivery_status', d.status, 'created_at', " DB_TS("a.created_at") ")::text, a.id"
-                  " FROM webhook_attempts a"
-                  " JOIN webhook_deliveries d ON d.shop_id = a.shop_id AND d.id = a.delivery_id"
+                  " FROM outbound_attempts a"
+                  " JOIN outbound_deliveries d ON d.shop_id = a.shop_id AND d.id = a.delivery_id"
                   " JOIN outbound_events ev ON ev.shop_id = d.shop_id AND ev.id = d.event_id"
                   " WHERE a.shop_id = $1 AND a.endpoint_id = $2 AND a.id > $3"
                   " ORDER BY a.id LIMIT $4",
@@ -314,7 +314,7 @@ hooks_store_replay(struct db_conn *c, int64_t shop_id, int64_t endpoint_id, int6
     DB_I64(ep, endpoint_id);
     DB_I64(dl, delivery_id);
     res = db_exec(c, "hooks_store_replay",
-                  "UPDATE webhook_deliveries d SET status = 'pending', updated_at = now()"
+                  "UPDATE outbound_deliveries d SET status = 'pending', updated_at = now()"
                   " FROM outbound_events ev WHERE d.shop_id = $1 AND d.endpoint_id = $2"
                   " AND d.id = $3 AND ev.shop_id = d.shop_id AND ev.id = d.event_id"
                   " RETURNING ev.msg_id, ev.type",
@@ -359,8 +359,8 @@ hooks_store_delivery_load(struct db_conn *c, const uint8_t key[CRYPTO_KEY_LEN], 
     res = db_exec(c, "hooks_store_delivery_load",
                   "SELECT d.endpoint_id, ev.msg_id, w.url, ev.body, w.secret_sealed,"
                   " CASE WHEN w.previous_until > now() THEN w.previous_sealed END, w.enabled,"
-                  " extract(epoch FROM now() - ev.created_at)::bigint, d.attempts"
-                  " FROM webhook_deliveries d"
+                  " (extract(epoch FROM now() - ev.created_at) * 1000)::bigint, d.attempts"
+                  " FROM outbound_deliveries d"
                   " JOIN outbound_events ev ON ev.shop_id = d.shop_id AND ev.id = d.event_id"
                   " JOIN webhook_endpoints w ON w.shop_id = d.shop_id AND w.id = d.endpoint_id"
                   " WHERE d.shop_id = $1 AND d.id = $2",
@@ -376,7 +376,7 @@ hooks_store_delivery_load(struct db_conn *c, const uint8_t key[CRYPTO_KEY_LEN], 
         d->secret = open_secret(key, res, 4);
         d->previous = open_secret(key, res, 5);
         d->enabled = PQgetvalue(res, 0, 6)[0] == 't';
-        d->age_s = atol(PQgetvalue(res, 0, 7));
+        d->age_ms = atol(PQgetvalue(res, 0, 7));
         d->attempts = atoi(PQgetvalue(res, 0, 8));
     }
     PQclear(res);
@@ -420,7 +420,7 @@ hooks_store_attempt_record(struct db_conn *c, const struct hooks_delivery *d, in
     {
         const char *p[7] = {shop, dl, ep, att, status_code > 0 ? code : NULL, dur, error};
         if (db_exec_cmd(c, "hooks_attempt_insert",
-                        "INSERT INTO webhook_attempts (shop_id, delivery_id, endpoint_id, attempt,"
+                        "INSERT INTO outbound_attempts (shop_id, delivery_id, endpoint_id, attempt,"
                         " status_code, duration_ms, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                         7, p, e) < 0)
             return -1;
@@ -428,7 +428,7 @@ hooks_store_attempt_record(struct db_conn *c, const struct hooks_delivery *d, in
     {
         const char *p[4] = {shop, dl, att, status};
         if (db_exec_cmd(c, "hooks_delivery_update",
-                        "UPDATE webhook_deliveries SET attempts = $3, status = $4, updated_at = now()"
+                        "UPDATE outbound_deliveries SET attempts = $3, status = $4, updated_at = now()"
                         " WHERE shop_id = $1 AND id = $2",
                         4, p, e) < 0)
             return -1;
@@ -446,12 +446,13 @@ hooks_store_attempt_record(struct db_conn *c, const struct hooks_delivery *d, in
         /* A run of failures starts at the first one; once it has lasted
          * disable_after_s, the endpoint is switched off. The row lock
          * makes that happen once: two failing deliveries do not alert twice. */
-        const char *p[3] = {shop, ep, lim};
+        const char *p[4] = {shop, ep, lim, final ? "true" : "false"};
         res = db_exec(c, "hooks_endpoint_failing",
-                      "SELECT enabled AND failing_since IS NOT NULL AND now() - failing_since"
-                      " >= make_interval(secs => $3::bigint) FROM webhook_endpoints"
+                      "SELECT enabled AND ($4::boolean OR (failing_since IS NOT NULL"
+                      " AND now() - failing_since >= make_interval(secs => $3::bigint)))"
+                      " FROM webhook_endpoints"
                       " WHERE shop_id = $1 AND id = $2 FOR UPDATE",
-                      3, p, e);
+                      4, p, e);
         if (res == NULL)
             return -1;
         *disabled = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
@@ -489,7 +490,7 @@ hooks_store_delivery_cancel(struct db_conn *c, int64_t shop_id, int64_t delivery
     DB_I64(shop, shop_id);
     DB_I64(dl, delivery_id);
     return db_exec_cmd(c, "hooks_store_delivery_cancel",
-                       "UPDATE webhook_deliveries SET status = 'cancelled', updated_at = now()"
+                       "UPDATE outbound_deliveries SET status = 'cancelled', updated_at = now()"
                        " WHERE shop_id = $1 AND id = $2",
                        2, p, e) < 0
                ? -1

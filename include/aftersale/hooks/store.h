@@ -53,7 +53,7 @@ struct hooks_delivery {
     char *previous;  /* owned, clear, NULL when none is valid any more */
     bool enabled;    /* the endpoint is enabled */
     bool found;      /* the delivery exists */
-    long age_s;      /* since the message was made */
+    long age_ms;     /* since the message was made */
     int attempts;    /* attempts made before this one */
 };
 int hooks_store_delivery_load(struct db_conn *c, const uint8_t key[CRYPTO_KEY_LEN], int64_t shop_id,
@@ -62,7 +62,8 @@ void hooks_delivery_clear(struct hooks_delivery *d);
 
 /* Log an attempt and its consequences: the delivery's status (`final`:
  * no more attempts), the endpoint's run of failures; an endpoint failing
- * for disable_after_s or more is disabled and a hooks.alert job queued
+ * for disable_after_s or more, or whose delivery failed to the end of its
+ * retry window (`final`), is disabled and a hooks.alert job queued
  * (*disabled true). */
 int hooks_store_attempt_record(struct db_conn *c, const struct hooks_delivery *d, int status_code,
                                long duration_ms, const char *error, bool final,
