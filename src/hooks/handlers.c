@@ -315,6 +315,11 @@ hooks_handle_replay(struct req *r)
     else if (x.out == NULL)
         reply_problem(r, ERR_NOT_FOUND, NULL,
                       "no delivery %" PRId64 " of webhook endpoint %" PRId64, x.delivery_id, x.id);
-    else
+    else {
+        char location[48];
+        snprintf(location, sizeof(location), "/v1/jobs/%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(x.out, "job_id")));
+        req_add_header(r, "Location", location);
         reply_json_take(r, 202, x.out);
+    }
 }

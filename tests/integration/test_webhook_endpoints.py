@@ -350,6 +350,7 @@ def test_replay_sends_the_same_message_again(shop, receiver):
     r = shop.api.post(f"/v1/webhook-endpoints/{ep['id']}/deliveries/{att[0]['delivery_id']}/replay")
     assert r.status_code == 202, r.text
     assert r.json()["webhook_id"] == hdr(req, "webhook-id")
+    assert r.headers["Location"] == f"/v1/jobs/{r.json()['job_id']}"
     _, again = receiver.wait(2, pred=adjustment)
     assert hdr(again, "webhook-id") == hdr(req, "webhook-id") and again["body"] == req["body"]
     assert verifies(ep["secret"], again)
