@@ -74,12 +74,12 @@ cancel_fn(struct db_conn *c, void *ctx, struct err *e)
 /* ---- the target ------------------------------------------------------- */
 
 struct target {
-    char host[256];   /* without brackets */
+    char host[256]; /* without brackets */
     long port;
-    char addr[64];    /* the checked address we connect to */
-    bool literal;     /* the URL names an address, not a name */
+    char addr[64]; /* the checked address we connect to */
+    bool literal;  /* the URL names an address, not a name */
     const struct hooks_allow *allow;
-    bool refused;     /* the open-socket callback refused an address */
+    bool refused; /* the open-socket callback refused an address */
 };
 
 static void
@@ -414,14 +414,17 @@ hooks_job_alert(struct job_env *env, const struct job *job, struct job_outcome *
                      "See GET /v1/webhook-endpoints/%" PRId64 "/deliveries for the errors; fix the "
                      "receiver, then enable the endpoint again with PATCH {\"enabled\": true} and "
                      "replay the deliveries it missed.\n",
-                     x.endpoint_id, x.shop_name, x.url, x.reason,
-                     env->cfg->webhook_disable_after_s, x.endpoint_id);
-    snprintf(msgid, sizeof(msgid), "<hooks-disabled-%" PRId64 "-%" PRId64 "@aftersale>",
-             x.shop_id, job->id);
+                     x.endpoint_id, x.shop_name, x.url, x.reason, env->cfg->webhook_disable_after_s,
+                     x.endpoint_id);
+    snprintf(msgid, sizeof(msgid), "<hooks-disabled-%" PRId64 "-%" PRId64 "@aftersale>", x.shop_id,
+             job->id);
     {
         /* Transactional: no unsubscribe link, never capped. */
-        struct outreach_email m = {.shop_name = x.shop_name, .to_addr = x.os.alert_email,
-                                   .subject = subject, .text = text, .message_id = msgid};
+        struct outreach_email m = {.shop_name = x.shop_name,
+                                   .to_addr = x.os.alert_email,
+                                   .subject = subject,
+                                   .text = text,
+                                   .message_id = msgid};
         r = outreach_send_email(env->cfg, &x.os, &m, &e);
     }
     if (r != MAIL_OK) {

@@ -64,7 +64,8 @@ read_input(const json_t *body, bool create, struct hooks_endpoint_input *in, str
         if (json_array_size(in->event_types) == 0 || json_array_size(in->event_types) > 32)
             return err_set(e, ERR_INVALID, "event_types",
                            "event_types must list 1 to 32 event types (or \"*\")");
-        json_array_foreach(in->event_types, i, v) {
+        json_array_foreach(in->event_types, i, v)
+        {
             const char *t = json_string_value(v);
             if (t == NULL || (strcmp(t, "*") != 0 && !hooks_event_type_known(t)))
                 return err_set(e, ERR_INVALID, "event_types",

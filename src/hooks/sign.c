@@ -58,8 +58,7 @@ hooks_secret_key(const char *secret, uint8_t **key, size_t *keylen)
 }
 
 char *
-hooks_sign(const char *secret, const char *msg_id, long long ts, const char *body,
-           size_t body_len)
+hooks_sign(const char *secret, const char *msg_id, long long ts, const char *body, size_t body_len)
 {
     uint8_t *key = NULL, mac[CRYPTO_SHA256_LEN];
     size_t keylen = 0;

@@ -25,9 +25,11 @@
 #include "aftersale/shops/shops.h"
 
 const char *const hooks_event_types[] = {
-    "review.created",         "review.published",           "survey.response.created",
-    "survey.detractor",       "return.created",             "return.state_changed",
-    "loyalty.points_changed", "loyalty.redemption.created", "customer.erased",
+    "review.created",          "review.published",
+    "survey.response.created", "survey.detractor",
+    "return.created",          "return.state_changed",
+    "loyalty.points_changed",  "loyalty.redemption.created",
+    "customer.erased",
 };
 const size_t hooks_event_types_n = sizeof(hooks_event_types) / sizeof(hooks_event_types[0]);
 
@@ -98,11 +100,18 @@ out:
 /* ---- endpoints ---------------------------------------------------------- */
 
 #define EP_JSON                                                                                    \
-    "json_build_object('id', id, 'url', url, 'description', description, 'event_types',"          \
-    " to_json(event_types), 'enabled', enabled, 'disabled_reason', disabled_reason,"              \
-    " 'failing_since', " DB_TS("failing_since") ", 'previous_secret_expires_at',"                 \
-    " CASE WHEN previous_until > now() THEN " DB_TS("previous_until") " END,"                     \
-    " 'created_at', " DB_TS("created_at") ", 'updated_at', " DB_TS("updated_at") ")::text"
+    "json_build_object('id', id, 'url', url, 'description', description, 'event_types',"           \
+    " to_json(event_types), 'enabled', enabled, 'disabled_reason', disabled_reason,"               \
+    " 'failing_since', " DB_TS(                                                                    \
+        "failing_since") ", 'previous_secret_expires_at',"                                         \
+                         " CASE WHEN previous_until > now() THEN " DB_TS(                          \
+                             "previous_until") " END,"                                             \
+                                               " 'created_at', " DB_TS("created_at") ", "          \
+                                                                                     "'updated_"   \
+                                                                                     "at',"        \
+                                                                                     " " DB_TS(    \
+                                                                                         "updated" \
+                                                                                         "_at") ")::text"
 
 /* One row, one JSON column -> *out (NULL when no row). */
 static int
@@ -128,8 +137,12 @@ hooks_store_create(struct db_conn *c, int64_t shop_id, const struct hooks_endpoi
                    const char *sealed_hex, json_t **out, struct err *e)
 {
     char shop[24], *types = types_text(in->event_types);
-    const char *params[6] = {shop, in->url, in->description ? in->description : "", types,
-                             in->enabled == 0 ? "false" : "true", sealed_hex};
+    const char *params[6] = {shop,
+                             in->url,
+                             in->description ? in->description : "",
+                             types,
+                             in->enabled == 0 ? "false" : "true",
+                             sealed_hex};
     int rc;
 
     DB_I64(shop, shop_id);
@@ -182,7 +195,8 @@ hooks_store_get(struct db_conn *c, int64_t shop_id, int64_t id, json_t **out, st
     DB_I64(shop, shop_id);
     DB_I64(ids, id);
     return one_json(db_exec(c, "hooks_store_get",
-                            "SELECT " EP_JSON " FROM webhook_endpoints WHERE shop_id = $1 AND id = $2",
+                            "SELECT " EP_JSON
+                            " FROM webhook_endpoints WHERE shop_id = $1 AND id = $2",
                             2, params, e),
                     out, e);
 }
@@ -192,25 +206,27 @@ hooks_store_patch(struct db_conn *c, int64_t shop_id, int64_t id,
                   const struct hooks_endpoint_input *in, json_t **out, struct err *e)
 {
     char shop[24], ids[24], *types = types_text(in->event_types);
-    const char *params[6] = {shop, ids, in->url, in->description, types,
-                             in->enabled < 0 ? NULL : in->enabled ? "true" : "false"};
+    const char *params[6] = {shop,    ids,
+                             in->url, in->description,
+                             types,   in->enabled < 0 ? NULL : in->enabled ? "true" : "false"};
     int rc;
 
     DB_I64(shop, shop_id);
     DB_I64(ids, id);
     /* Enabling again starts a new run: the old failures do not count. */
-    rc = one_json(db_exec(c, "hooks_store_patch",
-                          "UPDATE webhook_endpoints SET url = coalesce($3, url),"
-                          " description = coalesce($4, description),"
-                          " event_types = CASE WHEN $5::jsonb IS NULL THEN event_types"
-                          "  ELSE ARRAY(SELECT jsonb_array_elements_text($5::jsonb)) END,"
-                          " failing_since = CASE WHEN $6::boolean AND NOT enabled THEN NULL"
-                          "  ELSE failing_since END,"
-                          " disabled_reason = CASE WHEN $6::boolean THEN NULL ELSE disabled_reason END,"
-                          " enabled = coalesce($6::boolean, enabled), updated_at = now()"
-                          " WHERE shop_id = $1 AND id = $2 RETURNING " EP_JSON,
-                          6, params, e),
-                  out, e);
+    rc = one_json(
+        db_exec(c, "hooks_store_patch",
+                "UPDATE webhook_endpoints SET url = coalesce($3, url),"
+                " description = coalesce($4, description),"
+                " event_types = CASE WHEN $5::jsonb IS NULL THEN event_types"
+                "  ELSE ARRAY(SELECT jsonb_array_elements_text($5::jsonb)) END,"
+                " failing_since = CASE WHEN $6::boolean AND NOT enabled THEN NULL"
+                "  ELSE failing_since END,"
+                " disabled_reason = CASE WHEN $6::boolean THEN NULL ELSE disabled_reason END,"
+                " enabled = coalesce($6::boolean, enabled), updated_at = now()"
+                " WHERE shop_id = $1 AND id = $2 RETURNING " EP_JSON,
+                6, params, e),
+        out, e);
     free(types);
     return rc;
 }
@@ -279,12 +295,15 @@ hooks_store_attempts(struct db_conn *c, int64_t shop_id, int64_t id, int64_t aft
                   "SELECT json_build_object('id', a.id, 'delivery_id', a.delivery_id,"
                   " 'webhook_id', ev.msg_id, 'event_type', ev.type, 'attempt', a.attempt,"
                   " 'status_code', a.status_code, 'duration_ms', a.duration_ms, 'error', a.error,"
-                  " 'delivery_status', d.status, 'created_at', " DB_TS("a.created_at") ")::text, a.id"
-                  " FROM outbound_attempts a"
-                  " JOIN outbound_deliveries d ON d.shop_id = a.shop_id AND d.id = a.delivery_id"
-                  " JOIN outbound_events ev ON ev.shop_id = d.shop_id AND ev.id = d.event_id"
-                  " WHERE a.shop_id = $1 AND a.endpoint_id = $2 AND a.id > $3"
-                  " ORDER BY a.id LIMIT $4",
+                  " 'delivery_status', d.status, 'created_at', " DB_TS(
+                      "a.created_at") ")::text, a.id"
+                                      " FROM outbound_attempts a"
+                                      " JOIN outbound_deliveries d ON d.shop_id = a.shop_id AND "
+                                      "d.id = a.delivery_id"
+                                      " JOIN outbound_events ev ON ev.shop_id = d.shop_id AND "
+                                      "ev.id = d.event_id"
+                                      " WHERE a.shop_id = $1 AND a.endpoint_id = $2 AND a.id > $3"
+                                      " ORDER BY a.id LIMIT $4",
                   4, params, e);
     if (res == NULL)
         return -1;
@@ -339,8 +358,9 @@ hooks_store_replay(struct db_conn *c, int64_t shop_id, int64_t endpoint_id, int6
 static char *
 open_secret(const uint8_t key[CRYPTO_KEY_LEN], const PGresult *res, int col)
 {
-    return PQgetisnull(res, 0, col) ? NULL
-                                    : shops_secret_open(key, HOOKS_SEAL_AAD, PQgetvalue(res, 0, col));
+    return PQgetisnull(res, 0, col)
+               ? NULL
+               : shops_secret_open(key, HOOKS_SEAL_AAD, PQgetvalue(res, 0, col));
 }
 
 int
@@ -427,10 +447,11 @@ hooks_store_attempt_record(struct db_conn *c, const struct hooks_delivery *d, in
     }
     {
         const char *p[4] = {shop, dl, att, status};
-        if (db_exec_cmd(c, "hooks_delivery_update",
-                        "UPDATE outbound_deliveries SET attempts = $3, status = $4, updated_at = now()"
-                        " WHERE shop_id = $1 AND id = $2",
-                        4, p, e) < 0)
+        if (db_exec_cmd(
+                c, "hooks_delivery_update",
+                "UPDATE outbound_deliveries SET attempts = $3, status = $4, updated_at = now()"
+                " WHERE shop_id = $1 AND id = $2",
+                4, p, e) < 0)
             return -1;
     }
     if (error == NULL) {
@@ -457,13 +478,14 @@ hooks_store_attempt_record(struct db_conn *c, const struct hooks_delivery *d, in
             return -1;
         *disabled = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
-        if (db_exec_cmd(c, "hooks_endpoint_failed",
-                        "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()),"
-                        " enabled = CASE WHEN $3::boolean THEN false ELSE enabled END,"
-                        " disabled_reason = CASE WHEN $3::boolean THEN 'failing since ' || "
-                        DB_TS("failing_since") " ELSE disabled_reason END, updated_at = now()"
-                        " WHERE shop_id = $1 AND id = $2",
-                        3, (const char *const[]){shop, ep, *disabled ? "true" : "false"}, e) < 0)
+        if (db_exec_cmd(
+                c, "hooks_endpoint_failed",
+                "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()),"
+                " enabled = CASE WHEN $3::boolean THEN false ELSE enabled END,"
+                " disabled_reason = CASE WHEN $3::boolean THEN 'failing since ' || " DB_TS(
+                    "failing_since") " ELSE disabled_reason END, updated_at = now()"
+                                     " WHERE shop_id = $1 AND id = $2",
+                3, (const char *const[]){shop, ep, *disabled ? "true" : "false"}, e) < 0)
             return -1;
     }
     if (*disabled) {
@@ -481,8 +503,7 @@ hooks_store_attempt_record(struct db_conn *c, const struct hooks_delivery *d, in
 }
 
 int
-hooks_store_delivery_cancel(struct db_conn *c, int64_t shop_id, int64_t delivery_id,
-                            struct err *e)
+hooks_store_delivery_cancel(struct db_conn *c, int64_t shop_id, int64_t delivery_id, struct err *e)
 {
     char shop[24], dl[24];
     const char *p[2] = {shop, dl};

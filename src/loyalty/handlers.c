@@ -523,7 +523,11 @@ redeem_fn(struct db_conn *c, void *ctx, struct err *e)
                        "status", "pending", "expires_on", PQgetvalue(res, 0, 2), "created_at",
                        PQgetvalue(res, 0, 3));
     PQclear(res);
-    if (hooks_emit(c, w->shop_id, "loyalty.redemption.created", json_pack("{s:I, s:I, s:I, s:s, s:s}", "redemption_id", (json_int_t)atoll(rid), "account_id", (json_int_t)w->account_id, "points", (json_int_t)w->points, "amount", amount, "currency", currency), e) < 0)
+    if (hooks_emit(c, w->shop_id, "loyalty.redemption.created",
+                   json_pack("{s:I, s:I, s:I, s:s, s:s}", "redemption_id", (json_int_t)atoll(rid),
+                             "account_id", (json_int_t)w->account_id, "points",
+                             (json_int_t)w->points, "amount", amount, "currency", currency),
+                   e) < 0)
         goto out;
     {
         char note[96];

@@ -190,7 +190,10 @@ event_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *actor, con
         return -1;
     *event_id = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (hooks_emit(c, shop_id, from ? "return.state_changed" : "return.created", json_pack("{s:I, s:s?, s:s, s:s}", "return_id", (json_int_t)id, "from_state", from, "to_state", to, "actor", actor), e) < 0)
+    if (hooks_emit(c, shop_id, from ? "return.state_changed" : "return.created",
+                   json_pack("{s:I, s:s?, s:s, s:s}", "return_id", (json_int_t)id, "from_state",
+                             from, "to_state", to, "actor", actor),
+                   e) < 0)
         return -1;
     return returns_notify_transition(c, shop_id, id, *event_id, to, e);
 }

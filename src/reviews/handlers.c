@@ -825,7 +825,8 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
             goto out;
         }
         json_array_append_new(x->out, reviews_review_json(res, 0));
-        if (hooks_emit(c, x->claims.shop_id, "review.created", reviews_review_json(res, 0), e) < 0) {
+        if (hooks_emit(c, x->claims.shop_id, "review.created", reviews_review_json(res, 0), e) <
+            0) {
             PQclear(res);
             goto out;
         }

@@ -707,7 +707,10 @@ publish_done_fn(struct db_conn *c, void *ctx, struct err *e)
                        " published_at = now() WHERE shop_id = $1 AND id = $2",
                        4, params, e) < 0
                ? -1
-               : hooks_emit(c, p->shop_id, "review.published", json_pack("{s:I, s:I}", "review_id", (json_int_t)p->review_id, "woo_review_id", (json_int_t)p->new_woo_id), e);
+               : hooks_emit(c, p->shop_id, "review.published",
+                            json_pack("{s:I, s:I}", "review_id", (json_int_t)p->review_id,
+                                      "woo_review_id", (json_int_t)p->new_woo_id),
+                            e);
 }
 
 /* The shop's review of this product by this email with this text. */

@@ -40,21 +40,21 @@ int hooks_store_attempts(struct db_conn *c, int64_t shop_id, int64_t id, int64_t
                          bool *found, json_t **items, int64_t *next_after, struct err *e);
 /* Send a delivery again (same message, same webhook-id): a new job.
  * *out NULL when the delivery is not the endpoint's. */
-int hooks_store_replay(struct db_conn *c, int64_t shop_id, int64_t endpoint_id,
-                       int64_t delivery_id, json_t **out, struct err *e);
+int hooks_store_replay(struct db_conn *c, int64_t shop_id, int64_t endpoint_id, int64_t delivery_id,
+                       json_t **out, struct err *e);
 
 /* What one delivery attempt needs, loaded in one short transaction. */
 struct hooks_delivery {
     int64_t shop_id, delivery_id, endpoint_id;
     char msg_id[64];
-    char *url;       /* owned */
-    char *body;      /* owned */
-    char *secret;    /* owned, clear */
-    char *previous;  /* owned, clear, NULL when none is valid any more */
-    bool enabled;    /* the endpoint is enabled */
-    bool found;      /* the delivery exists */
-    long age_ms;     /* since the message was made */
-    int attempts;    /* attempts made before this one */
+    char *url;      /* owned */
+    char *body;     /* owned */
+    char *secret;   /* owned, clear */
+    char *previous; /* owned, clear, NULL when none is valid any more */
+    bool enabled;   /* the endpoint is enabled */
+    bool found;     /* the delivery exists */
+    long age_ms;    /* since the message was made */
+    int attempts;   /* attempts made before this one */
 };
 int hooks_store_delivery_load(struct db_conn *c, const uint8_t key[CRYPTO_KEY_LEN], int64_t shop_id,
                               int64_t delivery_id, struct hooks_delivery *d, struct err *e);
