@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "aftersale/core/config.h"
 #include "aftersale/hooks/hooks.h"
 
 /* ---- signatures ---------------------------------------------------------- */
@@ -235,6 +236,36 @@ test_event_types(void **state)
     assert_false(hooks_event_type_known("review"));
 }
 
+static const char *allow_value;
+
+static const char *
+fake_env(const char *name)
+{
+    if (strcmp(name, "WEBHOOK_ALLOW_PRIVATE") == 0)
+        return allow_value;
+    return NULL;
+}
+
+static void
+test_config_checks_allow_private(void **state)
+{
+    struct config c;
+    struct err e = {0};
+
+    (void)state;
+    allow_value = NULL; /* default */
+    assert_int_equal(config_load(&c, fake_env, &e), 0);
+    assert_string_equal(c.webhook_allow_private, "off");
+    assert_int_equal(c.webhook_disable_after_s, 86400);
+    config_free(&c);
+    allow_value = "127.0.0.0/8";
+    assert_int_equal(config_load(&c, fake_env, &e), 0);
+    config_free(&c);
+    allow_value = "private please";
+    assert_int_equal(config_load(&c, fake_env, &e), -1);
+    assert_string_equal(e.field, "WEBHOOK_ALLOW_PRIVATE");
+}
+
 int
 main(void)
 {
@@ -247,6 +278,7 @@ main(void)
         cmocka_unit_test(test_allow_private),
         cmocka_unit_test(test_url_valid),
         cmocka_unit_test(test_event_types),
+        cmocka_unit_test(test_config_checks_allow_private),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
