@@ -332,6 +332,20 @@ hooks_store_replay(struct db_conn *c, int64_t shop_id, int64_t endpoint_id, int6
     DB_I64(shop, shop_id);
     DB_I64(ep, endpoint_id);
     DB_I64(dl, delivery_id);
+    /* A disabled endpoint would cancel the replay at once: say so now. */
+    res = db_exec(c, "hooks_store_replay_endpoint",
+                  "SELECT enabled FROM webhook_endpoints WHERE shop_id = $1 AND id = $2", 2, params,
+                  e);
+    if (res == NULL)
+        return -1;
+    r = PQntuples(res) == 1 ? (PQgetvalue(res, 0, 0)[0] == 't' ? 1 : 0) : -1;
+    PQclear(res);
+    if (r < 0)
+        return 0;
+    if (r == 0)
+        return err_set(e, ERR_CONFLICT, NULL,
+                       "webhook endpoint %" PRId64 " is disabled: enable it, then replay",
+                       endpoint_id);
     res = db_exec(c, "hooks_store_replay",
                   "UPDATE outbound_deliveries d SET status = 'pending', updated_at = now()"
                   " FROM outbound_events ev WHERE d.shop_id = $1 AND d.endpoint_id = $2"

@@ -403,6 +403,15 @@ def test_endpoint_failing_too_long_is_disabled_and_the_merchant_told(shop, recei
     shop.adjust(acct["id"], 1, reason="after disable")
     time.sleep(1.0)
     assert len(receiver.got()) == n
+    # Replaying to a disabled endpoint is refused; enabled again, it works.
+    rp = f"/v1/webhook-endpoints/{ep['id']}/deliveries/{attempts[0]['delivery_id']}/replay"
+    assert_problem(shop.api.post(rp), 409, "conflict")
+    receiver.default = "ok"
+    p = shop.api.patch(f"/v1/webhook-endpoints/{ep['id']}", json={"enabled": True})
+    assert p.status_code == 200 and p.json()["failing_since"] is None, p.text
+    assert shop.api.post(rp).status_code == 202
+    again = receiver.wait(n + 1)[-1]
+    assert hdr(again, "webhook-id") == attempts[0]["webhook_id"]
 
 
 def test_redirect_is_not_followed(shop, receiver):
