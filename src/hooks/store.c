@@ -106,12 +106,12 @@ out:
         "failing_since") ", 'previous_secret_expires_at',"                                         \
                          " CASE WHEN previous_until > now() THEN " DB_TS(                          \
                              "previous_until") " END,"                                             \
-                                               " 'created_at', " DB_TS("created_at") ", "          \
-                                                                                     "'updated_"   \
-                                                                                     "at',"        \
-                                                                                     " " DB_TS(    \
-                                                                                         "updated" \
-                                                                                         "_at") ")::text"
+                                               " 'created_at', " DB_TS(                            \
+                                                   "created_at") ", "                              \
+                                                                 "'updated_"                       \
+                                                                 "at',"                            \
+                                                                 " " DB_TS("updated"               \
+                                                                           "_at") ")::text"
 
 /* One row, one JSON column -> *out (NULL when no row). */
 static int
