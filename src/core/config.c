@@ -14,6 +14,7 @@
 
 #include "aftersale/core/config.h"
 #include "aftersale/core/mem.h"
+#include "aftersale/hooks/hooks.h"
 
 enum kind { K_STRING, K_LONG, K_LEVEL, K_KEY, K_OPTIONAL, K_TLS, K_ACCESS };
 
@@ -87,6 +88,14 @@ static const struct option options[] = {
      "longest a statement of the service may run (PostgreSQL statement_timeout); 0 = no limit"},
     {"DB_LOCK_TIMEOUT_MS", "5000", K_LONG, AT(db_lock_timeout_ms), 0, 3600000,
      "longest a statement waits for a row or table lock (PostgreSQL lock_timeout); 0 = no limit"},
+    {"WEBHOOK_ALLOW_PRIVATE", "off", K_STRING, AT(webhook_allow_private), 0, 0,
+     "outbound webhooks to private, loopback or link-local addresses: off, on, or CIDRs separated by commas (docs/webhooks.md)"},
+    {"WEBHOOK_DISABLE_AFTER_S", "86400", K_LONG, AT(webhook_disable_after_s), 1, 31622400,
+     "a webhook delivery is retried this long, and an endpoint failing this long is disabled"},
+    {"WEBHOOK_TIMEOUT_MS", "10000", K_LONG, AT(webhook_timeout_ms), 100, 120000,
+     "total timeout of one webhook delivery attempt"},
+    {"WEBHOOK_RETRY_BASE_MS", "30000", K_LONG, AT(webhook_retry_base_ms), 1, 3600000,
+     "first webhook retry delay ceiling; doubles per attempt (full jitter) up to an hour"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -179,6 +188,13 @@ config_load(struct config *c, config_getenv_fn get, struct err *e)
             return -1;
         }
     }
+    {
+        struct hooks_allow allow;
+        if (hooks_allow_parse(c->webhook_allow_private, &allow, e) < 0) {
+            config_free(c);
+            return -1;
+        }
+    }
     if (c->db_pool_size == 0)
         c->db_pool_size = c->threads + c->workers + 3;
     /* MAIL_FROM goes into the From header and the SMTP envelope: a CR, LF
@@ -198,6 +214,7 @@ void
 config_free(struct config *c)
 {
     free(c->database_url);
+    free(c->webhook_allow_private);
     free(c->bind);
     free(c->admin_token);
     free(c->public_url);

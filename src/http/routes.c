@@ -9,6 +9,7 @@
  */
 #include "aftersale/customers/privacy.h"
 #include "aftersale/http/ops.h"
+#include "aftersale/hooks/handlers.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/loyalty/handlers.h"
 #include "aftersale/loyalty/preview.h"
@@ -101,6 +102,14 @@ const struct route routes[] = {
     {"POST", "/v1/returns/{id}/close", returns_handle_close, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/returns/{id}/photos", returns_handle_photo_add, AUTH_SHOP, BODY_IMAGE},
     {"GET", "/v1/returns/{id}/photos/{photo_id}", returns_handle_photo_get, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/webhook-endpoints", hooks_handle_create, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/webhook-endpoints", hooks_handle_list, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/webhook-endpoints/{id}", hooks_handle_get, AUTH_SHOP, BODY_NONE},
+    {"PATCH", "/v1/webhook-endpoints/{id}", hooks_handle_patch, AUTH_SHOP, BODY_JSON},
+    {"DELETE", "/v1/webhook-endpoints/{id}", hooks_handle_delete, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/webhook-endpoints/{id}/rotate-secret", hooks_handle_rotate, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"GET", "/v1/webhook-endpoints/{id}/deliveries", hooks_handle_deliveries, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay", hooks_handle_replay, AUTH_SHOP, BODY_JSON_OPTIONAL},
     /* customers: a token of scope "returns", checked by the handlers */
     {"POST", "/v1/me/returns", returns_handle_me_create, AUTH_NONE, BODY_JSON},
     {"GET", "/v1/me/returns/{id}", returns_handle_me_get, AUTH_NONE, BODY_NONE},

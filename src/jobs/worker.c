@@ -30,6 +30,7 @@
 #include "aftersale/core/mem.h"
 #include "aftersale/jobs/worker.h"
 #include "aftersale/woo/client.h"
+#include "aftersale/hooks/jobs.h"
 #include "aftersale/loyalty/jobs.h"
 #include "aftersale/outreach/jobs.h"
 #include "aftersale/returns/jobs.h"
@@ -79,6 +80,8 @@ static const struct job_kind kinds[] = {
     {"surveys.cancel", surveys_job_cancel, NULL, NULL},
     {"returns.notify", NULL, returns_job_notify, NULL},
     {"returns.alert", NULL, returns_job_alert, NULL},
+    {"hooks.deliver", NULL, hooks_job_deliver, NULL},
+    {"hooks.alert", NULL, hooks_job_alert, NULL},
 };
 
 /*

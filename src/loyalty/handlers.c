@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/core/crypto.h"
 #include "aftersale/core/cursor.h"
 #include "aftersale/core/jx.h"
@@ -522,6 +523,12 @@ redeem_fn(struct db_conn *c, void *ctx, struct err *e)
                        "status", "pending", "expires_on", PQgetvalue(res, 0, 2), "created_at",
                        PQgetvalue(res, 0, 3));
     PQclear(res);
+    if (hooks_emit(c, w->shop_id, "loyalty.redemption.created",
+                   json_pack("{s:I, s:I, s:I, s:s, s:s}", "redemption_id", (json_int_t)atoll(rid),
+                             "account_id", (json_int_t)w->account_id, "points",
+                             (json_int_t)w->points, "amount", amount, "currency", currency),
+                   e) < 0)
+        goto out;
     {
         char note[96];
         struct loyalty_entry en = {.account_id = w->account_id, .delta = -w->points,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/db/settings.h"
@@ -365,7 +366,12 @@ loyalty_ledger_append(struct db_conn *c, int64_t shop_id, const struct loyalty_e
                         4, p, e) < 0)
             return -1;
     }
-    return 0;
+    return hooks_emit(c, shop_id, "loyalty.points_changed",
+                      json_pack("{s:I, s:I, s:I, s:s, s:s, s:s}", "account_id",
+                                (json_int_t)en->account_id, "delta", (json_int_t)applied, "balance",
+                                (json_int_t)(balance + applied), "reason", en->reason,
+                                "source_kind", en->source_kind, "source_id", en->source_id),
+                      e);
 }
 
 int

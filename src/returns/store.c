@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/core/crypto.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
@@ -191,6 +192,11 @@ event_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *actor, con
     PQclear(res);
     if (from == NULL && strcmp(to, "requested") == 0 &&
         returns_alert_new_request(c, shop_id, id, e) < 0)
+        return -1;
+    if (hooks_emit(c, shop_id, from ? "return.state_changed" : "return.created",
+                   json_pack("{s:I, s:s?, s:s, s:s}", "return_id", (json_int_t)id, "from_state",
+                             from, "to_state", to, "actor", actor),
+                   e) < 0)
         return -1;
     return returns_notify_transition(c, shop_id, id, *event_id, to, e);
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/core/crypto.h"
 #include "aftersale/core/cursor.h"
 #include "aftersale/core/jx.h"
@@ -836,6 +837,11 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
             goto out;
         }
         json_array_append_new(x->out, reviews_review_json(res, 0));
+        if (hooks_emit(c, x->claims.shop_id, "review.created", reviews_review_json(res, 0), e) <
+            0) {
+            PQclear(res);
+            goto out;
+        }
         if (rt >= s.auto_approve_min && approved(c, x->claims.shop_id, res, e) < 0) {
             PQclear(res);
             goto out;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/http/token.h"
@@ -752,7 +753,10 @@ publish_done_fn(struct db_conn *c, void *ctx, struct err *e)
                        " published_at = now() WHERE shop_id = $1 AND id = $2",
                        4, params, e) < 0
                ? -1
-               : 0;
+               : hooks_emit(c, p->shop_id, "review.published",
+                            json_pack("{s:I, s:I}", "review_id", (json_int_t)p->review_id,
+                                      "woo_review_id", (json_int_t)p->new_woo_id),
+                            e);
 }
 
 /* The shop's review of this product by this email with this text. */

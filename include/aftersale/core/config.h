@@ -54,6 +54,10 @@ struct config {
     enum access_log access_log;
     long db_statement_timeout_ms; /* 0: no limit */
     long db_lock_timeout_ms;      /* 0: no limit */
+    char *webhook_allow_private; /* off, on or CIDRs (hooks/addr.c) */
+    long webhook_disable_after_s;
+    long webhook_timeout_ms;
+    long webhook_retry_base_ms;
 };
 
 /* Environment lookup, injectable for tests (getenv by default). */
