@@ -77,6 +77,7 @@ static const struct job_kind kinds[] = {
     {"returns.resolve", NULL, returns_job_resolve, returns_job_resolve_dead},
     {"surveys.schedule", surveys_job_schedule, NULL, NULL},
     {"surveys.cancel", surveys_job_cancel, NULL, NULL},
+    {"surveys.send", NULL, surveys_job_send, NULL},
 };
 
 /*

@@ -205,6 +205,10 @@ surveys_handle_link_create(struct req *r)
     claims.shop_id = x.shop_id;
     claims.rid = x.id;
     claims.exp = x.exp;
+    /* expires_at is rounded to the second (up, at times): never past the
+     * longest lifetime a token may have, or verification refuses it. */
+    if (claims.exp > time(NULL) + cfg->token_max_lifetime_s)
+        claims.exp = time(NULL) + cfg->token_max_lifetime_s;
     snprintf(claims.scope, sizeof(claims.scope), "survey");
     snprintf(claims.email, sizeof(claims.email), "%s", x.email[0] ? x.email : "guest@invalid");
     token = token_mint(x.token_secret, &claims);
