@@ -78,6 +78,7 @@ static const struct job_kind kinds[] = {
     {"surveys.schedule", surveys_job_schedule, NULL, NULL},
     {"surveys.cancel", surveys_job_cancel, NULL, NULL},
     {"surveys.send", NULL, surveys_job_send, NULL},
+    {"surveys.expire", surveys_job_expire, NULL, NULL},
 };
 
 /*

@@ -80,7 +80,7 @@ out:
 
 static const char *const def_keys[] = {"name",     "status",         "template",
                                        "questions", "trigger",       "audience",
-                                       "sampling_rate", "recontact_days", "expiry", NULL};
+                                       "sampling_rate", "recontact_days", "expiry", "reminders", NULL};
 
 /* name and status of a body: -1 with e. */
 static int
@@ -344,7 +344,7 @@ surveys_handle_patch(struct req *r)
 {
     static const char *const keys[] = {"name",    "status",        "questions",      "trigger",
                                        "audience", "sampling_rate", "recontact_days", "expiry",
-                                       NULL};
+                                       "reminders", NULL};
     struct def_ctx x = {.shop_id = r->shop_id, .body = r->json};
     struct err e = {0};
 

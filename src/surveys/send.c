@@ -27,6 +27,7 @@
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/http/token.h"
+#include "aftersale/jobs/queue.h"
 #include "aftersale/mail/templates.h"
 #include "aftersale/outreach/catalogue.h"
 #include "aftersale/outreach/outreach.h"
@@ -38,6 +39,10 @@
 
 struct sv_send_ctx {
     int64_t shop_id, invitation_id, order_id, survey_id;
+    int reminder;                  /* 0: the invitation; n: the n-th reminder */
+    int reminder_count;            /* the survey's reminders.count */
+    int64_t reminder_delay_s, expiry_s;
+    bool expired;                  /* a sent invitation past its expires_at */
     const struct config *cfg;
     struct outreach_settings os;
     char status[16], email[256], first_name[256], shop_name[256];
@@ -78,7 +83,13 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
     res = db_exec(c, "surveys_send_load",
                   "SELECT i.status, i.email, i.first_name, i.order_id, i.survey_id, i.version,"
                   " sh.name, encode(sh.token_secret_enc, 'hex'),"
-                  " extract(epoch FROM now() + (s.settings->>'expiry')::interval)::bigint"
+                  " extract(epoch FROM coalesce(i.expires_at,"
+                  "  now() + (s.settings->>'expiry')::interval))::bigint,"
+                  " coalesce((s.settings->'reminders'->>'count')::integer, 0),"
+                  " extract(epoch FROM coalesce((s.settings->'reminders'->>'delay')::interval,"
+                  "  interval '0'))::bigint,"
+                  " extract(epoch FROM (s.settings->>'expiry')::interval)::bigint,"
+                  " coalesce(i.expires_at <= now(), false)"
                   " FROM survey_invitations i JOIN surveys s ON s.shop_id = i.shop_id"
                   "  AND s.id = i.survey_id JOIN shops sh ON sh.id = i.shop_id"
                   " WHERE i.shop_id = $1 AND i.id = $2",
@@ -97,10 +108,15 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 6));
         x->token_secret = shops_secret_open(x->cfg->secret_key, "token_secret", hex);
         x->exp = (time_t)atoll(PQgetvalue(res, 0, 8));
+        x->reminder_count = atoi(PQgetvalue(res, 0, 9));
+        x->reminder_delay_s = atoll(PQgetvalue(res, 0, 10));
+        x->expiry_s = atoll(PQgetvalue(res, 0, 11));
+        x->expired = strcmp(PQgetvalue(res, 0, 12), "t") == 0;
         free(hex);
     }
     PQclear(res);
-    if (!x->found || strcmp(x->status, "scheduled") != 0)
+    if (!x->found || strcmp(x->status, x->reminder == 0 ? "scheduled" : "sent") != 0 ||
+        x->expired)
         return 0;
     if (x->token_secret == NULL)
         return err_set(e, ERR_INTERNAL, NULL, "cannot decrypt the shop's token secret");
@@ -133,6 +149,22 @@ sv_unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
 }
 
 static int
+sv_enqueue(struct db_conn *c, const struct sv_send_ctx *x, const char *kind, const char *what,
+           int n, int64_t delay_s, struct err *e)
+{
+    char key[64];
+    json_t *payload = n > 0 ? json_pack("{s:I, s:i}", "invitation_id",
+                                        (json_int_t)x->invitation_id, "reminder", n)
+                            : json_pack("{s:I}", "invitation_id", (json_int_t)x->invitation_id);
+    int rc;
+
+    snprintf(key, sizeof(key), "%s:%" PRId64 ":%d", what, x->invitation_id, n);
+    rc = jobs_enqueue(c, x->shop_id, kind, payload, key, (long)delay_s * 1000, 0, NULL, e);
+    json_decref(payload);
+    return rc < 0 ? -1 : 0;
+}
+
+static int
 sv_mark_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct sv_send_ctx *x = ctx;
@@ -142,14 +174,26 @@ sv_mark_fn(struct db_conn *c, void *ctx, struct err *e)
     DB_I64(shop, x->shop_id);
     DB_I64(id, x->invitation_id);
     DB_I64(exp, (int64_t)x->exp);
-    if (db_exec_cmd(c, "surveys_send_mark",
+    if (x->reminder == 0 &&
+        db_exec_cmd(c, "surveys_send_mark",
                     "UPDATE survey_invitations SET status = 'sent', sent_at = now(),"
                     " expires_at = to_timestamp($3::bigint), updated_at = now()"
                     " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
                     3, params, e) < 0)
         return -1;
-    return outreach_contact_record(c, x->shop_id, x->email, "surveys", "survey_invitation",
-                                   x->invitation_id, OUTREACH_MARKETING, e);
+    if (outreach_contact_record(c, x->shop_id, x->email, "surveys",
+                                x->reminder == 0 ? "survey_invitation" : "survey_reminder",
+                                x->invitation_id, OUTREACH_MARKETING, e) < 0)
+        return -1;
+    /* The next reminder; it sends only while the invitation is 'sent'
+     * (answering, expiry or a cancellation stop it). */
+    if (x->reminder < x->reminder_count &&
+        sv_enqueue(c, x, "surveys.send", "remind", x->reminder + 1, x->reminder_delay_s, e) < 0)
+        return -1;
+    /* The expiry marks the invitation expired when the window closes. */
+    if (x->reminder == 0 && sv_enqueue(c, x, "surveys.expire", "expire", 0, x->expiry_s, e) < 0)
+        return -1;
+    return 0;
 }
 
 /* The question's label in the message's locale, else English, else any. */
@@ -208,7 +252,10 @@ sv_render(const struct sv_send_ctx *x, const char *page, const char *unsub, char
     struct buf t = {0}, h = {0};
     char *footer, *title;
 
-    *subject = outreach_text(x->locale, "survey.invitation.subject", false, vars);
+    *subject = outreach_text(x->locale,
+                             x->reminder == 0 ? "survey.invitation.subject"
+                                              : "survey.reminder.subject",
+                             false, vars);
     /* Text part. */
     sv_put_text(&t, x->locale, "review.email.greeting", false, vars);
     buf_puts(&t, "\n\n");
@@ -324,8 +371,8 @@ sv_deliver(struct job_env *env, struct sv_send_ctx *x, struct job_outcome *out)
         struct outreach_email m = {.shop_name = x->shop_name, .to_name = x->first_name,
                                    .to_addr = x->email, .subject = subject, .text = text,
                                    .html = html, .unsubscribe_url = unsub, .message_id = msgid};
-        snprintf(msgid, sizeof(msgid), "<survey-%" PRId64 "-%" PRId64 "-0@aftersale>", x->shop_id,
-                 x->invitation_id);
+        snprintf(msgid, sizeof(msgid), "<survey-%" PRId64 "-%" PRId64 "-%d@aftersale>",
+                 x->shop_id, x->invitation_id, x->reminder);
         r = outreach_send_email(cfg, &x->os, &m, &e);
     }
     if (r != MAIL_OK) {
@@ -354,14 +401,18 @@ surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome 
     x->now = time(NULL);
     x->shop_id = job->shop_id;
     x->invitation_id = json_integer_value(json_object_get(job->payload, "invitation_id"));
+    x->reminder = (int)json_integer_value(json_object_get(job->payload, "reminder"));
     if (db_run(sv_send_load_fn, x, &e) < 0) {
         out->status = e.kind == ERR_UNAVAILABLE ? JOB_RETRY : JOB_FAIL;
         out->err = e;
         goto out;
     }
     out->status = JOB_DONE;
-    if (!x->found || strcmp(x->status, "scheduled") != 0) {
-        out->result = json_pack("{s:s}", "skipped", x->found ? x->status : "no invitation");
+    if (!x->found || strcmp(x->status, x->reminder == 0 ? "scheduled" : "sent") != 0 ||
+        x->expired) {
+        out->result = json_pack("{s:s}", "skipped", !x->found   ? "no invitation"
+                                                    : x->expired ? "expired"
+                                                                 : x->status);
         goto out;
     }
     if (x->verdict == OUTREACH_SUPPRESSED) {
@@ -389,8 +440,32 @@ surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         goto out;
     }
     out->status = JOB_DONE;
-    out->result = json_pack("{s:s, s:s}", "sent", "email", "locale", x->locale);
+    out->result = json_pack("{s:s, s:i, s:s}", "sent", "email", "reminder", x->reminder, "locale",
+                            x->locale);
 out:
     sv_send_clear(x);
     free(x);
+}
+
+int
+surveys_job_expire(struct db_conn *c, struct job_env *env, const struct job *job,
+                   struct job_outcome *out, struct err *e)
+{
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+    long n;
+
+    (void)env;
+    out->status = JOB_DONE;
+    DB_I64(shop, job->shop_id);
+    DB_I64(id, json_integer_value(json_object_get(job->payload, "invitation_id")));
+    /* Only a sent, unanswered invitation whose window closed. */
+    n = db_exec_cmd(c, "surveys_expire",
+                    "UPDATE survey_invitations SET status = 'expired', updated_at = now()"
+                    " WHERE shop_id = $1 AND id = $2 AND status = 'sent' AND expires_at <= now()",
+                    2, params, e);
+    if (n < 0)
+        return -1;
+    out->result = json_pack("{s:b}", "expired", n > 0);
+    return 0;
 }

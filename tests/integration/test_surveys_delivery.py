@@ -11,8 +11,8 @@ import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from surveys_helpers import (create_survey, invitations, list_all, rshop, rv_admin,  # noqa: F401
-                             rv_db, rv_svc, sink, unique_email, wait_for, wfake)
+from surveys_helpers import (create_survey, db, invitations, list_all, put_answers,  # noqa: F401
+                             rshop, rv_admin, rv_db, rv_svc, sink, unique_email, wait_for, wfake)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -30,7 +30,7 @@ def _score_links(shop, text):
 
 
 def _survey_mails(shop, email):
-    return [m for m in shop.mails(email) if "would like your opinion" in m.subject]
+    return [m for m in shop.mails(email) if "like your opinion" in m.subject]
 
 
 def _wait_survey_mails(shop, email, n=1, timeout=10.0):
@@ -147,7 +147,9 @@ def test_contact_cap_is_shared_with_review_requests(rshop):
     assert _survey_mails(shop, email) == []
     # Not dropped: it goes out when the window has room again.
     _wait_survey_mails(shop, email, timeout=15)
-    assert invitations(shop, s["id"])[0]["status"] == "sent"
+    # (The sink has the message a moment before the job records it.)
+    wait_for(lambda: invitations(shop, s["id"])[0]["status"] == "sent" or None, 10,
+             interval=0.05, what="invitation sent")
 
 
 def test_unsubscribe_stops_surveys_and_review_requests(rshop):
@@ -194,3 +196,51 @@ def test_full_refund_before_the_due_time_sends_nothing(rshop):
         _send_jobs(shop, inv["id"])), 10, interval=0.1, what="send job done")
     assert job["result"] == {"skipped": "cancelled"}, job
     assert _survey_mails(shop, email) == []
+
+
+def test_reminder_only_when_unanswered_then_expiry(rshop, pg):
+    shop = rshop
+    _messaging(shop, contact_policy={"max_messages": 100, "period": "PT1S"})
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    s = create_survey(shop, name="NPS", status="active", recontact_days=0,
+                      questions=[{"id": "nps", "kind": "nps", "label": {"en": "Recommend?"}}],
+                      trigger={"delay": "PT0S"}, reminders={"count": 1, "delay": "PT2S"},
+                      expiry="PT1M")
+    assert s["reminders"] == {"count": 1, "delay": "PT2S"}
+    quiet, keen = unique_email("quiet"), unique_email("keen")
+    shop.completed_order([mug], quiet)
+    shop.completed_order([mug], keen)
+    [first] = _wait_survey_mails(shop, quiet)
+    [kmail] = _wait_survey_mails(shop, keen)
+    # The keen customer answers through the one-click page before the reminder is due.
+    path, _, _ = _score_links(shop, kmail.text)[0]
+    r = shop.anon.post(path, data="q=nps&v=8", headers=FORM)
+    assert r.status_code == 200, r.text
+
+    _, reminder = _wait_survey_mails(shop, quiet, 2, timeout=10)
+    assert reminder.subject.startswith("A reminder") and reminder.message_id != first.message_id
+    assert len(_score_links(shop, reminder.text)) == 11
+    by_email = {i["email"]: i for i in invitations(shop, s["id"])}
+    kinv, qinv = by_email[keen], by_email[quiet]
+    job = wait_for(lambda: (lambda js: js[0] if js and js[0]["status"] == "done" else None)(
+        [j for j in _send_jobs(shop, kinv["id"]) if j["payload"].get("reminder") == 1]),
+        10, interval=0.1, what="keen reminder job")
+    assert job["result"] == {"skipped": "answered"}, job
+    assert len(_survey_mails(shop, keen)) == 1
+
+    # The window closes: the expiry job marks the invitation expired (its clock moved for
+    # the test: expiry is at least a minute), and the page then says closed.
+    db(pg, shop, "UPDATE survey_invitations SET expires_at = now() WHERE id = %(i)s",
+       {"i": qinv["id"]})
+    db(pg, shop, "UPDATE jobs SET run_at = now() WHERE kind = 'surveys.expire'"
+       " AND payload->>'invitation_id' = %(i)s", {"i": str(qinv["id"])})
+    wait_for(lambda: (lambda i: i if i["status"] == "expired" else None)(
+        {i["id"]: i for i in invitations(shop, s["id"])}[qinv["id"]]), 10, interval=0.1,
+        what="expired")
+    r = shop.anon.post(path_of_score(first), data="q=nps&v=5", headers=FORM)
+    assert r.status_code == 409, r.text
+    assert {i["id"]: i for i in invitations(shop, s["id"])}[kinv["id"]]["status"] == "answered"
+
+
+def path_of_score(mail):
+    return re.search(r"https?://[^/\s]+(/s/[A-Za-z0-9._-]+)\?q=", mail.text).group(1)
