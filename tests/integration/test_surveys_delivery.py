@@ -244,3 +244,27 @@ def test_reminder_only_when_unanswered_then_expiry(rshop, pg):
 
 def path_of_score(mail):
     return re.search(r"https?://[^/\s]+(/s/[A-Za-z0-9._-]+)\?q=", mail.text).group(1)
+
+
+def test_order_delivered_by_the_api_once(rshop):
+    shop = rshop
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    s = create_survey(shop, name="Delivered", status="active", recontact_days=0,
+                      questions=[{"id": "nps", "kind": "nps", "label": {"en": "Recommend?"}}],
+                      trigger={"event": "order.delivered", "delay": "PT0S"})
+    email = unique_email("dlv")
+    order = shop.order([mug], email)  # processing, never completed
+    wait_for(lambda: list_all(shop.api, "/v1/events", kind="order.paid", order_id=order["id"]),
+             10, interval=0.05, what="order known")
+    assert invitations(shop, s["id"]) == []
+    r = shop.api.post(f"/v1/orders/{order['id']}/delivered")
+    assert r.status_code == 200 and r.json() == {"order_id": order["id"], "already": False}, r.text
+    [mail] = _wait_survey_mails(shop, email)
+    assert len(_score_links(shop, mail.text)) == 11
+    # A second call: nothing new.
+    r = shop.api.post(f"/v1/orders/{order['id']}/delivered")
+    assert r.status_code == 200 and r.json()["already"] is True, r.text
+    evs = list_all(shop.api, "/v1/events", kind="order.delivered", order_id=order["id"])
+    assert len(evs) == 1
+    assert len(invitations(shop, s["id"])) == 1
+    assert shop.api.post("/v1/orders/99999999/delivered").status_code == 404
