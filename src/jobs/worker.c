@@ -79,6 +79,8 @@ static const struct job_kind kinds[] = {
     {"surveys.cancel", surveys_job_cancel, NULL, NULL},
     {"surveys.send", NULL, surveys_job_send, NULL},
     {"surveys.expire", surveys_job_expire, NULL, NULL},
+    {"surveys.alert", NULL, surveys_job_alert, NULL},
+    {"surveys.alert_note", NULL, surveys_job_alert_note, NULL},
 };
 
 /*

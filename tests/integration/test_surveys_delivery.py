@@ -268,3 +268,62 @@ def test_order_delivered_by_the_api_once(rshop):
     assert len(evs) == 1
     assert len(invitations(shop, s["id"])) == 1
     assert shop.api.post("/v1/orders/99999999/delivered").status_code == 404
+
+
+def test_detractor_alert_email_and_private_note_once(rshop):
+    shop = rshop
+    alerts = unique_email("alerts")
+    _messaging(shop, alert_email=alerts)
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    s = create_survey(shop, name="NPS <b>", status="active", recontact_days=0,
+                      questions=[{"id": "nps", "kind": "nps", "label": {"en": "Recommend?"}},
+                                 {"id": "why", "kind": "text", "label": {"en": "Why?"}}],
+                      trigger={"delay": "PT0S"})
+    sad, happy = unique_email("sad"), unique_email("happy")
+    o_sad = shop.completed_order([mug], sad)
+    o_happy = shop.completed_order([mug], happy)
+    [m_sad] = _wait_survey_mails(shop, sad)
+    [m_happy] = _wait_survey_mails(shop, happy)
+    sad_path = path_of_score(m_sad)
+    assert shop.anon.post(sad_path, data="q=nps&v=3", headers=FORM).status_code == 200
+    assert shop.anon.post(path_of_score(m_happy), data="q=nps&v=10",
+                          headers=FORM).status_code == 200
+    [alert] = wait_for(lambda: shop.mails(alerts), 10, interval=0.05, what="alert email")
+    assert f"order #{o_sad['id']}" in alert.subject and "score 3" in alert.subject
+    assert sad in alert.text and "- nps: 3" in alert.text
+    assert "<b>" not in alert.html and "NPS &lt;b&gt;" in alert.html
+
+    def private_notes(oid):
+        return [n for (o, n) in shop.fake.notes.values()
+                if o == oid and not n["customer_note"] and n["note"].startswith("Survey ")]
+    [note] = wait_for(lambda: private_notes(o_sad["id"]), 10, interval=0.05, what="order note")
+    assert "low score (3)" in note["note"] and sad in note["note"]
+    # Changing the answer (still unhappy) alerts no second time; a promoter never alerts.
+    assert shop.anon.post(sad_path, data="q=nps&v=1", headers=FORM).status_code == 200
+    shop.idle(kinds=("surveys.alert", "surveys.alert_note"))
+    assert len(shop.mails(alerts)) == 1
+    assert len(private_notes(o_sad["id"])) == 1
+    assert private_notes(o_happy["id"]) == []
+    assert len(shop.jobs(kind="surveys.alert")) == 1
+
+
+def test_completed_response_earns_the_survey_bonus_once(rshop):
+    shop = rshop
+    shop.loyalty_settings(bonuses={"survey": 25})
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    sid = create_survey(shop, name="One", status="active", recontact_days=0,
+                        questions=[{"id": "nps", "kind": "nps", "required": True,
+                                    "label": {"en": "Recommend?"}}],
+                        trigger={"delay": "PT0S"})["id"]
+    email = unique_email("bonus")
+    shop.completed_order([mug], email)
+    [mail] = _wait_survey_mails(shop, email)
+    path = path_of_score(mail)
+    # The only question answered: the response is complete and pays the bonus, once.
+    for v in (9, 10):
+        assert shop.anon.post(path, data=f"q=nps&v={v}", headers=FORM).status_code == 200
+    [resp] = [r for r in list_all(shop.api, f"/v1/surveys/{sid}/responses")]
+    assert resp["complete"] is True and resp["answers"] == {"nps": 10}
+    bonus = [e for e in shop.ledger_for(email) if e["reason"] == "bonus"]
+    assert [(e["delta"], e["source"]) for e in bonus] == \
+        [(25, {"kind": "survey", "id": str(resp["id"])})], bonus

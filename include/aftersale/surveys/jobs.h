@@ -8,6 +8,8 @@
  * surveys.send     (outbound) the invitation email of one invitation, when
  *                  due (contact policy, unsubscribe list: surveys/send.c),
  *                  and its reminders (payload "reminder": n)
+ * surveys.alert    (outbound) an unhappy answer: email to alert_email
+ * surveys.alert_note (outbound) the same as a private order note
  * surveys.expire   (internal) a sent, unanswered invitation whose window
  *                  closed becomes 'expired'
  */
@@ -23,6 +25,11 @@ int surveys_job_cancel(struct db_conn *c, struct job_env *env, const struct job 
 
 int surveys_job_expire(struct db_conn *c, struct job_env *env, const struct job *job,
                        struct job_outcome *out, struct err *e);
+void surveys_job_alert(struct job_env *env, const struct job *job, struct job_outcome *out);
+void surveys_job_alert_note(struct job_env *env, const struct job *job, struct job_outcome *out);
+/* In the transaction that records a response: enqueue the alert jobs
+ * (once per response) when its score is at or under its threshold. */
+int surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, struct err *e);
 void surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome *out);
 
 #endif
