@@ -327,3 +327,31 @@ def test_completed_response_earns_the_survey_bonus_once(rshop):
     bonus = [e for e in shop.ledger_for(email) if e["reason"] == "bonus"]
     assert [(e["delta"], e["source"]) for e in bonus] == \
         [(25, {"kind": "survey", "id": str(resp["id"])})], bonus
+
+
+def test_promoter_is_offered_the_open_review_request(rshop):
+    shop = rshop
+    _messaging(shop, contact_policy={"max_messages": 100, "period": "PT1S"})
+    shop.settings(delay="PT0S", reminder_count=0)
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    create_survey(shop, name="NPS", status="active", recontact_days=0,
+                  questions=[{"id": "nps", "kind": "nps", "label": {"en": "Recommend?"}}],
+                  trigger={"delay": "PT0S"})
+    fan, meh = unique_email("fan"), unique_email("meh")
+    o_fan = shop.completed_order([mug], fan)
+    shop.completed_order([mug], meh)
+    [m_fan] = _wait_survey_mails(shop, fan)
+    [m_meh] = _wait_survey_mails(shop, meh)
+    req = shop.request_for_order(o_fan["id"])
+    shop.wait_status(req["id"], "sent")
+    r = shop.anon.post(path_of_score(m_fan), data="q=nps&v=10", headers=FORM)
+    assert r.status_code == 200, r.text
+    m = re.search(r'href="(https?://[^"]+/review\?token=[^"]+)"', r.text)
+    assert m, r.text
+    link = html.unescape(m.group(1))
+    assert link.startswith(shop.svc.url + "/review?token=")
+    assert shop.public(parse_qs(urlsplit(link).query)["token"][0]).json()["request_id"] == \
+        req["id"]
+    # A passive or detractor score gets no offer.
+    r = shop.anon.post(path_of_score(m_meh), data="q=nps&v=7", headers=FORM)
+    assert r.status_code == 200 and "/review?token=" not in r.text
