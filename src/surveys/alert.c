@@ -3,7 +3,8 @@
  *
  * A response whose score (the first scored question's answer) is at or
  * under the threshold of its kind (NPS 0-6, CSAT 1-2, rating 1-2, CES 1-3)
- * is an alert. Recording such a response (surveys/responses.c, in the
+ * is an alert (the survey's alert_threshold, when set, replaces those
+ * defaults). Recording such a response (surveys/responses.c, in the
  * same transaction) enqueues two outbound jobs, each with a dedupe key per
  * response, so each runs exactly once however often the customer changes
  * the answer:
@@ -12,7 +13,8 @@
  *                       with the survey, the order, the score and the
  *                       answers (transactional: the merchant's own mail)
  *   surveys.alert_note  a private note (customer_note false) on the
- *                       WooCommerce order with the same facts
+ *                       WooCommerce order with the same facts, unless the
+ *                       survey's alert_order_note is false
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,20 +38,23 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
     const char *params[2] = {shop, iid};
     PGresult *res;
     int64_t rid;
+    bool note;
 
     DB_I64(shop, shop_id);
     DB_I64(iid, invitation_id);
     /* The kind of the first scored question of the response's version
      * decides the threshold. */
     res = db_exec(c, "surveys_alert_check",
-                  "SELECT r.id FROM survey_responses r"
-                  " CROSS JOIN LATERAL (SELECT q->>'kind' AS kind FROM survey_versions v,"
+                  "SELECT r.id, coalesce(s.settings->>'alert_order_note', 'true') = 'true'"
+                  " FROM survey_responses r JOIN surveys s ON s.shop_id = r.shop_id"
+                  "  AND s.id = r.survey_id CROSS JOIN LATERAL (SELECT q->>'kind' AS kind FROM survey_versions v,"
                   "   jsonb_array_elements(v.questions) WITH ORDINALITY AS x(q, n)"
                   "   WHERE v.shop_id = r.shop_id AND v.survey_id = r.survey_id"
                   "   AND v.version = r.version AND q->>'kind' IN ('nps', 'csat', 'ces', 'rating')"
                   "   ORDER BY n LIMIT 1) k"
                   " WHERE r.shop_id = $1 AND r.invitation_id = $2 AND r.score IS NOT NULL"
-                  " AND r.score <= CASE k.kind WHEN 'nps' THEN 6 WHEN 'ces' THEN 3 ELSE 2 END",
+                  " AND r.score <= coalesce((s.settings->>'alert_threshold')::integer,"
+                  "  CASE k.kind WHEN 'nps' THEN 6 WHEN 'ces' THEN 3 ELSE 2 END)",
                   2, params, e);
     if (res == NULL)
         return -1;
@@ -58,8 +63,10 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
         return 0;
     }
     rid = atoll(PQgetvalue(res, 0, 0));
+    note = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
-    for (int i = 0; i < 2; i++) {
+    /* The order note only when the survey wants it (default on). */
+    for (int i = 0; i < (note ? 2 : 1); i++) {
         char key[48];
         json_t *payload = json_pack("{s:I}", "response_id", (json_int_t)rid);
         int rc;

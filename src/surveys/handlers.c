@@ -81,7 +81,8 @@ out:
 
 static const char *const def_keys[] = {"name",     "status",         "template",
                                        "questions", "trigger",       "audience",
-                                       "sampling_rate", "recontact_days", "expiry", "reminders", NULL};
+                                       "sampling_rate", "recontact_days", "expiry", "reminders",
+                                       "alert_threshold", "alert_order_note", NULL};
 
 /* name and status of a body: -1 with e. */
 static int
@@ -345,7 +346,7 @@ surveys_handle_patch(struct req *r)
 {
     static const char *const keys[] = {"name",    "status",        "questions",      "trigger",
                                        "audience", "sampling_rate", "recontact_days", "expiry",
-                                       "reminders", NULL};
+                                       "reminders", "alert_threshold", "alert_order_note", NULL};
     struct def_ctx x = {.shop_id = r->shop_id, .body = r->json};
     struct err e = {0};
 

@@ -355,3 +355,27 @@ def test_promoter_is_offered_the_open_review_request(rshop):
     # A passive or detractor score gets no offer.
     r = shop.anon.post(path_of_score(m_meh), data="q=nps&v=7", headers=FORM)
     assert r.status_code == 200 and "/review?token=" not in r.text
+
+
+def test_alert_threshold_and_order_note_are_per_survey(rshop):
+    shop = rshop
+    alerts = unique_email("alerts2")
+    _messaging(shop, alert_email=alerts)
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    s = create_survey(shop, name="Strict", status="active", recontact_days=0,
+                      questions=[{"id": "nps", "kind": "nps", "label": {"en": "Recommend?"}}],
+                      trigger={"delay": "PT0S"}, alert_threshold=8, alert_order_note=False)
+    assert (s["alert_threshold"], s["alert_order_note"]) == (8, False)
+    r = shop.api.patch(f"/v1/surveys/{s['id']}", json={"alert_threshold": 11})
+    assert r.status_code == 422 or r.status_code == 400, r.text
+    email = unique_email("passive")
+    o = shop.completed_order([mug], email)
+    [mail] = _wait_survey_mails(shop, email)
+    # 8 is a passive by default, but this survey alerts at 8 and under; no order note.
+    assert shop.anon.post(path_of_score(mail), data="q=nps&v=8", headers=FORM).status_code == 200
+    [alert] = wait_for(lambda: shop.mails(alerts), 10, interval=0.05, what="alert email")
+    assert "score 8" in alert.subject
+    shop.idle(kinds=("surveys.alert", "surveys.alert_note"))
+    assert shop.jobs(kind="surveys.alert_note") == []
+    assert [n for (oid, n) in shop.fake.notes.values()
+            if oid == o["id"] and n["note"].startswith("Survey ")] == []
