@@ -127,6 +127,7 @@ const struct route routes[] = {
     {"POST", "/v1/surveys/{id}/invitations", surveys_handle_link_create, AUTH_SHOP, BODY_JSON},
     {"GET", "/v1/surveys/{id}/responses", surveys_handle_responses_list, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/surveys/{id}/responses.csv", surveys_handle_csv, AUTH_SHOP, BODY_NONE},
+    {"POST", "/v1/orders/{order_id}/delivered", surveys_handle_order_delivered, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"GET", "/v1/surveys/{id}/report", surveys_handle_report, AUTH_SHOP, BODY_NONE},
     {"PATCH", "/v1/survey-responses/{id}", surveys_handle_response_patch, AUTH_SHOP, BODY_JSON},
 

@@ -82,6 +82,10 @@ static const struct job_kind kinds[] = {
     {"returns.alert", NULL, returns_job_alert, NULL},
     {"hooks.deliver", NULL, hooks_job_deliver, NULL},
     {"hooks.alert", NULL, hooks_job_alert, NULL},
+    {"surveys.send", NULL, surveys_job_send, NULL},
+    {"surveys.expire", surveys_job_expire, NULL, NULL},
+    {"surveys.alert", NULL, surveys_job_alert, NULL},
+    {"surveys.alert_note", NULL, surveys_job_alert_note, NULL},
 };
 
 /*

@@ -19,6 +19,7 @@
 #include "aftersale/surveys/handlers.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/surveys/surveys.h"
+#include "aftersale/woo/link.h"
 
 static const char *const statuses[] = {"draft", "active", "paused"};
 
@@ -80,7 +81,8 @@ out:
 
 static const char *const def_keys[] = {"name",     "status",         "template",
                                        "questions", "trigger",       "audience",
-                                       "sampling_rate", "recontact_days", "expiry", NULL};
+                                       "sampling_rate", "recontact_days", "expiry", "reminders",
+                                       "alert_threshold", "alert_order_note", NULL};
 
 /* name and status of a body: -1 with e. */
 static int
@@ -344,7 +346,7 @@ surveys_handle_patch(struct req *r)
 {
     static const char *const keys[] = {"name",    "status",        "questions",      "trigger",
                                        "audience", "sampling_rate", "recontact_days", "expiry",
-                                       NULL};
+                                       "reminders", "alert_threshold", "alert_order_note", NULL};
     struct def_ctx x = {.shop_id = r->shop_id, .body = r->json};
     struct err e = {0};
 
@@ -496,4 +498,66 @@ surveys_handle_invitations_list(struct req *r)
         reply_err(r, &e);
     } else
         reply_page_take(r, x.out, x.next_after);
+}
+
+/* ---- order.delivered by a caller ----------------------------------------------- */
+
+struct delivered_ctx {
+    int64_t shop_id, order_id;
+    bool found, emitted;
+};
+
+static int
+delivered_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct delivered_ctx *x = ctx;
+    char shop[24], order[24], key[64];
+    const char *params[2] = {shop, order};
+    PGresult *res;
+    json_t *payload;
+    int64_t customer;
+    int rc;
+
+    DB_I64(shop, x->shop_id);
+    DB_I64(order, x->order_id);
+    res = db_exec(c, "surveys_delivered_order",
+                  "SELECT customer_id FROM orders WHERE shop_id = $1 AND order_id = $2"
+                  " AND NOT deleted",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    x->found = PQntuples(res) == 1;
+    customer = x->found ? atoll(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (!x->found)
+        return 0;
+    /* Once per order, whoever says it first (this call or the shop's
+     * delivered status): the same dedupe key. */
+    snprintf(key, sizeof(key), "order.delivered:%" PRId64, x->order_id);
+    payload = json_pack("{s:I, s:s}", "order_id", (json_int_t)x->order_id, "source", "api");
+    rc = woo_events_emit(c, x->shop_id, "order.delivered", x->order_id, customer, payload, key,
+                         &x->emitted, e);
+    json_decref(payload);
+    return rc;
+}
+
+void
+surveys_handle_order_delivered(struct req *r)
+{
+    struct delivered_ctx x = {.shop_id = r->shop_id};
+    struct err e = {0};
+
+    if (req_param_id_or_reply(r, "order_id", &x.order_id) < 0)
+        return;
+    if (db_tx(delivered_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    if (!x.found) {
+        reply_problem(r, ERR_NOT_FOUND, "order_id", "no order %" PRId64 " in this shop",
+                      x.order_id);
+        return;
+    }
+    reply_json_take(r, 200, json_pack("{s:I, s:b}", "order_id", (json_int_t)x.order_id,
+                                      "already", !x.emitted));
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "aftersale/core/jx.h"
+#include "aftersale/jobs/queue.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/surveys/surveys.h"
@@ -92,14 +93,26 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
                       " customer_id, email, first_name, country, first_order, channel, due_at)"
                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'email',"
                       "  coalesce($10::timestamptz, now()) + $11::interval)"
-                      " ON CONFLICT (shop_id, survey_id, order_id) DO NOTHING RETURNING id",
+                      " ON CONFLICT (shop_id, survey_id, order_id) DO NOTHING"
+                      " RETURNING id, greatest(0, extract(epoch FROM due_at - now()) * 1000)::bigint",
                       11, p, e);
     }
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1) {
+        /* The email goes out when due (surveys/send.c); one job per invitation. */
+        char key[48];
+        long delay_ms = atol(PQgetvalue(res, 0, 1));
+        json_t *payload;
+        int rc;
         *invitation_id = atoll(PQgetvalue(res, 0, 0));
         *outcome = "scheduled";
+        PQclear(res);
+        payload = json_pack("{s:I}", "invitation_id", (json_int_t)*invitation_id);
+        snprintf(key, sizeof(key), "send:%" PRId64, *invitation_id);
+        rc = jobs_enqueue(c, shop_id, "surveys.send", payload, key, delay_ms, 0, NULL, e);
+        json_decref(payload);
+        return rc < 0 ? -1 : 0;
     } else {
         *outcome = "already invited";
     }

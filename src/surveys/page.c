@@ -14,12 +14,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aftersale/core/buf.h"
+#include "aftersale/core/crypto.h"
+#include "aftersale/core/mem.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/http/auth.h"
+#include "aftersale/http/server.h"
 #include "aftersale/http/token.h"
 #include "aftersale/mail/templates.h"
+#include "aftersale/outreach/outreach.h"
+#include "aftersale/shops/shops.h"
 #include "aftersale/surveys/handlers.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/surveys/surveys.h"
@@ -259,6 +265,78 @@ form_value(const char *body, size_t len, const char *key, char *out, size_t outl
     return false;
 }
 
+/* ---- the promoter's offer ------------------------------------------------------ */
+
+struct offer_ctx {
+    int64_t shop_id, invitation_id, request_id;
+    char email[256];
+    char *token_secret;
+    time_t exp;
+};
+
+static int
+offer_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct offer_ctx *x = ctx;
+    char shop[24], iid[24];
+    const char *params[2] = {shop, iid};
+    PGresult *res;
+
+    DB_I64(shop, x->shop_id);
+    DB_I64(iid, x->invitation_id);
+    /* The order's review request still open (scheduled, or sent and not
+     * past its expiry). */
+    res = db_exec(c, "surveys_promoter_review",
+                  "SELECT rr.id, rr.email, encode(sh.token_secret_enc, 'hex'),"
+                  " extract(epoch FROM coalesce(rr.expires_at, now() + interval '30 days'))::bigint"
+                  " FROM survey_invitations i JOIN review_requests rr ON rr.shop_id = i.shop_id"
+                  "  AND rr.order_id = i.order_id JOIN shops sh ON sh.id = i.shop_id"
+                  " WHERE i.shop_id = $1 AND i.id = $2 AND (rr.status = 'scheduled'"
+                  "  OR (rr.status = 'sent' AND coalesce(rr.expires_at > now(), true)))"
+                  " ORDER BY rr.id DESC LIMIT 1",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        char *hex = xasprintf("\\x%s", PQgetvalue(res, 0, 2));
+        x->request_id = atoll(PQgetvalue(res, 0, 0));
+        snprintf(x->email, sizeof(x->email), "%s", PQgetvalue(res, 0, 1));
+        x->token_secret = shops_secret_open(server_config()->secret_key, "token_secret", hex);
+        x->exp = (time_t)atoll(PQgetvalue(res, 0, 3));
+        free(hex);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* The review page of the order's open review request, or NULL. New string. */
+static char *
+promoter_review_link(const struct token_claims *survey)
+{
+    const struct config *cfg = server_config();
+    struct offer_ctx x = {.shop_id = survey->shop_id, .invitation_id = survey->rid};
+    struct token_claims claims = {.shop_id = survey->shop_id, .scope = "review"};
+    struct err e = {0};
+    char *url = NULL, *base;
+    time_t now = time(NULL);
+
+    if (cfg->public_url == NULL || db_run(offer_fn, &x, &e) < 0 || x.request_id == 0 ||
+        x.token_secret == NULL)
+        goto out;
+    claims.rid = x.request_id;
+    snprintf(claims.email, sizeof(claims.email), "%s", x.email);
+    claims.exp = x.exp - now < cfg->token_max_lifetime_s ? x.exp : now + cfg->token_max_lifetime_s;
+    base = xasprintf("%s/review", cfg->public_url);
+    url = outreach_link(base, x.token_secret, &claims);
+    free(base);
+out:
+    if (x.token_secret) {
+        crypto_wipe(x.token_secret, strlen(x.token_secret));
+        free(x.token_secret);
+    }
+    return url;
+}
+
 void
 surveys_handle_score_post(struct req *r)
 {
@@ -295,6 +373,25 @@ surveys_handle_score_post(struct req *r)
     }
     snprintf(text, sizeof(text), "Your answer (%d) is recorded. You can change it with the link "
                                  "until the survey closes.", score);
+    {
+        /* A promoter (NPS 9-10) is offered the review page of the order's
+         * open review request, when there is one. */
+        char *review = strcmp(jx_str(q, "kind"), "nps") == 0 && score >= 9
+                           ? promoter_review_link(&x.claims)
+                           : NULL;
+        if (review != NULL) {
+            struct buf b = {0};
+            page_start(&b, "Thank you");
+            buf_puts(&b, "<h1>Thank you</h1><p>");
+            put_escaped(&b, text);
+            buf_puts(&b, "</p><p>Would you tell other customers too? <a class=\"review\" href=\"");
+            put_escaped(&b, review);
+            buf_puts(&b, "\">Review your order</a></p></main></body></html>\n");
+            reply_page(r, 200, &b);
+            free(review);
+            goto out;
+        }
+    }
     message(r, 200, "Thank you", text);
 out:
     json_decref(x.questions);

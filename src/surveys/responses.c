@@ -29,6 +29,8 @@
 #include "aftersale/shops/shops.h"
 #include "aftersale/surveys/handlers.h"
 #include "aftersale/surveys/rules.h"
+#include "aftersale/loyalty/loyalty.h"
+#include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/surveys.h"
 #include "aftersale/woo/link.h"
 
@@ -461,8 +463,18 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
                     "UPDATE survey_invitations SET status = 'answered', updated_at = now()"
                     " WHERE shop_id = $1 AND id = $2 AND status IN ('scheduled', 'sent')",
                     2, params, e) < 0 ||
+        surveys_alert_maybe(c, x->claims.shop_id, x->claims.rid, e) < 0 ||
         response_of(c, x->claims.shop_id, x->claims.rid, &x->out, e) < 0)
         goto out;
+    /* A completed response earns the loyalty survey bonus once: the ledger
+     * keeps one entry per source (survey, response id). */
+    if (json_is_true(json_object_get(x->out, "complete"))) {
+        char src[24];
+        DB_I64(src, json_integer_value(json_object_get(x->out, "id")));
+        if (loyalty_grant(c, x->claims.shop_id, 0, jx_str(x->out, "email"), "survey", src,
+                          "survey", e) < 0)
+            goto out;
+    }
     x->dropped = json_incref(a.dropped);
     rc = 0;
 out:

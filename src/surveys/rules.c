@@ -454,6 +454,51 @@ surveys_settings_merge(const json_t *base, const json_t *in, struct err *e)
         }
         json_object_set(s, "recontact_days", v);
     }
+    v = json_object_get(in, "alert_threshold");
+    if (v != NULL) {
+        /* A response scored at or under it is an alert; null = the kind's
+         * default (NPS 6, CES 3, CSAT and rating 2). */
+        if (!json_is_null(v) &&
+            (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 10)) {
+            err_set(e, ERR_INVALID, "alert_threshold",
+                    "alert_threshold must be an integer from 0 to 10 or null");
+            goto bad;
+        }
+        json_object_set(s, "alert_threshold", v);
+    }
+    v = json_object_get(in, "alert_order_note");
+    if (v != NULL) {
+        if (!json_is_boolean(v)) {
+            err_set(e, ERR_INVALID, "alert_order_note", "alert_order_note must be a boolean");
+            goto bad;
+        }
+        json_object_set(s, "alert_order_note", v);
+    }
+    v = json_object_get(in, "reminders");
+    if (v != NULL) {
+        /* Optional (absent = none): {count 0-3, delay} after the invitation. */
+        static const char *const names[] = {"count", "delay", NULL};
+        json_t *r = json_pack("{s:i, s:s}", "count", 0, "delay", "P3D");
+        json_t *cnt;
+        if (!json_is_object(v) || jx_known_keys(v, names, "reminders.", e) < 0) {
+            if (!json_is_object(v))
+                err_set(e, ERR_INVALID, "reminders", "reminders must be an object {count, delay}");
+            json_decref(r);
+            goto bad;
+        }
+        json_object_update(r, v);
+        cnt = json_object_get(r, "count");
+        if (!json_is_integer(cnt) || json_integer_value(cnt) < 0 || json_integer_value(cnt) > 3) {
+            err_set(e, ERR_INVALID, "reminders.count", "reminders.count must be an integer from 0 to 3");
+            json_decref(r);
+            goto bad;
+        }
+        if (duration_field(r, "delay", "reminders.delay", e) < 0) {
+            json_decref(r);
+            goto bad;
+        }
+        json_object_set_new(s, "reminders", r);
+    }
     v = json_object_get(in, "expiry");
     if (v != NULL)
         json_object_set(s, "expiry", v);

@@ -895,6 +895,7 @@ def test_spec_routes():
         ("POST", "/v1/surveys/{id}/invitations"),
         ("GET", "/v1/surveys/{id}/responses"),
         ("GET", "/v1/surveys/{id}/responses.csv"),
+        ("POST", "/v1/orders/{order_id}/delivered"),
         ("GET", "/v1/surveys/{id}/report"),
         ("PATCH", "/v1/survey-responses/{id}"),
         ("GET", "/v1/public/survey-invitations/{token}"),

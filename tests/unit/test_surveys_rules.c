@@ -211,6 +211,10 @@ settings_defaults_and_refusals(void **state)
         {"{\"sampling_rate\":1.5}", "sampling_rate"},
         {"{\"recontact_days\":-1}", "recontact_days"},
         {"{\"expiry\":\"PT1S\"}", "expiry"},
+        {"{\"reminders\":3}", "reminders"},
+        {"{\"reminders\":{\"count\":4}}", "reminders.count"},
+        {"{\"reminders\":{\"count\":1,\"delay\":\"soon\"}}", "reminders.delay"},
+        {"{\"reminders\":{\"every\":\"P1D\"}}", "reminders.every"},
     };
 
     assert_non_null(s);
@@ -230,6 +234,18 @@ settings_defaults_and_refusals(void **state)
             json_string_value(json_object_get(json_object_get(m, "trigger"), "event")),
             "order.delivered");
         assert_int_equal(surveys_rate_bp(m), 2500);
+        /* Reminders are optional: absent unless given. */
+        assert_null(json_object_get(m, "reminders"));
+        json_decref(m);
+    }
+    json_decref(in);
+    in = parse("{\"reminders\":{\"count\":2,\"delay\":\"PT72H\"}}");
+    {
+        json_t *m = surveys_settings_merge(s, in, &e), *r;
+        assert_non_null(m);
+        r = json_object_get(m, "reminders");
+        assert_int_equal(json_integer_value(json_object_get(r, "count")), 2);
+        assert_string_equal(json_string_value(json_object_get(r, "delay")), "P3D");
         json_decref(m);
     }
     json_decref(in);

@@ -22,4 +22,7 @@ void surveys_handle_csv(struct req *r);
 void surveys_handle_score_page(struct req *r);
 void surveys_handle_score_post(struct req *r);
 
+/* POST /v1/orders/{order_id}/delivered: emit order.delivered once. */
+void surveys_handle_order_delivered(struct req *r);
+
 #endif
