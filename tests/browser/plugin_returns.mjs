@@ -74,16 +74,27 @@ async function open(page, path) {
   return resp;
 }
 
+// WordPress's login form. One more try, on a fresh wp-login.php, when
+// WordPress sends the form back (seen once in a full CI run, cause not
+// found); the second refusal fails the test with WordPress's own message.
 async function login(page) {
-  if (!page.url().includes('/wp-login.php')) {
-    await page.goto(new URL('/wp-login.php', spec.base).toString(), { waitUntil: 'load' });
-  }
-  await page.locator('#user_login').fill(spec.user);
-  await page.locator('#user_pass').fill(spec.password);
-  await page.locator('#rememberme').check();
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#wp-submit').click()]);
-  if (page.url().includes('/wp-login.php')) {
-    throw new Error(`login as ${spec.user} failed`);
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > 1 || !page.url().includes('/wp-login.php')) {
+      await page.goto(new URL('/wp-login.php', spec.base).toString(), { waitUntil: 'load' });
+    }
+    await page.locator('#user_login').fill(spec.user);
+    await page.locator('#user_pass').fill(spec.password);
+    await page.locator('#rememberme').check();
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#wp-submit').click()]);
+    if (!page.url().includes('/wp-login.php')) {
+      return;
+    }
+    const why = (await page.locator('#login_error').count()) > 0
+      ? (await page.locator('#login_error').innerText()).trim() : 'no message';
+    if (attempt >= 2) {
+      throw new Error(`login as ${spec.user} failed: ${why}`);
+    }
+    result.notes = (result.notes || []).concat(`login as ${spec.user} refused once (${why})`);
   }
 }
 
