@@ -75,34 +75,27 @@ int
 reviews_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
                    struct job_outcome *out, struct err *e)
 {
-    char kind[64], shop[24], order[24];
-    json_t *ev = NULL;
+    char shop[24], order[24];
+    const char *params[3] = {shop, order, NULL};
+    int64_t order_id;
     long n = 0;
 
     (void)env;
     out->status = JOB_DONE;
-    if (woo_events_load(c, job->shop_id,
-                        json_integer_value(json_object_get(job->payload, "event_id")), kind, &ev,
-                        e) < 0)
-        return -1;
-    if (ev == NULL)
-        return 0;
     /* A partial refund keeps the request: the customer still has the rest. */
-    if (strcmp(kind, "order.cancelled") == 0 || json_is_true(json_object_get(ev, "full"))) {
-        const char *params[3] = {shop, order, strcmp(kind, "order.cancelled") == 0
-                                                  ? "order cancelled"
-                                                  : "order refunded"};
+    if (woo_events_order_gone(c, job, &order_id, &params[2], e) < 0)
+        return -1;
+    if (order_id > 0) {
         DB_I64(shop, job->shop_id);
-        DB_I64(order, json_integer_value(json_object_get(ev, "order_id")));
+        DB_I64(order, order_id);
         n = db_exec_cmd(c, "reviews_cancel",
                         "UPDATE review_requests SET status = 'cancelled', cancel_reason = $3,"
                         " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
                         " AND status = 'scheduled'",
                         3, params, e);
+        if (n < 0)
+            return -1;
     }
-    json_decref(ev);
-    if (n < 0)
-        return -1;
     out->result = json_pack("{s:b}", "cancelled", n > 0);
     return 0;
 }

@@ -153,3 +153,25 @@ woo_events_load(struct db_conn *c, int64_t shop_id, int64_t event_id, char kind[
     PQclear(res);
     return 0;
 }
+
+int
+woo_events_order_gone(struct db_conn *c, const struct job *job, int64_t *order_id,
+                      const char **reason, struct err *e)
+{
+    char kind[64];
+    json_t *ev = NULL;
+
+    *order_id = 0;
+    *reason = NULL;
+    if (woo_events_load(c, job->shop_id, jx_int(job->payload, "event_id"), kind, &ev, e) < 0)
+        return -1;
+    if (ev == NULL)
+        return 0;
+    /* A partial refund leaves the customer the rest of the order. */
+    if (strcmp(kind, "order.cancelled") == 0 || json_is_true(json_object_get(ev, "full"))) {
+        *order_id = jx_int(ev, "order_id");
+        *reason = strcmp(kind, "order.cancelled") == 0 ? "order cancelled" : "order refunded";
+    }
+    json_decref(ev);
+    return 0;
+}

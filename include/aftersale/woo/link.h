@@ -12,6 +12,8 @@
 
 #include "aftersale/core/crypto.h"
 #include "aftersale/db/pool.h"
+
+struct job;
 #include "aftersale/woo/client.h"
 
 /* Topics aftersale subscribes to and processes. */
@@ -60,6 +62,12 @@ int woo_events_emit(struct db_conn *c, int64_t shop_id, const char *kind, int64_
  * when there is no such event. */
 int woo_events_load(struct db_conn *c, int64_t shop_id, int64_t event_id, char kind[64],
                     json_t **payload, struct err *e);
+/* For a job enqueued on order.refunded / order.cancelled (payload
+ * event_id): *order_id is the order when the customer no longer has it (a
+ * cancellation or a full refund), with *reason "order cancelled" or "order
+ * refunded"; 0 for a partial refund or a missing event. */
+int woo_events_order_gone(struct db_conn *c, const struct job *job, int64_t *order_id,
+                          const char **reason, struct err *e);
 int woo_events_list(struct db_conn *c, int64_t shop_id, const char *kind, int64_t order_id,
                     int64_t after, int limit, json_t **items, int64_t *next_after,
                     struct err *e);
