@@ -31,7 +31,12 @@ static const char style[] =
     "outline:3px solid #333;outline-offset:2px}#status{margin-top:1rem;font-weight:600}"
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
     "white-space:nowrap}.brand{display:flex;align-items:center;gap:.75rem;margin-bottom:1rem;"
-    "font-weight:600}.brand img{height:40px;width:auto}";
+    "font-weight:600}.brand img{height:40px;width:auto}"
+    /* survey page: choices one per line, hints, errors, the required mark */
+    ".choices label{display:block;margin:.25rem 0;cursor:pointer}.hint{color:#555;margin:0 0 .5rem}"
+    ".err{color:#b91c1c;font-weight:600;margin:.25rem 0}.req{font-weight:400;color:#555}"
+    ".errors{border:2px solid #b91c1c;border-radius:.5rem;padding:.5rem 1rem}"
+    "input[type=radio],input[type=checkbox]{width:1.1rem;height:1.1rem}";
 
 void
 outreach_brand_default(struct outreach_brand *b)

@@ -266,6 +266,7 @@ token_or_reply(struct req *r, struct token_claims *claims)
 struct public_ctx {
     struct token_claims claims;
     const json_t *answers, *other;
+    const json_t *shown; /* merge: ids whose stored answers the new ones replace */
     bool partial, merge;
     bool created;
     json_t *dropped;
@@ -370,7 +371,7 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
     char shop[24], iid[24], ver[16], score[8];
     const char *params[2] = {shop, iid};
     struct surveys_answers a = {0};
-    json_t *questions = NULL, *merged = NULL, *prev = NULL;
+    json_t *questions = NULL, *merged = NULL, *merged_other = NULL, *prev = NULL;
     PGresult *res;
     int64_t survey_id;
     int rc = -1;
@@ -409,11 +410,23 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
         if (response_of(c, x->claims.shop_id, x->claims.rid, &prev, e) < 0)
             goto out;
         merged = prev ? json_deep_copy(json_object_get(prev, "answers")) : json_object();
+        merged_other = prev ? json_deep_copy(json_object_get(prev, "other")) : json_object();
+        {
+            /* The page's questions: what it sent replaces what was stored
+             * (a field left empty clears the answer); the rest is kept. */
+            json_t *id;
+            size_t i;
+            json_array_foreach(x->shown, i, id) {
+                json_object_del(merged, json_string_value(id));
+                json_object_del(merged_other, json_string_value(id));
+            }
+        }
         json_object_update(merged, (json_t *)(uintptr_t)x->answers);
+        if (x->other)
+            json_object_update(merged_other, (json_t *)(uintptr_t)x->other);
     }
     if (surveys_answers_check(questions, merged ? merged : x->answers,
-                              merged && prev ? json_object_get(prev, "other") : x->other,
-                              x->partial, &a, e) < 0)
+                              merged ? merged_other : x->other, x->partial, &a, e) < 0)
         goto out;
     snprintf(score, sizeof(score), "%d", a.score);
     {
@@ -481,6 +494,7 @@ out:
     surveys_answers_clear(&a);
     json_decref(questions);
     json_decref(merged);
+    json_decref(merged_other);
     json_decref(prev);
     return rc;
 }
@@ -498,6 +512,21 @@ surveys_record_score(const struct token_claims *claims, const char *qid, int sco
     json_decref(answers);
     json_decref(x.out);
     json_decref(x.dropped);
+    return rc;
+}
+
+int
+surveys_page_save(const struct token_claims *claims, const json_t *answers, const json_t *other,
+                  const json_t *shown, json_t **out, struct err *e)
+{
+    struct public_ctx x = {.claims = *claims, .partial = true, .merge = true, .answers = answers,
+                           .other = other, .shown = shown};
+    int rc = db_tx(submit_fn, &x, e);
+
+    json_decref(x.dropped);
+    *out = rc < 0 ? NULL : x.out;
+    if (rc < 0)
+        json_decref(x.out);
     return rc;
 }
 

@@ -1059,3 +1059,19 @@ surveys_metrics(const json_t *qs, const json_t *counts)
     json_object_set_new(out, "questions", questions);
     return out;
 }
+
+/* ---- the answer page ------------------------------------------------------------- */
+
+bool
+surveys_question_visible(const json_t *q, const json_t *kept)
+{
+    const json_t *cond = json_object_get(q, "show_if");
+
+    return cond == NULL || condition_holds(cond, json_object_get(kept, jx_str(cond, "question")));
+}
+
+int
+surveys_answer_check(const json_t *q, const json_t *v, const char *field, struct err *e)
+{
+    return answer_check(q, v, field, e);
+}

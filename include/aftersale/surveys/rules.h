@@ -101,6 +101,15 @@ int surveys_answers_check(const json_t *questions, const json_t *answers, const 
                           bool partial, struct surveys_answers *out, struct err *e);
 void surveys_answers_clear(struct surveys_answers *a);
 
+/* Is question q shown, given the kept answers so far (surveys_answers.answers)?
+ * A question without show_if always is; one whose condition names a hidden
+ * or unanswered question is not (the answer page asks it once that question
+ * is answered). */
+bool surveys_question_visible(const json_t *q, const json_t *kept);
+/* Check one answer `v` for question q (its kind's scale, its choices, a
+ * text of at most 5000 characters); 0, or -1 with e naming `field`. */
+int surveys_answer_check(const json_t *q, const json_t *v, const char *field, struct err *e);
+
 /* ---- report math ---------------------------------------------------------- */
 
 struct surveys_nps {

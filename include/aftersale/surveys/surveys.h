@@ -60,6 +60,15 @@ struct token_claims;
 int surveys_record_score(const struct token_claims *claims, const char *qid, int score,
                          struct err *e);
 
+/* The answer page's write, as the one-click score (partial, one response
+ * per invitation, last write wins): the stored answers and "other" texts
+ * of the questions listed in `shown` (array of ids) are replaced by
+ * `answers` / `other` (an id absent there: no answer), the others kept;
+ * answers of questions the conditions now hide are dropped. *out: the
+ * stored response as the API shows it (new ref). */
+int surveys_page_save(const struct token_claims *claims, const json_t *answers, const json_t *other,
+                      const json_t *shown, json_t **out, struct err *e);
+
 /* Append one CSV field (RFC 4180: quoted when it holds a comma, a quote
  * or a line break, quotes doubled); a cell starting with = + - @ tab or
  * CR is prefixed with ' (and quoted) so no spreadsheet runs it. */
