@@ -20,6 +20,7 @@
 
 #include "aftersale/core/jx.h"
 #include "aftersale/jobs/queue.h"
+#include "aftersale/outreach/catalogue.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/surveys/surveys.h"
@@ -29,8 +30,8 @@
  * happened, *invitation_id is 0 when none was made. */
 static int
 invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const json_t *settings,
-       const struct surveys_order_facts *o, const char *base_time, int64_t *invitation_id,
-       const char **outcome, struct err *e)
+       const struct surveys_order_facts *o, const char *base_time, const char *locale,
+       int64_t *invitation_id, const char **outcome, struct err *e)
 {
     struct surveys_order so = {.order_id = o->order_id, .first_order = o->first_order,
                                .country = o->country, .total = o->total,
@@ -85,17 +86,18 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
         PQclear(res);
     }
     {
-        const char *p[11] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
+        const char *p[12] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
                              o->first_order ? "t" : "f", base_time,
-                             jx_str(json_object_get(settings, "trigger"), "delay")};
+                             jx_str(json_object_get(settings, "trigger"), "delay"), locale};
         res = db_exec(c, "surveys_invite",
                       "INSERT INTO survey_invitations (shop_id, survey_id, version, order_id,"
-                      " customer_id, email, first_name, country, first_order, channel, due_at)"
+                      " customer_id, email, first_name, country, first_order, channel, due_at,"
+                      " locale)"
                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'email',"
-                      "  coalesce($10::timestamptz, now()) + $11::interval)"
+                      "  coalesce($10::timestamptz, now()) + $11::interval, $12)"
                       " ON CONFLICT (shop_id, survey_id, order_id) DO NOTHING"
                       " RETURNING id, greatest(0, extract(epoch FROM due_at - now()) * 1000)::bigint",
-                      11, p, e);
+                      12, p, e);
     }
     if (res == NULL)
         return -1;
@@ -171,8 +173,11 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         const char *base = strcmp(kind, "order.completed") == 0
                                ? jx_str(ev, "date_completed_gmt")
                                : NULL;
+        /* The customer's locale when the event names one (as reviews
+         * keep it: a catalogue locale, "de-AT" -> "de"). */
         int r = settings ? invite(c, job->shop_id, sid, atoi(PQgetvalue(res, i, 1)), settings, o,
-                                  base, &iid, &outcome, e)
+                                  base, outreach_locale_match(jx_str(ev, "locale")), &iid,
+                                  &outcome, e)
                          : 0;
         json_decref(settings);
         if (r < 0)

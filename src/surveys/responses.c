@@ -30,6 +30,7 @@
 #include "aftersale/surveys/handlers.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/loyalty/loyalty.h"
+#include "aftersale/outreach/catalogue.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/surveys.h"
 #include "aftersale/woo/link.h"
@@ -38,6 +39,7 @@
 
 struct link_ctx {
     int64_t shop_id, survey_id, order_id, id;
+    const char *locale; /* the customer's (a catalogue locale), or NULL */
     bool created;
     char *token_secret;
     time_t exp;
@@ -106,16 +108,16 @@ link_fn(struct db_conn *c, void *ctx, struct err *e)
         }
         DB_I64(cust, o->customer_id);
         {
-            const char *p[10] = {shop, sid, ver, order, cust, o->email, o->first_name,
-                                 o->country, o->first_order ? "t" : "f", expiry};
+            const char *p[11] = {shop, sid, ver, order, cust, o->email, o->first_name,
+                                 o->country, o->first_order ? "t" : "f", expiry, x->locale};
             res = db_exec(c, "surveys_link_insert",
                           "INSERT INTO survey_invitations (shop_id, survey_id, version, order_id,"
                           " customer_id, email, first_name, country, first_order, channel, status,"
-                          " due_at, sent_at, expires_at)"
+                          " due_at, sent_at, expires_at, locale)"
                           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'link', 'sent', now(),"
-                          "  now(), now() + $10::interval)"
+                          "  now(), now() + $10::interval, $11)"
                           " ON CONFLICT (shop_id, survey_id, order_id) DO NOTHING RETURNING id",
-                          10, p, e);
+                          11, p, e);
         }
     }
     if (res == NULL)
@@ -133,6 +135,19 @@ link_fn(struct db_conn *c, void *ctx, struct err *e)
         if (res == NULL)
             goto out;
         x->id = atoll(PQgetvalue(res, 0, 0));
+        if (x->locale != NULL) {
+            /* The caller knows the customer's language: it wins from now on. */
+            char iid[24];
+            const char *p2[3] = {shop, iid, x->locale};
+            DB_I64(iid, x->id);
+            if (db_exec_cmd(c, "surveys_link_locale",
+                            "UPDATE survey_invitations SET locale = $3, updated_at = now()"
+                            " WHERE shop_id = $1 AND id = $2",
+                            3, p2, e) < 0) {
+                PQclear(res);
+                goto out;
+            }
+        }
         if (strcmp(PQgetvalue(res, 0, 1), "scheduled") == 0) {
             /* Not sent yet: the merchant's link sends it now, so the
              * email step will not send it again. */
@@ -182,7 +197,8 @@ out:
 void
 surveys_handle_link_create(struct req *r)
 {
-    static const struct jx_field fields[] = {{"order_id", JX_INTEGER, true, 0, 0}};
+    static const struct jx_field fields[] = {{"order_id", JX_INTEGER, true, 0, 0},
+                                             {"locale", JX_STRING, false, 0, 35}};
     struct link_ctx x = {.shop_id = r->shop_id};
     struct token_claims claims = {0};
     const struct config *cfg = server_config();
@@ -191,8 +207,14 @@ surveys_handle_link_create(struct req *r)
 
     if (req_param_id_or_reply(r, "id", &x.survey_id) < 0)
         return;
-    if (jx_check(r->json, fields, 1, NULL, &e) < 0) {
+    if (jx_check(r->json, fields, 2, NULL, &e) < 0) {
         reply_err(r, &e);
+        return;
+    }
+    if (jx_str(r->json, "locale") != NULL &&
+        (x.locale = outreach_locale_match(jx_str(r->json, "locale"))) == NULL) {
+        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
+                      outreach_locales_joined());
         return;
     }
     x.order_id = json_integer_value(json_object_get(r->json, "order_id"));

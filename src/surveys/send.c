@@ -46,6 +46,7 @@ struct sv_send_ctx {
     const struct config *cfg;
     struct outreach_settings os;
     char status[16], email[256], first_name[256], shop_name[256];
+    char customer_locale[16]; /* the invitation's, else the order's review request's */
     const char *locale;
     bool found;
     enum outreach_verdict verdict;
@@ -89,7 +90,10 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
                   " extract(epoch FROM coalesce((s.settings->'reminders'->>'delay')::interval,"
                   "  interval '0'))::bigint,"
                   " extract(epoch FROM (s.settings->>'expiry')::interval)::bigint,"
-                  " coalesce(i.expires_at <= now(), false)"
+                  " coalesce(i.expires_at <= now(), false),"
+                  " coalesce(i.locale, (SELECT rr.locale FROM review_requests rr"
+                  "  WHERE rr.shop_id = i.shop_id AND rr.order_id = i.order_id"
+                  "  AND rr.locale IS NOT NULL ORDER BY rr.id DESC LIMIT 1), '')"
                   " FROM survey_invitations i JOIN surveys s ON s.shop_id = i.shop_id"
                   "  AND s.id = i.survey_id JOIN shops sh ON sh.id = i.shop_id"
                   " WHERE i.shop_id = $1 AND i.id = $2",
@@ -112,6 +116,7 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         x->reminder_delay_s = atoll(PQgetvalue(res, 0, 10));
         x->expiry_s = atoll(PQgetvalue(res, 0, 11));
         x->expired = strcmp(PQgetvalue(res, 0, 12), "t") == 0;
+        snprintf(x->customer_locale, sizeof(x->customer_locale), "%s", PQgetvalue(res, 0, 13));
         free(hex);
     }
     PQclear(res);
@@ -126,7 +131,9 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         outreach_contact_check(c, x->shop_id, x->email, OUTREACH_MARKETING, x->now, &x->verdict,
                                &x->slot, e) < 0)
         return -1;
-    x->locale = outreach_locale_pick(NULL, NULL, x->os.default_locale);
+    /* The customer's locale when known, else the shop's default. */
+    x->locale = outreach_locale_pick(x->customer_locale[0] ? x->customer_locale : NULL, NULL,
+                                     x->os.default_locale);
     return 0;
 }
 

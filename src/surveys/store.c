@@ -100,6 +100,7 @@ surveys_invitation_json(struct db_conn *c, int64_t shop_id, int64_t id, json_t *
                   " 'cancel_reason', i.cancel_reason,"
                   " 'due_at', " DB_TS("i.due_at") ", 'sent_at', " DB_TS("i.sent_at") ","
                   " 'expires_at', " DB_TS("i.expires_at") ","
+                  " 'locale', i.locale,"
                   " 'response_id', (SELECT r.id FROM survey_responses r WHERE r.shop_id = i.shop_id"
                   "   AND r.invitation_id = i.id),"
                   " 'created_at', " DB_TS("i.created_at") ")::text"
