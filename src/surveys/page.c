@@ -1010,7 +1010,9 @@ page_post(struct req *r, struct page_ctx *x, const json_t *form)
         shown_other = json_deep_copy(json_object_get(saved, "other"));
         json_object_update(shown_other, other);
         view.other = shown_other;
-        render(r, json_object_size(errors) ? 422 : 200, &view);
+        /* 200: the page is the answer (a 4xx document is a console
+         * error in browsers, and the answers were stored). */
+        render(r, 200, &view);
         free(note);
     }
 out:

@@ -319,7 +319,7 @@ def test_missing_required_answer_is_a_clear_error_and_loses_nothing(rshop):
     r = _post(shop, link["token"], shown,
               [("a.csat", "2"), ("a.tags", "tea"), ("a.via", "other"), ("o.via", "A friend"),
                ("a.note", "Kept text")])
-    assert r.status_code == 422, r.text
+    assert r.status_code == 200, r.text
     p = Page(r.text)
     # A summary in an alert, linking to the question's first control...
     summary = re.search(r'<div class="errors" role="alert">(.*?)</div>', r.text).group(1)
@@ -343,7 +343,7 @@ def test_missing_required_answer_is_a_clear_error_and_loses_nothing(rshop):
               [("a.nps", "11"), ("a.csat", "5"), ("a.tags", "tea"), ("a.via", "radio"),
                ("a.note", long)])
     p = Page(r.text)
-    assert r.status_code == 422
+    assert r.status_code == 200
     assert p.text_of("e-nps") == "Please choose one of the answers shown."
     assert p.text_of("e-via") == "Please choose one of the answers shown."
     assert p.text_of("e-note") == "Please shorten this answer to at most 5000 characters."
@@ -466,7 +466,7 @@ def test_a_german_customer_gets_german(rshop):
     r = _post(shop, link["token"], ["nps", "more"], [("a.nps", "2")])
     assert Page(r.text).labels["a-wrong"] == "Was ist schiefgelaufen? (Pflichtfeld)"
     r = _post(shop, link["token"], ["nps", "more", "wrong"], [("a.nps", "2")])
-    assert r.status_code == 422 and "Bitte beantworten Sie diese Frage." in r.text, r.text
+    assert r.status_code == 200 and "Bitte beantworten Sie diese Frage." in r.text, r.text
     # A language the catalogues lack is refused.
     o = _order(shop)
     wait_for(lambda: list_all(shop.api, "/v1/events", kind="order.completed", order_id=o["id"]),
@@ -488,7 +488,10 @@ def test_the_email_and_page_follow_the_orders_review_request_locale(rshop):
     mug = shop.fake.add_product("Tasse", "9.00")["id"]
     email = unique_email("de")
     o = shop.order([mug], email, first_name="Jonas")
-    r = shop.api.post("/v1/review-requests", json={"order_id": o["id"], "locale": "de"})
+    # The webhook is processed by a job: retry until aftersale knows the order.
+    r = wait_for(lambda: (lambda x: x if x.status_code != 422 else None)(
+        shop.api.post("/v1/review-requests", json={"order_id": o["id"], "locale": "de"})),
+        10, interval=0.1, what="the order to be known")
     assert r.status_code == 201, r.text
     shop.complete(o["id"])
     [mail] = wait_for(lambda: [m for m in shop.mails(email) if "Meinung" in m.subject] or None,
