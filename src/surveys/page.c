@@ -67,7 +67,7 @@ struct page_ctx {
     bool expired, found;
     json_t *questions;
     json_t *answers, *other; /* stored so far (objects, possibly empty) */
-    bool answered, complete;
+    bool complete;
     struct outreach_brand brand;
     const char *loc;
 };
@@ -117,7 +117,7 @@ page_fn(struct db_conn *c, void *ctx, struct err *e)
                   "  FROM review_requests rr WHERE rr.shop_id = i.shop_id"
                   "  AND rr.order_id = i.order_id AND rr.locale IS NOT NULL"
                   "  ORDER BY rr.id DESC LIMIT 1), ''),"
-                  " r.answers::text, r.other::text, coalesce(r.complete, false), r.id IS NOT NULL"
+                  " r.answers::text, r.other::text, coalesce(r.complete, false)"
                   " FROM survey_invitations i JOIN surveys s"
                   " ON s.shop_id = i.shop_id AND s.id = i.survey_id"
                   " LEFT JOIN survey_responses r ON r.shop_id = i.shop_id AND r.invitation_id = i.id"
@@ -139,7 +139,6 @@ page_fn(struct db_conn *c, void *ctx, struct err *e)
     x->answers = json_or_empty(PQgetvalue(res, 0, 6));
     x->other = json_or_empty(PQgetvalue(res, 0, 7));
     x->complete = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
-    x->answered = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
     PQclear(res);
     return surveys_questions_load(c, x->claims.shop_id, sid, ver, &x->questions, e);
 }
@@ -314,12 +313,16 @@ put_label(struct buf *b, const struct view *v, const json_t *q)
     }
 }
 
+/* The question's error, if any; `max`: the length limit it may name
+ * (a text answer's, or an "other" box's). */
 static void
-put_error(struct buf *b, const struct view *v, const char *qid)
+put_error(struct buf *b, const struct view *v, const char *qid, int max)
 {
     const char *key = jx_str(v->errors, qid);
-    const char *vars[] = {"max", "5000", NULL};
+    char max_s[16];
+    const char *vars[] = {"max", max_s, NULL};
 
+    snprintf(max_s, sizeof(max_s), "%d", max);
     if (key == NULL)
         return;
     buf_printf(b, "<p class=\"err\" id=\"e-%s\">", qid);
@@ -371,7 +374,7 @@ scale_question(struct buf *b, const struct view *v, const json_t *q, int kind, i
             buf_puts(b, "</p>");
         }
     }
-    put_error(b, v, qid);
+    put_error(b, v, qid, OTHER_MAX);
     buf_puts(b, "<div class=\"stars\">");
     for (int s = lo; s <= hi; s++) {
         char value[8];
@@ -411,7 +414,7 @@ choice_question(struct buf *b, const struct view *v, const json_t *q, bool multi
     buf_printf(b, "</legend><p class=\"hint\" id=\"h-%s\">", qid);
     outreach_page_text(b, v->loc, multiple ? "survey.choose_any" : "survey.choose_one", NULL);
     buf_puts(b, "</p>");
-    put_error(b, v, qid);
+    put_error(b, v, qid, OTHER_MAX);
     buf_puts(b, "<div class=\"choices\">");
     json_array_foreach(json_object_get(q, "choices"), i, c) {
         struct buf lab = {0};
@@ -424,7 +427,10 @@ choice_question(struct buf *b, const struct view *v, const json_t *q, bool multi
     }
     if (json_is_true(json_object_get(q, "other"))) {
         struct buf lab = {0};
-        const char *typed = jx_str(v->other, qid);
+        char key[64];
+        const char *typed;
+        snprintf(key, sizeof(key), "o.%s", qid);
+        typed = jx_str(v->raw, key) ? jx_str(v->raw, key) : jx_str(v->other, qid);
         outreach_page_text(&lab, v->loc, "survey.page.other", NULL);
         put_option(b, type, qid, "other", chosen(ans, "other"), req && !multiple, invalid,
                    lab.data ? lab.data : "");
@@ -450,7 +456,7 @@ text_question(struct buf *b, const struct view *v, const json_t *q)
     buf_printf(b, "<div class=\"q\" id=\"q-%s\"><label for=\"a-%s\">", qid, qid);
     put_label(b, v, q);
     buf_puts(b, "</label>");
-    put_error(b, v, qid);
+    put_error(b, v, qid, TEXT_MAX);
     buf_printf(b, "<textarea id=\"a-%s\" name=\"a.%s\" rows=\"4\" maxlength=\"%d\"", qid, qid,
                TEXT_MAX);
     if (json_is_true(json_object_get(q, "required")))
@@ -595,7 +601,7 @@ surveys_handle_score_page(struct req *r)
     }
     view = (struct view){.token = req_param(r, "token"), .loc = x.loc, .qs = x.questions,
                          .kept = kept, .other = x.other, .brand = &x.brand};
-    if (x.answered) {
+    if (x.complete) {
         const char *vars[] = {"shop_name", x.brand.name, NULL};
         char *note = outreach_text(x.loc, "survey.page.answered", false, vars);
         view.note = note;
@@ -755,9 +761,10 @@ read_answers(const json_t *qs, const json_t *form, json_t *shown, json_t *answer
             snprintf(name, sizeof(name), "o.%s", qid);
             t = form_first(form, name);
             if (t != NULL && !blank(t)) {
-                if (jx_utf8_len(t) > OTHER_MAX)
+                if (jx_utf8_len(t) > OTHER_MAX) {
                     json_object_set_new(errors, qid, json_string("survey.page.too_long"));
-                else
+                    json_object_set_new(raw, name, json_string(t));
+                } else
                     json_object_set_new(other, qid, json_string(t));
             }
         }

@@ -233,7 +233,9 @@ def test_every_kind_renders_accessibly_in_the_brand(rshop):
                                "tags": ["mug", "other"], "note": "Lovely"}
     assert resp["other"] == {"via": "A blog", "tags": "Cups"} and resp["complete"] is True
     # Back on the page: everything prefilled, a note that it was answered.
-    p2 = Page(shop.anon.get(f"/s/{link['token']}").text)
+    r = shop.anon.get(f"/s/{link['token']}")
+    assert "You have already answered this survey" in r.text
+    p2 = Page(r.text)
     assert p2.checked("a.nps") == ["8"] and p2.checked("a.tags") == ["mug", "other"]
     assert p2.checked("a.via") == ["other"] and p2.named("o.via")[0]["value"] == "A blog"
     assert p2.named("a.note")[0]["value"] == "Lovely"
@@ -306,6 +308,9 @@ def test_one_click_score_then_the_rest(rshop):
     assert p.shown() == ["nps", "wrong", "more"] and p.checked("a.nps") == ["2"]
     [resp] = _responses(shop, s["id"])
     assert resp["answers"] == {"nps": 2}
+    # Opened again: the score is there, the rest still to answer (not "already answered").
+    r = shop.anon.get(path)
+    assert Page(r.text).checked("a.nps") == ["2"] and "already answered" not in r.text
     r = _post(shop, link["token"], p.shown(), [("a.nps", "2"), ("a.wrong", "Slow")])
     assert "Thank you for your feedback" in r.text
     [resp] = _responses(shop, s["id"])
@@ -351,6 +356,11 @@ def test_missing_required_answer_is_a_clear_error_and_loses_nothing(rshop):
     assert p.named("a.note")[0]["aria-describedby"] == "e-note"
     [resp] = _responses(shop, s["id"])
     assert resp["answers"] == {"csat": 5, "tags": ["tea"]}, resp
+    # An "other" text over its 500 characters: the error names that limit, the text stays.
+    r = _post(shop, link["token"], shown, [("a.via", "other"), ("o.via", "y" * 501)])
+    p = Page(r.text)
+    assert p.text_of("e-via") == "Please shorten this answer to at most 500 characters."
+    assert p.named("o.via")[0]["value"] == "y" * 501 and p.checked("a.via") == ["other"]
 
 
 def test_double_submit_two_tabs_and_a_changed_answer_make_one_response(rshop, pg):

@@ -514,6 +514,46 @@ csv_fields_quoted_and_neutralised(void **state)
     }
 }
 
+/* The answer page: which questions show for the kept answers, and one
+ * answer's check. */
+static void
+page_visibility_and_one_answer(void **state)
+{
+    (void)state;
+    json_t *qs = surveys_questions_check(
+        tmp("[{\"id\":\"nps\",\"kind\":\"nps\",\"required\":true,\"label\":{\"en\":\"R\"}},"
+              "{\"id\":\"bad\",\"kind\":\"text\",\"label\":{\"en\":\"W\"},"
+              "\"show_if\":{\"question\":\"nps\",\"lte\":6}},"
+              "{\"id\":\"pick\",\"kind\":\"single_choice\",\"other\":true,\"label\":{\"en\":\"P\"},"
+              "\"choices\":[{\"id\":\"a\",\"label\":{\"en\":\"A\"}}],"
+              "\"show_if\":{\"question\":\"nps\",\"gte\":9}}]"),
+        NULL);
+    json_t *none = tmp("{}"), *det = tmp("{\"nps\":3}"), *pro = tmp("{\"nps\":10}");
+    struct err e = {0};
+    json_t *v;
+
+    assert_non_null(qs);
+    kept[nkept++] = qs;
+    /* no score yet: neither follow-up shows */
+    assert_true(surveys_question_visible(json_array_get(qs, 0), none));
+    assert_false(surveys_question_visible(json_array_get(qs, 1), none));
+    assert_false(surveys_question_visible(json_array_get(qs, 2), none));
+    assert_true(surveys_question_visible(json_array_get(qs, 1), det));
+    assert_false(surveys_question_visible(json_array_get(qs, 2), det));
+    assert_false(surveys_question_visible(json_array_get(qs, 1), pro));
+    assert_true(surveys_question_visible(json_array_get(qs, 2), pro));
+    v = json_integer(11);
+    assert_int_equal(surveys_answer_check(json_array_get(qs, 0), v, "answers.nps", &e), -1);
+    assert_string_equal(e.field, "answers.nps");
+    json_decref(v);
+    v = json_string("other");
+    assert_int_equal(surveys_answer_check(json_array_get(qs, 2), v, "answers.pick", &e), 0);
+    json_decref(v);
+    v = json_string("b");
+    assert_int_equal(surveys_answer_check(json_array_get(qs, 2), v, "answers.pick", &e), -1);
+    json_decref(v);
+}
+
 int
 main(void)
 {
@@ -530,6 +570,7 @@ main(void)
         cmocka_unit_test_teardown(nps_and_margin_of_error, release_kept),
         cmocka_unit_test_teardown(metrics_from_counts, release_kept),
         cmocka_unit_test_teardown(csv_fields_quoted_and_neutralised, release_kept),
+        cmocka_unit_test_teardown(page_visibility_and_one_answer, release_kept),
     };
     return cmocka_run_group_tests_name("surveys_rules", tests, NULL, NULL);
 }
