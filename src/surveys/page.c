@@ -934,14 +934,12 @@ static void
 score_post(struct req *r, struct page_ctx *x, const json_t *form)
 {
     const char *qid = form_first(form, "q"), *v = form_first(form, "v");
-    const json_t *q = qid ? scored_question(x->questions, qid, &(int){0}, &(int){0}) : NULL;
+    int lo = 0, hi = -1, score;
+    const json_t *q = qid ? scored_question(x->questions, qid, &lo, &hi) : NULL;
     json_t *answers = NULL, *shown = NULL, *saved = NULL, *other = NULL;
     const json_t *kept;
-    int lo, hi, score;
     char *note;
 
-    if (q != NULL)
-        surveys_kind_scale(surveys_kind_parse(jx_str(q, "kind")), &lo, &hi);
     if (q == NULL || !small_number(v, &score) || score < lo || score > hi) {
         message(r, 422, x->loc, "survey.page.choose_score.title", "survey.page.choose_score.text",
                 &x->brand);
