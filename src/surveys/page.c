@@ -330,7 +330,9 @@ put_error(struct buf *b, const struct view *v, const char *qid, int max)
     buf_puts(b, "</p>");
 }
 
-/* One radio button or checkbox, in its label. */
+/* One radio button or checkbox, in its label. Question and choice ids are
+ * 1-40 of [A-Za-z0-9_-] (rules.c checks every definition), so they go
+ * into the attributes as they are; label_html is escaped already. */
 static void
 put_option(struct buf *b, const char *type, const char *qid, const char *value, bool checked,
            bool required, bool invalid, const char *label_html)

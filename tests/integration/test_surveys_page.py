@@ -291,6 +291,27 @@ def test_detractor_and_promoter_paths_without_javascript(rshop, pg):
     assert len(_responses(shop, sid)) == 2
 
 
+def test_promoter_thank_you_offers_the_orders_open_review_request(rshop):
+    shop = rshop
+    s = create_survey(shop, name="Paths", questions=PATHS)
+    o_fan, o_meh = _order(shop), _order(shop)
+    fan = link_invitation(shop, s["id"], o_fan["id"])
+    meh = link_invitation(shop, s["id"], o_meh["id"])
+    req = shop.request_for_order(o_fan["id"])
+    shop.request_for_order(o_meh["id"])
+    r = _post(shop, fan["token"], ["nps", "more"], [("a.nps", "9")])
+    r = _post(shop, fan["token"], Page(r.text).shown(), [("a.nps", "9"), ("a.liked", "price")])
+    assert "Thank you for your feedback" in r.text, r.text
+    m = re.search(r'<a class="review" href="([^"]+)">Review your order</a>', r.text)
+    assert m, r.text
+    link = html.unescape(m.group(1))
+    assert link.startswith(shop.svc.url + "/review?token=")
+    assert shop.public(link.split("token=", 1)[1]).json()["request_id"] == req["id"]
+    # A passive gets the plain thank-you.
+    r = _post(shop, meh["token"], ["nps", "more"], [("a.nps", "8")])
+    assert "Thank you for your feedback" in r.text and "/review?token=" not in r.text
+
+
 def test_one_click_score_then_the_rest(rshop):
     shop = rshop
     s, link = _link(shop, PATHS)
