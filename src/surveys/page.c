@@ -953,10 +953,13 @@ score_post(struct req *r, struct page_ctx *x, const json_t *form)
         goto out;
     kept = json_object_get(saved, "answers");
     {
+        /* "...recorded. You can change it below": only when a form follows. */
         char score_s[8];
-        snprintf(score_s, sizeof(score_s), "%d", score);
+        bool rest = anything_left(x->questions, kept);
         const char *vars[] = {"score", score_s, NULL};
-        note = outreach_text(x->loc, "survey.page.recorded", false, vars);
+        snprintf(score_s, sizeof(score_s), "%d", score);
+        note = outreach_text(x->loc, rest ? "survey.page.recorded" : "survey.page.recorded_short",
+                             false, vars);
     }
     if (anything_left(x->questions, kept)) {
         other = json_deep_copy(json_object_get(saved, "other"));
