@@ -89,7 +89,27 @@ function current_time($type, $gmt = 0)
 
 function wp_timezone()
 {
-    return new DateTimeZone('UTC');
+    return new DateTimeZone($GLOBALS['wpt']['timezone'] ?? 'UTC');
+}
+
+function wp_date($format, $timestamp = null, $timezone = null)
+{
+    return (new DateTimeImmutable('@' . ($timestamp ?? time())))->setTimezone($timezone ?? wp_timezone())->format((string) $format);
+}
+
+function wc_get_price_decimal_separator()
+{
+    return '.';
+}
+
+function wc_get_price_thousand_separator()
+{
+    return ',';
+}
+
+function get_woocommerce_price_format()
+{
+    return '%2$s&nbsp;%1$s';
 }
 
 require_once AFTERSALE_TEST_PLUGIN . '/includes/admin/class-aftersale-admin-menu.php';
