@@ -6,6 +6,11 @@
  * where it needs more.
  */
 
+function esc_attr_e($text, $domain = 'default')
+{
+    echo esc_attr($text); // phpcs:ignore
+}
+
 function is_admin()
 {
     return $GLOBALS['wpt']['is_admin'] ?? true;
