@@ -58,7 +58,7 @@ defined('ABSPATH') || exit;
     <?php if ($error !== '') : ?>
         <div class="notice notice-error inline aftersale-overview__error"><p><?php echo esc_html($error); ?></p></div>
     <?php else : ?>
-        <div class="aftersale-cards">
+        <div class="aftersale-cards" data-from="<?php echo esc_attr($period['from']->setTimezone(new DateTimeZone('UTC'))->format('Y-m-d\TH:i:s\Z')); ?>" data-to="<?php echo esc_attr($period['to']->setTimezone(new DateTimeZone('UTC'))->format('Y-m-d\TH:i:s\Z')); ?>" data-prev-from="<?php echo esc_attr($period['prev_from']->setTimezone(new DateTimeZone('UTC'))->format('Y-m-d\TH:i:s\Z')); ?>">
             <?php foreach ($cards as $aftersale_card) : ?>
                 <a class="aftersale-card" id="<?php echo esc_attr('aftersale-card-' . $aftersale_card['id']); ?>" data-figure="<?php echo esc_attr($aftersale_card['id']); ?>" data-value="<?php echo esc_attr($aftersale_card['raw']); ?>" href="<?php echo esc_url($aftersale_card['url']); ?>">
                     <span class="aftersale-card__label"><?php echo esc_html($aftersale_card['label']); ?></span>
