@@ -93,6 +93,13 @@ final class AdminOverviewTest extends TestCase
             $this->assertStringContainsString('page=' . $screen, $c['url'], $id);
         }
         $this->assertStringContainsString('survey=4', $this->card($view, 'nps')['url']);
+        // Compared figures say the previous value, '–' when there was none;
+        // what is held now is not compared.
+        $this->assertSame("0.00\u{a0}€", $this->card($view, 'credited')['previous']);
+        $this->assertSame('–', Aftersale_Admin_Overview::format(null, 'rating'));
+        $this->assertSame('40', $this->card($view, 'review-requests')['previous']);
+        $this->assertNull($this->card($view, 'points-outstanding')['previous']);
+        $this->assertNull($this->card($view, 'points-liability')['previous']);
         // Both periods were asked for, as RFC 3339 UTC bounds ([from, to)) of
         // local midnights (the previous one starts in summer time).
         $asked = array();

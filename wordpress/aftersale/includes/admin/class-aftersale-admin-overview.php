@@ -206,7 +206,7 @@ class Aftersale_Admin_Overview
      * @param string     $id     Stable id (tests and CSS).
      * @param string     $label  The label.
      * @param mixed      $raw    The service's value (null: none).
-     * @param mixed      $prev   The previous period's (null: none or not compared).
+     * @param mixed      $prev   The previous period's (null: none; false: not compared).
      * @param string     $kind   int, percent (a 0..1 ratio), rating, score, money, points.
      * @param string     $screen Submenu slug.
      * @param array      $args   Extra query arguments of the link.
@@ -216,7 +216,7 @@ class Aftersale_Admin_Overview
     private static function card(string $id, string $label, $raw, $prev, string $kind, string $screen, array $args = array(), string $currency = '', bool $higher_is_better = true): array
     {
         $delta = '';
-        if ($raw !== null && $prev !== null && is_numeric($raw) && is_numeric($prev) && (float) $raw !== (float) $prev) {
+        if ($raw !== null && $prev !== null && $prev !== false && is_numeric($raw) && is_numeric($prev) && (float) $raw !== (float) $prev) {
             $up    = (float) $raw > (float) $prev;
             $delta = ($up === $higher_is_better) ? 'up' : 'down';
         }
@@ -225,7 +225,7 @@ class Aftersale_Admin_Overview
             'label'    => $label,
             'raw'      => $raw === null ? '' : (string) $raw,
             'value'    => self::format($raw, $kind, $currency),
-            'previous' => $prev === null ? null : self::format($prev, $kind, $currency),
+            'previous' => $prev === false ? null : self::format($prev, $kind, $currency),
             'delta'    => $delta,
             'url'      => Aftersale_Admin_Menu::url($screen, $args),
         );
@@ -399,7 +399,7 @@ class Aftersale_Admin_Overview
                 $low[]    = $m !== null && $margin !== null ? max(-100, $m['score'] - $margin) : null;
                 $high[]   = $m !== null && $margin !== null ? min(100, $m['score'] + $margin) : null;
             }
-            $series = array('name' => $kind === 'nps' ? __('NPS', 'aftersale') : __('CSAT (% satisfied)', 'aftersale'), 'values' => $values);
+            $series = array('name' => $kind === 'nps' ? __('NPS', 'aftersale') : __('CSAT (share satisfied)', 'aftersale'), 'values' => $values);
             if ($kind === 'nps') {
                 $series['low']  = $low;
                 $series['high'] = $high;
@@ -413,7 +413,7 @@ class Aftersale_Admin_Overview
                     /* translators: %s: the survey's name */
                     : sprintf(__('CSAT over time (%s)', 'aftersale'), (string) $s[$kind]['survey']['name']),
                 'x_label'    => ($s[$kind]['report']['interval'] ?? 'day') === 'week' ? __('Week', 'aftersale') : __('Day', 'aftersale'),
-                'y_label'    => $kind === 'nps' ? __('NPS', 'aftersale') : __('% satisfied', 'aftersale'),
+                'y_label'    => $kind === 'nps' ? __('NPS', 'aftersale') : __('Satisfied (%)', 'aftersale'),
                 'labels'     => $labels,
                 'series'     => array($series),
                 'y_min'      => $kind === 'nps' ? -100 : 0,
@@ -450,8 +450,8 @@ class Aftersale_Admin_Overview
             self::card('points-issued', __('Points issued', 'aftersale'), $c['issued'] ?? null, $p['issued'] ?? null, 'points', 'aftersale-loyalty'),
             self::card('points-redeemed', __('Points redeemed', 'aftersale'), $c['redeemed'] ?? null, $p['redeemed'] ?? null, 'points', 'aftersale-loyalty'),
             self::card('points-expired', __('Points expired', 'aftersale'), $c['expired'] ?? null, $p['expired'] ?? null, 'points', 'aftersale-loyalty', array(), '', false),
-            self::card('points-outstanding', __('Points outstanding', 'aftersale'), $c['outstanding'] ?? null, null, 'points', 'aftersale-loyalty'),
-            self::card('points-liability', __('Outstanding liability', 'aftersale'), $c['liability'] ?? null, null, 'money', 'aftersale-loyalty', array(), $currency, false),
+            self::card('points-outstanding', __('Points outstanding', 'aftersale'), $c['outstanding'] ?? null, false, 'points', 'aftersale-loyalty'),
+            self::card('points-liability', __('Outstanding liability', 'aftersale'), $c['liability'] ?? null, false, 'money', 'aftersale-loyalty', array(), $currency, false),
         );
     }
 }
