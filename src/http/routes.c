@@ -38,6 +38,7 @@ const struct route routes[] = {
     /* shop API */
     {"GET", "/v1/shop", shops_handle_self_get, AUTH_SHOP, BODY_NONE},
     {"PATCH", "/v1/shop", shops_handle_self_patch, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/counts", shops_handle_counts, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/events", woo_handle_events_list, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/jobs", jobs_handle_list, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/jobs/{id}", jobs_handle_get, AUTH_SHOP, BODY_NONE},
@@ -64,6 +65,7 @@ const struct route routes[] = {
      BODY_JSON},
     {"POST", "/v1/loyalty/referrals", loyalty_handle_referral, AUTH_SHOP, BODY_JSON},
     {"POST", "/v1/loyalty/preview", loyalty_handle_preview, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/loyalty/report", loyalty_handle_report, AUTH_SHOP, BODY_NONE},
 
     /* customer API: a customer token of scope "loyalty" */
     {"GET", "/v1/me/loyalty", loyalty_handle_me_get, AUTH_CUSTOMER, BODY_NONE},

@@ -1018,7 +1018,18 @@ returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const
                 "   FROM q WHERE q.result->>'kind' = 'store_credit'),"
                 " 'exchanges', (SELECT count(*) FROM q WHERE q.result->>'kind' = 'exchange'),"
                 " 'median_hours_to_resolve', (SELECT round((percentile_cont(0.5) WITHIN GROUP"
-                "   (ORDER BY extract(epoch FROM took)) / 3600)::numeric, 2)::float8 FROM done)"
+                "   (ORDER BY extract(epoch FROM took)) / 3600)::numeric, 2)::float8 FROM done),"
+                /* The return rate: requests kept (not rejected or cancelled) per
+                 * order the shop took in the same period, as the service knows
+                 * its orders (webhooks and reconciliation). */
+                " 'orders', (SELECT count(*) FROM orders o WHERE o.shop_id = $1 AND NOT o.deleted"
+                "   AND ($2::timestamptz IS NULL OR o.date_created_gmt >= $2)"
+                "   AND ($3::timestamptz IS NULL OR o.date_created_gmt < $3)),"
+                " 'return_rate', (SELECT CASE WHEN count(*) = 0 THEN NULL ELSE round((SELECT"
+                "   count(*) FROM q WHERE q.state NOT IN ('rejected', 'cancelled'))::numeric"
+                "   / count(*), 4)::float8 END FROM orders o WHERE o.shop_id = $1 AND NOT o.deleted"
+                "   AND ($2::timestamptz IS NULL OR o.date_created_gmt >= $2)"
+                "   AND ($3::timestamptz IS NULL OR o.date_created_gmt < $3))"
                 ")::text",
                 3, params, e);
     if (res == NULL)

@@ -815,3 +815,4 @@ function wc_get_endpoint_url($endpoint, $value = '', $permalink = '')
 {
     return $permalink . $endpoint . '/' . ($value !== '' ? $value . '/' : '');
 }
+require_once __DIR__ . '/stubs-admin.php';

@@ -16,5 +16,7 @@ void loyalty_handle_referral(struct req *r);
 void loyalty_handle_me_get(struct req *r);
 void loyalty_handle_me_ledger(struct req *r);
 void loyalty_handle_me_redemption(struct req *r);
+/* GET /v1/loyalty/report: a period's points (src/loyalty/report.c). */
+void loyalty_handle_report(struct req *r);
 
 #endif

@@ -13,5 +13,7 @@ void shops_handle_key_list(struct req *r);
 void shops_handle_key_revoke(struct req *r);
 void shops_handle_self_get(struct req *r);
 void shops_handle_self_patch(struct req *r);
+/* GET /v1/counts: what waits for the merchant (src/shops/counts.c). */
+void shops_handle_counts(struct req *r);
 
 #endif

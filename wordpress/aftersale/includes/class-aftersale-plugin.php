@@ -27,6 +27,10 @@ class Aftersale_Plugin
         (new Aftersale_Preview())->register();
         (new Aftersale_Returns())->register();
         (new Aftersale_Order_Box())->register();
+        if (is_admin()) {
+            require_once AFTERSALE_DIR . 'includes/admin/class-aftersale-admin-menu.php';
+            (new Aftersale_Admin_Menu())->register();
+        }
     }
 
     /**
