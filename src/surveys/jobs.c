@@ -2,7 +2,7 @@
  * jobs.c - survey invitations from internal events.
  *
  * surveys.schedule runs once per order event (order.completed, and
- * order.delivered once the shop emits it) and, for every active survey
+ * order.delivered: a caller or the shop's delivered status) and, for every active survey
  * triggered by that event, decides whether this order gets an invitation:
  * the audience filters (surveys/rules.c), the deterministic sample, the
  * unsubscribe list, and the recontact window. The unique (survey, order)
@@ -167,10 +167,10 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         json_t *settings = json_loads(PQgetvalue(res, i, 2), 0, &jerr);
         int64_t sid = atoll(PQgetvalue(res, i, 0)), iid = 0;
         const char *outcome = "bad settings";
-        /* The completion time when the event says it, else now. */
+        /* The completion (delivery) time when the event says it, else now. */
         const char *base = strcmp(kind, "order.completed") == 0
                                ? jx_str(ev, "date_completed_gmt")
-                               : NULL;
+                               : jx_str(ev, "delivered_at");
         int r = settings ? invite(c, job->shop_id, sid, atoi(PQgetvalue(res, i, 1)), settings, o,
                                   base, &iid, &outcome, e)
                          : 0;
