@@ -10,6 +10,9 @@
  * two orders of one customer, scheduled at once, see each other for the
  * recontact window.
  *
+ * An order whose every item is under a return (open or resolved) gets no
+ * invitation (the send step cancels one scheduled before the return).
+ *
  * surveys.cancel cancels the invitations not sent yet of an order refunded
  * in full or cancelled.
  */
@@ -85,22 +88,24 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
         PQclear(res);
     }
     {
-        const char *p[11] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
+        const char *channel = jx_str(settings, "channel");
+        const char *p[12] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
                              o->first_order ? "t" : "f", base_time,
-                             jx_str(json_object_get(settings, "trigger"), "delay")};
+                             jx_str(json_object_get(settings, "trigger"), "delay"),
+                             channel ? channel : "email"};
         res = db_exec(c, "surveys_invite",
                       "INSERT INTO survey_invitations (shop_id, survey_id, version, order_id,"
                       " customer_id, email, first_name, country, first_order, channel, due_at)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'email',"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12,"
                       "  coalesce($10::timestamptz, now()) + $11::interval)"
                       " ON CONFLICT (shop_id, survey_id, order_id) DO NOTHING"
                       " RETURNING id, greatest(0, extract(epoch FROM due_at - now()) * 1000)::bigint",
-                      11, p, e);
+                      12, p, e);
     }
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1) {
-        /* The email goes out when due (surveys/send.c); one job per invitation. */
+        /* The email (or order note) goes out when due (surveys/send.c); one job per invitation. */
         char key[48];
         long delay_ms = atol(PQgetvalue(res, 0, 1));
         json_t *payload;
@@ -129,7 +134,7 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
     json_t *ev = NULL, *results = NULL;
     struct surveys_order_facts *o = NULL;
     PGresult *res = NULL;
-    bool found;
+    bool found, returned = false;
     int rc = -1;
 
     (void)env;
@@ -155,6 +160,9 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         rc = 0;
         goto out;
     }
+    /* Every item under a return: nobody is asked about an order sent back. */
+    if (surveys_order_returned(c, job->shop_id, o->order_id, &returned, e) < 0)
+        goto out;
     DB_I64(shop, job->shop_id);
     res = db_exec(c, "surveys_triggered",
                   "SELECT id, version, settings::text FROM surveys WHERE shop_id = $1"
@@ -171,9 +179,12 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         const char *base = strcmp(kind, "order.completed") == 0
                                ? jx_str(ev, "date_completed_gmt")
                                : jx_str(ev, "delivered_at");
-        int r = settings ? invite(c, job->shop_id, sid, atoi(PQgetvalue(res, i, 1)), settings, o,
-                                  base, &iid, &outcome, e)
-                         : 0;
+        int r = 0;
+        if (returned)
+            outcome = "every item of the order is under a return";
+        else if (settings)
+            r = invite(c, job->shop_id, sid, atoi(PQgetvalue(res, i, 1)), settings, o, base, &iid,
+                       &outcome, e);
         json_decref(settings);
         if (r < 0)
             goto out;
