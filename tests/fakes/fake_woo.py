@@ -166,6 +166,8 @@ recorded:
 * ``GET /_fake/orders/{id}`` — the stored order.
 * ``POST /_fake/orders/{id}/refund {"amount":"5.00","reason":"..."}``.
 * ``POST /_fake/products {"name":"Mug","price":"10.00"}`` — answers the product.
+* ``POST /_fake/statuses {"slug":"delivered","label":"Delivered"}`` — register a
+  custom order status (as a plugin does); orders may then be set to it.
 * ``POST /_fake/webhook {"url","topic","order_id" | "payload","secret","webhook_id"}``
   — send one signed delivery now; answers ``{"status":..., "body":...}``.
 * ``POST /_fake/ping {"url","webhook_id"}`` — send a ping.
@@ -2140,6 +2142,12 @@ class FakeWoo(object):
             return _Resp(201, self.add_product(spec.get("name", "Woo Single #1"), spec.get("price", "10.00"),
                                                spec.get("sku", ""), spec.get("id"),
                                                spec.get("categories", ()), spec.get("image")))
+        if path == "/_fake/statuses" and method == "POST":
+            slug = str(spec["slug"])
+            if slug.startswith("wc-"):
+                slug = slug[3:]
+            self.custom_statuses[slug] = str(spec.get("label", slug))
+            return _Resp(201, {"slug": slug, "label": self.custom_statuses[slug]})
         if path == "/_fake/webhook" and method == "POST":
             wid = int(spec.get("webhook_id", 1))
             if "payload" in spec:
