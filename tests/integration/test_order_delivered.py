@@ -188,6 +188,22 @@ def test_reordered_deliveries_still_give_one_event_unless_the_order_is_gone(rsho
     assert _events(shop, o2["id"]) == []
 
 
+def test_a_sync_alone_brings_the_delivered_status(rshop):
+    """No webhook at all (WooCommerce never retries a lost one): the
+    reconciliation pull sees the order in the status and emits the event."""
+    shop = rshop
+    _delivered_shop(shop)
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    o = shop.fake.add_order(status="processing", email=unique_email("sync"), first_name="Sy",
+                            items=[(mug, 1, None)])
+    shop.fake.update_order(o["id"], status="delivered")
+    _sync(shop)
+    [ev] = wait_for(lambda: _events(shop, o["id"]), 10, interval=0.05, what="order.delivered")
+    assert ev["payload"]["source"] == "woocommerce" and ev["payload"]["status"] == "delivered"
+    _sync(shop)
+    assert len(_events(shop, o["id"])) == 1
+
+
 def test_without_the_setting_the_status_emits_nothing(rshop):
     shop = rshop
     shop.fake.custom_statuses["delivered"] = "Delivered"

@@ -143,6 +143,33 @@ def test_order_note_channel_shares_the_contact_policy_and_the_unsubscribe_list(r
     assert _survey_notes(shop, order2["id"]) == []
 
 
+def test_order_note_reminder_is_a_second_note_until_answered(rshop):
+    shop = rshop
+    r = shop.api.put("/v1/messaging/settings",
+                     json={"contact_policy": {"max_messages": 10, "period": "PT1S"}})
+    assert r.status_code == 200, r.text
+    mug = shop.fake.add_product("Mug", "9.00")["id"]
+    s = create_survey(shop, name="Note", status="active", recontact_days=0, questions=NPS,
+                      channel="order_note", reminders={"count": 2, "delay": "PT2S"},
+                      trigger={"event": "order.completed", "delay": "PT0S"})
+    order = shop.completed_order([mug], unique_email("remind"))
+    inv = _inv(shop, s["id"], "sent")
+    notes = wait_for(lambda: (lambda n: n if len(n) >= 2 else None)(
+        _survey_notes(shop, order["id"])), 15, interval=0.05, what="the reminder note")
+    assert "reminder" in notes[1]["note"].lower(), notes[1]["note"]
+    job = _send_job(shop, inv["id"], pred=lambda j: j["status"] == "done"
+                    and j["payload"].get("reminder") == 1)
+    assert job["result"]["sent"] == "order_note" and job["result"]["reminder"] == 1
+    # Answered: the second reminder is not written.
+    path = re.findall(r"https?://[^\s\"'<>]+/s/[A-Za-z0-9._-]+", notes[1]["note"])[0]
+    r = shop.anon.post(path[len(shop.svc.url):], data="q=nps&v=9", headers=FORM)
+    assert r.status_code == 200, r.text
+    job2 = _send_job(shop, inv["id"], pred=lambda j: j["status"] == "done"
+                     and j["payload"].get("reminder") == 2)
+    assert job2["result"] == {"skipped": "answered"}, job2
+    assert len(_survey_notes(shop, order["id"])) == 2
+
+
 def test_channel_is_checked(rshop):
     r = rshop.api.post("/v1/surveys", json={"name": "x", "questions": NPS, "channel": "sms"})
     assert r.status_code == 422 and r.json()["field"] == "channel", r.text
