@@ -26,8 +26,8 @@
 
 #include "aftersale/core/buf.h"
 #include "aftersale/core/jx.h"
-#include "aftersale/hooks/hooks.h"
 #include "aftersale/core/mem.h"
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/mail/templates.h"
 #include "aftersale/outreach/outreach.h"
