@@ -18,6 +18,7 @@
 #include "aftersale/core/crypto.h"
 #include "aftersale/core/log.h"
 #include "aftersale/customers/privacy.h"
+#include "aftersale/hooks/hooks.h"
 
 /* Trim and lower-case an address into out[256]; -1 when it is not one. */
 static int
@@ -124,13 +125,50 @@ struct erase_ctx {
     json_t *counts;
 };
 
+/* The first 32 hex digits of sha256(email) (email normalised): the hash
+ * in customer_tombstone() (sql/015_privacy.sql) and in the log line. */
+static void
+email_hash(const char *email, char hex[2 * CRYPTO_SHA256_LEN + 1])
+{
+    uint8_t h[CRYPTO_SHA256_LEN];
+
+    crypto_sha256(email, strlen(email), h);
+    crypto_hex(h, CRYPTO_SHA256_LEN, hex);
+    hex[32] = '\0';
+}
+
+/* customer_tombstone(email) of the SQL, in C. */
+static void
+tombstone(const char *email, char out[80])
+{
+    char hex[2 * CRYPTO_SHA256_LEN + 1];
+
+    email_hash(email, hex);
+    snprintf(out, 80, "erased-%.32s@erased.invalid", hex);
+}
+
 static int
 erase_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct erase_ctx *x = ctx;
+    json_t *data;
+
     json_decref(x->counts);
     x->counts = NULL;
-    return customers_store_erase(c, &x->who, x->actor, &x->counts, e);
+    if (customers_store_erase(c, &x->who, x->actor, &x->counts, e) < 0)
+        return -1;
+    /* The outbound customer.erased event, in the erasure's transaction
+     * (outbox): the customer only as the tombstone and the customer id,
+     * never the address, which is what was just erased. */
+    data = json_pack("{s:o, s:o, s:O}", "customer_id",
+                     x->who.customer_id ? json_integer(x->who.customer_id) : json_null(),
+                     "email_tombstone", json_null(), "erased", x->counts);
+    if (x->who.email) {
+        char tomb[80];
+        tombstone(x->who.email, tomb);
+        json_object_set_new(data, "email_tombstone", json_string(tomb));
+    }
+    return hooks_emit(c, x->who.shop_id, "customer.erased", data, e);
 }
 
 /* The line in the log: who asked and what changed, the customer only as
@@ -143,11 +181,8 @@ log_erasure(const struct erase_ctx *x, const struct req *r)
     if (x->who.customer_id)
         json_object_set_new(f, "customer_id", json_integer(x->who.customer_id));
     if (x->who.email) {
-        uint8_t h[CRYPTO_SHA256_LEN];
         char hex[2 * CRYPTO_SHA256_LEN + 1];
-        crypto_sha256(x->who.email, strlen(x->who.email), h);
-        crypto_hex(h, CRYPTO_SHA256_LEN, hex);
-        hex[32] = '\0'; /* the prefix customer_tombstone() uses */
+        email_hash(x->who.email, hex);
         json_object_set_new(f, "email_hash", json_string(hex));
     }
     json_object_set_new(f, "request_id", json_string(r->id));
@@ -192,8 +227,6 @@ customers_handle_erase(struct req *r)
         return;
     }
     log_erasure(&x, r);
-    /* TODO(outbound webhooks): emit customer.erased here, inside erase_fn's
-     * transaction (outbox), once the outbound webhooks module lands. */
     reply_json_take(r, 200,
                     json_pack("{s:o, s:o}", "customer", who_json(&x.who), "erased", x.counts));
 }

@@ -61,6 +61,16 @@ reviews_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         return 0;
     if (reviews_settings_load(c, job->shop_id, &s, e) < 0)
         goto out;
+    /* Both events reach this job; the setting `trigger` says which one
+     * starts a request (the other is noted and ignored). */
+    if (strcmp(kind, s.trigger_delivered ? "order.delivered" : "order.completed") != 0) {
+        out->result = json_pack("{s:I, s:s}", "request_id", (json_int_t)0, "outcome",
+                                s.trigger_delivered
+                                    ? "skipped: review requests start from order.delivered"
+                                    : "skipped: review requests start from order.completed");
+        rc = 0;
+        goto out;
+    }
     if (reviews_request_create(c, job->shop_id, ev, &s, 0, &request_id, &outcome, e) < 0)
         goto out;
     out->result = json_pack("{s:I, s:s}", "request_id", (json_int_t)request_id, "outcome", outcome);

@@ -58,6 +58,7 @@
 #define REAL_EXACT_MAX 9007199254740992LL /* 2^53: beyond it a double skips whole numbers */
 
 static const char *const channel_names[] = {"email", "order_note"};
+static const char *const trigger_names[] = {"completed", "delivered"};
 static const char *const incentive_names[] = {"none", "points", "coupon"};
 
 /* ---- durations ---------------------------------------------------------- */
@@ -536,6 +537,11 @@ settings_merge(struct reviews_settings *n, const json_t *obj, struct err *e)
             return -1;
         n->channel = (enum reviews_channel)choice;
     }
+    if ((v = json_object_get(obj, "trigger")) != NULL) {
+        if (jx_choice(v, "trigger", trigger_names, 2, &choice, e) < 0)
+            return -1;
+        n->trigger_delivered = choice == 1;
+    }
     if ((v = json_object_get(obj, "excluded_product_ids")) != NULL &&
         ids_from_json("excluded_product_ids", v, pids, &n->nexcluded_products, e) < 0)
         return -1;
@@ -598,6 +604,7 @@ reviews_settings_from_json(struct reviews_settings *s, const json_t *obj, struct
                                        "reminder_count",
                                        "expiry",
                                        "channel",
+                                       "trigger",
                                        "excluded_product_ids",
                                        "excluded_category_ids",
                                        "sender_name",
@@ -673,7 +680,7 @@ reviews_settings_to_json(const struct reviews_settings *s)
     reviews_duration_format(s->delay_s, delay);
     reviews_duration_format(s->reminder_delay_s, reminder);
     reviews_duration_format(s->expiry_s, expiry);
-    return must(json_pack(
+    json_t *doc = must(json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:o,"
         " s:{s:s, s:o, s:i}, s:o}",
         "delay", delay, "reminder_delay", reminder, "reminder_count", s->reminder_count, "expiry",
@@ -684,6 +691,8 @@ reviews_settings_to_json(const struct reviews_settings *s)
         incentive_names[inc < 3 ? inc : 0], "coupon_amount",
         s->coupon_amount[0] != '\0' ? must(json_string(s->coupon_amount)) : json_null(),
         "coupon_validity_days", s->coupon_validity_days, "templates", templates));
+    json_object_set_new(doc, "trigger", must(json_string(trigger_names[s->trigger_delivered])));
+    return doc;
 }
 
 /* ---- scheduling --------------------------------------------------------- */

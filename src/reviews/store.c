@@ -102,9 +102,11 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
         const char *country = str(order, "shipping_country");
         /* The customer's locale, when the order says it (as a catalogue
          * locale: "de-AT" is stored "de"; one we lack is not stored). */
-        const char *p[10] = {shop, order_id, cid > 0 ? customer : NULL, email,
+        /* From an order.delivered event, the delay counts from the delivery. */
+        const char *p[11] = {shop, order_id, cid > 0 ? customer : NULL, email,
                              str(order, "first_name"), country, due_s, delay, list,
-                             outreach_locale_match(jx_str(order, "locale"))};
+                             outreach_locale_match(jx_str(order, "locale")),
+                             jx_str(order, "delivered_at")};
         if (due > 0)
             snprintf(due_s, sizeof(due_s), "%lld", (long long)due);
         else
@@ -118,8 +120,9 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
             "WITH req AS (INSERT INTO review_requests (shop_id, order_id, customer_id, email,"
             "  first_name, country, due_at, locale)"
             "  VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 <> '' THEN to_timestamp($7::bigint)"
-            "   ELSE coalesce((SELECT date_completed_gmt FROM orders WHERE shop_id = $1"
-            "     AND order_id = $2), now()) + $8::bigint * interval '1 second' END, $10)"
+            "   ELSE coalesce($11::timestamptz, (SELECT date_completed_gmt FROM orders"
+            "     WHERE shop_id = $1 AND order_id = $2), now())"
+            "    + $8::bigint * interval '1 second' END, $10)"
             "  ON CONFLICT (shop_id, order_id) DO NOTHING RETURNING id, due_at),"
             " items AS (INSERT INTO review_request_items (shop_id, request_id, product_id, name)"
             "  SELECT $1, req.id, (p->>'id')::bigint, p->>'name'"
@@ -129,7 +132,7 @@ reviews_request_create(struct db_conn *c, int64_t shop_id, const json_t *order,
             "  RETURNING product_id)"
             " SELECT req.id, ceil(extract(epoch FROM req.due_at - now()))::bigint,"
             "  (SELECT count(*) FROM items) FROM req",
-            10, p, e);
+            11, p, e);
         free(list);
     }
     if (res == NULL)

@@ -15,6 +15,9 @@
  *   surveys.alert_note  a private note (customer_note false) on the
  *                       WooCommerce order with the same facts, unless the
  *                       survey's alert_order_note is false
+ *
+ * and, in the same transaction, the outbound webhook event survey.detractor
+ * (hooks_emit), once per response as the alert email is.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@
 #include "aftersale/core/buf.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/mail/templates.h"
 #include "aftersale/outreach/outreach.h"
@@ -37,15 +41,18 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
     char shop[24], iid[24];
     const char *params[2] = {shop, iid};
     PGresult *res;
-    int64_t rid;
+    int64_t rid, alert_job = 0;
     bool note;
+    json_t *data;
 
     DB_I64(shop, shop_id);
     DB_I64(iid, invitation_id);
     /* The kind of the first scored question of the response's version
      * decides the threshold. */
     res = db_exec(c, "surveys_alert_check",
-                  "SELECT r.id, coalesce(s.settings->>'alert_order_note', 'true') = 'true'"
+                  "SELECT r.id, coalesce(s.settings->>'alert_order_note', 'true') = 'true',"
+                  " r.survey_id, r.score, (SELECT i.order_id FROM survey_invitations i"
+                  "  WHERE i.shop_id = r.shop_id AND i.id = r.invitation_id)"
                   " FROM survey_responses r JOIN surveys s ON s.shop_id = r.shop_id"
                   "  AND s.id = r.survey_id CROSS JOIN LATERAL (SELECT q->>'kind' AS kind FROM survey_versions v,"
                   "   jsonb_array_elements(v.questions) WITH ORDINALITY AS x(q, n)"
@@ -64,6 +71,11 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
     }
     rid = atoll(PQgetvalue(res, 0, 0));
     note = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    data = json_pack("{s:I, s:I, s:I, s:I, s:i}", "response_id", (json_int_t)rid, "survey_id",
+                     (json_int_t)atoll(PQgetvalue(res, 0, 2)), "invitation_id",
+                     (json_int_t)invitation_id, "order_id",
+                     (json_int_t)atoll(PQgetvalue(res, 0, 4)), "score",
+                     atoi(PQgetvalue(res, 0, 3)));
     PQclear(res);
     /* The order note only when the survey wants it (default on). */
     for (int i = 0; i < (note ? 2 : 1); i++) {
@@ -72,12 +84,20 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
         int rc;
         snprintf(key, sizeof(key), "%s:%" PRId64, i == 0 ? "alert" : "alert_note", rid);
         rc = jobs_enqueue(c, shop_id, i == 0 ? "surveys.alert" : "surveys.alert_note", payload,
-                          key, 0, 0, NULL, e);
+                          key, 0, 0, i == 0 ? &alert_job : NULL, e);
         json_decref(payload);
-        if (rc < 0)
+        if (rc < 0) {
+            json_decref(data);
             return -1;
+        }
     }
-    return 0;
+    /* The outbound survey.detractor event, once per response like the
+     * alert email: only the write that enqueued the alert emits it. */
+    if (alert_job == 0) {
+        json_decref(data);
+        return 0;
+    }
+    return hooks_emit(c, shop_id, "survey.detractor", data, e);
 }
 
 struct alert_ctx {

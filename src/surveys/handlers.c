@@ -82,7 +82,7 @@ out:
 static const char *const def_keys[] = {"name",     "status",         "template",
                                        "questions", "trigger",       "audience",
                                        "sampling_rate", "recontact_days", "expiry", "reminders",
-                                       "alert_threshold", "alert_order_note", NULL};
+                                       "alert_threshold", "alert_order_note", "channel", NULL};
 
 /* name and status of a body: -1 with e. */
 static int
@@ -346,7 +346,8 @@ surveys_handle_patch(struct req *r)
 {
     static const char *const keys[] = {"name",    "status",        "questions",      "trigger",
                                        "audience", "sampling_rate", "recontact_days", "expiry",
-                                       "reminders", "alert_threshold", "alert_order_note", NULL};
+                                       "reminders", "alert_threshold", "alert_order_note",
+                                       "channel", NULL};
     struct def_ctx x = {.shop_id = r->shop_id, .body = r->json};
     struct err e = {0};
 
@@ -511,34 +512,11 @@ static int
 delivered_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct delivered_ctx *x = ctx;
-    char shop[24], order[24], key[64];
-    const char *params[2] = {shop, order};
-    PGresult *res;
-    json_t *payload;
-    int64_t customer;
-    int rc;
 
-    DB_I64(shop, x->shop_id);
-    DB_I64(order, x->order_id);
-    res = db_exec(c, "surveys_delivered_order",
-                  "SELECT customer_id FROM orders WHERE shop_id = $1 AND order_id = $2"
-                  " AND NOT deleted",
-                  2, params, e);
-    if (res == NULL)
-        return -1;
-    x->found = PQntuples(res) == 1;
-    customer = x->found ? atoll(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
-    if (!x->found)
-        return 0;
     /* Once per order, whoever says it first (this call or the shop's
-     * delivered status): the same dedupe key. */
-    snprintf(key, sizeof(key), "order.delivered:%" PRId64, x->order_id);
-    payload = json_pack("{s:I, s:s}", "order_id", (json_int_t)x->order_id, "source", "api");
-    rc = woo_events_emit(c, x->shop_id, "order.delivered", x->order_id, customer, payload, key,
-                         &x->emitted, e);
-    json_decref(payload);
-    return rc;
+     * delivered_status, woo/orders.c): the same event and dedupe key. */
+    return woo_orders_delivered(c, x->shop_id, x->order_id, NULL, "api", &x->found, &x->emitted,
+                                e);
 }
 
 void

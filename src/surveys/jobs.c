@@ -2,13 +2,16 @@
  * jobs.c - survey invitations from internal events.
  *
  * surveys.schedule runs once per order event (order.completed, and
- * order.delivered once the shop emits it) and, for every active survey
+ * order.delivered: a caller or the shop's delivered status) and, for every active survey
  * triggered by that event, decides whether this order gets an invitation:
  * the audience filters (surveys/rules.c), the deterministic sample, the
  * unsubscribe list, and the recontact window. The unique (survey, order)
  * makes a re-run harmless, and an advisory lock per (survey, email) makes
  * two orders of one customer, scheduled at once, see each other for the
  * recontact window.
+ *
+ * An order whose every item is under a return (open or resolved) gets no
+ * invitation (the send step cancels one scheduled before the return).
  *
  * surveys.cancel cancels the invitations not sent yet of an order refunded
  * in full or cancelled.
@@ -86,23 +89,25 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
         PQclear(res);
     }
     {
-        const char *p[12] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
+        const char *channel = jx_str(settings, "channel");
+        const char *p[13] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
                              o->first_order ? "t" : "f", base_time,
-                             jx_str(json_object_get(settings, "trigger"), "delay"), locale};
+                             jx_str(json_object_get(settings, "trigger"), "delay"), locale,
+                             channel ? channel : "email"};
         res = db_exec(c, "surveys_invite",
                       "INSERT INTO survey_invitations (shop_id, survey_id, version, order_id,"
                       " customer_id, email, first_name, country, first_order, channel, due_at,"
                       " locale)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'email',"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $13,"
                       "  coalesce($10::timestamptz, now()) + $11::interval, $12)"
                       " ON CONFLICT (shop_id, survey_id, order_id) DO NOTHING"
                       " RETURNING id, greatest(0, extract(epoch FROM due_at - now()) * 1000)::bigint",
-                      12, p, e);
+                      13, p, e);
     }
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 1) {
-        /* The email goes out when due (surveys/send.c); one job per invitation. */
+        /* The email (or order note) goes out when due (surveys/send.c); one job per invitation. */
         char key[48];
         long delay_ms = atol(PQgetvalue(res, 0, 1));
         json_t *payload;
@@ -131,7 +136,7 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
     json_t *ev = NULL, *results = NULL;
     struct surveys_order_facts *o = NULL;
     PGresult *res = NULL;
-    bool found;
+    bool found, returned = false;
     int rc = -1;
 
     (void)env;
@@ -157,6 +162,9 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         rc = 0;
         goto out;
     }
+    /* Every item under a return: nobody is asked about an order sent back. */
+    if (surveys_order_returned(c, job->shop_id, o->order_id, &returned, e) < 0)
+        goto out;
     DB_I64(shop, job->shop_id);
     res = db_exec(c, "surveys_triggered",
                   "SELECT id, version, settings::text FROM surveys WHERE shop_id = $1"
@@ -169,16 +177,18 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
         json_t *settings = json_loads(PQgetvalue(res, i, 2), 0, &jerr);
         int64_t sid = atoll(PQgetvalue(res, i, 0)), iid = 0;
         const char *outcome = "bad settings";
-        /* The completion time when the event says it, else now. */
+        /* The completion (delivery) time when the event says it, else now. */
         const char *base = strcmp(kind, "order.completed") == 0
                                ? jx_str(ev, "date_completed_gmt")
-                               : NULL;
-        /* The customer's locale when the event names one (as reviews
-         * keep it: a catalogue locale, "de-AT" -> "de"). */
-        int r = settings ? invite(c, job->shop_id, sid, atoi(PQgetvalue(res, i, 1)), settings, o,
-                                  base, outreach_locale_match(jx_str(ev, "locale")), &iid,
-                                  &outcome, e)
-                         : 0;
+                               : jx_str(ev, "delivered_at");
+        int r = 0;
+        if (returned)
+            outcome = "every item of the order is under a return";
+        else if (settings)
+            /* The customer's locale when the event names one (as reviews
+             * keep it: a catalogue locale, "de-AT" -> "de"). */
+            r = invite(c, job->shop_id, sid, atoi(PQgetvalue(res, i, 1)), settings, o, base,
+                       outreach_locale_match(jx_str(ev, "locale")), &iid, &outcome, e);
         json_decref(settings);
         if (r < 0)
             goto out;

@@ -29,6 +29,7 @@
 #include "aftersale/shops/shops.h"
 #include "aftersale/surveys/handlers.h"
 #include "aftersale/surveys/rules.h"
+#include "aftersale/hooks/hooks.h"
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/outreach/catalogue.h"
 #include "aftersale/surveys/jobs.h"
@@ -500,6 +501,12 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
                     2, params, e) < 0 ||
         surveys_alert_maybe(c, x->claims.shop_id, x->claims.rid, e) < 0 ||
         response_of(c, x->claims.shop_id, x->claims.rid, &x->out, e) < 0)
+        goto out;
+    /* The outbound survey.response.created event, with the response as the
+     * API shows it, by the write that created it (outbox: same transaction).
+     * Later writes (the page completing it, a changed answer) emit nothing. */
+    if (x->created && hooks_emit(c, x->claims.shop_id, "survey.response.created",
+                                 json_deep_copy(x->out), e) < 0)
         goto out;
     /* A completed response earns the loyalty survey bonus once: the ledger
      * keeps one entry per source (survey, response id). */

@@ -466,6 +466,15 @@ surveys_settings_merge(const json_t *base, const json_t *in, struct err *e)
         }
         json_object_set(s, "alert_threshold", v);
     }
+    v = json_object_get(in, "channel");
+    if (v != NULL) {
+        /* How a scheduled invitation reaches the customer (absent = email):
+         * our email, or a customer note on the WooCommerce order. */
+        static const char *const channels[] = {"email", "order_note"};
+        if (jx_choice(v, "channel", channels, 2, &idx, e) < 0)
+            goto bad;
+        json_object_set(s, "channel", v);
+    }
     v = json_object_get(in, "alert_order_note");
     if (v != NULL) {
         if (!json_is_boolean(v)) {

@@ -9,6 +9,13 @@
  * dropped. The Message-ID is fixed per invitation, so a retry after a
  * timeout is the same message.
  *
+ * The survey setting `channel` "order_note" sends the invitation (and its
+ * reminders) as a customer note on the WooCommerce order instead, which
+ * WooCommerce emails to the billing address: the same texts with one link
+ * to the page (no score links: the note is plain text in the shop's
+ * template), under the same contact policy and unsubscribe list, as the
+ * review requests' order_note channel does it.
+ *
  * The email embeds the survey's first question: for NPS the eleven scores
  * 0-10 and for CSAT the five faces 1-5, each a link to the one-click page
  * /s/{token}?q=<question id>&v=<score> (which records on POST only); any
@@ -36,6 +43,7 @@
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/surveys/surveys.h"
+#include "aftersale/woo/link.h"
 
 struct sv_send_ctx {
     int64_t shop_id, invitation_id, order_id, survey_id;
@@ -53,6 +61,9 @@ struct sv_send_ctx {
     time_t now, slot, exp; /* exp: when the invitation stops taking answers */
     char *token_secret;
     json_t *questions;
+    bool note;             /* channel order_note: a customer note, not an email */
+    bool returned;         /* every item of the order is under a return */
+    struct woo_creds cr;   /* the shop's credentials, for the note */
 };
 
 static void
@@ -65,6 +76,7 @@ sv_send_clear(struct sv_send_ctx *x)
     }
     json_decref(x->questions);
     x->questions = NULL;
+    woo_creds_clear(&x->cr);
 }
 
 static int
@@ -93,7 +105,7 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
                   " coalesce(i.expires_at <= now(), false),"
                   " coalesce(i.locale, (SELECT rr.locale FROM review_requests rr"
                   "  WHERE rr.shop_id = i.shop_id AND rr.order_id = i.order_id"
-                  "  AND rr.locale IS NOT NULL ORDER BY rr.id DESC LIMIT 1), '')"
+                  "  AND rr.locale IS NOT NULL ORDER BY rr.id DESC LIMIT 1), ''), i.channel"
                   " FROM survey_invitations i JOIN surveys s ON s.shop_id = i.shop_id"
                   "  AND s.id = i.survey_id JOIN shops sh ON sh.id = i.shop_id"
                   " WHERE i.shop_id = $1 AND i.id = $2",
@@ -117,6 +129,7 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         x->expiry_s = atoll(PQgetvalue(res, 0, 11));
         x->expired = strcmp(PQgetvalue(res, 0, 12), "t") == 0;
         snprintf(x->customer_locale, sizeof(x->customer_locale), "%s", PQgetvalue(res, 0, 13));
+        x->note = strcmp(PQgetvalue(res, 0, 14), "order_note") == 0;
         free(hex);
     }
     PQclear(res);
@@ -125,6 +138,11 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
         return 0;
     if (x->token_secret == NULL)
         return err_set(e, ERR_INTERNAL, NULL, "cannot decrypt the shop's token secret");
+    /* Returned since it was scheduled: the survey is not sent. */
+    if (surveys_order_returned(c, x->shop_id, x->order_id, &x->returned, e) < 0)
+        return -1;
+    if (x->returned)
+        return 0;
     if (surveys_questions_load(c, x->shop_id, x->survey_id, version, &x->questions, e) < 0)
         return -1;
     if (outreach_settings_load(c, x->shop_id, &x->os, e) < 0 ||
@@ -134,7 +152,8 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
     /* The customer's locale when known, else the shop's default. */
     x->locale = outreach_locale_pick(x->customer_locale[0] ? x->customer_locale : NULL, NULL,
                                      x->os.default_locale);
-    return 0;
+    /* The note is written through the shop's REST API. */
+    return x->note ? woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e) : 0;
 }
 
 static int
@@ -149,6 +168,25 @@ sv_unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
     return db_exec_cmd(c, "surveys_send_unsubscribed",
                        "UPDATE survey_invitations SET status = 'cancelled',"
                        " cancel_reason = 'unsubscribed', updated_at = now()"
+                       " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
+                       2, params, e) < 0
+               ? -1
+               : 0;
+}
+
+/* Every item was returned before the invitation went: cancelled. */
+static int
+sv_returned_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct sv_send_ctx *x = ctx;
+    char shop[24], id[24];
+    const char *params[2] = {shop, id};
+
+    DB_I64(shop, x->shop_id);
+    DB_I64(id, x->invitation_id);
+    return db_exec_cmd(c, "surveys_send_returned",
+                       "UPDATE survey_invitations SET status = 'cancelled',"
+                       " cancel_reason = 'items returned', updated_at = now()"
                        " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
                        2, params, e) < 0
                ? -1
@@ -251,7 +289,8 @@ sv_render(const struct sv_send_ctx *x, const char *page, const char *unsub, char
     const json_t *q = json_array_get(x->questions, 0);
     const char *qid = jx_str(q, "id");
     int kind = surveys_kind_parse(jx_str(q, "kind"));
-    bool scale = qid && (kind == SURVEYS_NPS || kind == SURVEYS_CSAT);
+    /* A note is plain text: one link, not eleven. */
+    bool scale = !x->note && qid && (kind == SURVEYS_NPS || kind == SURVEYS_CSAT);
     int lo = kind == SURVEYS_NPS ? 0 : 1, hi = kind == SURVEYS_NPS ? 10 : 5;
     const char *low_key = kind == SURVEYS_NPS ? "survey.nps.low" : "survey.csat.low";
     const char *high_key = kind == SURVEYS_NPS ? "survey.nps.high" : "survey.csat.high";
@@ -374,6 +413,18 @@ sv_deliver(struct job_env *env, struct sv_send_ctx *x, struct job_outcome *out)
         err_set(&out->err, ERR_INTERNAL, NULL, "could not render the survey invitation");
         goto out;
     }
+    if (x->note) {
+        /* WooCommerce emails a customer note to the order's billing address. */
+        enum woo_result wr = outreach_send_note(env->woo, &x->cr.shop, x->order_id, subject,
+                                                text, &e);
+        if (wr != WOO_OK) {
+            out->status = wr == WOO_RETRY ? JOB_RETRY : JOB_FAIL;
+            out->err = e;
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
     {
         struct outreach_email m = {.shop_name = x->shop_name, .to_name = x->first_name,
                                    .to_addr = x->email, .subject = subject, .text = text,
@@ -422,6 +473,15 @@ surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome 
                                                                  : x->status);
         goto out;
     }
+    if (x->returned) {
+        /* A reminder just stops; the invitation not sent yet is cancelled. */
+        if (x->reminder == 0 && db_tx(sv_returned_fn, x, &e) < 0) {
+            out->status = JOB_RETRY;
+            out->err = e;
+        }
+        out->result = json_pack("{s:s}", "skipped", "items returned");
+        goto out;
+    }
     if (x->verdict == OUTREACH_SUPPRESSED) {
         if (db_tx(sv_unsubscribed_fn, x, &e) < 0) {
             out->status = JOB_RETRY;
@@ -447,8 +507,8 @@ surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         goto out;
     }
     out->status = JOB_DONE;
-    out->result = json_pack("{s:s, s:i, s:s}", "sent", "email", "reminder", x->reminder, "locale",
-                            x->locale);
+    out->result = json_pack("{s:s, s:i, s:s}", "sent", x->note ? "order_note" : "email",
+                            "reminder", x->reminder, "locale", x->locale);
 out:
     sv_send_clear(x);
     free(x);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aftersale/returns/returns.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/surveys/surveys.h"
 
@@ -165,6 +166,42 @@ surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id, struct 
         o->products[o->nproducts++] = atoll(PQgetvalue(res, i, 0));
     PQclear(res);
     return 0;
+}
+
+int
+surveys_order_returned(struct db_conn *c, int64_t shop_id, int64_t order_id, bool *all,
+                       struct err *e)
+{
+    char shop[24], order[24];
+    const char *params[2] = {shop, order};
+    PGresult *res;
+    int n, rc = 0;
+
+    *all = false;
+    DB_I64(shop, shop_id);
+    DB_I64(order, order_id);
+    res = db_exec(c, "surveys_order_lines",
+                  "SELECT line_item_id FROM order_items WHERE shop_id = $1 AND order_id = $2"
+                  " ORDER BY line_item_id LIMIT 500",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    /* An order without lines in the snapshot has nothing returned. */
+    *all = n > 0;
+    for (int i = 0; i < n && *all; i++) {
+        bool blocked = false;
+        if (returns_line_blocked(c, shop_id, order_id, atoll(PQgetvalue(res, i, 0)), 0, &blocked,
+                                 e) < 0) {
+            rc = -1;
+            break;
+        }
+        *all = blocked;
+    }
+    PQclear(res);
+    if (rc < 0)
+        *all = false;
+    return rc;
 }
 
 json_t *

@@ -29,6 +29,7 @@ static const struct {
     {"order.cancelled", "loyalty.order"},
     {"customer.created", "loyalty.signup"},
     {"order.completed", "reviews.schedule"},
+    {"order.delivered", "reviews.schedule"}, /* the review setting `trigger` picks one */
     {"order.refunded", "reviews.cancel"},
     {"order.cancelled", "reviews.cancel"},
     {"order.completed", "surveys.schedule"},

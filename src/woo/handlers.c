@@ -257,27 +257,42 @@ woo_handle_status(struct req *r)
         reply_json_take(r, 200, s.out);
 }
 
+/* The WooCommerce settings document: the sync interval, and the order
+ * status that means "delivered" (null: none; orders.c emits order.delivered
+ * when an order reaches it). */
+struct settings_ctx {
+    int64_t shop_id;
+    json_t *out;
+    long interval_s;           /* PATCH: new value, 0 = unchanged */
+    bool set_delivered;        /* PATCH: delivered_status given */
+    const char *delivered;     /* its value (NULL = none) */
+};
+
 static int
 settings_fn(struct db_conn *c, void *ctx, struct err *e)
 {
-    struct status_ctx *s = ctx;
+    struct settings_ctx *s = ctx;
     char shop[24], interval[24];
-    const char *params[2] = {shop, s->interval_s > 0 ? interval : NULL};
+    const char *params[4] = {shop, s->interval_s > 0 ? interval : NULL,
+                             s->set_delivered ? "t" : "f", s->delivered};
     PGresult *res;
 
     DB_I64(shop, s->shop_id);
     snprintf(interval, sizeof(interval), "%ld", s->interval_s);
     res = db_exec(c, "woo_settings",
-                  "UPDATE woo_sync SET interval_s = coalesce($2::integer, interval_s)"
-                  " WHERE shop_id = $1 RETURNING interval_s",
-                  2, params, e);
+                  "UPDATE woo_sync SET interval_s = coalesce($2::integer, interval_s),"
+                  " delivered_status = CASE WHEN $3::boolean THEN $4 ELSE delivered_status END"
+                  " WHERE shop_id = $1 RETURNING interval_s, delivered_status",
+                  4, params, e);
     if (res == NULL)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
         return err_set(e, ERR_NOT_FOUND, NULL, "no WooCommerce link state for this shop");
     }
-    s->out = json_pack("{s:i}", "sync_interval_s", atoi(PQgetvalue(res, 0, 0)));
+    s->out = json_pack("{s:i, s:o}", "sync_interval_s", atoi(PQgetvalue(res, 0, 0)),
+                       "delivered_status",
+                       PQgetisnull(res, 0, 1) ? json_null() : json_string(PQgetvalue(res, 0, 1)));
     PQclear(res);
     if (s->interval_s > 0) {
         /* Bring the next periodic run within the new interval. */
@@ -296,7 +311,7 @@ settings_fn(struct db_conn *c, void *ctx, struct err *e)
 void
 woo_handle_settings_get(struct req *r)
 {
-    struct status_ctx s = {.shop_id = r->shop_id};
+    struct settings_ctx s = {.shop_id = r->shop_id};
     struct err e = {0};
 
     if (db_run(settings_fn, &s, &e) < 0)
@@ -305,25 +320,71 @@ woo_handle_settings_get(struct req *r)
         reply_json_take(r, 200, s.out);
 }
 
+/* A status that can never mean "the order reached the customer". */
+static bool
+delivered_status_refused(const char *v)
+{
+    static const char *const no[] = {"pending",  "failed",         "cancelled",
+                                      "refunded", "checkout-draft", "trash"};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (strcmp(v, no[i]) == 0)
+            return true;
+    return false;
+}
+
+/* delivered_status: null, or a status slug ("wc-" is accepted and dropped:
+ * the REST API names statuses without it). 0, or -1 after a 422. */
+static int
+delivered_or_reply(struct req *r, const json_t *v, struct settings_ctx *s)
+{
+    const char *t;
+    size_t n;
+
+    s->set_delivered = v != NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    t = json_string_value(v);
+    if (t != NULL && strncmp(t, "wc-", 3) == 0)
+        t += 3;
+    n = t ? strlen(t) : 0;
+    if (n < 1 || n > 17 || strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+        reply_problem(r, ERR_INVALID, "delivered_status",
+                      "delivered_status must be an order status slug such as \"delivered\" (1 "
+                      "to 17 of a-z 0-9 _ -, without \"wc-\"), or null for none");
+        return -1;
+    }
+    if (delivered_status_refused(t)) {
+        reply_problem(r, ERR_INVALID, "delivered_status",
+                      "an order in status \"%s\" has not reached the customer", t);
+        return -1;
+    }
+    s->delivered = t;
+    return 0;
+}
+
 void
 woo_handle_settings_patch(struct req *r)
 {
-    static const struct jx_field fields[] = {{"sync_interval_s", JX_INTEGER, true, 0, 0}};
-    struct status_ctx s = {.shop_id = r->shop_id};
+    static const char *const keys[] = {"sync_interval_s", "delivered_status", NULL};
+    struct settings_ctx s = {.shop_id = r->shop_id};
     struct err e = {0};
-    json_int_t v;
+    const json_t *v;
 
-    if (jx_check(r->json, fields, 1, NULL, &e) < 0) {
+    if (jx_known_keys(r->json, keys, "", &e) < 0) {
         reply_err(r, &e);
         return;
     }
-    v = json_integer_value(json_object_get(r->json, "sync_interval_s"));
-    if (v < 10 || v > 86400) {
-        reply_problem(r, ERR_INVALID, "sync_interval_s",
-                      "sync_interval_s must be from 10 to 86400 seconds");
-        return;
+    if ((v = json_object_get(r->json, "sync_interval_s")) != NULL) {
+        json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+        if (n < 10 || n > 86400) {
+            reply_problem(r, ERR_INVALID, "sync_interval_s",
+                          "sync_interval_s must be an integer from 10 to 86400 seconds");
+            return;
+        }
+        s.interval_s = (long)n;
     }
-    s.interval_s = (long)v;
+    if (delivered_or_reply(r, json_object_get(r->json, "delivered_status"), &s) < 0)
+        return;
     if (db_tx(settings_fn, &s, &e) < 0)
         reply_err(r, &e);
     else

@@ -11,7 +11,15 @@
  *     "order.refunded:<refund id>", "order.cancelled:727"), so replays,
  *     reordering and the same order arriving by webhook and by sync all
  *     produce each event exactly once;
- *   - checkout-draft orders (block checkout in progress) are ignored.
+ *   - checkout-draft orders (block checkout in progress) are ignored;
+ *   - order.delivered ("order.delivered:727") comes from the shop's
+ *     delivered_status (WooCommerce settings) here, or from a caller
+ *     (POST /v1/orders/{id}/delivered): both go through
+ *     woo_orders_delivered, so the two sources together give one event.
+ *     A snapshot in that status counts even when it arrives stale (after a
+ *     newer one): the order did reach the status, and WooCommerce keeps no
+ *     date of it to find out otherwise; unless the order is gone since
+ *     (cancelled, refunded, failed, trashed, deleted).
  * Money stays decimal text into numeric; dates are WooCommerce's *_gmt
  * strings read as UTC by PostgreSQL. Every value is checked (validate.c)
  * before the first statement runs, so bad data never aborts the caller's
@@ -252,6 +260,108 @@ emit_order_event(struct db_conn *c, int64_t shop_id, const char *kind, const jso
 }
 
 int
+woo_orders_delivered(struct db_conn *c, int64_t shop_id, int64_t order_id, const char *at,
+                     const char *source, bool *found, bool *emitted, struct err *e)
+{
+    char shop[24], order[24], key[64];
+    const char *params[4] = {shop, order, at, source};
+    PGresult *res;
+    json_error_t jerr;
+    json_t *payload;
+    int rc;
+
+    *found = *emitted = false;
+    DB_I64(shop, shop_id);
+    DB_I64(order, order_id);
+    /* The order as the snapshot knows it, in the shape of the other order
+     * events' payload (what reviews and surveys read). */
+    res = db_exec(c, "woo_orders_delivered",
+                  "SELECT json_build_object('order_id', o.order_id, 'status', o.status,"
+                  " 'customer_id', o.customer_id, 'email', o.billing_email,"
+                  " 'first_name', o.billing_first_name, 'currency', o.currency,"
+                  " 'total', o.total::text, 'shipping_country', o.shipping_country,"
+                  " 'items', coalesce((SELECT json_agg(json_build_object('line_item_id',"
+                  "   i.line_item_id, 'product_id', i.product_id, 'variation_id', i.variation_id,"
+                  "   'name', i.name, 'quantity', i.quantity, 'subtotal', i.subtotal::text,"
+                  "   'total', i.total::text) ORDER BY i.line_item_id) FROM order_items i"
+                  "   WHERE i.shop_id = o.shop_id AND i.order_id = o.order_id), '[]'),"
+                  " 'source', $4::text, 'delivered_at', to_char(coalesce(" UTC(3) ", now())"
+                  "   AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+                  " FROM orders o WHERE o.shop_id = $1 AND o.order_id = $2 AND NOT o.deleted",
+                  4, params, e);
+    if (res == NULL)
+        return -1;
+    *found = PQntuples(res) == 1;
+    payload = *found ? json_loads(PQgetvalue(res, 0, 0), 0, &jerr) : NULL;
+    PQclear(res);
+    if (!*found)
+        return 0;
+    if (payload == NULL)
+        return err_set(e, ERR_INTERNAL, NULL, "order summary is not JSON");
+    snprintf(key, sizeof(key), "order.delivered:%s", order);
+    rc = woo_events_emit(c, shop_id, "order.delivered", order_id,
+                         json_integer_value(json_object_get(payload, "customer_id")), payload,
+                         key, emitted, e);
+    json_decref(payload);
+    return rc;
+}
+
+/* The shop's delivered status (NULL-terminated copy in out[24], "" = none). */
+static int
+delivered_status(struct db_conn *c, const char *shop, char out[24], struct err *e)
+{
+    const char *params[1] = {shop};
+    PGresult *res = db_exec(c, "woo_orders_delivered_status",
+                            "SELECT coalesce(delivered_status, '') FROM woo_sync"
+                            " WHERE shop_id = $1",
+                            1, params, e);
+
+    if (res == NULL)
+        return -1;
+    snprintf(out, 24, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return 0;
+}
+
+/* order.delivered when this snapshot shows the shop's delivered status. A
+ * stale snapshot counts while the order is still the customer's. */
+static int
+maybe_delivered(struct db_conn *c, int64_t shop_id, const char *shop, const char *order,
+                const char *status, const char *modified, bool stale, struct err *e)
+{
+    static const char *const never[] = {"pending", "failed",         "cancelled",
+                                        "refunded", "checkout-draft", "trash"};
+    char wanted[24];
+    bool found, emitted;
+
+    /* The statuses a delivered_status may not be: no look-up for them. */
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        if (strcmp(status, never[i]) == 0)
+            return 0;
+    if (delivered_status(c, shop, wanted, e) < 0)
+        return -1;
+    if (wanted[0] == '\0' || strcmp(wanted, status) != 0)
+        return 0;
+    if (stale) {
+        const char *params[2] = {shop, order};
+        PGresult *res = db_exec(c, "woo_orders_still_held",
+                                "SELECT 1 FROM orders WHERE shop_id = $1 AND order_id = $2"
+                                " AND NOT deleted AND status NOT IN ('cancelled', 'refunded',"
+                                " 'failed', 'trash')",
+                                2, params, e);
+        bool held;
+        if (res == NULL)
+            return -1;
+        held = PQntuples(res) == 1;
+        PQclear(res);
+        if (!held)
+            return 0;
+    }
+    return woo_orders_delivered(c, shop_id, atoll(order), modified, "woocommerce", &found,
+                                &emitted, e);
+}
+
+int
 woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char **outcome,
                  char *modified_gmt, struct err *e)
 {
@@ -347,7 +457,7 @@ woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char
     if (PQntuples(res) == 0) {
         PQclear(res);
         *outcome = "stale";
-        return 0;
+        return maybe_delivered(c, shop_id, shop, order, status, modified, true, e);
     }
     PQclear(res);
     if (items && apply_items(c, shop, order, items, e) < 0)
@@ -379,7 +489,7 @@ woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char
             emit_order_event(c, shop_id, "order.cancelled", o, order, modified, NULL, e) < 0)
             return -1;
     }
-    return 0;
+    return maybe_delivered(c, shop_id, shop, order, status, modified, false, e);
 }
 
 int

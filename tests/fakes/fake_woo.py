@@ -166,6 +166,8 @@ recorded:
 * ``GET /_fake/orders/{id}`` — the stored order.
 * ``POST /_fake/orders/{id}/refund {"amount":"5.00","reason":"..."}``.
 * ``POST /_fake/products {"name":"Mug","price":"10.00"}`` — answers the product.
+* ``POST /_fake/statuses {"slug":"delivered","label":"Delivered"}`` — register a
+  custom order status (as a plugin does); orders may then be set to it.
 * ``POST /_fake/webhook {"url","topic","order_id" | "payload","secret","webhook_id"}``
   — send one signed delivery now; answers ``{"status":..., "body":...}``.
 * ``POST /_fake/ping {"url","webhook_id"}`` — send a ping.
@@ -576,6 +578,10 @@ class FakeWoo(object):
         self.permissions = "read_write"     # "read" makes writes fail (§1.4)
         self.timeout_seconds = 30           # how long an injected "timeout" holds
         self.retry_after = 1                # Retry-After of injected 429s
+        # Statuses a plugin registered (register_post_status "wc-delivered"
+        # plus the wc_order_statuses filter): the REST API names them
+        # without "wc-" and accepts them like the built-in ones.
+        self.custom_statuses = {}           # slug -> label, e.g. {"delivered": "Delivered"}
         self.clock = time.time              # patchable for date tests
         self.pings = []                     # results of pings sent
         self.deliveries = []                # results of webhook deliveries sent
@@ -905,7 +911,7 @@ class FakeWoo(object):
 
     def _set_status(self, order, new):
         old = order["status"]
-        if new not in ORDER_STATUSES:
+        if new not in ORDER_STATUSES and new not in self.custom_statuses:
             raise ValueError("unknown status %r" % new)
         if new == old:
             return
@@ -917,8 +923,9 @@ class FakeWoo(object):
             order["date_completed"] = order["date_completed_gmt"] = now
         order["is_editable"] = new in ("pending", "on-hold", "checkout-draft")
         order["needs_payment"] = new in ("pending", "failed")
+        names = dict(STATUS_NAMES, **self.custom_statuses)
         self._add_note(order["id"], "Order status changed from %s to %s." % (
-            STATUS_NAMES.get(old, old), STATUS_NAMES.get(new, new)))
+            names.get(old, old), names.get(new, new)))
 
     def _apply_changes(self, order, changes, bump=True):
         explicit_ts = None
@@ -1479,10 +1486,11 @@ class FakeWoo(object):
         items = list(self.orders.values())
         status = params.get("status", "any")
         statuses = status if isinstance(status, list) else [s for s in str(status).split(",") if s]
-        bad = [s for s in statuses if s not in ORDER_STATUSES and s != "any"]
+        known = ORDER_STATUSES + list(self.custom_statuses)
+        bad = [s for s in statuses if s not in known and s != "any"]
         if bad:
             return _invalid_params({"status": "status[%d] is not one of any, %s." % (
-                statuses.index(bad[0]), ", ".join(ORDER_STATUSES))})
+                statuses.index(bad[0]), ", ".join(known))})
         if "any" not in statuses:
             items = [o for o in items if o["status"] in statuses]
         elif "trash" not in statuses:
@@ -1539,8 +1547,9 @@ class FakeWoo(object):
                                   "set_paid": "boolean"})
         if err:
             return err
-        if "status" in body and body["status"] not in ORDER_STATUSES:
-            return _invalid_params({"status": "status is not one of %s." % ", ".join(ORDER_STATUSES)})
+        known = ORDER_STATUSES + list(self.custom_statuses)
+        if "status" in body and body["status"] not in known:
+            return _invalid_params({"status": "status is not one of %s." % ", ".join(known)})
         allowed = ("status", "customer_id", "billing", "shipping", "meta_data", "customer_note",
                    "transaction_id", "set_paid", "payment_method", "payment_method_title", "currency")
         changes = {k: v for k, v in body.items() if k in allowed}
@@ -2133,6 +2142,12 @@ class FakeWoo(object):
             return _Resp(201, self.add_product(spec.get("name", "Woo Single #1"), spec.get("price", "10.00"),
                                                spec.get("sku", ""), spec.get("id"),
                                                spec.get("categories", ()), spec.get("image")))
+        if path == "/_fake/statuses" and method == "POST":
+            slug = str(spec["slug"])
+            if slug.startswith("wc-"):
+                slug = slug[3:]
+            self.custom_statuses[slug] = str(spec.get("label", slug))
+            return _Resp(201, {"slug": slug, "label": self.custom_statuses[slug]})
         if path == "/_fake/webhook" and method == "POST":
             wid = int(spec.get("webhook_id", 1))
             if "payload" in spec:

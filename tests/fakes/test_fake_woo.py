@@ -190,6 +190,24 @@ def test_control_api(shop):
     assert requests.get(base + "/_fake/calls").json() == []
 
 
+def test_custom_status_registered_by_a_plugin(shop):
+    """A plugin's status (register_post_status wc-delivered): named without
+    "wc-" by the REST API, settable and filterable like a built-in one;
+    unknown before it is registered."""
+    base = shop.base_url
+    o = requests.post(base + "/_fake/orders", json={"status": "processing"}).json()
+    r = api(shop, "PUT", ORDERS + "/%d" % o["id"], body={"status": "delivered"})
+    assert r.status_code == 400 and r.json()["code"] == "rest_invalid_param"
+    r = requests.post(base + "/_fake/statuses", json={"slug": "wc-delivered", "label": "Delivered"})
+    assert r.status_code == 201 and r.json() == {"slug": "delivered", "label": "Delivered"}
+    r = api(shop, "PUT", ORDERS + "/%d" % o["id"], body={"status": "delivered"})
+    assert r.status_code == 200 and r.json()["status"] == "delivered"
+    listed = api(shop, "GET", ORDERS, params={"status": "delivered"}).json()
+    assert [x["id"] for x in listed] == [o["id"]]
+    notes = shop.get_order(o["id"]) and [n for oid, n in shop.notes.values() if oid == o["id"]]
+    assert notes[-1]["note"] == "Order status changed from Processing to Delivered."
+
+
 # ---------------------------------------------------------------- orders
 
 def test_pagination_headers(shop):

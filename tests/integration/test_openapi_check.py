@@ -326,10 +326,14 @@ def test_woo_status_and_settings():
     check(fake("GET", "/v1/woocommerce/status", 200, WOO_STATUS))
     fails(fake("GET", "/v1/woocommerce/status", 200,
                dict(WOO_STATUS, sync=dict(WOO_STATUS["sync"], watermark=None))), "$.sync.watermark")
-    check(fake("GET", "/v1/woocommerce/settings", 200, {"sync_interval_s": 600}))
-    check(fake("PATCH", "/v1/woocommerce/settings", 200, {"sync_interval_s": 10}))
-    fails(fake("PATCH", "/v1/woocommerce/settings", 200, {"sync_interval_s": 5}),
-          "$.sync_interval_s")
+    check(fake("GET", "/v1/woocommerce/settings", 200,
+               {"sync_interval_s": 600, "delivered_status": None}))
+    check(fake("PATCH", "/v1/woocommerce/settings", 200,
+               {"sync_interval_s": 10, "delivered_status": "delivered"}))
+    fails(fake("PATCH", "/v1/woocommerce/settings", 200,
+               {"sync_interval_s": 5, "delivered_status": None}), "$.sync_interval_s")
+    fails(fake("GET", "/v1/woocommerce/settings", 200, {"sync_interval_s": 600}),
+          "delivered_status")
     body, ct, _ = problem(422, "invalid-field", field="sync_interval_s")
     check(fake("PATCH", "/v1/woocommerce/settings", 422, body, ctype=ct))
     body, ct, _ = problem(405, "method-not-allowed")

@@ -27,6 +27,8 @@ ROUTES = [
     ("/v1/reviews/settings", "put", "sender_name", "Round Trip Shop"),
     ("/v1/reviews/settings", "put", "wordpress.username", "editor"),
     ("/v1/woocommerce/settings", "patch", "sync_interval_s", 900),
+    ("/v1/woocommerce/settings", "patch", "delivered_status", "delivered"),
+    ("/v1/reviews/settings", "put", "trigger", "delivered"),
     ("/v1/returns/settings", "put", "window_days", 45),
     ("/v1/returns/settings", "put", "resolutions.store_credit_bonus_percent", "12.5"),
     ("/v1/returns/settings", "put", "auto_approve.enabled", True),

@@ -148,22 +148,24 @@ def test_status_shape_and_counts(linked):
 
 def test_settings_get_and_patch(linked):
     r = linked.api.get("/v1/woocommerce/settings")
-    assert r.status_code == 200 and r.json() == {"sync_interval_s": 600}
+    assert r.status_code == 200 and r.json() == {"sync_interval_s": 600, "delivered_status": None}
     for bad in (5, 9, 86401, 100000, "60", 60.5, None, True):
         r = linked.api.patch("/v1/woocommerce/settings", json={"sync_interval_s": bad})
         assert_problem(r, 422, "invalid-field", field="sync_interval_s")
-    assert_problem(linked.api.patch("/v1/woocommerce/settings", json={}), 422, "invalid-field",
-                   field="sync_interval_s")
+    # A PATCH changes the fields it names: {} changes nothing.
+    r = linked.api.patch("/v1/woocommerce/settings", json={})
+    assert r.status_code == 200 and r.json() == {"sync_interval_s": 600, "delivered_status": None}
     assert_problem(linked.api.patch("/v1/woocommerce/settings", json={"interval": 60}), 422,
                    "invalid-field", field="interval")
     assert_problem(linked.api.patch("/v1/woocommerce/settings", data="{",
                                     headers={"Content-Type": "application/json"}),
                    400, "malformed")
     r = linked.api.patch("/v1/woocommerce/settings", json={"sync_interval_s": 10})
-    assert r.status_code == 200 and r.json() == {"sync_interval_s": 10}
+    assert r.status_code == 200 and r.json()["sync_interval_s"] == 10
     r = linked.api.patch("/v1/woocommerce/settings", json={"sync_interval_s": 86400})
-    assert r.status_code == 200 and r.json() == {"sync_interval_s": 86400}
-    assert linked.api.get("/v1/woocommerce/settings").json() == {"sync_interval_s": 86400}
+    assert r.status_code == 200 and r.json()["sync_interval_s"] == 86400
+    assert linked.api.get("/v1/woocommerce/settings").json() == {"sync_interval_s": 86400,
+                                                                 "delivered_status": None}
     assert linked.api.get("/v1/woocommerce/status").json()["sync"]["interval_s"] == 86400
 
 

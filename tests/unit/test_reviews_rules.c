@@ -259,7 +259,8 @@ durations_format_shortest(void **state)
 
 static const char default_json[] =
     "{\"delay\":\"P7D\",\"reminder_delay\":\"P5D\",\"reminder_count\":1,\"expiry\":\"P30D\","
-    "\"channel\":\"email\",\"excluded_product_ids\":[],\"excluded_category_ids\":[],"
+    "\"channel\":\"email\",\"trigger\":\"completed\",\"excluded_product_ids\":[],"
+    "\"excluded_category_ids\":[],"
     "\"auto_approve_min_rating\":4,\"sender_name\":\"\",\"sender_email\":\"\","
     "\"link_base_url\":\"\",\"locale\":\"\",\"country_delays\":{},"
     "\"incentive\":{\"kind\":\"none\",\"coupon_amount\":null,\"coupon_validity_days\":30},"
@@ -277,6 +278,7 @@ settings_defaults(void **state)
     assert_int_equal(s.reminder_count, 1);
     assert_int_equal(s.expiry_s, 30 * DAY);
     assert_int_equal(s.channel, REVIEWS_EMAIL);
+    assert_false(s.trigger_delivered); /* order.completed, as before the setting */
     assert_int_equal(s.nexcluded_products + s.nexcluded_categories + s.noverrides, 0);
     assert_int_equal(s.auto_approve_min, 4);
     assert_string_equal(s.sender_name, "");
@@ -296,7 +298,7 @@ settings_defaults(void **state)
 /* What a merchant might send: ids unsorted with a repeat, P2W, "5". */
 static const char full_input[] =
     "{\"delay\":\"P10D\",\"reminder_delay\":\"P3D\",\"reminder_count\":2,\"expiry\":\"P21D\","
-    "\"channel\":\"order_note\",\"excluded_product_ids\":[99,5,12,5],"
+    "\"channel\":\"order_note\",\"trigger\":\"delivered\",\"excluded_product_ids\":[99,5,12,5],"
     "\"excluded_category_ids\":[7.0],\"auto_approve_min_rating\":null,"
     "\"sender_name\":\"Zo\xc3\xab's Shop\",\"sender_email\":\"reviews@shop.example\","
     "\"link_base_url\":\"https://shop.example/review\",\"locale\":\"pt_BR\","
@@ -310,7 +312,7 @@ static const char full_input[] =
 /* ... and what aftersale shows for it. */
 static const char full_json[] =
     "{\"delay\":\"P10D\",\"reminder_delay\":\"P3D\",\"reminder_count\":2,\"expiry\":\"P21D\","
-    "\"channel\":\"order_note\",\"excluded_product_ids\":[5,12,99],"
+    "\"channel\":\"order_note\",\"trigger\":\"delivered\",\"excluded_product_ids\":[5,12,99],"
     "\"excluded_category_ids\":[7],\"auto_approve_min_rating\":null,"
     "\"sender_name\":\"Zo\xc3\xab's Shop\",\"sender_email\":\"reviews@shop.example\","
     "\"link_base_url\":\"https://shop.example/review\",\"locale\":\"pt_BR\","
@@ -335,6 +337,7 @@ settings_round_trip(void **state)
     assert_int_equal(s.reminder_count, 2);
     assert_int_equal(s.expiry_s, 21 * DAY);
     assert_int_equal(s.channel, REVIEWS_ORDER_NOTE);
+    assert_true(s.trigger_delivered);
     assert_int_equal(s.nexcluded_products, 3); /* sorted, the repeat dropped */
     assert_int_equal(s.excluded_products[0], 5);
     assert_int_equal(s.excluded_products[2], 99);
@@ -514,6 +517,8 @@ settings_errors_name_their_field(void **state)
     refused("{\"reminder_count\":3,\"reminder_delay\":\"P10D\"}", "expiry");
     refused("{\"channel\":\"sms\"}", "channel");
     refused("{\"channel\":1}", "channel");
+    refused("{\"trigger\":\"shipped\"}", "trigger");
+    refused("{\"trigger\":null}", "trigger");
     refused("{\"excluded_product_ids\":{}}", "excluded_product_ids");
     refused("{\"excluded_product_ids\":null}", "excluded_product_ids");
     refused("{\"excluded_product_ids\":[0]}", "excluded_product_ids[0]");

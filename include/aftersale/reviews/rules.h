@@ -42,6 +42,7 @@ struct reviews_settings {
     int reminder_count;         /* default 1, 0..3 */
     int64_t expiry_s;           /* after the request was sent; default P30D */
     enum reviews_channel channel; /* default email */
+    bool trigger_delivered;     /* start from order.delivered; default false: order.completed */
     int64_t excluded_products[REVIEWS_MAX_EXCLUDED];
     int nexcluded_products;
     int64_t excluded_categories[REVIEWS_MAX_EXCLUDED];

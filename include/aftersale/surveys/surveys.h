@@ -47,6 +47,13 @@ struct surveys_order_facts {
 int surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id,
                        struct surveys_order_facts *o, bool *found, struct err *e);
 
+/* Item 4 of the returns rule: *all true when the order has line items in
+ * the snapshot and every one is under a return that is open or ended with
+ * the items back (returns_line_blocked); such an order gets no survey
+ * invitation. In the caller's transaction. */
+int surveys_order_returned(struct db_conn *c, int64_t shop_id, int64_t order_id, bool *all,
+                           struct err *e);
+
 /* A response as the API shows it (new ref) from a row of SURVEY_RESPONSE_COLS. */
 #define SURVEY_RESPONSE_COLS                                                                       \
     "r.id, r.survey_id, r.invitation_id, i.order_id, r.version, r.answers::text, r.other::text,"  \

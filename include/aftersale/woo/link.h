@@ -46,6 +46,13 @@ int woo_shop_init(struct db_conn *c, int64_t shop_id, struct err *e);
  * gets the order's date_modified_gmt. */
 int woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *order,
                      const char **outcome, char *modified_gmt, struct err *e);
+/* order.delivered for an order of the snapshot, once per order (dedupe key
+ * "order.delivered:<id>", whoever says it first): payload the order summary
+ * (as the other order events) plus `source` ("api", "woocommerce") and
+ * `delivered_at` (`at`, a WooCommerce GMT date, or now when NULL). *found
+ * false: no such order (nothing emitted); *emitted false: said before. */
+int woo_orders_delivered(struct db_conn *c, int64_t shop_id, int64_t order_id, const char *at,
+                         const char *source, bool *found, bool *emitted, struct err *e);
 int woo_orders_mark_deleted(struct db_conn *c, int64_t shop_id, int64_t order_id,
                             struct err *e);
 int woo_customers_apply(struct db_conn *c, int64_t shop_id, const json_t *customer, bool created,
