@@ -137,7 +137,9 @@ const struct route routes[] = {
      BODY_JSON_ANY},
     {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
     {"GET", "/returns", returns_handle_page, AUTH_NONE, BODY_NONE},
-    {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_RAW},
+    {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_FORM},
+    /* the portal's request page: a token of scope "return_photos" in the link */
+    {"GET", "/returns/photos/{photo_id}", returns_handle_page_photo, AUTH_NONE, BODY_NONE},
     /* customers, from survey links: the survey token is the credential */
     {"GET", "/v1/public/survey-invitations/{token}", surveys_handle_public_get, AUTH_NONE,
      BODY_NONE},

@@ -529,8 +529,8 @@ photo_add_fn(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     if (!owned)
         return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x->id);
-    if (returns_store_photo_add(c, x->shop_id, x->id, x->type, x->bytes, x->len, &x->photo_id, e) <
-        0)
+    if (returns_store_photo_add(c, x->shop_id, x->id, 0, x->type, x->bytes, x->len,
+                                &x->photo_id, e) < 0)
         return -1;
     x->out = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)x->photo_id, "media_type", x->type,
                        "size", (json_int_t)x->len);

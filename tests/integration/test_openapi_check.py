@@ -857,6 +857,7 @@ def test_spec_routes():
         ("GET", "/v1/returns/report"),
         ("GET", "/returns"),
         ("POST", "/returns"),
+        ("GET", "/returns/photos/{photo_id}"),
         ("POST", "/v1/returns/{id}/approve"),
         ("POST", "/v1/returns/{id}/reject"),
         ("POST", "/v1/returns/{id}/receive"),

@@ -35,5 +35,7 @@ void returns_handle_me_photo_get(struct req *r);
  * order up by number and billing email. */
 void returns_handle_page(struct req *r);
 void returns_handle_page_post(struct req *r);
+/* GET /returns/photos/{photo_id}?token=: a photo shown on the portal's request page. */
+void returns_handle_page_photo(struct req *r);
 
 #endif

@@ -44,11 +44,14 @@ int returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
 int returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,
                         const struct returns_customer *cust, bool *owned, struct err *e);
 
-/* Add a photo (bytes already checked) to request `id`: 409 naming the
- * state after approval, 422 `photos` past RETURNS_PHOTOS_MAX. */
-int returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *type,
-                            const unsigned char *bytes, size_t len, int64_t *photo_id,
-                            struct err *e);
+/* Add a photo (bytes already checked) to request `id`, of its line
+ * `line_item_id` (0: of the whole request): 409 naming the state after
+ * approval, 422 `photos` past RETURNS_PHOTOS_MAX (per line; the photos of
+ * the whole request count apart). The line is not checked here: the
+ * caller passes one of the request's lines. */
+int returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, int64_t line_item_id,
+                            const char *type, const unsigned char *bytes, size_t len,
+                            int64_t *photo_id, struct err *e);
 /* *bytes = new buffer (caller frees with free), NULL when not found. */
 int returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int64_t photo_id,
                             char type[32], unsigned char **bytes, size_t *len, struct err *e);
