@@ -228,7 +228,8 @@ start(struct page *p, const char *title)
                     "box-sizing:border-box}input[type=radio]{width:auto}"
                     "button{font:inherit;padding:.6rem 1.2rem;margin-top:1rem}"
                     ":focus{outline:3px solid #333;outline-offset:2px}"
-                    "[role=alert]{font-weight:600}</style></head><body><main><h1>");
+                    "[role=alert]{font-weight:600}#photos{list-style:none;padding:0;display:flex;"
+                    "flex-wrap:wrap;gap:.5rem}</style></head><body><main><h1>");
     put(&p->b, title);
     buf_puts(&p->b, "</h1>");
 }
