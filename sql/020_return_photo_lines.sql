@@ -4,3 +4,8 @@
 -- without a line, counted under the request's row lock (src/returns/store.c).
 ALTER TABLE return_photos ADD COLUMN line_item_id bigint;
 CREATE INDEX return_photos_request ON return_photos (shop_id, request_id, line_item_id);
+
+-- GET /v1/me/returns: a customer's requests, newest first, by their
+-- WooCommerce customer id or by email.
+CREATE INDEX return_requests_customer ON return_requests (shop_id, customer_id, id);
+CREATE INDEX return_requests_email ON return_requests (shop_id, lower(email), id);

@@ -112,6 +112,7 @@ const struct route routes[] = {
     {"POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay", hooks_handle_replay, AUTH_SHOP, BODY_JSON_OPTIONAL},
     /* customers: a token of scope "returns", checked by the handlers */
     {"POST", "/v1/me/returns", returns_handle_me_create, AUTH_NONE, BODY_JSON},
+    {"GET", "/v1/me/returns", returns_handle_me_list, AUTH_NONE, BODY_NONE},
     {"GET", "/v1/me/returns/{id}", returns_handle_me_get, AUTH_NONE, BODY_NONE},
     {"POST", "/v1/me/returns/{id}/cancel", returns_handle_me_cancel, AUTH_NONE, BODY_JSON_OPTIONAL},
     {"POST", "/v1/me/returns/{id}/photos", returns_handle_me_photo_add, AUTH_NONE, BODY_IMAGE},

@@ -169,6 +169,53 @@ returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filt
     return 0;
 }
 
+int
+returns_store_list_customer(struct db_conn *c, int64_t shop_id,
+                            const struct returns_customer *cust, int64_t before, int limit,
+                            json_t **items, int64_t *next_before, struct err *e)
+{
+    char shop[24], b[24], l[24], cid[24];
+    const char *params[5] = {shop, b, l, cid, cust->email ? cust->email : ""};
+    PGresult *res;
+    int n;
+
+    *items = NULL;
+    *next_before = 0;
+    DB_I64(shop, shop_id);
+    DB_I64(b, before);
+    DB_I64(l, limit + 1);
+    DB_I64(cid, cust->id);
+    /* the same ownership as returns_store_owned: the request's customer,
+     * or its email or its order's billing email (case-insensitive) */
+    res = db_exec(c, "returns_store_list_customer",
+                  REQUEST_JSON
+                  ", q.id FROM return_requests q JOIN orders o ON o.shop_id = q.shop_id"
+                  " AND o.order_id = q.order_id WHERE q.shop_id = $1"
+                  " AND ($2::bigint = 0 OR q.id < $2::bigint)"
+                  " AND (($4::bigint > 0 AND q.customer_id = $4::bigint) OR ($5 <> ''"
+                  "   AND (lower(q.email) = lower($5) OR lower(o.billing_email) = lower($5))))"
+                  " ORDER BY q.id DESC LIMIT $3",
+                  5, params, e);
+    if (res == NULL)
+        return -1;
+    *items = json_array();
+    n = PQntuples(res);
+    for (int i = 0; i < n && i < limit; i++) {
+        json_t *v = parse_text(PQgetvalue(res, i, 0), e);
+        if (v == NULL) {
+            PQclear(res);
+            json_decref(*items);
+            *items = NULL;
+            return -1;
+        }
+        json_array_append_new(*items, v);
+    }
+    if (n > limit)
+        *next_before = atoll(PQgetvalue(res, limit - 1, 1));
+    PQclear(res);
+    return 0;
+}
+
 /* ---- events and messages ------------------------------------------------- */
 
 static int

@@ -867,6 +867,7 @@ def test_spec_routes():
         ("POST", "/v1/returns/{id}/photos"),
         ("GET", "/v1/returns/{id}/photos/{photo_id}"),
         ("POST", "/v1/me/returns"),
+        ("GET", "/v1/me/returns"),
         ("GET", "/v1/me/returns/{id}"),
         ("POST", "/v1/me/returns/{id}/cancel"),
         ("POST", "/v1/me/returns/{id}/photos"),

@@ -28,6 +28,8 @@ void returns_handle_photo_get(struct req *r);
 void returns_handle_me_create(struct req *r);
 void returns_handle_me_get(struct req *r);
 void returns_handle_me_cancel(struct req *r);
+/* GET /v1/me/returns: the customer's requests, newest first, paged. */
+void returns_handle_me_list(struct req *r);
 void returns_handle_me_photo_add(struct req *r);
 void returns_handle_me_photo_get(struct req *r);
 

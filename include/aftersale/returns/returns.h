@@ -67,6 +67,13 @@ int returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_
                        int64_t after, int limit, json_t **items, int64_t *next_after,
                        struct err *e);
 
+/* The requests of `cust` (the same ownership as returns_store_owned),
+ * newest first: ids below `before` (0: from the newest), at most `limit`;
+ * *next_before = the last id given when there are more, else 0. */
+int returns_store_list_customer(struct db_conn *c, int64_t shop_id,
+                                const struct returns_customer *cust, int64_t before, int limit,
+                                json_t **items, int64_t *next_before, struct err *e);
+
 /* The report over requests created in [from, to) (dates or RFC 3339 times,
  * NULL = open): counts by state, resolution and reason (lines and units),
  * the money refunded and credited, and the median hours from request to
