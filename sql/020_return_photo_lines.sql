@@ -9,3 +9,20 @@ CREATE INDEX return_photos_request ON return_photos (shop_id, request_id, line_i
 -- WooCommerce customer id or by email.
 CREATE INDEX return_requests_customer ON return_requests (shop_id, customer_id, id);
 CREATE INDEX return_requests_email ON return_requests (shop_id, lower(email), id);
+
+-- The merchant's alert of a new request (returns.alert), sent at most
+-- once: the job claims the row ('sending') in a committed transaction
+-- before it talks to the SMTP server and marks it 'sent' after. A retry
+-- that finds 'sending' knows an earlier attempt was cut off while the
+-- server may have taken the message (a crash, or a timeout after the
+-- whole message was handed over) and does not send again: the row becomes
+-- 'unconfirmed'. A send that certainly failed gives the claim back.
+CREATE TABLE return_alerts (
+    shop_id    bigint NOT NULL,
+    request_id bigint NOT NULL,
+    status     text NOT NULL CHECK (status IN ('sending', 'sent', 'unconfirmed')),
+    detail     text,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (shop_id, request_id),
+    FOREIGN KEY (shop_id, request_id) REFERENCES return_requests (shop_id, id) ON DELETE CASCADE
+);
