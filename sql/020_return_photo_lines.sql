@@ -26,3 +26,15 @@ CREATE TABLE return_alerts (
     PRIMARY KEY (shop_id, request_id),
     FOREIGN KEY (shop_id, request_id) REFERENCES return_requests (shop_id, id) ON DELETE CASCADE
 );
+
+-- Lanes of outbound jobs. At most one running job per shop AND lane (it
+-- was per shop): webhook deliveries (hooks.deliver, which may wait on a
+-- slow endpoint for WEBHOOK_TIMEOUT_MS) run in the lane 'webhooks', on
+-- their own worker threads (WEBHOOK_WORKERS); everything else that calls
+-- out (WooCommerce, mails) in the lane 'shop'. The claim writes the lane
+-- of the worker that took the job (src/jobs/worker.c decides which kinds
+-- are in which lane); the index is the rule.
+ALTER TABLE jobs ADD COLUMN lane text;
+UPDATE jobs SET lane = 'shop' WHERE status = 'running';
+DROP INDEX jobs_one_running_per_shop;
+CREATE UNIQUE INDEX jobs_one_running_per_shop_lane ON jobs (shop_id, lane) WHERE status = 'running';
