@@ -135,17 +135,21 @@ boundary_of(const char *ct, char out[72])
 
 /* A Content-Disposition parameter (`name`, `filename`) of one header line
  * [h, end): its value, unquoted, into out; -1 when absent or too long. The
- * parameter must start after a ';' so that "filename" never answers for
- * "name". */
+ * parameter must start after a ';' outside quotes, so that "filename"
+ * never answers for "name" and a file called `a; name=b.jpg` does not
+ * rename its field. */
 static int
 disposition_param(const char *h, const char *end, const char *key, char *out, size_t outlen)
 {
     size_t klen = strlen(key);
+    bool quoted = false;
 
     for (const char *p = h; p < end; p++) {
         const char *v;
         size_t n = 0;
-        if (*p != ';')
+        if (*p == '"')
+            quoted = !quoted;
+        if (*p != ';' || quoted)
             continue;
         p++;
         while (p < end && (*p == ' ' || *p == '\t'))

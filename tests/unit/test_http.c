@@ -201,7 +201,8 @@ form_multipart(void **state)
                         "Content-Disposition: form-data; name=\"photos_7\"; filename=\"a b.png\"\r\n"
                         "Content-Type: image/png\r\n\r\n"
                         "\x89PNG\r\n-XyZ\x00" "end--XyZ\r\n--XyZ\r\n"
-                        "Content-Disposition: form-data; filename=\"x\"; name=\"photos_8\"\r\n\r\n"
+                        "Content-Disposition: form-data; filename=\"x; name=evil\"; "
+                        "name=\"photos_8\"\r\n\r\n"
                         "\r\n--XyZ--\r\nepilogue";
     char *copy = malloc(sizeof(body) - 1);
     (void)state;
@@ -217,7 +218,8 @@ form_multipart(void **state)
     assert_int_equal(f.fields[1].len, 19);
     assert_memory_equal(f.fields[1].data, "\x89PNG\r\n-XyZ\x00" "end--XyZ", 19);
     assert_null(form_value(&f, "photos_7")); /* files are not text values */
-    assert_string_equal(f.fields[2].name, "photos_8");
+    assert_string_equal(f.fields[2].name, "photos_8"); /* not "evil": inside quotes */
+    assert_string_equal(f.fields[2].filename, "x; name=evil");
     assert_int_equal(f.fields[2].len, 0);
     form_free(&f);
     /* broken bodies: no boundary, cut short, a part without a name */
