@@ -36,11 +36,14 @@ static const struct option options[] = {
      "address to listen on (0.0.0.0 in the container)"},
     {"PORT", "8080", K_LONG, AT(port), 1, 65535, "TCP port of the HTTP server"},
     {"THREADS", "8", K_LONG, AT(threads), 1, 256,
-     "the HTTP share of the database pool (pool = THREADS + WORKERS + 3 by default); every "
-     "client connection has its own thread"},
+     "the HTTP share of the database pool (pool = THREADS + WORKERS + WEBHOOK_WORKERS + 3 by "
+     "default); every client connection has its own thread"},
     {"WORKERS", "2", K_LONG, AT(workers), 0, 64, "job threads that may call shops (plus one for database-only jobs); 0 = HTTP only"},
+    {"WEBHOOK_WORKERS", "2", K_LONG, AT(webhook_workers), 0, 64,
+     "job threads that only deliver outbound webhooks, so a slow endpoint never holds up the "
+     "shop's other outbound jobs; 0 = the WORKERS deliver them too (none when WORKERS=0)"},
     {"DB_POOL_SIZE", "0", K_LONG, AT(db_pool_size), 0, 1000,
-     "database connections; 0 means THREADS + WORKERS + 3"},
+     "database connections; 0 means THREADS + WORKERS + WEBHOOK_WORKERS + 3"},
     {"DB_ACQUIRE_MS", "10000", K_LONG, AT(db_acquire_ms), 1, 60000,
      "how long a request waits for a free connection before it answers 503"},
     {"ADMIN_TOKEN", NULL, K_OPTIONAL, AT(admin_token), 0, 0,
@@ -196,7 +199,7 @@ config_load(struct config *c, config_getenv_fn get, struct err *e)
         }
     }
     if (c->db_pool_size == 0)
-        c->db_pool_size = c->threads + c->workers + 3;
+        c->db_pool_size = c->threads + c->workers + c->webhook_workers + 3;
     /* MAIL_FROM goes into the From header and the SMTP envelope: a CR, LF
      * or any control or space would break (or inject into) every email. */
     for (const char *p = c->mail_from; p != NULL && *p != '\0'; p++) {

@@ -114,6 +114,7 @@ const struct route routes[] = {
     {"POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay", hooks_handle_replay, AUTH_SHOP, BODY_JSON_OPTIONAL},
     /* customers: a token of scope "returns", checked by the handlers */
     {"POST", "/v1/me/returns", returns_handle_me_create, AUTH_NONE, BODY_JSON},
+    {"GET", "/v1/me/returns", returns_handle_me_list, AUTH_NONE, BODY_NONE},
     {"GET", "/v1/me/returns/{id}", returns_handle_me_get, AUTH_NONE, BODY_NONE},
     {"POST", "/v1/me/returns/{id}/cancel", returns_handle_me_cancel, AUTH_NONE, BODY_JSON_OPTIONAL},
     {"POST", "/v1/me/returns/{id}/photos", returns_handle_me_photo_add, AUTH_NONE, BODY_IMAGE},
@@ -139,7 +140,9 @@ const struct route routes[] = {
      BODY_JSON_ANY},
     {"GET", "/review", reviews_handle_page, AUTH_NONE, BODY_NONE},
     {"GET", "/returns", returns_handle_page, AUTH_NONE, BODY_NONE},
-    {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_RAW},
+    {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_FORM},
+    /* the portal's request page: a token of scope "return_photos" in the link */
+    {"GET", "/returns/photos/{photo_id}", returns_handle_page_photo, AUTH_NONE, BODY_NONE},
     /* customers, from survey links: the survey token is the credential */
     {"GET", "/v1/public/survey-invitations/{token}", surveys_handle_public_get, AUTH_NONE,
      BODY_NONE},

@@ -71,14 +71,16 @@ is_json_type(const char *ct)
 
 /* First call: everything that can be decided from the headers. */
 /* The body cap of the request's route: MAX_BODY_BYTES, or for image
- * uploads ROUTER_IMAGE_MAX_BYTES when larger. */
+ * uploads ROUTER_IMAGE_MAX_BYTES and for forms with files
+ * ROUTER_FORM_MAX_BYTES when larger. */
 static long
 body_cap(const struct req *r)
 {
-    return r->route != NULL && r->route->body == BODY_IMAGE &&
-                   ROUTER_IMAGE_MAX_BYTES > cfg->max_body_bytes
-               ? ROUTER_IMAGE_MAX_BYTES
-               : cfg->max_body_bytes;
+    long own = r->route == NULL                 ? 0
+               : r->route->body == BODY_IMAGE ? ROUTER_IMAGE_MAX_BYTES
+               : r->route->body == BODY_FORM  ? ROUTER_FORM_MAX_BYTES
+                                              : 0;
+    return own > cfg->max_body_bytes ? own : cfg->max_body_bytes;
 }
 
 static void

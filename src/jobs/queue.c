@@ -8,8 +8,10 @@
  * lease runs out, which is how "a job interrupted by a crash runs again"
  * without a janitor process. Claims use
  * FOR UPDATE SKIP LOCKED so workers never wait on each other, and the
- * outbound claim skips shops that already have a job running: one slow
- * shop holds at most one worker. Finishing is fenced by `attempts`, so a
+ * outbound claim skips shops that already have a job running in the
+ * claimer's lane: one slow shop holds at most one worker per lane, and a
+ * slow webhook endpoint (lane "webhooks") never holds up the shop's
+ * WooCommerce calls and mails (lane "shop"; sql/020). Finishing is fenced by `attempts`, so a
  * worker that lost its lease cannot overwrite a newer attempt's outcome.
  */
 #include <inttypes.h>
@@ -228,30 +230,32 @@ jobs_claim_internal(struct db_conn *c, const char *kinds_array, int limit, struc
 }
 
 int
-jobs_claim_outbound(struct db_conn *c, const char *kinds_array, long lease_s, bool *found,
-                    struct job *job, struct err *e)
+jobs_claim_outbound(struct db_conn *c, const char *kinds_array, const char *lane, long lease_s,
+                    bool *found, struct job *job, struct err *e)
 {
     char lease[24];
-    const char *params[2] = {kinds_array, lease};
+    const char *params[3] = {kinds_array, lease, lane};
     PGresult *res;
 
     snprintf(lease, sizeof(lease), "%ld", lease_s);
     res = db_exec(
         c, "jobs_claim_outbound",
-        "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1,"
+        "UPDATE jobs j SET status = 'running', lane = $3, attempts = j.attempts + 1,"
         " lease_until = now() + $2::bigint * interval '1 second', updated_at = now()"
         " FROM (SELECT shop_id, id FROM jobs"
         "  WHERE ((status = 'pending' AND run_at <= now()"
-        "          AND shop_id NOT IN (SELECT shop_id FROM jobs WHERE status = 'running'))"
+        "          AND shop_id NOT IN (SELECT shop_id FROM jobs WHERE status = 'running'"
+        "                               AND lane = $3))"
         "         OR (status = 'running' AND lease_until < now()))"
         "    AND kind = ANY($1::text[])"
         "  ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) t"
         " WHERE j.shop_id = t.shop_id AND j.id = t.id"
         " RETURNING j.shop_id, j.id, j.kind, j.payload::text, j.attempts, j.max_attempts",
-        2, params, e);
+        3, params, e);
     if (res == NULL) {
-        /* jobs_one_running_per_shop: another worker claimed a job of this
-         * shop after our snapshot was taken. Nothing claimed; not an error. */
+        /* jobs_one_running_per_shop_lane: another worker claimed a job of
+         * this shop and lane after our snapshot was taken. Nothing
+         * claimed; not an error. */
         if (strcmp(e->sqlstate, "23505") == 0) {
             *e = (struct err){0};
             *found = false;

@@ -13,6 +13,15 @@
  * poll), and back off while the database is away. The LISTEN thread also
  * renews the leases of the outbound jobs the workers run. Stopping: a
  * flag, a broadcast, and a join; the job in hand finishes first.
+ *
+ * Threads and lanes: thread 0 runs database-only jobs; threads 1..WORKERS
+ * also run outbound jobs of the lane "shop" (WooCommerce calls, mails);
+ * WEBHOOK_WORKERS more threads run only webhook deliveries, the lane
+ * "webhooks". A shop has at most one running job per lane (sql/020), so
+ * an endpoint that answers after WEBHOOK_TIMEOUT_MS holds neither the
+ * shop's other outbound jobs nor the threads they run on. With
+ * WEBHOOK_WORKERS=0 the shop lane's threads run the deliveries too, in
+ * the lane "shop" (one lane, as before lanes existed).
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -183,7 +192,8 @@ static struct {
     pthread_cond_t cv;
     unsigned long wake_seq;
     atomic_bool stop;
-    char internal_kinds[512], outbound_kinds[512];
+    char internal_kinds[512], outbound_kinds[512], webhook_kinds[128];
+    int first_webhook_thread; /* threads from here on serve the lane "webhooks" */
     struct running *running; /* [nthreads], under mu: the outbound job each worker runs */
 } w = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -545,6 +555,7 @@ renew_leases(PGconn *pg)
 
 struct claim {
     long lease_s;
+    bool webhooks; /* the claimer serves the lane "webhooks" */
     bool found;
     struct job job;
 };
@@ -553,7 +564,9 @@ static int
 claim_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct claim *cl = ctx;
-    return jobs_claim_outbound(c, w.outbound_kinds, cl->lease_s, &cl->found, &cl->job, e);
+    return jobs_claim_outbound(c, cl->webhooks ? w.webhook_kinds : w.outbound_kinds,
+                               cl->webhooks ? "webhooks" : "shop", cl->lease_s, &cl->found,
+                               &cl->job, e);
 }
 
 struct finish {
@@ -575,7 +588,8 @@ finish_fn(struct db_conn *c, void *ctx, struct err *e)
 static int
 run_outbound(struct job_env *env, struct err *unavailable)
 {
-    struct claim cl = {.lease_s = env->cfg->job_lease_s};
+    struct claim cl = {.lease_s = env->cfg->job_lease_s,
+                       .webhooks = env->worker >= w.first_webhook_thread};
     struct job_outcome out = {0};
     struct finish f = {.out = &out, .cfg = env->cfg};
     struct err e = {0};
@@ -701,7 +715,7 @@ static void *
 worker_main(void *arg)
 {
     struct job_env env = {.cfg = w.cfg, .worker = (int)(intptr_t)arg};
-    bool internal_only = env.worker == 0;
+    bool internal_only = env.worker == 0, webhooks = env.worker >= w.first_webhook_thread;
     int single = 0;
     long ceiling = 0;
 
@@ -709,7 +723,7 @@ worker_main(void *arg)
     while (!atomic_load(&w.stop)) {
         unsigned long seen = wake_seq_now();
         struct err unavailable = {0}; /* kind ERR_UNAVAILABLE: the database is away */
-        int did = run_internal(&env, &single, &unavailable);
+        int did = webhooks ? 0 : run_internal(&env, &single, &unavailable);
         if (unavailable.kind == ERR_NONE && !internal_only && !atomic_load(&w.stop))
             did += run_outbound(&env, &unavailable);
         if (unavailable.kind != ERR_NONE) {
@@ -777,15 +791,33 @@ listener_main(void *arg)
     return NULL;
 }
 
-static void
-kinds_array(bool outbound, char *out, size_t len)
+/* The kinds of the lane "webhooks": outbound calls to the merchant's own
+ * endpoints, whose answer may take WEBHOOK_TIMEOUT_MS. */
+static bool
+webhook_lane(const char *kind)
 {
+    return strcmp(kind, "hooks.deliver") == 0;
+}
+
+/* The JSON-ish text array of the internal kinds, or of the outbound kinds
+ * of the lane "shop" (without the webhook lane's when `split`), or (lane
+ * "webhooks") of the webhook lane's. */
+enum kinds_of { KINDS_INTERNAL, KINDS_SHOP, KINDS_WEBHOOKS };
+
+static void
+kinds_array(enum kinds_of which, bool split, char *out, size_t len)
+{
+    bool outbound = which != KINDS_INTERNAL;
     size_t used = (size_t)snprintf(out, len, "{");
     for (size_t i = 0; i < NKINDS; i++)
-        if ((kinds[i].run != NULL) == outbound && used < len)
+        if ((kinds[i].run != NULL) == outbound && used < len &&
+            (which == KINDS_INTERNAL ||
+             (which == KINDS_WEBHOOKS ? webhook_lane(kinds[i].name)
+                                      : !(split && webhook_lane(kinds[i].name)))))
             used += (size_t)snprintf(out + used, len - used, "%s\"%s\"", used > 1 ? "," : "",
                                      kinds[i].name);
-    for (size_t i = 0; atomic_load(&test_kinds_on) && i < NTEST_KINDS; i++)
+    for (size_t i = 0; atomic_load(&test_kinds_on) && which != KINDS_WEBHOOKS && i < NTEST_KINDS;
+         i++)
         if ((test_kinds[i].run != NULL) == outbound && used < len)
             used += (size_t)snprintf(out + used, len - used, "%s\"%s\"", used > 1 ? "," : "",
                                      test_kinds[i].name);
@@ -805,11 +837,13 @@ jobs_workers_start(const struct config *cfg)
     pthread_cond_init(&w.cv, &attr);
     pthread_condattr_destroy(&attr);
     atomic_store(&test_kinds_on, cfg->job_test_kinds == 1);
-    kinds_array(false, w.internal_kinds, sizeof(w.internal_kinds));
-    kinds_array(true, w.outbound_kinds, sizeof(w.outbound_kinds));
+    kinds_array(KINDS_INTERNAL, false, w.internal_kinds, sizeof(w.internal_kinds));
+    kinds_array(KINDS_SHOP, cfg->webhook_workers > 0, w.outbound_kinds, sizeof(w.outbound_kinds));
+    kinds_array(KINDS_WEBHOOKS, true, w.webhook_kinds, sizeof(w.webhook_kinds));
     if (cfg->workers == 0)
         return 0; /* no workers: this process only serves HTTP */
-    w.nthreads = (int)cfg->workers + 1;
+    w.first_webhook_thread = (int)cfg->workers + 1;
+    w.nthreads = w.first_webhook_thread + (int)cfg->webhook_workers;
     w.threads = xcalloc((size_t)w.nthreads, sizeof(*w.threads));
     w.running = xcalloc((size_t)w.nthreads, sizeof(*w.running));
     for (int i = 0; i < w.nthreads; i++)

@@ -623,6 +623,8 @@ mail_send(const struct mail_server *s, const struct mail_message *m, time_t date
     CURL *curl = NULL;
     CURLcode rc;
 
+    if (m->outcome_unknown)
+        *m->outcome_unknown = false;
     msg = mail_build(m, date, e);
     if (msg == NULL) {
         res = MAIL_FAIL;
@@ -679,6 +681,12 @@ mail_send(const struct mail_server *s, const struct mail_message *m, time_t date
         res = MAIL_OK;
         goto out;
     }
+    /* Every byte handed over and no error reply to the data: the server
+     * may have queued the message before the failure (RFC 1047). A failure
+     * earlier (connect, MAIL FROM, RCPT, mid-body) leaves nothing queued:
+     * a server drops a message whose final dot never came. */
+    if (m->outcome_unknown)
+        *m->outcome_unknown = up.len > 0 && up.off == up.len && code < 400;
     /* The last reply code decides: 5xx is the server's final word (unknown
      * recipient, policy, bad credentials); 4xx and everything without a
      * reply (refused, timeout, TLS) may work later. */

@@ -91,7 +91,8 @@ outreach_send_email(const struct config *cfg, const struct outreach_settings *s,
         .to_name = m->to_name != NULL && m->to_name[0] != '\0' ? m->to_name : NULL,
         .to_addr = m->to_addr, .reply_to = s->reply_to[0] ? s->reply_to : NULL,
         .subject = m->subject, .text = m->text, .html = m->html,
-        .unsubscribe_url = m->unsubscribe_url, .message_id = m->message_id};
+        .unsubscribe_url = m->unsubscribe_url, .message_id = m->message_id,
+        .outcome_unknown = m->outcome_unknown};
 
     return mail_send(&server, &msg, time(NULL), e);
 }

@@ -504,6 +504,44 @@ returns_handle_me_get(struct req *r)
         reply_json_take(r, 200, x.out);
 }
 
+struct me_list {
+    int64_t shop_id, before, next;
+    int limit;
+    const struct returns_customer *cust;
+    json_t *out;
+};
+
+static int
+me_list_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct me_list *x = ctx;
+
+    json_decref(x->out);
+    x->out = NULL;
+    return returns_store_list_customer(c, x->shop_id, x->cust, x->before, x->limit, &x->out,
+                                       &x->next, e);
+}
+
+/* GET /v1/me/returns: the token's customer's requests, newest first (the
+ * cursor carries the last id given: the next page is below it). */
+void
+returns_handle_me_list(struct req *r)
+{
+    struct customer cu;
+    struct me_list x = {0};
+    struct err e = {0};
+
+    if (customer_or_reply(r, &cu) < 0 || req_page_or_reply(r, &x.limit, &x.before) < 0)
+        return;
+    x.shop_id = cu.claims.shop_id;
+    x.cust = &cu.cust;
+    if (db_run(me_list_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    reply_page_take(r, x.out, x.next);
+}
+
 /* ---- photos ------------------------------------------------------------------ */
 
 struct photo_ctx {
@@ -529,8 +567,8 @@ photo_add_fn(struct db_conn *c, void *ctx, struct err *e)
         return -1;
     if (!owned)
         return err_set(e, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x->id);
-    if (returns_store_photo_add(c, x->shop_id, x->id, x->type, x->bytes, x->len, &x->photo_id, e) <
-        0)
+    if (returns_store_photo_add(c, x->shop_id, x->id, 0, x->type, x->bytes, x->len,
+                                &x->photo_id, e) < 0)
         return -1;
     x->out = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)x->photo_id, "media_type", x->type,
                        "size", (json_int_t)x->len);

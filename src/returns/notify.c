@@ -20,6 +20,16 @@
  * duplicate; an order note carries the tag "[R-1042 approved]" and the
  * job looks for it among the order's notes before posting, so a note is
  * not posted twice. This is at-least-once, like review requests.
+ *
+ * The merchant's alert is at-most-once instead, and so sent exactly once
+ * whenever the server took it: the job claims its row of return_alerts
+ * ('sending', committed) before it talks to the SMTP server and marks it
+ * 'sent' after. A send that certainly failed (refused, 4xx/5xx, cut off
+ * before the final dot) gives the claim back and is retried. A send whose
+ * outcome is unknown (the whole message handed over, then a timeout or a
+ * lost connection: mail_message.outcome_unknown), or a retry that finds
+ * 'sending' (the attempt before it crashed or lost its lease mid-send),
+ * is not sent again: the row and the job's result say 'unconfirmed'.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +38,7 @@
 
 #include "aftersale/core/buf.h"
 #include "aftersale/core/jx.h"
+#include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/mail/templates.h"
 #include "aftersale/outreach/catalogue.h"
@@ -471,13 +482,65 @@ alert_load_fn(struct db_conn *c, void *p, struct err *e)
     return x->found ? load_common(c, x, e) : 0;
 }
 
-static int
-alert_mark_fn(struct db_conn *c, void *p, struct err *e)
-{
-    struct nctx *x = p;
+/* The alert's row in return_alerts: claimed before the send, so a retry
+ * can tell "never tried" from "cut off while the server may have taken it". */
+struct alert_claim {
+    struct nctx *x;
+    const char *set;    /* alert_set_fn: the status to write; NULL: give the claim back */
+    const char *detail; /* why, for 'unconfirmed' */
+    char found[16];     /* alert_claim_fn: the status an earlier attempt left, "" if none */
+};
 
-    return outreach_contact_record(c, x->shop_id, x->os.alert_email, "returns", "return_alert",
-                                   x->request_id, OUTREACH_TRANSACTIONAL, e);
+static int
+alert_claim_fn(struct db_conn *c, void *p, struct err *e)
+{
+    struct alert_claim *a = p;
+    char shop[24], rid[24];
+    const char *params[2] = {shop, rid};
+    PGresult *res;
+
+    DB_I64(shop, a->x->shop_id);
+    DB_I64(rid, a->x->request_id);
+    a->found[0] = '\0';
+    res = db_exec(c, "returns_alert_claim",
+                  "WITH mine AS (INSERT INTO return_alerts (shop_id, request_id, status)"
+                  " VALUES ($1, $2, 'sending') ON CONFLICT (shop_id, request_id) DO NOTHING"
+                  " RETURNING 1)"
+                  " SELECT status FROM return_alerts WHERE shop_id = $1 AND request_id = $2"
+                  " AND NOT EXISTS (SELECT 1 FROM mine)",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1)
+        snprintf(a->found, sizeof(a->found), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int
+alert_set_fn(struct db_conn *c, void *p, struct err *e)
+{
+    struct alert_claim *a = p;
+    char shop[24], rid[24];
+    const char *params[4] = {shop, rid, a->set, a->detail};
+
+    DB_I64(shop, a->x->shop_id);
+    DB_I64(rid, a->x->request_id);
+    if (a->set == NULL)
+        return db_exec_cmd(c, "returns_alert_release",
+                           "DELETE FROM return_alerts WHERE shop_id = $1 AND request_id = $2"
+                           " AND status = 'sending'",
+                           2, params, e);
+    if (db_exec_cmd(c, "returns_alert_set",
+                    "UPDATE return_alerts SET status = $3, detail = $4, updated_at = now()"
+                    " WHERE shop_id = $1 AND request_id = $2",
+                    4, params, e) < 0)
+        return -1;
+    return strcmp(a->set, "sent") != 0
+               ? 0
+               : outreach_contact_record(c, a->x->shop_id, a->x->os.alert_email, "returns",
+                                         "return_alert", a->x->request_id,
+                                         OUTREACH_TRANSACTIONAL, e);
 }
 
 /* The merchant's alert, in the shop's default locale. */
@@ -534,6 +597,7 @@ void
 returns_job_alert(struct job_env *env, const struct job *job, struct job_outcome *out)
 {
     struct nctx x = {.cfg = env->cfg, .shop_id = job->shop_id};
+    struct alert_claim claim = {.x = &x};
     struct err e = {0};
     char msgid[96], order[24], *link = NULL, *subject = NULL, *text = NULL, *body = NULL,
                                *html = NULL;
@@ -565,21 +629,74 @@ returns_job_alert(struct job_env *env, const struct job *job, struct job_outcome
     html = outreach_email_html(x.locale, &x.os, brand, subject, body, NULL);
     snprintf(msgid, sizeof(msgid), "<return-alert-%" PRId64 "-%" PRId64 "@aftersale>", x.shop_id,
              x.request_id);
+    /* Claim before the send (committed): the one guard that survives a
+     * crash in the middle of it. */
+    if (db_tx(alert_claim_fn, &claim, &e) < 0) {
+        out->status = JOB_RETRY;
+        out->err = e;
+        goto done;
+    }
+    if (strcmp(claim.found, "sent") == 0) {
+        out->result = json_pack("{s:s}", "skipped", "sent already");
+        goto done;
+    }
+    if (claim.found[0] != '\0') {
+        /* An earlier attempt was cut off while the server may have taken
+         * the message: sending again could make it two. Say so instead. */
+        claim.set = "unconfirmed";
+        claim.detail = "an earlier attempt was interrupted while sending (crash or lost lease)";
+        if (strcmp(claim.found, "unconfirmed") != 0 && db_tx(alert_set_fn, &claim, &e) < 0) {
+            out->status = JOB_RETRY;
+            out->err = e;
+            goto done;
+        }
+        log_take(LOG_WARN, "returns alert not sent again",
+                 json_pack("{s:I, s:I, s:s}", "shop_id", (json_int_t)x.shop_id, "request_id",
+                           (json_int_t)x.request_id, "reason", claim.detail));
+        out->result = json_pack("{s:s, s:s}", "unconfirmed", claim.detail, "to",
+                                x.os.alert_email);
+        goto done;
+    }
     {
+        bool unknown = false;
         struct outreach_email m = {.shop_name = x.shop_name,
                                    .to_addr = x.os.alert_email,
                                    .subject = subject,
                                    .text = text,
                                    .html = html,
-                                   .message_id = msgid};
+                                   .message_id = msgid,
+                                   .outcome_unknown = &unknown};
         enum mail_result r = outreach_send_email(env->cfg, &x.os, &m, &e);
+        if (r != MAIL_OK && unknown) {
+            /* Handed over, then no answer: perhaps delivered. Not again. */
+            struct err e2 = {0};
+            claim.set = "unconfirmed";
+            claim.detail = e.detail;
+            if (db_tx(alert_set_fn, &claim, &e2) < 0) {
+                out->status = JOB_RETRY; /* the retry finds 'sending': not sent again */
+                out->err = e2;
+                goto done;
+            }
+            out->result = json_pack("{s:s, s:s}", "unconfirmed", e.detail, "to",
+                                    x.os.alert_email);
+            goto done;
+        }
         if (r != MAIL_OK) {
+            /* Certainly not taken: give the claim back so a retry sends. */
+            struct err e2 = {0};
+            claim.set = NULL;
             out->status = r == MAIL_RETRY ? JOB_RETRY : JOB_FAIL;
             out->err = e;
+            if (db_tx(alert_set_fn, &claim, &e2) < 0)
+                out->status = JOB_RETRY;
             goto done;
         }
     }
-    if (db_tx(alert_mark_fn, &x, &e) < 0) {
+    claim.set = "sent";
+    claim.detail = NULL;
+    if (db_tx(alert_set_fn, &claim, &e) < 0) {
+        /* Sent, not recorded: the retry finds 'sending' and does not send
+         * again (it says 'unconfirmed'). */
         out->status = JOB_RETRY;
         out->err = e;
         goto done;

@@ -35,6 +35,7 @@
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/http/auth.h"
+#include "aftersale/http/form.h"
 #include "aftersale/http/server.h"
 #include "aftersale/http/token.h"
 #include "aftersale/returns/handlers.h"
@@ -74,6 +75,14 @@ enum word {
     W_CREDIT,
     W_EXCHANGE,
     W_UNKNOWN_SHOP,
+    W_PHOTOS,
+    W_PHOTO_BIG,
+    W_PHOTO_TYPE,
+    W_PHOTO_MANY,
+    W_PHOTOS_AGAIN,
+    W_STATUS,
+    W_YOUR_PHOTOS,
+    W_PHOTO_ALT,
     W_COUNT
 };
 
@@ -102,7 +111,15 @@ static const char *const words[2][W_COUNT] = {
      "A refund",
      "Store credit",
      "An exchange (the shop will contact you)",
-     "This shop has no returns portal."},
+     "This shop has no returns portal.",
+     "Photos (optional: up to 5, JPEG, PNG or WebP, 5 MB each)",
+     "is larger than 5 MB",
+     "is not a JPEG, PNG or WebP image",
+     "At most 5 photos per item",
+     "Please choose your photos again.",
+     "Status",
+     "Your photos",
+     "Photo"},
     {"Artikel zur\xc3\xbc"
      "cksenden",
      "Geben Sie Ihre Bestellnummer und die E-Mail-Adresse der Bestellung ein.",
@@ -139,7 +156,17 @@ static const char *const words[2][W_COUNT] = {
      "Ein Guthaben",
      "Einen Umtausch (der Shop meldet sich)",
      "Dieser Shop hat kein R\xc3\xbc"
-     "ckgabeportal."},
+     "ckgabeportal.",
+     "Fotos (optional: bis zu 5, JPEG, PNG oder WebP, je 5 MB)",
+     "ist gr\xc3\xb6\xc3\x9f"
+     "er als 5 MB",
+     "ist kein JPEG-, PNG- oder WebP-Bild",
+     "H\xc3\xb6"
+     "chstens 5 Fotos pro Artikel",
+     "Bitte w\xc3\xa4hlen Sie Ihre Fotos erneut aus.",
+     "Status",
+     "Ihre Fotos",
+     "Foto"},
 };
 
 struct page {
@@ -201,7 +228,8 @@ start(struct page *p, const char *title)
                     "box-sizing:border-box}input[type=radio]{width:auto}"
                     "button{font:inherit;padding:.6rem 1.2rem;margin-top:1rem}"
                     ":focus{outline:3px solid #333;outline-offset:2px}"
-                    "[role=alert]{font-weight:600}</style></head><body><main><h1>");
+                    "[role=alert]{font-weight:600}#photos{list-style:none;padding:0;display:flex;"
+                    "flex-wrap:wrap;gap:.5rem}</style></head><body><main><h1>");
     put(&p->b, title);
     buf_puts(&p->b, "</h1>");
 }
@@ -216,7 +244,7 @@ finish(struct page *p, int status)
     /* no script at all; forms post here only */
     req_add_header(p->r, "Content-Security-Policy",
                    "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-none'; "
-                   "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+                   "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
     req_add_header(p->r, "Referrer-Policy", "no-referrer");
     req_add_header(p->r, "Cache-Control", "no-store");
     reply_text_take(p->r, status, "text/html; charset=utf-8", buf_steal(&p->b), len);
@@ -251,47 +279,6 @@ lookup_form(struct page *p, const char *alert, const char *order, const char *em
 }
 
 /* ---- forms ---------------------------------------------------------------- */
-
-static int
-hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* The decoded value of `key` in an application/x-www-form-urlencoded body:
- * a new string, or NULL when absent. */
-static char *
-form_get(const char *body, size_t len, const char *key)
-{
-    size_t klen = strlen(key), i = 0;
-
-    while (i < len) {
-        size_t end = i;
-        while (end < len && body[end] != '&')
-            end++;
-        if (end - i > klen && strncmp(body + i, key, klen) == 0 && body[i + klen] == '=') {
-            char *out = xmalloc(end - i), *o = out;
-            for (size_t j = i + klen + 1; j < end; j++) {
-                if (body[j] == '+') {
-                    *o++ = ' ';
-                } else if (body[j] == '%' && j + 2 < end && hexval(body[j + 1]) >= 0 &&
-                           hexval(body[j + 2]) >= 0) {
-                    *o++ = (char)(hexval(body[j + 1]) * 16 + hexval(body[j + 2]));
-                    j += 2;
-                } else {
-                    *o++ = body[j];
-                }
-            }
-            *o = '\0';
-            return out;
-        }
-        i = end + 1;
-    }
-    return NULL;
-}
 
 /* The peer's address as text ("127.0.0.1", "::1"), "?" when unknown. */
 static void
@@ -529,19 +516,93 @@ label_of(const struct page *p, const json_t *reason)
     return s ? s : jx_str(reason, "code");
 }
 
+/* The value sent before for `<prefix><id>` (a form shown again with an
+ * error), or NULL. Borrowed from prev. */
+static const char *
+prev_value(const struct form *prev, const char *prefix, int64_t id)
+{
+    char key[FORM_MAX_NAME];
+
+    if (prev == NULL)
+        return NULL;
+    snprintf(key, sizeof(key), "%s%" PRId64, prefix, id);
+    return form_value(prev, key);
+}
+
+static bool
+same(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* One fieldset per line: quantity, reason, note and photos, with what the
+ * customer chose before when the form comes back with an error. */
 static void
-choose_form(struct page *p, const struct lookup *x, const char *token)
+line_fieldset(struct page *p, const struct lookup *x, const json_t *line, const struct form *prev)
+{
+    int64_t id = json_integer_value(json_object_get(line, "line_item_id"));
+    const char *qty = prev_value(prev, "qty_", id), *why = prev_value(prev, "reason_", id);
+    const char *note = prev_value(prev, "note_", id);
+    json_t *reason;
+    size_t k;
+
+    buf_puts(&p->b, "<fieldset><legend>");
+    put(&p->b, jx_str(line, "name"));
+    buf_printf(&p->b, "</legend><label for=\"q%" PRId64 "\">", id);
+    put(&p->b, w(p, W_QTY));
+    buf_printf(&p->b, "</label><select id=\"q%" PRId64 "\" name=\"qty_%" PRId64 "\">", id, id);
+    for (json_int_t q = 0; q <= json_integer_value(json_object_get(line, "left")); q++)
+        buf_printf(&p->b, "<option%s>%" JSON_INTEGER_FORMAT "</option>",
+                   qty && atoll(qty) == q && q > 0 ? " selected" : "", q);
+    buf_printf(&p->b, "</select><label for=\"r%" PRId64 "\">", id);
+    put(&p->b, w(p, W_REASON));
+    buf_printf(&p->b, "</label><select id=\"r%" PRId64 "\" name=\"reason_%" PRId64 "\">", id, id);
+    json_array_foreach(json_object_get(x->settings, "reasons"), k, reason)
+    {
+        buf_puts(&p->b, "<option value=\"");
+        put(&p->b, jx_str(reason, "code"));
+        buf_puts(&p->b, same(why, jx_str(reason, "code")) ? "\" selected>" : "\">");
+        put(&p->b, label_of(p, reason));
+        buf_puts(&p->b, "</option>");
+    }
+    buf_printf(&p->b, "</select><label for=\"n%" PRId64 "\">", id);
+    put(&p->b, w(p, W_NOTE));
+    buf_printf(&p->b,
+               "</label><textarea id=\"n%" PRId64 "\" name=\"note_%" PRId64
+               "\" rows=\"2\" maxlength=\"2000\">",
+               id, id);
+    put(&p->b, note ? note : "");
+    buf_printf(&p->b, "</textarea><label for=\"p%" PRId64 "\">", id);
+    put(&p->b, w(p, W_PHOTOS));
+    buf_printf(&p->b,
+               "</label><input id=\"p%" PRId64 "\" name=\"photos_%" PRId64
+               "\" type=\"file\" multiple accept=\"image/jpeg,image/png,image/webp\"></fieldset>",
+               id, id);
+}
+
+/* The request form. `alert_html` (already escaped) opens it when the
+ * customer's last try was refused; `prev` is that try's form. */
+static void
+choose_form(struct page *p, const struct lookup *x, const char *token, const struct form *prev,
+            const char *alert_html)
 {
     static const char *const kinds[] = {"refund", "store_credit", "exchange"};
     static const enum word kind_words[] = {W_REFUND, W_CREDIT, W_EXCHANGE};
     const json_t *res = json_object_get(x->settings, "resolutions");
+    const char *chosen = prev ? form_value(prev, "resolution") : NULL;
     size_t i, k;
-    json_t *line, *reason;
-    bool first = true;
+    json_t *line;
+    bool first = true, any = false;
 
+    if (alert_html) {
+        buf_puts(&p->b, "<div role=\"alert\">");
+        buf_puts(&p->b, alert_html);
+        buf_puts(&p->b, "</div>");
+    }
+    /* multipart: the photos go with the rest of the form, no script */
     buf_printf(&p->b,
-               "<form method=\"post\" action=\"/returns?shop=%" PRId64 "&amp;lang=%s\">"
-               "<input type=\"hidden\" name=\"token\" value=\"",
+               "<form method=\"post\" enctype=\"multipart/form-data\" action=\"/returns?shop=%" PRId64
+               "&amp;lang=%s\"><input type=\"hidden\" name=\"token\" value=\"",
                p->shop_id, p->lang_code);
     put(&p->b, token);
     buf_printf(&p->b, "\"><input type=\"hidden\" name=\"order\" value=\"%" PRId64 "\"><h2>",
@@ -550,36 +611,13 @@ choose_form(struct page *p, const struct lookup *x, const char *token)
     buf_puts(&p->b, "</h2>");
     json_array_foreach(x->lines, i, line)
     {
-        int64_t id = json_integer_value(json_object_get(line, "line_item_id"));
-        buf_puts(&p->b, "<fieldset><legend>");
-        put(&p->b, jx_str(line, "name"));
-        buf_printf(&p->b, "</legend><label for=\"q%" PRId64 "\">", id);
-        put(&p->b, w(p, W_QTY));
-        buf_printf(&p->b, "</label><select id=\"q%" PRId64 "\" name=\"qty_%" PRId64 "\">", id, id);
-        for (json_int_t q = 0; q <= json_integer_value(json_object_get(line, "left")); q++)
-            buf_printf(&p->b, "<option>%" JSON_INTEGER_FORMAT "</option>", q);
-        buf_printf(&p->b, "</select><label for=\"r%" PRId64 "\">", id);
-        put(&p->b, w(p, W_REASON));
-        buf_printf(&p->b, "</label><select id=\"r%" PRId64 "\" name=\"reason_%" PRId64 "\">", id,
-                   id);
-        json_array_foreach(json_object_get(x->settings, "reasons"), k, reason)
-        {
-            buf_puts(&p->b, "<option value=\"");
-            put(&p->b, jx_str(reason, "code"));
-            buf_puts(&p->b, "\">");
-            put(&p->b, label_of(p, reason));
-            buf_puts(&p->b, "</option>");
-        }
-        buf_printf(&p->b, "</select><label for=\"n%" PRId64 "\">", id);
-        put(&p->b, w(p, W_NOTE));
-        buf_printf(&p->b,
-                   "</label><textarea id=\"n%" PRId64 "\" name=\"note_%" PRId64
-                   "\" rows=\"2\" maxlength=\"2000\"></textarea></fieldset>",
-                   id, id);
+        line_fieldset(p, x, line, prev);
     }
     buf_puts(&p->b, "<fieldset><legend>");
     put(&p->b, w(p, W_RESOLUTION));
     buf_puts(&p->b, "</legend>");
+    for (k = 0; k < 2; k++)
+        any = any || (json_is_true(json_object_get(res, kinds[k])) && same(chosen, kinds[k]));
     for (k = 0; k < 3; k++) {
         /* an exchange needs a replacement chosen with the shop: offered
          * here only as a wish when the shop offers exchanges, never as a
@@ -587,7 +625,7 @@ choose_form(struct page *p, const struct lookup *x, const char *token)
         if (!json_is_true(json_object_get(res, kinds[k])) || k == 2)
             continue;
         buf_printf(&p->b, "<label><input type=\"radio\" name=\"resolution\" value=\"%s\"%s> ",
-                   kinds[k], first ? " checked" : "");
+                   kinds[k], (any ? same(chosen, kinds[k]) : first) ? " checked" : "");
         put(&p->b, w(p, kind_words[k]));
         buf_puts(&p->b, "</label>");
         first = false;
@@ -598,9 +636,9 @@ choose_form(struct page *p, const struct lookup *x, const char *token)
 }
 
 static void
-lookup_page(struct page *p, const char *body, size_t len)
+lookup_page(struct page *p, const struct form *f)
 {
-    char *order = form_get(body, len, "order"), *email = form_get(body, len, "email");
+    const char *order = form_value(f, "order"), *email = form_value(f, "email");
     struct lookup x = {.shop_id = p->shop_id};
     struct err e = {0};
     char *end = NULL, *token = NULL, addr[64];
@@ -644,14 +682,29 @@ lookup_page(struct page *p, const char *body, size_t len)
         reply_problem(p->r, ERR_INTERNAL, NULL, "could not mint a customer token");
         goto out;
     }
-    choose_form(p, &x, token);
+    choose_form(p, &x, token, NULL, NULL);
     finish(p, 200);
 out:
     free(token);
-    free(order);
-    free(email);
     lookup_clear(&x);
 }
+
+/* ---- the request, with its photos ------------------------------------------- */
+
+/* A photo of the form, checked, for one line being returned. */
+struct photo {
+    int64_t line_item_id;
+    const struct form_field *field; /* borrowed from the form */
+    const char *type;               /* image/jpeg, image/png, image/webp */
+};
+
+/* What was wrong with the customer's try: shown above the form again. */
+struct problem {
+    int64_t line_item_id;  /* 0: not about one line */
+    const char *filename;  /* borrowed; NULL when not about one photo */
+    enum word what;
+};
+#define PROBLEMS_MAX 16
 
 struct submit {
     int64_t shop_id;
@@ -659,20 +712,41 @@ struct submit {
     struct returns_customer cust;
     json_t *out, *settings;
     const char *locale; /* the page's language: the request's messages are written in it */
+    const struct photo *photos;
+    size_t nphotos;
+    struct lookup shop; /* its token secret signs the photos' links */
 };
 
 static int
 submit_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct submit *s = ctx;
+    int64_t id, photo_id;
 
     json_decref(s->out);
     s->out = NULL;
     json_decref(s->settings);
     s->settings = NULL;
-    if (returns_store_create(c, s->shop_id, s->body, &s->cust, "customer", &s->out, e) < 0 ||
-        returns_store_set_locale(c, s->shop_id, json_integer_value(json_object_get(s->out, "id")),
-                                 s->locale, e) < 0)
+    if (returns_store_create(c, s->shop_id, s->body, &s->cust, "customer", &s->out, e) < 0)
+        return -1;
+    id = json_integer_value(json_object_get(s->out, "id"));
+    if (returns_store_set_locale(c, s->shop_id, id, s->locale, e) < 0)
+        return -1;
+    /* in the creation's transaction: a request is never left without the
+     * photos the customer sent with it */
+    for (size_t i = 0; i < s->nphotos; i++)
+        if (returns_store_photo_add(c, s->shop_id, id, s->photos[i].line_item_id,
+                                    s->photos[i].type,
+                                    (const unsigned char *)s->photos[i].field->data,
+                                    s->photos[i].field->len, &photo_id, e) < 0)
+            return -1;
+    if (s->nphotos > 0) {
+        json_decref(s->out);
+        s->out = NULL;
+        if (returns_store_get(c, s->shop_id, id, &s->out, e) < 0)
+            return -1;
+    }
+    if (shop_fn(c, &s->shop, e) < 0)
         return -1;
     return returns_settings_load(c, s->shop_id, &s->settings, e);
 }
@@ -680,46 +754,270 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
 /* Build the request from the form's qty_<line>, reason_<line> and
  * note_<line> fields. */
 static json_t *
-request_from_form(const char *body, size_t len, int64_t order_id, const char *resolution)
+request_from_form(const struct form *f, int64_t order_id, const char *resolution)
 {
     json_t *lines = json_array();
-    size_t i = 0;
 
-    while (i < len) {
-        size_t end = i;
-        while (end < len && body[end] != '&')
-            end++;
-        if (end - i > 4 && strncmp(body + i, "qty_", 4) == 0) {
-            long long id = strtoll(body + i + 4, NULL, 10);
-            char key[48], *q, *reason, *note;
-            snprintf(key, sizeof(key), "qty_%lld", id);
-            q = form_get(body, len, key);
-            snprintf(key, sizeof(key), "reason_%lld", id);
-            reason = form_get(body, len, key);
-            snprintf(key, sizeof(key), "note_%lld", id);
-            note = form_get(body, len, key);
-            if (q && atoi(q) > 0 && id > 0)
-                json_array_append_new(lines,
-                                      json_pack("{s:I, s:i, s:s, s:s}", "line_item_id",
-                                                (json_int_t)id, "quantity", atoi(q), "reason",
-                                                reason ? reason : "", "note", note ? note : ""));
-            free(q);
-            free(reason);
-            free(note);
-        }
-        i = end + 1;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct form_field *fl = &f->fields[i];
+        long long id;
+        const char *q, *reason, *note;
+        if (fl->is_file || strncmp(fl->name, "qty_", 4) != 0)
+            continue;
+        id = strtoll(fl->name + 4, NULL, 10);
+        q = fl->value;
+        reason = prev_value(f, "reason_", id);
+        note = prev_value(f, "note_", id);
+        if (q && atoi(q) > 0 && id > 0)
+            json_array_append_new(lines,
+                                  json_pack("{s:I, s:i, s:s, s:s}", "line_item_id", (json_int_t)id,
+                                            "quantity", atoi(q), "reason", reason ? reason : "",
+                                            "note", note ? note : ""));
     }
     return json_pack("{s:I, s:s, s:o}", "order_id", (json_int_t)order_id, "resolution",
                      resolution ? resolution : "refund", "lines", lines);
 }
 
-static void
-submit_page(struct page *p, const char *body, size_t len, const char *token)
+static bool
+line_requested(const json_t *body, int64_t line_item_id)
 {
-    char *order = form_get(body, len, "order"), *resolution = form_get(body, len, "resolution");
+    size_t i;
+    json_t *l;
+
+    json_array_foreach(json_object_get(body, "lines"), i, l)
+    {
+        if (json_integer_value(json_object_get(l, "line_item_id")) == line_item_id)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The form's photos (file fields photos_<line>) of the lines being
+ * returned: at most RETURNS_PHOTOS_MAX per line, each at most
+ * RETURNS_PHOTO_MAX_BYTES and a JPEG, PNG or WebP by its first bytes (the
+ * name and the part's Content-Type are the browser's guess and are not
+ * read). An empty file input (no name, no bytes) is no photo; photos of a
+ * line not being returned are left out. Fills photos (capacity f->n) and
+ * problems; returns the number of problems.
+ */
+static size_t
+photos_check(const struct form *f, const json_t *body, struct photo *photos, size_t *nphotos,
+             struct problem *problems)
+{
+    size_t np = 0;
+
+    *nphotos = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct form_field *fl = &f->fields[i];
+        struct photo ph = {0};
+        size_t same_line = 0;
+        enum word bad = W_COUNT;
+
+        if (!fl->is_file || strncmp(fl->name, "photos_", 7) != 0 ||
+            (fl->len == 0 && fl->filename[0] == '\0'))
+            continue;
+        ph.line_item_id = strtoll(fl->name + 7, NULL, 10);
+        if (ph.line_item_id <= 0 || !line_requested(body, ph.line_item_id))
+            continue;
+        for (size_t k = 0; k < *nphotos; k++)
+            same_line += photos[k].line_item_id == ph.line_item_id;
+        ph.field = fl;
+        ph.type = returns_photo_type((const unsigned char *)fl->data, fl->len);
+        if (same_line == RETURNS_PHOTOS_MAX)
+            bad = W_PHOTO_MANY;
+        else if (fl->len > (size_t)RETURNS_PHOTO_MAX_BYTES)
+            bad = W_PHOTO_BIG;
+        else if (ph.type == NULL)
+            bad = W_PHOTO_TYPE;
+        if (bad == W_COUNT) {
+            photos[(*nphotos)++] = ph;
+            continue;
+        }
+        /* one "too many" per line is enough */
+        if (bad == W_PHOTO_MANY)
+            for (size_t k = 0; k < np; k++)
+                if (problems[k].what == W_PHOTO_MANY &&
+                    problems[k].line_item_id == ph.line_item_id)
+                    bad = W_COUNT;
+        if (bad != W_COUNT && np < PROBLEMS_MAX)
+            problems[np++] = (struct problem){ph.line_item_id, bad == W_PHOTO_MANY ? NULL
+                                                                                  : fl->filename,
+                                              bad};
+    }
+    return np;
+}
+
+static const char *
+line_name(const struct lookup *x, int64_t line_item_id)
+{
+    size_t i;
+    json_t *l;
+
+    json_array_foreach(x->lines, i, l)
+    {
+        if (json_integer_value(json_object_get(l, "line_item_id")) == line_item_id)
+            return jx_str(l, "name");
+    }
+    return NULL;
+}
+
+static int
+reload_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct lookup *x = ctx;
+
+    json_decref(x->settings);
+    x->settings = NULL;
+    if (returns_settings_load(c, x->shop_id, &x->settings, e) < 0)
+        return -1;
+    return order_fn(c, x, e);
+}
+
+/* The form again, as the customer filled it in, under what was wrong
+ * (the problems, or the store's `detail`). Files cannot be put back into
+ * a file input, so when photos were sent the customer is asked to choose
+ * them again. */
+static void
+form_again(struct page *p, const struct form *f, const char *token, int64_t order_id,
+           const char *email, const struct problem *pr, size_t npr, const char *detail,
+           int status)
+{
+    struct lookup x = {.shop_id = p->shop_id, .order_id = order_id, .email = email};
+    struct buf alerts = {0};
+    struct err e = {0};
+    bool photos = false;
+
+    if (db_tx(reload_fn, &x, &e) < 0) {
+        reply_err(p->r, &e);
+        goto out;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        photos = photos || (f->fields[i].is_file && f->fields[i].len > 0);
+    buf_puts(&alerts, "<ul>");
+    for (size_t i = 0; i < npr; i++) {
+        const char *name = line_name(&x, pr[i].line_item_id);
+        buf_puts(&alerts, "<li>");
+        if (name) {
+            put(&alerts, name);
+            buf_puts(&alerts, ": ");
+        }
+        if (pr[i].filename) {
+            put(&alerts, pr[i].filename[0] ? pr[i].filename : "?");
+            buf_puts(&alerts, " ");
+        }
+        put(&alerts, w(p, pr[i].what));
+        buf_puts(&alerts, "</li>");
+    }
+    if (detail) {
+        buf_puts(&alerts, "<li>");
+        put(&alerts, detail);
+        buf_puts(&alerts, "</li>");
+    }
+    buf_puts(&alerts, "</ul>");
+    if (photos) {
+        buf_puts(&alerts, "<p>");
+        put(&alerts, w(p, W_PHOTOS_AGAIN));
+        buf_puts(&alerts, "</p>");
+    }
+    start(p, w(p, W_ERROR));
+    if (json_array_size(x.lines) == 0) {
+        /* nothing left to return (or the window closed meanwhile) */
+        buf_puts(&p->b, "<div role=\"alert\">");
+        buf_puts(&p->b, alerts.data);
+        buf_puts(&p->b, "</div>");
+        lookup_form(p, NULL, NULL, NULL);
+    } else {
+        choose_form(p, &x, token, f, alerts.data);
+    }
+    finish(p, status);
+out:
+    buf_free(&alerts);
+    lookup_clear(&x);
+}
+
+/* The request as the customer sees it after sending it: its number and
+ * status, the lines, the photos (served to this customer only, through a
+ * link signed for this request), the instructions and the address. */
+static void
+request_page(struct page *p, const struct submit *s, const char *photo_token)
+{
+    size_t i, k;
+    json_t *line, *photo;
+    int n;
+
+    start(p, w(p, W_DONE));
+    buf_puts(&p->b, "<p>");
+    put(&p->b, w(p, W_DONE_TEXT));
+    buf_puts(&p->b, " <strong id=\"rma\">");
+    put(&p->b, jx_str(s->out, "rma"));
+    buf_puts(&p->b, "</strong>.</p><p>");
+    put(&p->b, w(p, W_STATUS));
+    buf_puts(&p->b, ": <span id=\"state\">");
+    put(&p->b, jx_str(s->out, "state"));
+    buf_puts(&p->b, "</span></p><ul>");
+    json_array_foreach(json_object_get(s->out, "lines"), i, line)
+    {
+        buf_printf(&p->b, "<li>%" JSON_INTEGER_FORMAT " \xc3\x97 ",
+                   json_integer_value(json_object_get(line, "quantity")));
+        put(&p->b, jx_str(line, "name"));
+        buf_puts(&p->b, "</li>");
+    }
+    buf_puts(&p->b, "</ul>");
+    if (json_array_size(json_object_get(s->out, "photos")) > 0 && photo_token) {
+        buf_puts(&p->b, "<h2>");
+        put(&p->b, w(p, W_YOUR_PHOTOS));
+        buf_puts(&p->b, "</h2><ul id=\"photos\">");
+        n = 0;
+        json_array_foreach(json_object_get(s->out, "photos"), k, photo)
+        {
+            int64_t lid = json_integer_value(json_object_get(photo, "line_item_id"));
+            const char *name = "";
+            json_array_foreach(json_object_get(s->out, "lines"), i, line)
+            {
+                if (json_integer_value(json_object_get(line, "line_item_id")) == lid)
+                    name = jx_str(line, "name");
+            }
+            buf_printf(&p->b, "<li><img src=\"/returns/photos/%" JSON_INTEGER_FORMAT "?token=",
+                       json_integer_value(json_object_get(photo, "id")));
+            put(&p->b, photo_token);
+            buf_printf(&p->b, "\" width=\"160\" alt=\"");
+            put(&p->b, w(p, W_PHOTO_ALT));
+            buf_printf(&p->b, " %d: ", ++n);
+            put(&p->b, name);
+            buf_puts(&p->b, "\"></li>");
+        }
+        buf_puts(&p->b, "</ul>");
+    }
+    if (jx_str(s->settings, "instructions")[0]) {
+        buf_puts(&p->b, "<h2>");
+        put(&p->b, w(p, W_INSTRUCTIONS));
+        buf_puts(&p->b, "</h2><p>");
+        put(&p->b, jx_str(s->settings, "instructions"));
+        buf_puts(&p->b, "</p>");
+    }
+    if (jx_str(s->settings, "return_address")[0]) {
+        buf_puts(&p->b, "<h2>");
+        put(&p->b, w(p, W_ADDRESS));
+        buf_puts(&p->b, "</h2><address style=\"white-space:pre-line\">");
+        put(&p->b, jx_str(s->settings, "return_address"));
+        buf_puts(&p->b, "</address>");
+    }
+    finish(p, 201);
+}
+
+static void
+submit_page(struct page *p, const struct form *f, const char *token)
+{
+    const char *order = form_value(f, "order"), *resolution = form_value(f, "resolution");
     struct token_claims claims;
     struct submit s = {0};
+    struct photo *photos = NULL;
+    struct problem problems[PROBLEMS_MAX];
+    size_t nproblems;
     struct err e = {0};
+    char *photo_token = NULL;
+    int64_t order_id = order ? strtoll(order, NULL, 10) : 0;
 
     if (auth_token_verify(token, "returns", &claims, &e) < 0 || claims.shop_id != p->shop_id ||
         claims.email[0] == '\0') {
@@ -729,71 +1027,139 @@ submit_page(struct page *p, const char *body, size_t len, const char *token)
         goto out;
     }
     s.shop_id = p->shop_id;
+    s.shop.shop_id = p->shop_id;
     s.locale = p->lang_code;
     s.cust.email = claims.email;
-    s.body = request_from_form(body, len, order ? strtoll(order, NULL, 10) : 0, resolution);
+    s.body = request_from_form(f, order_id, resolution);
     if (json_array_size(json_object_get(s.body, "lines")) == 0) {
-        start(p, w(p, W_ERROR));
-        buf_puts(&p->b, "<p role=\"alert\">");
-        put(&p->b, w(p, W_NOTHING));
-        buf_puts(&p->b, "</p>");
-        finish(p, 422);
+        problems[0] = (struct problem){0, NULL, W_NOTHING};
+        form_again(p, f, token, order_id, claims.email, problems, 1, NULL, 422);
         goto out;
     }
+    photos = xcalloc(f->n ? f->n : 1, sizeof(*photos));
+    nproblems = photos_check(f, s.body, photos, &s.nphotos, problems);
+    if (nproblems > 0) {
+        bool big = false;
+        for (size_t i = 0; i < nproblems; i++)
+            big = big || problems[i].what == W_PHOTO_BIG;
+        form_again(p, f, token, order_id, claims.email, problems, nproblems, NULL,
+                   big ? 413 : 422);
+        goto out;
+    }
+    s.photos = photos;
     if (db_tx(submit_fn, &s, &e) < 0) {
         if (e.kind != ERR_INVALID && e.kind != ERR_CONFLICT) {
             reply_err(p->r, &e);
             goto out;
         }
-        start(p, w(p, W_ERROR));
-        buf_puts(&p->b, "<p role=\"alert\">");
-        put(&p->b, e.detail);
-        buf_puts(&p->b, "</p>");
-        finish(p, e.kind == ERR_CONFLICT ? 409 : 422);
+        form_again(p, f, token, order_id, claims.email, NULL, 0, e.detail,
+                   e.kind == ERR_CONFLICT ? 409 : 422);
         goto out;
     }
-    start(p, w(p, W_DONE));
-    buf_puts(&p->b, "<p>");
-    put(&p->b, w(p, W_DONE_TEXT));
-    buf_puts(&p->b, " <strong id=\"rma\">");
-    put(&p->b, jx_str(s.out, "rma"));
-    buf_puts(&p->b, "</strong>.</p>");
-    if (jx_str(s.settings, "instructions")[0]) {
-        buf_puts(&p->b, "<h2>");
-        put(&p->b, w(p, W_INSTRUCTIONS));
-        buf_puts(&p->b, "</h2><p>");
-        put(&p->b, jx_str(s.settings, "instructions"));
-        buf_puts(&p->b, "</p>");
+    if (s.shop.token_secret) {
+        /* the photos' link: this request only, for as long as the form's token */
+        struct token_claims c = {.shop_id = p->shop_id, .exp = claims.exp,
+                                 .rid = json_integer_value(json_object_get(s.out, "id"))};
+        snprintf(c.email, sizeof(c.email), "%s", claims.email);
+        snprintf(c.scope, sizeof(c.scope), "return_photos");
+        photo_token = token_mint(s.shop.token_secret, &c);
     }
-    if (jx_str(s.settings, "return_address")[0]) {
-        buf_puts(&p->b, "<h2>");
-        put(&p->b, w(p, W_ADDRESS));
-        buf_puts(&p->b, "</h2><address style=\"white-space:pre-line\">");
-        put(&p->b, jx_str(s.settings, "return_address"));
-        buf_puts(&p->b, "</address>");
-    }
-    finish(p, 201);
+    request_page(p, &s, photo_token);
 out:
-    free(order);
-    free(resolution);
+    free(photo_token);
+    free(photos);
     json_decref(s.body);
     json_decref(s.out);
     json_decref(s.settings);
+    lookup_clear(&s.shop);
 }
 
 void
 returns_handle_page_post(struct req *r)
 {
     struct page p = {0};
-    const char *data = r->body.data ? r->body.data : "";
-    char *token;
+    struct form f = {0};
+    struct err e = {0};
+    const char *token;
 
     if (page_init(&p, r) < 0)
         return;
-    token = form_get(data, r->body.len, "token");
+    if (form_parse(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), r->body.data, r->body.len, &f,
+                   &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    token = form_value(&f, "token");
     if (token != NULL)
-        submit_page(&p, data, r->body.len, token);
+        submit_page(&p, &f, token);
     else
-        lookup_page(&p, data, r->body.len);
-    free(token);
+        lookup_page(&p, &f);
+    form_free(&f);
+}
+
+/* ---- GET /returns/photos/{photo_id}?token= ---------------------------------- */
+
+struct page_photo {
+    int64_t shop_id, request_id, photo_id;
+    struct returns_customer cust;
+    char type[32];
+    unsigned char *bytes; /* owned */
+    size_t len;
+};
+
+static int
+page_photo_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct page_photo *x = ctx;
+    bool owned;
+
+    free(x->bytes);
+    x->bytes = NULL;
+    if (returns_store_owned(c, x->shop_id, x->request_id, &x->cust, &owned, e) < 0)
+        return -1;
+    if (!owned)
+        return 0;
+    return returns_store_photo_get(c, x->shop_id, x->request_id, x->photo_id, x->type, &x->bytes,
+                                   &x->len, e);
+}
+
+/* A photo of the request the portal's link was signed for (token of scope
+ * "return_photos": the shop, the request in rid, the customer's email),
+ * and only while that customer still owns the request. */
+void
+returns_handle_page_photo(struct req *r)
+{
+    const char *token = req_query(r, "token");
+    struct token_claims claims;
+    struct page_photo x = {0};
+    struct err e = {0};
+
+    if (req_param_id_or_reply(r, "photo_id", &x.photo_id) < 0)
+        return;
+    if (token == NULL) {
+        reply_problem(r, ERR_UNAUTHORIZED, "token", "the photo's link has no token");
+        return;
+    }
+    if (auth_token_verify(token, "return_photos", &claims, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    if (claims.rid <= 0 || claims.email[0] == '\0') {
+        reply_problem(r, ERR_UNAUTHORIZED, "token", "the token names no return request");
+        return;
+    }
+    x.shop_id = claims.shop_id;
+    x.request_id = claims.rid;
+    x.cust.email = claims.email;
+    if (db_run(page_photo_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    if (x.bytes == NULL) {
+        reply_problem(r, ERR_NOT_FOUND, NULL, "no photo %" PRId64, x.photo_id);
+        return;
+    }
+    req_add_header(r, "Cache-Control", "private, no-store");
+    req_add_header(r, "X-Content-Type-Options", "nosniff");
+    reply_text_take(r, 200, x.type, (char *)x.bytes, x.len);
 }

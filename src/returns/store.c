@@ -68,6 +68,7 @@ returns_settings_load(struct db_conn *c, int64_t shop_id, json_t **doc, struct e
     "   AND i.order_id = q.order_id AND i.line_item_id = l.line_item_id"                           \
     "   WHERE l.shop_id = q.shop_id AND l.request_id = q.id), '[]'),"                              \
     " 'photos', coalesce((SELECT json_agg(json_build_object('id', p.id,"                           \
+    "   'line_item_id', p.line_item_id,"                                                            \
     "   'media_type', p.media_type, 'size', octet_length(p.bytes)) ORDER BY p.id)"                 \
     "   FROM return_photos p WHERE p.shop_id = q.shop_id AND p.request_id = q.id), '[]'),"         \
     " 'history', coalesce((SELECT json_agg(json_build_object('actor', v.actor,"                    \
@@ -164,6 +165,53 @@ returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filt
     }
     if (n > limit)
         *next_after = atoll(PQgetvalue(res, limit - 1, 1));
+    PQclear(res);
+    return 0;
+}
+
+int
+returns_store_list_customer(struct db_conn *c, int64_t shop_id,
+                            const struct returns_customer *cust, int64_t before, int limit,
+                            json_t **items, int64_t *next_before, struct err *e)
+{
+    char shop[24], b[24], l[24], cid[24];
+    const char *params[5] = {shop, b, l, cid, cust->email ? cust->email : ""};
+    PGresult *res;
+    int n;
+
+    *items = NULL;
+    *next_before = 0;
+    DB_I64(shop, shop_id);
+    DB_I64(b, before);
+    DB_I64(l, limit + 1);
+    DB_I64(cid, cust->id);
+    /* the same ownership as returns_store_owned: the request's customer,
+     * or its email or its order's billing email (case-insensitive) */
+    res = db_exec(c, "returns_store_list_customer",
+                  REQUEST_JSON
+                  ", q.id FROM return_requests q JOIN orders o ON o.shop_id = q.shop_id"
+                  " AND o.order_id = q.order_id WHERE q.shop_id = $1"
+                  " AND ($2::bigint = 0 OR q.id < $2::bigint)"
+                  " AND (($4::bigint > 0 AND q.customer_id = $4::bigint) OR ($5 <> ''"
+                  "   AND (lower(q.email) = lower($5) OR lower(o.billing_email) = lower($5))))"
+                  " ORDER BY q.id DESC LIMIT $3",
+                  5, params, e);
+    if (res == NULL)
+        return -1;
+    *items = json_array();
+    n = PQntuples(res);
+    for (int i = 0; i < n && i < limit; i++) {
+        json_t *v = parse_text(PQgetvalue(res, i, 0), e);
+        if (v == NULL) {
+            PQclear(res);
+            json_decref(*items);
+            *items = NULL;
+            return -1;
+        }
+        json_array_append_new(*items, v);
+    }
+    if (n > limit)
+        *next_before = atoll(PQgetvalue(res, limit - 1, 1));
     PQclear(res);
     return 0;
 }
@@ -631,7 +679,8 @@ lock_request(struct db_conn *c, int64_t shop_id, int64_t id, struct current *cur
     return 0;
 }
 
-/* Approve: every line whose reason needs a photo has one on the request. */
+/* Approve: every line whose reason needs a photo has one: its own (the
+ * portal's per-line photos) or one of the whole request (the photo API). */
 static int
 photos_present(struct db_conn *c, int64_t shop_id, int64_t id, struct err *e)
 {
@@ -647,7 +696,8 @@ photos_present(struct db_conn *c, int64_t shop_id, int64_t id, struct err *e)
     DB_I64(rid, id);
     res = db_exec(c, "returns_photos_present",
                   "SELECT l.reason, (SELECT count(*) FROM return_photos p WHERE p.shop_id = $1"
-                  " AND p.request_id = $2) FROM return_lines l WHERE l.shop_id = $1"
+                  " AND p.request_id = $2 AND (p.line_item_id IS NULL"
+                  " OR p.line_item_id = l.line_item_id)) FROM return_lines l WHERE l.shop_id = $1"
                   " AND l.request_id = $2",
                   2, params, e);
     if (res == NULL)
@@ -894,13 +944,14 @@ returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,
 }
 
 int
-returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *type,
-                        const unsigned char *bytes, size_t len, int64_t *photo_id, struct err *e)
+returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, int64_t line_item_id,
+                        const char *type, const unsigned char *bytes, size_t len,
+                        int64_t *photo_id, struct err *e)
 {
     struct current cur = {0};
-    char shop[24], rid[24];
+    char shop[24], rid[24], line[24];
     char *hex = NULL;
-    const char *params[4] = {shop, rid, type, NULL};
+    const char *params[5] = {shop, rid, type, NULL, line_item_id > 0 ? line : NULL};
     PGresult *res = NULL;
     bool found;
     int rc = -1;
@@ -915,6 +966,7 @@ returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const ch
                        "cannot add a photo to a return request in state %s", cur.state);
     DB_I64(shop, shop_id);
     DB_I64(rid, id);
+    DB_I64(line, line_item_id);
     hex = xmalloc(2 * len + 3);
     hex[0] = '\\';
     hex[1] = 'x';
@@ -924,15 +976,20 @@ returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const ch
     params[3] = hex;
     res = db_exec(
         c, "returns_photo_add",
-        "INSERT INTO return_photos (shop_id, request_id, media_type, bytes)"
-        " SELECT $1, $2, $3, $4::bytea WHERE (SELECT count(*) FROM return_photos"
-        " WHERE shop_id = $1 AND request_id = $2) < 5 RETURNING id", /* RETURNS_PHOTOS_MAX */
-        4, params, e);
+        "INSERT INTO return_photos (shop_id, request_id, media_type, bytes, line_item_id)"
+        " SELECT $1, $2, $3, $4::bytea, $5::bigint WHERE (SELECT count(*) FROM return_photos"
+        " WHERE shop_id = $1 AND request_id = $2 AND line_item_id IS NOT DISTINCT FROM"
+        " $5::bigint) < 5 RETURNING id", /* RETURNS_PHOTOS_MAX */
+        5, params, e);
     if (res == NULL)
         goto out;
     if (PQntuples(res) != 1) {
-        err_set(e, ERR_INVALID, "photos", "a return request holds at most %d photos",
-                RETURNS_PHOTOS_MAX);
+        if (line_item_id > 0)
+            err_set(e, ERR_INVALID, "photos", "a line of a return request holds at most %d photos",
+                    RETURNS_PHOTOS_MAX);
+        else
+            err_set(e, ERR_INVALID, "photos", "a return request holds at most %d photos",
+                    RETURNS_PHOTOS_MAX);
         goto out;
     }
     *photo_id = atoll(PQgetvalue(res, 0, 0));

@@ -26,6 +26,9 @@ Failure modes, for the retry and dead-letter paths:
   or 5xx works).  Rejections are recorded in ``.rejected``.
 * ``set_down(True)`` closes the listening socket, so new connections are
   refused; ``set_down(False)`` listens again on the same port.
+* ``hold_next_data(n, seconds)`` keeps the next ``n`` messages (they are in
+  ``.messages`` at once) but answers their final dot with "250" only after
+  ``seconds``: the sender times out or dies not knowing it was taken.
 
 ``credentials=("user", "password")`` makes AUTH PLAIN/LOGIN mandatory
 (offered without TLS, as a test relay may); the login is recorded in each
@@ -83,6 +86,11 @@ class _Handler(object):
     async def handle_DATA(self, server, session, envelope):
         login = session.auth_data.login if session.auth_data is not None else None
         self.sink._deliver(envelope, login)
+        hold = self.sink._take_hold()
+        if hold:
+            # queued, but the "250" comes late: a client that times out
+            # (or dies) meanwhile cannot know the message was taken
+            await asyncio.sleep(hold)
         return "250 2.0.0 OK: queued"
 
 
@@ -97,6 +105,7 @@ class SmtpSink(object):
         self.rejected = []
         self._cond = threading.Condition()
         self._rejects = []  # pending reply codes, first is next
+        self._holds = []  # pending delays (s) of the reply to DATA, first is next
         self._loop = None
         self._thread = None
         self._server = None
@@ -142,6 +151,12 @@ class SmtpSink(object):
         with self._cond:
             self._rejects.extend([code] * n)
 
+    def hold_next_data(self, n, seconds):
+        """Keep the next n messages (they count as delivered at once) but
+        answer their final dot with "250" only after `seconds`."""
+        with self._cond:
+            self._holds.extend([float(seconds)] * n)
+
     def set_down(self, down):
         """True: stop listening (connections are refused); False: listen
         again on the same port.  Connections already open are left alone."""
@@ -165,6 +180,7 @@ class SmtpSink(object):
             self.messages.clear()
             self.rejected.clear()
             self._rejects.clear()
+            self._holds.clear()
 
     # ---- inside the loop -------------------------------------------------
 
@@ -209,6 +225,10 @@ class SmtpSink(object):
         self._server.close()
         await self._server.wait_closed()
         self._server = None
+
+    def _take_hold(self):
+        with self._cond:
+            return self._holds.pop(0) if self._holds else 0
 
     def _take_reject(self, mail_from, rcpt):
         with self._cond:

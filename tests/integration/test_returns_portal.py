@@ -92,3 +92,138 @@ def test_portal_locale_and_unknown_shop(shop):
     r = shop.anon.post("/returns", params={"shop": 99999999},
                        data={"order": "1", "email": "a@example.com"})
     assert r.status_code == 404
+
+
+# --------------------------------------------------------------------------
+# photos on the portal: multipart/form-data, up to 5 per line
+
+MIB = 1024 * 1024
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(100, 160))
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(range(30))
+
+
+def choose(shop, order, email):
+    """The look-up; answers the form's token."""
+    r = page(shop, "POST", {"order": str(order["id"]), "email": email})
+    assert r.status_code == 200, r.text
+    assert 'enctype="multipart/form-data"' in r.text
+    return hidden(r.text, "token")
+
+
+def send(shop, token, order, fields, photos):
+    """The request form as a browser sends it: multipart, with `photos` =
+    [(line_item_id, filename, bytes, part type)]."""
+    data = dict({"token": token, "order": str(order["id"]), "resolution": "refund"}, **fields)
+    files = [(f"photos_{line}", (name, body, ctype)) for line, name, body, ctype in photos]
+    # an empty file input, as a browser sends one: no name, no bytes
+    files.append(("photos_999", ("", b"", "application/octet-stream")))
+    return shop.anon.post("/returns", params={"shop": shop.id}, data=data, files=files)
+
+
+def test_portal_takes_photos_per_line_stores_them_and_shows_them_to_that_customer(shop):
+    o = shop.order([("Mug", "10.00", 1), ("Plate <i>", "5.00", 2)], email="pics@example.com")
+    mug, plate = (li["id"] for li in o["line_items"])
+    token = choose(shop, o, "pics@example.com")
+    r = send(shop, token, o,
+             {f"qty_{mug}": "1", f"reason_{mug}": "damaged", f"note_{mug}": "chipped",
+              f"qty_{plate}": "2", f"reason_{plate}": "damaged"},
+             [(mug, "a.jpg", JPEG, "image/jpeg"), (mug, "b.png", PNG, "image/png"),
+              (plate, "c.webp", WEBP, "image/webp"),
+              # a name and a part type that lie: the bytes decide
+              (plate, "d.gif", PNG, "image/gif")])
+    assert r.status_code == 201, r.text
+    rma = re.search(r'<strong id="rma">(R-\d+)</strong>', r.text).group(1)
+    assert "img-src 'self'" in r.headers["Content-Security-Policy"]
+    ret = shop.api.get("/v1/returns", params={"order_id": o["id"]}).json()["items"][0]
+    assert ret["rma"] == rma
+    got = [(p["line_item_id"], p["media_type"]) for p in shop.get(ret["id"])["photos"]]
+    assert got == [(mug, "image/jpeg"), (mug, "image/png"), (plate, "image/webp"),
+                   (plate, "image/png")]
+    stored = [shop.api.get(f"/v1/returns/{ret['id']}/photos/{p['id']}").content
+              for p in shop.get(ret["id"])["photos"]]
+    assert stored == [JPEG, PNG, WEBP, PNG]
+    # the page shows them through links signed for this request and customer
+    srcs = re.findall(r'<img src="(/returns/photos/\d+\?token=[^"]+)"', r.text)
+    assert len(srcs) == 4 and 'alt="Photo 4: Plate &lt;i&gt;"' in r.text
+    shown = [shop.anon.get(s.replace("&amp;", "&")) for s in srcs]
+    assert [x.status_code for x in shown] == [200] * 4
+    assert [x.content for x in shown] == stored
+    assert shown[0].headers["Content-Type"] == "image/jpeg"
+    assert shown[0].headers["Cache-Control"] == "private, no-store"
+    assert shown[0].headers["X-Content-Type-Options"] == "nosniff"
+    # ... and to nobody else: no token, a forged one, another request's photo
+    link_token = srcs[0].split("token=")[1]
+    pid = int(re.search(r"/returns/photos/(\d+)", srcs[0]).group(1))
+    assert shop.anon.get(f"/returns/photos/{pid}").status_code == 401
+    assert shop.anon.get(f"/returns/photos/{pid}",
+                         params={"token": link_token[:-3] + "AAA"}).status_code == 401
+    # the form's token (scope returns) is not a photo link
+    assert shop.anon.get(f"/returns/photos/{pid}", params={"token": token}).status_code == 403
+    other = shop.order([("Cup", "4.00", 1)], email="pics@example.com")
+    cup = other["line_items"][0]["id"]
+    r2 = send(shop, choose(shop, other, "pics@example.com"), other,
+              {f"qty_{cup}": "1", f"reason_{cup}": "wrong_item"},
+              [(cup, "e.png", PNG, "image/png")])
+    assert r2.status_code == 201, r2.text
+    other_pid = shop.get(shop.api.get("/v1/returns", params={"order_id": other["id"]})
+                         .json()["items"][0]["id"])["photos"][0]["id"]
+    assert shop.anon.get(f"/returns/photos/{other_pid}",
+                         params={"token": link_token}).status_code == 404
+    # a photo of a line is what "damaged" (photo required) needs: approve works
+    assert shop.act(ret["id"], "approve")["state"] == "approved"
+
+
+def test_portal_refuses_bad_photos_and_keeps_the_rest_of_the_form(shop):
+    o = shop.order([("Lamp", "50.00", 2), ("Shade", "9.00", 1)], email="bad@example.com")
+    lamp, shade = (li["id"] for li in o["line_items"])
+    token = choose(shop, o, "bad@example.com")
+    fields = {f"qty_{lamp}": "2", f"reason_{lamp}": "wrong_item",
+              f"note_{lamp}": "<script>alert(1)</script> broken", "resolution": "store_credit"}
+
+    def refused(photos, status, *texts):
+        r = send(shop, token, o, fields, photos)
+        assert r.status_code == status, r.text
+        alert = r.text.split('role="alert">')[1].split("</div>")[0]
+        for t in texts:
+            assert t in alert, alert
+        # the form again, as it was filled in, with the same token
+        assert hidden(r.text, "token") == token
+        assert "<option selected>2</option>" in r.text
+        assert '<option value="wrong_item" selected>' in r.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; broken</textarea>" in r.text
+        assert "<script" not in r.text
+        assert 'value="store_credit" checked' in r.text
+        assert "choose your photos again" in r.text
+        # nothing was created
+        assert shop.api.get("/v1/returns", params={"order_id": o["id"]}).json()["items"] == []
+        return alert
+
+    # a PNG by its name and part type that is text
+    refused([(lamp, "photo.jpg", PNG[:4], "image/jpeg"),
+             (lamp, "<b>fake</b>.png", b"hello, I am text", "image/png")], 422,
+            "Lamp: &lt;b&gt;fake&lt;/b&gt;.png is not a JPEG, PNG or WebP image",
+            "Lamp: photo.jpg is not a JPEG")
+    # six photos on one line
+    refused([(lamp, f"p{i}.png", PNG, "image/png") for i in range(6)], 422,
+            "Lamp: At most 5 photos per item")
+    # 5 MiB + 1
+    big = b"\xff\xd8\xff\xe0" + b"\x00" * (5 * MIB + 1 - 4)
+    refused([(lamp, "big.jpg", big, "image/jpeg")], 413, "Lamp: big.jpg is larger than 5 MB")
+    # exactly 5 MiB, five on a line and one on another: all taken
+    five = b"\xff\xd8\xff\xe0" + b"\x00" * (5 * MIB - 4)
+    r = send(shop, token, o, dict(fields, **{f"qty_{shade}": "1", f"reason_{shade}": "damaged"}),
+             [(lamp, "five.jpg", five, "image/jpeg")] +
+             [(lamp, f"p{i}.png", PNG, "image/png") for i in range(4)] +
+             [(shade, "s.webp", WEBP, "image/webp")])
+    assert r.status_code == 201, r.text
+    ret = shop.api.get("/v1/returns", params={"order_id": o["id"]}).json()["items"][0]
+    photos = shop.get(ret["id"])["photos"]
+    assert [(p["line_item_id"], p["size"]) for p in photos] == \
+        [(lamp, 5 * MIB)] + [(lamp, len(PNG))] * 4 + [(shade, len(WEBP))]
+    assert shop.api.get(f"/v1/returns/{ret['id']}/photos/{photos[0]['id']}").content == five
+    assert "&lt;script&gt;" in r.text or "<script" not in r.text
+    # a body over the route's cap (26 MiB) is refused before it is read
+    huge = [(lamp, f"h{i}.jpg", five, "image/jpeg") for i in range(6)]
+    r = send(shop, token, o, fields, huge)
+    assert r.status_code == 413

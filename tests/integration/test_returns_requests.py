@@ -336,3 +336,45 @@ def test_photo_routes_take_5_mib_while_other_routes_keep_the_global_cap(shop):
                       headers={"Content-Type": "application/json"})
     assert_problem(r, 413, "too-large")
     assert [p["size"] for p in shop.get(rid)["photos"]] == [len(ok), 5 * MIB, int(4.9 * MIB)]
+
+
+def test_customer_lists_their_own_returns_newest_first_paged(shop):
+    """GET /v1/me/returns: the token's customer's requests only (by email,
+    or by the WooCommerce customer id in sub), newest first, with their
+    state, paged with the cursor."""
+    o1 = shop.order([("Bowl", "8.00", 3)], email="List.Me@example.com")
+    o2 = shop.order([("Spoon", "2.00", 2)], email="list.me@example.com", customer_id=77)
+    o3 = shop.order([("Fork", "2.00", 1)], email="someone@example.com")
+    me = shop.customer(email="list.me@example.com")
+    first = me.post("/v1/me/returns", json={"order_id": o1["id"], "resolution": "refund", "lines": [
+        {"line_item_id": o1["line_items"][0]["id"], "quantity": 1, "reason": "wrong_item"}]})
+    assert first.status_code == 201, first.text
+    second = shop.create(o2, [(0, 1, "changed_mind")])          # made by the shop for them
+    third = shop.create(o1, [(0, 2, "wrong_item")])
+    theirs = shop.create(o3, [(0, 1, "wrong_item")])            # another customer's
+    shop.act(third["id"], "approve")
+    ids = [first.json()["id"], second["id"], third["id"]]
+    page1 = me.get("/v1/me/returns", params={"limit": 2})
+    assert page1.status_code == 200, page1.text
+    got = page1.json()
+    assert [(x["id"], x["state"]) for x in got["items"]] == \
+        [(ids[2], "approved"), (ids[1], "requested")]
+    assert got["next_cursor"]
+    page2 = me.get("/v1/me/returns", params={"limit": 2, "cursor": got["next_cursor"]}).json()
+    assert [x["id"] for x in page2["items"]] == [ids[0]] and page2["next_cursor"] is None
+    assert page2["items"][0]["rma"] == first.json()["rma"]
+    # by customer id: only the order of customer 77
+    by_id = shop.customer(sub=77)
+    assert [x["id"] for x in by_id.get("/v1/me/returns").json()["items"]] == [ids[1]]
+    # another customer's token sees none of them, only their own
+    other = shop.customer(email="someone@example.com")
+    assert [x["id"] for x in other.get("/v1/me/returns").json()["items"]] == [theirs["id"]]
+    nobody = shop.customer(email="eve@example.com")
+    assert nobody.get("/v1/me/returns").json() == {"items": [], "next_cursor": None}
+    # a token of another scope, none, a bad cursor
+    assert shop.customer(email="list.me@example.com", scope="loyalty").get(
+        "/v1/me/returns").status_code == 403
+    assert shop.anon.get("/v1/me/returns").status_code == 401
+    assert me.get("/v1/me/returns", params={"cursor": "!!"}).status_code == 400
+    for c in (me, by_id, other, nobody):
+        c.close()

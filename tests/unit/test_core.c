@@ -274,7 +274,8 @@ config_defaults(void **state)
     assert_int_equal(c.port, 8080);
     assert_string_equal(c.bind, "127.0.0.1");
     assert_int_equal(c.max_body_bytes, 1048576);
-    assert_int_equal(c.db_pool_size, c.threads + c.workers + 3);
+    assert_int_equal(c.db_pool_size, c.threads + c.workers + c.webhook_workers + 3);
+    assert_int_equal(c.webhook_workers, 2);
     assert_null(c.admin_token);
     assert_false(c.has_secret_key);
     assert_int_equal(c.log_level, LOG_INFO);

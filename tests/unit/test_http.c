@@ -1,16 +1,18 @@
 /*
  * test_http.c - unit tests of request-independent HTTP pieces: the router,
- * bearer parsing, API key format, and shop validation.
+ * bearer parsing, API key format, shop validation and form bodies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "aftersale/http/auth.h"
+#include "aftersale/http/form.h"
 #include "aftersale/http/router.h"
 #include "aftersale/http/routes.h"
 #include "aftersale/shops/shops.h"
@@ -168,6 +170,73 @@ shop_validation_names_fields(void **state)
     assert_string_equal(e.field, "secret");
 }
 
+static void
+form_urlencoded(void **state)
+{
+    struct form f;
+    struct err e = {0};
+    const char body[] = "order=42&email=a%40b.c&note_7=two+words%3C&empty=&bad=%zz&&x";
+    (void)state;
+    assert_int_equal(form_parse(NULL, body, sizeof(body) - 1, &f, &e), 0);
+    assert_string_equal(form_value(&f, "order"), "42");
+    assert_string_equal(form_value(&f, "email"), "a@b.c");
+    assert_string_equal(form_value(&f, "note_7"), "two words<");
+    assert_string_equal(form_value(&f, "empty"), "");
+    assert_string_equal(form_value(&f, "bad"), "%zz");
+    assert_string_equal(form_value(&f, "x"), "");
+    assert_null(form_value(&f, "missing"));
+    form_free(&f);
+}
+
+static void
+form_multipart(void **state)
+{
+    struct form f;
+    struct err e = {0};
+    /* a file with a CRLF, a NUL and near-delimiters inside its bytes, a text field,
+     * a quoted boundary, a preamble, and no NUL after the body */
+    const char body[] = "preamble\r\n--XyZ\r\n"
+                        "Content-Disposition: form-data; name=\"token\"\r\n\r\n"
+                        "t.o.k\r\n--XyZ\r\n"
+                        "Content-Disposition: form-data; name=\"photos_7\"; filename=\"a b.png\"\r\n"
+                        "Content-Type: image/png\r\n\r\n"
+                        "\x89PNG\r\n-XyZ\x00" "end--XyZ\r\n--XyZ\r\n"
+                        "Content-Disposition: form-data; filename=\"x; name=evil\"; "
+                        "name=\"photos_8\"\r\n\r\n"
+                        "\r\n--XyZ--\r\nepilogue";
+    char *copy = malloc(sizeof(body) - 1);
+    (void)state;
+    memcpy(copy, body, sizeof(body) - 1);
+    assert_int_equal(form_parse("multipart/form-data; boundary=\"XyZ\"", copy, sizeof(body) - 1,
+                                &f, &e),
+                     0);
+    assert_int_equal(f.n, 3);
+    assert_string_equal(form_value(&f, "token"), "t.o.k");
+    assert_true(f.fields[1].is_file);
+    assert_string_equal(f.fields[1].name, "photos_7");
+    assert_string_equal(f.fields[1].filename, "a b.png");
+    assert_int_equal(f.fields[1].len, 19);
+    assert_memory_equal(f.fields[1].data, "\x89PNG\r\n-XyZ\x00" "end--XyZ", 19);
+    assert_null(form_value(&f, "photos_7")); /* files are not text values */
+    assert_string_equal(f.fields[2].name, "photos_8"); /* not "evil": inside quotes */
+    assert_string_equal(f.fields[2].filename, "x; name=evil");
+    assert_int_equal(f.fields[2].len, 0);
+    form_free(&f);
+    /* broken bodies: no boundary, cut short, a part without a name */
+    assert_int_equal(form_parse("multipart/form-data", copy, sizeof(body) - 1, &f, &e), -1);
+    assert_int_equal(e.kind, ERR_MALFORMED);
+    assert_int_equal(form_parse("multipart/form-data; boundary=XyZ", copy, 60, &f, &e), -1);
+    assert_int_equal(e.kind, ERR_MALFORMED);
+    assert_int_equal(f.n, 0);
+    {
+        const char nameless[] = "--B\r\nContent-Disposition: form-data\r\n\r\nv\r\n--B--";
+        assert_int_equal(form_parse("multipart/form-data; boundary=B", nameless,
+                                    sizeof(nameless) - 1, &f, &e),
+                         -1);
+    }
+    free(copy);
+}
+
 int
 main(void)
 {
@@ -179,6 +248,8 @@ main(void)
         cmocka_unit_test(api_keys_have_a_fixed_shape),
         cmocka_unit_test(shop_urls),
         cmocka_unit_test(shop_validation_names_fields),
+        cmocka_unit_test(form_urlencoded),
+        cmocka_unit_test(form_multipart),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

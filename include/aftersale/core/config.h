@@ -27,7 +27,8 @@ struct config {
     long port;
     long threads;
     long workers;
-    long db_pool_size; /* 0 in the table = threads + workers + 3 */
+    long webhook_workers; /* threads of the lane "webhooks" (jobs/worker.c) */
+    long db_pool_size; /* 0 in the table = threads + workers + webhook_workers + 3 */
     long db_acquire_ms;
     char *admin_token; /* NULL: admin API off */
     bool has_secret_key;

@@ -24,9 +24,21 @@ enum auth_kind { AUTH_NONE, AUTH_ADMIN, AUTH_SHOP, AUTH_CUSTOMER };
  * BODY_RAW: bytes as sent, any media type (signed webhooks, forms);
  * BODY_IMAGE: as BODY_RAW, with its own cap ROUTER_IMAGE_MAX_BYTES instead of
  * MAX_BODY_BYTES when that is larger (return photos of 5 MiB while JSON
- * routes keep the 1 MiB default). */
-enum body_kind { BODY_NONE, BODY_JSON, BODY_JSON_OPTIONAL, BODY_JSON_ANY, BODY_RAW, BODY_IMAGE };
+ * routes keep the 1 MiB default);
+ * BODY_FORM: as BODY_RAW, with the cap ROUTER_FORM_MAX_BYTES (an HTML form
+ * with file uploads: the returns portal's 5 photos of 5 MiB and the rest
+ * of the form). */
+enum body_kind {
+    BODY_NONE,
+    BODY_JSON,
+    BODY_JSON_OPTIONAL,
+    BODY_JSON_ANY,
+    BODY_RAW,
+    BODY_IMAGE,
+    BODY_FORM
+};
 #define ROUTER_IMAGE_MAX_BYTES (5L * 1024 * 1024)
+#define ROUTER_FORM_MAX_BYTES (5 * ROUTER_IMAGE_MAX_BYTES + 1024L * 1024)
 
 struct route {
     const char *method;

@@ -73,8 +73,11 @@ int jobs_store_retry(struct db_conn *c, int64_t shop_id, int64_t id, json_t **jo
 /* Worker side (worker.c). */
 int jobs_claim_internal(struct db_conn *c, const char *kinds_array, int limit, struct job *jobs,
                         int *n, struct err *e);
-int jobs_claim_outbound(struct db_conn *c, const char *kinds_array, long lease_s, bool *found,
-                        struct job *job, struct err *e);
+/* Claim one due outbound job among `kinds_array` for the lane `lane`
+ * ("shop" or "webhooks"): none while the job's shop has a job running in
+ * that lane (at most one per shop and lane, sql/020). */
+int jobs_claim_outbound(struct db_conn *c, const char *kinds_array, const char *lane,
+                        long lease_s, bool *found, struct job *job, struct err *e);
 /* Mark n claimed internal jobs done with their results (borrowed, may be
  * NULL) in one statement. */
 int jobs_finish_done_many(struct db_conn *c, const struct job *const *jobs, json_t *const *results,

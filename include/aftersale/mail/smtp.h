@@ -28,6 +28,12 @@ struct mail_message {
     const char *text, *html;           /* UTF-8 bodies; html may be NULL (text only) */
     const char *unsubscribe_url;       /* List-Unsubscribe; may be NULL */
     const char *message_id;            /* "<...@...>", fixed by the caller so a retry reuses it */
+    /* Optional out (NULL: not wanted): set true when the send failed after
+     * the whole message had gone to the server with no error reply to it
+     * (a timeout or a lost connection while waiting for the "250" after
+     * the final dot): the server may have taken it. False otherwise. A
+     * caller that must not send twice does not retry such a failure. */
+    bool *outcome_unknown;
 };
 
 enum mail_tls { MAIL_TLS_NONE, MAIL_TLS_STARTTLS_TRY, MAIL_TLS_STARTTLS, MAIL_TLS_IMPLICIT };

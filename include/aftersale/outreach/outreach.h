@@ -104,6 +104,7 @@ struct outreach_email {
     const char *subject, *text, *html;
     const char *unsubscribe_url;
     const char *message_id; /* fixed by the caller so a retry is the same message */
+    bool *outcome_unknown;  /* optional out, as struct mail_message's */
 };
 
 /* Send through the service's SMTP server (SMTP_* settings); Reply-To is

@@ -28,6 +28,8 @@ void returns_handle_photo_get(struct req *r);
 void returns_handle_me_create(struct req *r);
 void returns_handle_me_get(struct req *r);
 void returns_handle_me_cancel(struct req *r);
+/* GET /v1/me/returns: the customer's requests, newest first, paged. */
+void returns_handle_me_list(struct req *r);
 void returns_handle_me_photo_add(struct req *r);
 void returns_handle_me_photo_get(struct req *r);
 
@@ -35,5 +37,7 @@ void returns_handle_me_photo_get(struct req *r);
  * order up by number and billing email. */
 void returns_handle_page(struct req *r);
 void returns_handle_page_post(struct req *r);
+/* GET /returns/photos/{photo_id}?token=: a photo shown on the portal's request page. */
+void returns_handle_page_photo(struct req *r);
 
 #endif

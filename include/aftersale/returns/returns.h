@@ -44,11 +44,14 @@ int returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
 int returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,
                         const struct returns_customer *cust, bool *owned, struct err *e);
 
-/* Add a photo (bytes already checked) to request `id`: 409 naming the
- * state after approval, 422 `photos` past RETURNS_PHOTOS_MAX. */
-int returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, const char *type,
-                            const unsigned char *bytes, size_t len, int64_t *photo_id,
-                            struct err *e);
+/* Add a photo (bytes already checked) to request `id`, of its line
+ * `line_item_id` (0: of the whole request): 409 naming the state after
+ * approval, 422 `photos` past RETURNS_PHOTOS_MAX (per line; the photos of
+ * the whole request count apart). The line is not checked here: the
+ * caller passes one of the request's lines. */
+int returns_store_photo_add(struct db_conn *c, int64_t shop_id, int64_t id, int64_t line_item_id,
+                            const char *type, const unsigned char *bytes, size_t len,
+                            int64_t *photo_id, struct err *e);
 /* *bytes = new buffer (caller frees with free), NULL when not found. */
 int returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int64_t photo_id,
                             char type[32], unsigned char **bytes, size_t *len, struct err *e);
@@ -63,6 +66,13 @@ struct returns_filter {
 int returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filter *f,
                        int64_t after, int limit, json_t **items, int64_t *next_after,
                        struct err *e);
+
+/* The requests of `cust` (the same ownership as returns_store_owned),
+ * newest first: ids below `before` (0: from the newest), at most `limit`;
+ * *next_before = the last id given when there are more, else 0. */
+int returns_store_list_customer(struct db_conn *c, int64_t shop_id,
+                                const struct returns_customer *cust, int64_t before, int limit,
+                                json_t **items, int64_t *next_before, struct err *e);
 
 /* The report over requests created in [from, to) (dates or RFC 3339 times,
  * NULL = open): counts by state, resolution and reason (lines and units),
