@@ -166,6 +166,10 @@ recorded:
 * ``GET /_fake/orders/{id}`` — the stored order.
 * ``POST /_fake/orders/{id}/refund {"amount":"5.00","reason":"..."}``.
 * ``POST /_fake/products {"name":"Mug","price":"10.00"}`` — answers the product.
+  ``"categories"``: ids or ``{"id","name","slug"}`` objects.  Python:
+  ``set_product_categories(pid, cats)``, ``delete_product(pid)``; order item
+  dicts may carry ``variation_id``.  ``GET /products?include=1,2`` answers
+  only those (a deleted id is absent).
 * ``POST /_fake/webhook {"url","topic","order_id" | "payload","secret","webhook_id"}``
   — send one signed delivery now; answers ``{"status":..., "body":...}``.
 * ``POST /_fake/ping {"url","webhook_id"}`` — send a ping.
@@ -767,8 +771,7 @@ class FakeWoo(object):
                 "tax_class": "", "manage_stock": False, "stock_quantity": None,
                 "stock_status": "instock", "reviews_allowed": True,
                 "average_rating": "0", "rating_count": 0,
-                "categories": [{"id": int(c), "name": "Category %d" % int(c),
-                                "slug": "category-%d" % int(c)} for c in categories],
+                "categories": self._categories(categories),
                 "tags": [],
                 "images": ([{"id": pid + 100000, "src": image, "name": name, "alt": ""}]
                            if image else []),
@@ -776,6 +779,36 @@ class FakeWoo(object):
                 "_links": self._links("/products/%d" % pid),
             }
             return copy.deepcopy(self.products[pid])
+
+    @staticmethod
+    def _categories(categories):
+        """Category ids, or {"id", "name", "slug"} objects, in REST shape."""
+        out = []
+        for c in categories:
+            if isinstance(c, dict):
+                cid = int(c["id"])
+                out.append({"id": cid, "name": c.get("name", "Category %d" % cid),
+                            "slug": c.get("slug", "category-%d" % cid)})
+            else:
+                out.append({"id": int(c), "name": "Category %d" % int(c),
+                            "slug": "category-%d" % int(c)})
+        return out
+
+    def set_product_categories(self, product_id, categories):
+        """Move a product to other categories (ids or objects), as wp-admin
+        would; date_modified moves on."""
+        with self._lock:
+            prod = self.products[int(product_id)]
+            prod["categories"] = self._categories(categories)
+            now = _wp_date(self._now())
+            prod["date_modified"] = prod["date_modified_gmt"] = now
+            return copy.deepcopy(prod)
+
+    def delete_product(self, product_id):
+        """Delete a product for good (DELETE ?force=true): GET answers 404
+        and lists (``include`` too) leave it out.  Orders keep their lines."""
+        with self._lock:
+            self.products.pop(int(product_id), None)
 
     # ----- orders ----------------------------------------------------------
 
@@ -814,6 +847,10 @@ class FakeWoo(object):
                 if isinstance(it, dict):
                     it = (it["product_id"], it.get("quantity", 1), it.get("total"))
                 li = self._line_item(*it)
+                # A variation: the line names the parent (product_id) and
+                # the variation (variation_id), as WooCommerce does.
+                if "variation_id" in spec:
+                    li["variation_id"] = int(spec["variation_id"])
                 # Optional: a discount (subtotal above total) and one tax rate
                 # ("tax": the line's total_tax, "tax_raw": the rate's unrounded
                 # total as WooCommerce keeps it, "tax_rate_id").
@@ -1739,6 +1776,16 @@ class FakeWoo(object):
 
     def _products_list(self, params, query, body):
         items = sorted(self.products.values(), key=lambda p: p["id"], reverse=True)
+        # include: ids as a comma list (or include[]); unknown or deleted
+        # ids are simply absent from the answer, as in WooCommerce.
+        inc = params.get("include", params.get("include[]"))
+        if inc not in (None, ""):
+            raw = inc if isinstance(inc, list) else str(inc).split(",")
+            try:
+                wanted = {int(x) for x in raw if str(x).strip() != ""}
+            except ValueError:
+                return _invalid_params({"include": "include[0] is not of type integer."})
+            items = [p for p in items if p["id"] in wanted]
         return self._paginate(copy.deepcopy(items), params, query, "/products")
 
     def _product_get(self, pid, params, query, body):
