@@ -38,6 +38,11 @@
 
 #define MAX_IDS 500 /* products per job */
 #define PER_CALL 100 /* WooCommerce's per_page maximum */
+/* A shop down for hours must not leave categories unknown for good: with
+ * the default backoff (2 s doubling to an hour) 20 attempts span about
+ * nine hours; a later order of the product, or a return request that
+ * needs it, asks again after that. */
+#define MAX_ATTEMPTS 20
 
 static long
 ttl_s(void)
@@ -94,7 +99,8 @@ woo_products_want(struct db_conn *c, int64_t shop_id, int64_t order_id, const ch
         json_array_append_new(ids, json_integer(atoll(PQgetvalue(res, i, 0))));
     PQclear(res);
     payload = json_pack("{s:o, s:I}", "product_ids", ids, "order_id", (json_int_t)order_id);
-    rc = jobs_enqueue(c, shop_id, "woo.product_categories", payload, dedupe_key, 0, 0, NULL, e);
+    rc = jobs_enqueue(c, shop_id, "woo.product_categories", payload, dedupe_key, 0, MAX_ATTEMPTS,
+                      NULL, e);
     json_decref(payload);
     if (rc == 0 && enqueued)
         *enqueued = true;
