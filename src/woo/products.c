@@ -36,7 +36,7 @@
 #include "aftersale/woo/link.h"
 #include "aftersale/woo/products.h"
 
-#define MAX_IDS 500 /* products per job */
+#define MAX_IDS 500  /* products per job */
 #define PER_CALL 100 /* WooCommerce's per_page maximum */
 /* A shop down for hours must not leave categories unknown for good: with
  * the default backoff (2 s doubling to an hour) 20 attempts span about
@@ -86,7 +86,7 @@ woo_products_want(struct db_conn *c, int64_t shop_id, int64_t order_id, const ch
                   " WHERE oi.shop_id = $1 AND oi.order_id = $2 AND oi.product_id > 0"
                   " AND (pc.product_id IS NULL"
                   "      OR pc.fetched_at < now() - $3::bigint * interval '1 second')"
-                  " ORDER BY 1 LIMIT " "500",
+                  " ORDER BY 1 LIMIT 500",
                   3, params, e);
     if (res == NULL)
         return -1;
@@ -211,8 +211,10 @@ fetch_begin_fn(struct db_conn *c, void *ctx, struct err *e)
     woo_creds_clear(&f->cr);
     f->nids = 0;
     json_array_foreach(f->asked, i, v)
+    {
         if (json_is_integer(v) && json_integer_value(v) > 0 && n < MAX_IDS)
             asked[n++] = json_integer_value(v);
+    }
     if (n == 0)
         return 0;
     DB_I64(shop, f->shop_id);
@@ -244,8 +246,10 @@ answered(const json_t *products, int64_t id)
     size_t i;
 
     json_array_foreach(products, i, p)
+    {
         if (jx_int(p, "id") == id)
             return true;
+    }
     return false;
 }
 
@@ -261,7 +265,8 @@ fetch_store_fn(struct db_conn *c, void *ctx, struct err *e)
 
     f->stored = f->gone = 0;
     DB_I64(shop, f->shop_id);
-    json_array_foreach(f->products, i, p) {
+    json_array_foreach(f->products, i, p)
+    {
         int64_t cats[WOO_PRODUCTS_MAX_CATEGORIES];
         int n = 0;
         json_t *cat;
@@ -272,7 +277,8 @@ fetch_store_fn(struct db_conn *c, void *ctx, struct err *e)
         if (jx_int(p, "id") <= 0)
             continue;
         DB_I64(pid, jx_int(p, "id"));
-        json_array_foreach(json_object_get(p, "categories"), k, cat) {
+        json_array_foreach(json_object_get(p, "categories"), k, cat)
+        {
             char cid[24];
             const char *name = json_string_value(json_object_get(cat, "name"));
             const char *slug = json_string_value(json_object_get(cat, "slug"));
@@ -377,8 +383,10 @@ woo_job_product_categories(struct job_env *env, const struct job *job, struct jo
             goto out;
         }
         json_array_foreach(reply.body, i, p)
+        {
             if (json_is_object(p))
                 json_array_append(f->products, p);
+        }
         woo_reply_clear(&reply);
     }
     if (db_tx(fetch_store_fn, f, &e) < 0) {

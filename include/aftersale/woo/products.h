@@ -28,8 +28,8 @@
  * order_items) whose categories are unknown or stale; nothing when every
  * one is fresh. `dedupe_key` (may be NULL) makes the enqueue idempotent.
  * *enqueued (may be NULL) tells whether a job was written. */
-int woo_products_want(struct db_conn *c, int64_t shop_id, int64_t order_id,
-                      const char *dedupe_key, bool *enqueued, struct err *e);
+int woo_products_want(struct db_conn *c, int64_t shop_id, int64_t order_id, const char *dedupe_key,
+                      bool *enqueued, struct err *e);
 
 /* The categories of one product as the cache knows them (stale or not):
  * *known false when the service never learnt them (then *ncats = 0). A
