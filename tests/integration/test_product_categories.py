@@ -8,6 +8,8 @@ excluded_categories and the returns report's return rate per category."""
 from urllib.parse import parse_qs, urlparse
 
 from aftersale_it import assert_problem
+from loyalty_helpers import claims_for, mint
+from woo_helpers import client
 from surveys_helpers import (create_survey, db, invitations, outcomes, put_answers,  # noqa: F401
                              list_all, rshop, rv_admin, rv_db, rv_svc, schedule_result, sink,
                              unique_email, wait_for, wfake)
@@ -246,6 +248,18 @@ def test_return_refused_for_an_excluded_category_and_unknown_categories_retryabl
         assert r.headers["Retry-After"] == "30"
         assert "not known yet" in r.json()["detail"] and \
             str(o2["line_items"][0]["id"]) in r.json()["detail"]
+        # The customer API answers the same to the order's customer, and
+        # another customer learns nothing (as for an unknown order).
+        body = _return_body(o2, 0)
+        owner = client(shop.svc.url, mint(shop.token_secret, claims_for(
+            shop.id, email=o2["billing"]["email"], scope="returns")))
+        other = client(shop.svc.url, mint(shop.token_secret, claims_for(
+            shop.id, email=unique_email("eve"), scope="returns")))
+        assert_problem(owner.post("/v1/me/returns", json=body), 503, "unavailable",
+                       "lines[0].line_item_id")
+        assert_problem(other.post("/v1/me/returns", json=body), 422, "invalid-field", "order_id")
+        owner.close()
+        other.close()
     finally:
         shop.fake.set_down(False)
     wait_for(lambda: shop.api.post("/v1/returns", json=_return_body(o2, 0)).status_code == 201,
