@@ -806,7 +806,9 @@ class FakeWoo(object):
 
     def delete_product(self, product_id):
         """Delete a product for good (DELETE ?force=true): GET answers 404
-        and lists (``include`` too) leave it out.  Orders keep their lines."""
+        and lists (``include`` too) leave it out.  Orders keep their lines
+        as they were; WooCommerce 7.9 reports such a line with product_id 0
+        (tests/realwoo/test_categories_real.py), which the fake does not."""
         with self._lock:
             self.products.pop(int(product_id), None)
 
