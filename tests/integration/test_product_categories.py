@@ -5,6 +5,7 @@ that is down retried by the queue; and what uses them: survey audience
 filters and the report's by_category, the returns policy's
 excluded_categories and the returns report's return rate per category."""
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 from aftersale_it import assert_problem
@@ -260,6 +261,17 @@ def test_return_refused_for_an_excluded_category_and_unknown_categories_retryabl
         assert_problem(other.post("/v1/me/returns", json=body), 422, "invalid-field", "order_id")
         owner.close()
         other.close()
+        # The portal: the same refusal as a page, with Retry-After.
+        q = {"shop": shop.id}
+        r = shop.anon.post("/returns", params=q,
+                           data={"order": str(o2["id"]), "email": o2["billing"]["email"]})
+        token = re.search(r'name="token" value="([^"]*)"', r.text).group(1)
+        line = o2["line_items"][0]["id"]
+        r = shop.anon.post("/returns", params=q, data={
+            "token": token, "order": str(o2["id"]), f"qty_{line}": "1",
+            f"reason_{line}": "changed_mind", "resolution": "refund"})
+        assert r.status_code == 503 and r.headers["Retry-After"] == "30", r.text[:300]
+        assert r.headers["Content-Type"].startswith("text/html") and "not known yet" in r.text
     finally:
         shop.fake.set_down(False)
     wait_for(lambda: shop.api.post("/v1/returns", json=_return_body(o2, 0)).status_code == 201,
