@@ -41,9 +41,9 @@ $$;
 -- Survey counts per category of the order (the report's by_category), kept
 -- like survey_daily_products. The categories are copied onto the invitation
 -- when it is sent (days after the order, when the cache knows them) and
--- onto the response when it is inserted, so an UPDATE subtracts exactly
--- what was added; an order counts once per category however many of its
--- products share it.
+-- from it onto the response when that is inserted (from the cache when the
+-- invitation has none), so an UPDATE subtracts exactly what was added; an
+-- order counts once per category however many of its products share it.
 ALTER TABLE survey_invitations ADD COLUMN categories bigint[] NOT NULL DEFAULT '{}';
 ALTER TABLE survey_responses ADD COLUMN categories bigint[] NOT NULL DEFAULT '{}';
 
@@ -75,6 +75,8 @@ LANGUAGE sql AS $$
 $$;
 
 CREATE FUNCTION survey_categories_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_order bigint;
 BEGIN
     IF TG_TABLE_NAME = 'survey_invitations' THEN
         -- On insert, and again when the invitation is sent.
@@ -82,9 +84,16 @@ BEGIN
             NEW.categories := order_category_ids(NEW.shop_id, NEW.order_id);
         END IF;
     ELSE
-        NEW.categories := coalesce(order_category_ids(NEW.shop_id,
-            (SELECT i.order_id FROM survey_invitations i
-              WHERE i.shop_id = NEW.shop_id AND i.id = NEW.invitation_id)), '{}');
+        -- The invitation's (a key lookup, on the hot path of the one-click
+        -- answer), so a category's responses and invitations count the same
+        -- orders; the cache only when the invitation got none (its
+        -- categories were not known when it was sent).
+        SELECT i.categories, i.order_id INTO NEW.categories, v_order
+          FROM survey_invitations i
+         WHERE i.shop_id = NEW.shop_id AND i.id = NEW.invitation_id;
+        IF coalesce(cardinality(NEW.categories), 0) = 0 THEN
+            NEW.categories := coalesce(order_category_ids(NEW.shop_id, v_order), '{}');
+        END IF;
     END IF;
     RETURN NEW;
 END $$;
@@ -113,6 +122,21 @@ CREATE TRIGGER survey_invitations_cat_agg AFTER INSERT OR UPDATE OF sent_at, cat
 
 CREATE FUNCTION survey_responses_cat_agg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- A changed answer (the one-click page, a second submission) on the same
+    -- day, version and categories: only the facets that differ move, so an
+    -- answer changed from 3 to 5 costs two counts per category, not six.
+    IF TG_OP = 'UPDATE' AND OLD.categories = NEW.categories
+       AND OLD.created_at = NEW.created_at AND OLD.version = NEW.version THEN
+        PERFORM survey_daily_categories_add(OLD.shop_id, OLD.survey_id, OLD.version,
+                                            OLD.created_at, OLD.categories,
+                                            ARRAY(SELECT unnest(OLD.facets)
+                                                  EXCEPT SELECT unnest(NEW.facets)), -1);
+        PERFORM survey_daily_categories_add(NEW.shop_id, NEW.survey_id, NEW.version,
+                                            NEW.created_at, NEW.categories,
+                                            ARRAY(SELECT unnest(NEW.facets)
+                                                  EXCEPT SELECT unnest(OLD.facets)), 1);
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM survey_daily_categories_add(OLD.shop_id, OLD.survey_id, OLD.version,
                                             OLD.created_at, OLD.categories,

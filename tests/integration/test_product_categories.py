@@ -176,7 +176,7 @@ def test_survey_category_filters_known_and_decided_when_sending(rshop):
     assert_problem(r, 422, "invalid-field", "audience.include_categories[1]")
 
 
-def test_survey_report_breaks_down_by_category(rshop):
+def test_survey_report_breaks_down_by_category(rshop, pg):
     shop = rshop
     mug = shop.fake.add_product("Mug", "10.00", categories=[KITCHEN, 11])["id"]
     tee = shop.fake.add_product("Tee", "20.00", categories=[12])["id"]
@@ -188,11 +188,16 @@ def test_survey_report_breaks_down_by_category(rshop):
     _wait_cat_job_done(shop, 1)
     wait_for(lambda: not [j for j in _cat_jobs(shop) if j["status"] != "done"],
              what="every categories job done")
-    for o, score in zip(orders, (9, 3, 7)):
+    tokens = []
+    for o, score in zip(orders, (9, 4, 7)):
         r = shop.api.post(f"/v1/surveys/{s['id']}/invitations", json={"order_id": o["id"]})
         assert r.status_code in (200, 201), r.text
-        a = put_answers(shop, r.json()["token"], {"nps": score})
+        tokens.append(r.json()["token"])
+        a = put_answers(shop, tokens[-1], {"nps": score})
         assert a.status_code in (200, 201), a.text
+    # A changed answer (4 -> 3) moves the category counts with it.
+    a = put_answers(shop, tokens[1], {"nps": 3})
+    assert a.status_code == 200, a.text
     r = shop.api.get(f"/v1/surveys/{s['id']}/report")
     assert r.status_code == 200, r.text
     by = {c["category_id"]: c for c in r.json()["by_category"]}
@@ -206,6 +211,22 @@ def test_survey_report_breaks_down_by_category(rshop):
     assert (by[12]["category_name"], by[12]["responses"], by[12]["nps"]["score"]) == \
         ("Category 12", 1, -100.0)
     assert by[12]["response_rate"] == 1.0
+    q12 = next(q for q in by[12]["questions"] if q["id"] == "nps")
+    assert q12["distribution"]["3"] == 1 and q12["distribution"]["4"] == 0, q12
+    # The aggregate equals a recount from the rows (the UPDATE moved only
+    # the facets that changed, and moved them right).
+    kept = db(pg, shop, "SELECT category_id, facet, sum(n)::int FROM survey_daily_categories"
+                        " WHERE shop_id = %s AND survey_id = %s GROUP BY 1, 2 HAVING sum(n) <> 0"
+                        " ORDER BY 1, 2", (shop.id, s["id"]))
+    recount = db(pg, shop, "SELECT c, f, count(*)::int FROM ("
+                           " SELECT c, f FROM survey_responses r,"
+                           "  unnest(r.categories) c, unnest(r.facets || '#response'::text) f"
+                           "  WHERE r.shop_id = %s AND r.survey_id = %s"
+                           " UNION ALL SELECT c, '#sent' FROM survey_invitations i,"
+                           "  unnest(i.categories) c"
+                           "  WHERE i.shop_id = %s AND i.survey_id = %s AND i.sent_at IS NOT NULL) x"
+                           " GROUP BY 1, 2 ORDER BY 1, 2", (shop.id, s["id"], shop.id, s["id"]))
+    assert kept == recount
 
 
 # --------------------------------------------------------------------------
