@@ -806,9 +806,9 @@ class FakeWoo(object):
 
     def delete_product(self, product_id):
         """Delete a product for good (DELETE ?force=true): GET answers 404
-        and lists (``include`` too) leave it out.  Orders keep their lines
-        as they were; WooCommerce 7.9 reports such a line with product_id 0
-        (tests/realwoo/test_categories_real.py), which the fake does not."""
+        and lists (``include`` too) leave it out.  Orders keep their lines,
+        but REST and webhooks show them with product_id 0, as WooCommerce
+        7.9 does (tests/realwoo/test_categories_real.py)."""
         with self._lock:
             self.products.pop(int(product_id), None)
 
@@ -1153,7 +1153,16 @@ class FakeWoo(object):
             if obj is None:
                 return {"code": "woocommerce_rest_shop_%s_invalid_id" % resource,
                         "message": "Invalid ID.", "data": {"status": 404}}
-            return copy.deepcopy(obj)
+            return self._order_out(obj) if resource == "order" else copy.deepcopy(obj)
+
+    def _order_out(self, order):
+        """An order as REST shows it: a copy, where a line whose product was
+        deleted names product 0 (WooCommerce reads the product at output)."""
+        o = copy.deepcopy(order)
+        for li in o.get("line_items", []):
+            if li.get("product_id", 0) > 0 and li["product_id"] not in self.products:
+                li["product_id"] = 0
+        return o
 
     def order_webhook(self, url, secret, order_id, topic="order.updated", webhook_id=1):
         """Send the current order (or {"id"}/action payload) to ``url``."""
@@ -1559,13 +1568,13 @@ class FakeWoo(object):
                "modified": lambda o: (self._ts[o["id"]]["modified"], o["id"])}.get(
             orderby, lambda o: (self._ts[o["id"]]["created"], o["id"]))
         items.sort(key=key, reverse=str(params.get("order", "desc")).lower() != "asc")
-        return self._paginate([copy.deepcopy(o) for o in items], params, query, "/orders")
+        return self._paginate([self._order_out(o) for o in items], params, query, "/orders")
 
     def _order_get(self, oid, params, query, body):
         order = self.orders.get(oid)
         if order is None:
             return wc_error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
-        return _Resp(200, copy.deepcopy(order))
+        return _Resp(200, self._order_out(order))
 
     def _order_update(self, oid, params, query, body):
         order = self.orders.get(oid)

@@ -526,3 +526,9 @@ def test_products_include_categories_and_deleted(shop):
     assert api(shop, "GET", "/wp-json/wc/v3/products/%d" % a["id"]).json()["categories"][0]["id"] == 9
     o = shop.add_order(items=[{"product_id": b["id"], "quantity": 1, "variation_id": 555}])
     assert (o["line_items"][0]["product_id"], o["line_items"][0]["variation_id"]) == (b["id"], 555)
+    # A deleted product's line shows product 0 (as WooCommerce 7.9 does).
+    o = shop.add_order(items=[(a["id"], 1, "5.00")])
+    shop.delete_product(a["id"])
+    got = api(shop, "GET", "/wp-json/wc/v3/orders/%d" % o["id"]).json()
+    assert got["line_items"][0]["product_id"] == 0
+    assert shop.webhook_payload("order.updated", o["id"])["line_items"][0]["product_id"] == 0

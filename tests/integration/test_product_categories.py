@@ -23,7 +23,7 @@ def _product_calls(fake):
     out = []
     for c in fake.calls("/wp-json/wc/v3/products", "GET"):
         path = c.get("path", "")
-        if path.rstrip("/").endswith("/products"):
+        if path.rstrip("/").endswith("/products") and c.get("status") == 200:
             q = c.get("query") or parse_qs(urlparse(c.get("url", "")).query)
             inc = q.get("include")
             inc = inc[0] if isinstance(inc, list) else inc
@@ -71,14 +71,24 @@ def test_ingest_fetches_categories_by_job_caches_them_and_refreshes_after_ttl(rs
                                    {"product_id": tee, "quantity": 1, "total": "20.00",
                                     "variation_id": 4242},
                                    (old, 1, "5.00")])
-    shop.fake.delete_product(old)     # gone from the shop after the order
     shop.fake.reset_calls()
-    shop.deliver_order(o["id"])       # the webhook answers without calling the shop
+    # The shop is down while the order arrives: the webhook is answered
+    # without calling the shop, the job waits; the product is deleted
+    # meanwhile, so the answer leaves it out.
+    shop.fake.set_down(True)
+    try:
+        shop.deliver_order(o["id"])
+        wait_for(lambda: [j for j in _cat_jobs(shop) if j["attempts"] >= 1 and j["last_error"]],
+                 15.0, what="a failed attempt")
+        shop.fake.delete_product(old)
+    finally:
+        shop.fake.set_down(False)
     [job] = _wait_cat_job_done(shop, 1)
     assert sorted(job["payload"]["product_ids"]) == sorted([mug, tee, old])
     assert job["result"] == {"fetched": 2, "gone": [old]}, job
-    # One call: the parent product of the variation, per_page 100.
-    assert _product_calls(shop.fake) == [(sorted([mug, tee, old]), "100")]
+    # One answered call: the parent product of the variation, per_page 100.
+    answered = _product_calls(shop.fake)
+    assert answered == [(sorted([mug, tee, old]), "100")], answered
     assert _cache(pg, shop) == {mug: ([10, 11], False), tee: ([12], False), old: ([], True)}
     names = db(pg, shop, "SELECT category_id, name, slug FROM shop_categories WHERE shop_id = %s"
                          " ORDER BY 1", (shop.id,))
@@ -89,7 +99,7 @@ def test_ingest_fetches_categories_by_job_caches_them_and_refreshes_after_ttl(rs
     wait_for(lambda: list_all(shop.api, "/v1/events", kind="order.paid", order_id=o2["id"]),
              what="the second order processed")
     shop.idle()
-    assert len(_cat_jobs(shop)) == 1 and len(_product_calls(shop.fake)) == 1, o2
+    assert len(_cat_jobs(shop)) == 1 and len(_product_calls(shop.fake)) == len(answered), o2
 
     # Past the TTL (moved back in the cache): the next order asks again and
     # the shop's new category replaces the old ones.
