@@ -72,6 +72,8 @@ static const struct option options[] = {
      "total timeout of one call to a shop's WooCommerce API"},
     {"WOO_CONNECT_TIMEOUT_MS", "5000", K_LONG, AT(woo_connect_timeout_ms), 100, 60000,
      "connect timeout of calls to a shop's WooCommerce API"},
+    {"PRODUCT_CATEGORIES_TTL_S", "86400", K_LONG, AT(product_categories_ttl_s), 60, 31622400,
+     "how long the cached categories of a product are trusted before an order with it asks the shop again"},
     {"SMTP_HOST", "127.0.0.1", K_STRING, AT(smtp_host), 0, 0, "SMTP server for review emails"},
     {"SMTP_PORT", "25", K_LONG, AT(smtp_port), 1, 65535, "its port (587 with STARTTLS, 465 implicit TLS)"},
     {"SMTP_TLS", "starttls-try", K_TLS, AT(smtp_tls), 0, 0,

@@ -46,6 +46,7 @@
 #include "aftersale/reviews/jobs.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/woo/jobs.h"
+#include "aftersale/woo/products.h"
 
 #define BATCH 128
 #define BATCH_CAREFUL 64 /* see "internal batch" below */
@@ -70,6 +71,7 @@ static const struct job_kind kinds[] = {
     {"woo.order_fetch", NULL, woo_job_order_fetch, NULL},
     {"woo.sync", NULL, woo_job_sync, NULL},
     {"woo.webhooks_setup", NULL, woo_job_webhooks_setup, NULL},
+    {"woo.product_categories", NULL, woo_job_product_categories, NULL},
     {"loyalty.order", loyalty_job_order, NULL, NULL},
     {"loyalty.earn", loyalty_job_earn, NULL, NULL},
     {"loyalty.reverse", loyalty_job_reverse, NULL, NULL},

@@ -138,6 +138,23 @@ write_fn(struct db_conn *c, void *ctx, struct err *e)
     return rc;
 }
 
+/* 503 for a line whose product categories are not known yet: unlike a
+ * database outage (reply_err hides that detail), the detail names the line
+ * and says what to do, and Retry-After gives the shop time to answer. */
+static void
+reply_categories_pending(struct req *r, const struct err *e)
+{
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type",
+                             err_type(ERR_UNAVAILABLE), "title", err_title(ERR_UNAVAILABLE),
+                             "status", 503, "detail", e->detail, "field", e->field,
+                             "request_id", r->id);
+    char *s = jx_dump(body);
+
+    json_decref(body);
+    req_add_header(r, "Retry-After", RETURNS_CATEGORIES_RETRY_S);
+    reply_text_take(r, 503, "application/problem+json", s, strlen(s));
+}
+
 static void
 write_reply(struct req *r, struct write_ctx *w)
 {
@@ -159,6 +176,18 @@ write_reply(struct req *r, struct write_ctx *w)
         snprintf(w->idem.scope, sizeof(w->idem.scope), "customer:%" PRId64, w->cust->id);
     else if (w->cust)
         snprintf(w->idem.scope, sizeof(w->idem.scope), "email:%s", w->cust->email);
+    /* A creation under excluded categories needs the lines' categories:
+     * unknown ones are asked from the shop and the request is refused for
+     * now (returns_categories_ready), never decided as "no category". */
+    if (w->action == NULL && json_is_object(w->body) &&
+        returns_categories_ready(w->shop_id, w->body, w->cust, &e) < 0) {
+        db_idempotency_clear(&w->idem);
+        if (e.kind == ERR_UNAVAILABLE && strncmp(e.field, "lines[", 6) == 0)
+            reply_categories_pending(r, &e);
+        else
+            reply_err(r, &e);
+        return;
+    }
     if (db_tx(write_fn, w, &e) < 0) {
         db_idempotency_clear(&w->idem);
         json_decref(w->out);

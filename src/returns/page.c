@@ -1047,7 +1047,18 @@ submit_page(struct page *p, const struct form *f, const char *token)
         goto out;
     }
     s.photos = photos;
-    if (db_tx(submit_fn, &s, &e) < 0) {
+    if (returns_categories_ready(s.shop_id, s.body, &s.cust, &e) < 0 ||
+        db_tx(submit_fn, &s, &e) < 0) {
+        if (e.kind == ERR_UNAVAILABLE && strncmp(e.field, "lines[", 6) == 0) {
+            /* Categories not known yet (returns_categories_ready): retryable. */
+            start(p, w(p, W_ERROR));
+            buf_puts(&p->b, "<p role=\"alert\">");
+            put(&p->b, e.detail);
+            buf_puts(&p->b, "</p>");
+            req_add_header(p->r, "Retry-After", RETURNS_CATEGORIES_RETRY_S);
+            finish(p, 503);
+            goto out;
+        }
         if (e.kind != ERR_INVALID && e.kind != ERR_CONFLICT) {
             reply_err(p->r, &e);
             goto out;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aftersale/hooks/hooks.h"
 #include "aftersale/core/crypto.h"
@@ -30,6 +31,7 @@
 #include "aftersale/jobs/queue.h"
 #include "aftersale/returns/returns.h"
 #include "aftersale/returns/rules.h"
+#include "aftersale/woo/products.h"
 
 int
 returns_settings_load(struct db_conn *c, int64_t shop_id, json_t **doc, struct err *e)
@@ -378,6 +380,39 @@ in_array(const json_t *arr, const char *s, int64_t id)
     return false;
 }
 
+/* The policy's excluded_categories on one line's product (a variation's
+ * line names its parent product, whose categories it has). The rule must
+ * hold, so unknown categories are not "no category" here: the line is
+ * refused as not decidable yet (503, retryable; returns_categories_ready
+ * asked the shop before this transaction). Cached categories past their
+ * TTL are used as they are: the refresh is on its way. */
+static int
+category_check(struct db_conn *c, int64_t shop_id, const json_t *s, const char *field,
+               int64_t line_id, int64_t product_id, struct err *e)
+{
+    const json_t *excluded = json_object_get(s, "excluded_categories");
+    int64_t cats[WOO_PRODUCTS_MAX_CATEGORIES];
+    int n;
+    bool known;
+
+    if (json_array_size(excluded) == 0 || product_id <= 0)
+        return 0;
+    if (woo_product_categories_get(c, shop_id, product_id, cats, &n, &known, e) < 0)
+        return -1;
+    if (!known)
+        return err_set(e, ERR_UNAVAILABLE, field,
+                       "line item %" PRId64 ": the categories of product %" PRId64
+                       " are not known yet (asked from the shop); try again in a minute",
+                       line_id, product_id);
+    for (int k = 0; k < n; k++)
+        if (in_array(excluded, NULL, cats[k]))
+            return err_set(e, ERR_INVALID, field,
+                           "line item %" PRId64 " cannot be returned: product %" PRId64
+                           " is in category %" PRId64 ", which the shop does not take back",
+                           line_id, product_id, cats[k]);
+    return 0;
+}
+
 /* One line: it is in the order, its product may be returned, and the
  * quantity fits what is left of it (bought minus every open or finished
  * return; rejected and cancelled ones give their units back). */
@@ -419,6 +454,8 @@ line_check(struct db_conn *c, int64_t shop_id, int64_t order_id, const json_t *s
     PQclear(res);
     if (in_array(json_object_get(s, "excluded_products"), NULL, *product_id))
         return err_set(e, ERR_INVALID, f, "product %" PRId64 " cannot be returned", *product_id);
+    if (category_check(c, shop_id, s, f, line_id, *product_id, e) < 0)
+        return -1;
     snprintf(f, sizeof(f), "lines[%d].quantity", i);
     if (qty > bought - taken)
         return err_set(e, ERR_CONFLICT, f,
@@ -540,6 +577,100 @@ customer_owns(const struct returns_customer *cust, int64_t customer_id, const ch
     if (cust->id > 0 && cust->id == customer_id)
         return true;
     return cust->email && cust->email[0] && strcasecmp(cust->email, email) == 0;
+}
+
+struct ready_ctx {
+    int64_t shop_id;
+    const json_t *body;
+    const struct returns_customer *cust;
+    int line;                           /* first line whose categories are unknown, -1: none */
+    int64_t line_item_id, product_id;
+};
+
+static int
+ready_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct ready_ctx *x = ctx;
+    json_t *s = NULL, *line;
+    int64_t order_id = jx_int(x->body, "order_id");
+    char shop[24], order[24], item[24], key[64];
+    const char *params[3] = {shop, order, item};
+    size_t i;
+    int rc = -1;
+
+    x->line = -1;
+    if (returns_settings_load(c, x->shop_id, &s, e) < 0)
+        return -1;
+    if (json_array_size(json_object_get(s, "excluded_categories")) == 0 || order_id <= 0) {
+        json_decref(s);
+        return 0;
+    }
+    DB_I64(shop, x->shop_id);
+    DB_I64(order, order_id);
+    json_array_foreach(json_object_get(x->body, "lines"), i, line) {
+        PGresult *res;
+        int64_t cats[WOO_PRODUCTS_MAX_CATEGORIES];
+        int n;
+        bool known, owned;
+
+        DB_I64(item, jx_int(line, "line_item_id"));
+        res = db_exec(c, "returns_ready_line",
+                      "SELECT i.product_id, o.customer_id, o.billing_email FROM order_items i"
+                      " JOIN orders o ON o.shop_id = i.shop_id AND o.order_id = i.order_id"
+                      " WHERE i.shop_id = $1 AND i.order_id = $2 AND i.line_item_id = $3",
+                      3, params, e);
+        if (res == NULL)
+            goto out;
+        if (PQntuples(res) != 1) { /* the creation names it */
+            PQclear(res);
+            continue;
+        }
+        x->product_id = atoll(PQgetvalue(res, 0, 0));
+        /* Another customer's order: say nothing here (the creation answers
+         * as for an unknown order). */
+        owned = x->cust == NULL ||
+                customer_owns(x->cust, atoll(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2));
+        PQclear(res);
+        if (!owned)
+            break;
+        if (x->product_id <= 0)
+            continue;
+        if (woo_product_categories_get(c, x->shop_id, x->product_id, cats, &n, &known, e) < 0)
+            goto out;
+        if (!known) {
+            x->line = (int)i;
+            x->line_item_id = jx_int(line, "line_item_id");
+            break;
+        }
+    }
+    if (x->line >= 0) {
+        /* Ask the shop now (at most one new job a minute per order). */
+        snprintf(key, sizeof(key), "return:%s:%lld", order, (long long)(time(NULL) / 60));
+        if (woo_products_want(c, x->shop_id, order_id, key, NULL, e) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(s);
+    return rc;
+}
+
+int
+returns_categories_ready(int64_t shop_id, const json_t *body, const struct returns_customer *cust,
+                         struct err *e)
+{
+    struct ready_ctx x = {.shop_id = shop_id, .body = body, .cust = cust};
+    char f[48];
+
+    if (db_tx(ready_fn, &x, e) < 0)
+        return -1;
+    if (x.line < 0)
+        return 0;
+    snprintf(f, sizeof(f), "lines[%d].line_item_id", x.line);
+    return err_set(e, ERR_UNAVAILABLE, f,
+                   "line item %" PRId64 ": the categories of product %" PRId64
+                   " are not known yet (asked from the shop just now); try again in a minute",
+                   x.line_item_id, x.product_id);
 }
 
 int
@@ -1038,6 +1169,58 @@ returns_store_photo_get(struct db_conn *c, int64_t shop_id, int64_t id, int64_t 
 
 /* ---- report ------------------------------------------------------------------ */
 
+/*
+ * Return rate per category: of the items sold in the period (paid orders,
+ * processing/completed/refunded, created in [from, to)), how many came or
+ * are coming back (lines of requests on those orders that are not rejected
+ * or cancelled; after inspection, what was received). A line counts in
+ * every category of its product; a product whose categories the service
+ * does not know (yet) is in none. Adds `by_category` to `out`.
+ */
+static int
+report_categories(struct db_conn *c, const char *const *params, json_t *out, struct err *e)
+{
+    PGresult *res =
+        db_exec(c, "returns_report_categories",
+                "WITH o AS (SELECT order_id FROM orders WHERE shop_id = $1 AND NOT deleted"
+                "   AND status IN ('processing', 'completed', 'refunded')"
+                "   AND ($2::timestamptz IS NULL OR date_created_gmt >= $2)"
+                "   AND ($3::timestamptz IS NULL OR date_created_gmt < $3)),"
+                " ret AS (SELECT q.order_id, l.line_item_id,"
+                "   sum(coalesce(l.quantity_received, l.quantity)) AS units"
+                "   FROM return_requests q JOIN return_lines l"
+                "   ON l.shop_id = q.shop_id AND l.request_id = q.id"
+                "   WHERE q.shop_id = $1 AND q.state NOT IN ('rejected', 'cancelled')"
+                "   AND q.order_id IN (SELECT order_id FROM o) GROUP BY 1, 2),"
+                " li AS (SELECT cat, oi.quantity, coalesce(ret.units, 0) AS units"
+                "   FROM order_items oi JOIN o ON o.order_id = oi.order_id"
+                "   JOIN product_categories pc ON pc.shop_id = oi.shop_id"
+                "    AND pc.product_id = oi.product_id"
+                "   CROSS JOIN LATERAL unnest(pc.category_ids) AS cat"
+                "   LEFT JOIN ret ON ret.order_id = oi.order_id"
+                "    AND ret.line_item_id = oi.line_item_id"
+                "   WHERE oi.shop_id = $1)"
+                " SELECT coalesce(json_agg(json_build_object('category_id', g.cat,"
+                "   'category_name', coalesce(sc.name, ''), 'items_sold', g.sold,"
+                "   'items_returned', g.returned, 'return_rate', CASE WHEN g.sold > 0"
+                "   THEN round(g.returned::numeric / g.sold, 4)::float8 END)"
+                "   ORDER BY g.returned DESC, g.cat), '[]')::text"
+                " FROM (SELECT cat, sum(quantity) AS sold, sum(units) AS returned FROM li"
+                "   GROUP BY cat) g"
+                " LEFT JOIN shop_categories sc ON sc.shop_id = $1 AND sc.category_id = g.cat",
+                3, params, e);
+    json_t *v;
+
+    if (res == NULL)
+        return -1;
+    v = parse_text(PQgetvalue(res, 0, 0), e);
+    PQclear(res);
+    if (v == NULL)
+        return -1;
+    json_object_set_new(out, "by_category", v);
+    return 0;
+}
+
 int
 returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const char *to,
                      json_t **out, struct err *e)
@@ -1093,7 +1276,14 @@ returns_store_report(struct db_conn *c, int64_t shop_id, const char *from, const
         return -1;
     *out = parse_text(PQgetvalue(res, 0, 0), e);
     PQclear(res);
-    return *out ? 0 : -1;
+    if (*out == NULL)
+        return -1;
+    if (report_categories(c, params, *out, e) < 0) {
+        json_decref(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- items under a return (reviews, surveys) ---------------------------------- */

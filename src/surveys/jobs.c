@@ -38,7 +38,9 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
 {
     struct surveys_order so = {.order_id = o->order_id, .first_order = o->first_order,
                                .country = o->country, .total = o->total,
-                               .products = o->products, .nproducts = o->nproducts};
+                               .products = o->products, .nproducts = o->nproducts,
+                               .categories = o->categories, .ncategories = o->ncategories,
+                               .categories_unknown = o->nunknown_categories > 0};
     char shop[24], sid[24], order[24], ver[16], days[16], cust[24];
     PGresult *res;
     bool unsub;
@@ -46,6 +48,8 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
     *invitation_id = 0;
     if (o->email[0] == '\0')
         return *outcome = "the order has no billing email", 0;
+    bool deferred = so.categories_unknown && surveys_audience_has_categories(settings);
+
     if (!surveys_audience_match(settings, &so, outcome))
         return 0;
     if (!surveys_sampled(survey_id, o->order_id, surveys_rate_bp(settings)))
@@ -113,7 +117,7 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
         json_t *payload;
         int rc;
         *invitation_id = atoll(PQgetvalue(res, 0, 0));
-        *outcome = "scheduled";
+        *outcome = deferred ? "scheduled (categories checked when sending)" : "scheduled";
         PQclear(res);
         payload = json_pack("{s:I}", "invitation_id", (json_int_t)*invitation_id);
         snprintf(key, sizeof(key), "send:%" PRId64, *invitation_id);
@@ -205,6 +209,71 @@ out:
     json_decref(results);
     json_decref(ev);
     free(o);
+    return rc;
+}
+
+int
+surveys_invitation_categories_check(struct db_conn *c, int64_t shop_id, int64_t invitation_id,
+                                    bool *cancelled, struct err *e)
+{
+    char shop[24], id[24];
+    const char *params[3] = {shop, id, NULL};
+    PGresult *res;
+    json_t *settings;
+    json_error_t jerr;
+    struct surveys_order_facts *o = NULL;
+    struct surveys_order so = {0};
+    const char *why = NULL;
+    int64_t order_id;
+    bool found, in;
+    int rc = -1;
+
+    *cancelled = false;
+    DB_I64(shop, shop_id);
+    DB_I64(id, invitation_id);
+    res = db_exec(c, "surveys_categories_check_load",
+                  "SELECT i.order_id, s.settings::text FROM survey_invitations i"
+                  " JOIN surveys s ON s.shop_id = i.shop_id AND s.id = i.survey_id"
+                  " WHERE i.shop_id = $1 AND i.id = $2 AND i.status = 'scheduled'",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return 0;
+    }
+    order_id = atoll(PQgetvalue(res, 0, 0));
+    settings = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
+    PQclear(res);
+    if (settings == NULL || !surveys_audience_has_categories(settings)) {
+        json_decref(settings);
+        return 0;
+    }
+    o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        abort();
+    if (surveys_order_load(c, shop_id, order_id, o, &found, e) < 0)
+        goto out;
+    /* Still unknown now (the shop did not answer yet): "no category". */
+    so.categories = o->categories;
+    so.ncategories = o->ncategories;
+    in = !found || surveys_audience_categories_match(settings, &so, &why);
+    if (!in) {
+        long n;
+        params[2] = why;
+        n = db_exec_cmd(c, "surveys_categories_cancel",
+                        "UPDATE survey_invitations SET status = 'cancelled', cancel_reason = $3,"
+                        " updated_at = now() WHERE shop_id = $1 AND id = $2"
+                        " AND status = 'scheduled'",
+                        3, params, e);
+        if (n < 0)
+            goto out;
+        *cancelled = n > 0;
+    }
+    rc = 0;
+out:
+    free(o);
+    json_decref(settings);
     return rc;
 }
 

@@ -263,6 +263,55 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
         PQclear(res);
         json_object_set_new(x->out, "by_product", by_product);
     }
+    {
+        /* By category of the order's products (sql/018): an order counts
+         * once per category, with the categories known when the invitation
+         * was sent / the response first given. The 50 with most responses. */
+        json_t *by_category = json_array(), *counts = NULL;
+        int64_t cur = -1;
+        res = db_exec(c, "surveys_report_categories",
+                      "WITH top AS (SELECT category_id FROM survey_daily_categories"
+                      "  WHERE shop_id = $1 AND survey_id = $2 AND day BETWEEN $3::date AND $4::date"
+                      "  AND ($6::integer IS NULL OR version = $6) AND facet = '#response'"
+                      "  GROUP BY category_id HAVING sum(n) > 0 ORDER BY sum(n) DESC, category_id"
+                      "  LIMIT 50)"
+                      " SELECT p.category_id, p.facet, sum(p.n)::bigint,"
+                      "  (SELECT sc.name FROM shop_categories sc WHERE sc.shop_id = $1"
+                      "   AND sc.category_id = p.category_id)"
+                      " FROM survey_daily_categories p JOIN top USING (category_id)"
+                      " WHERE p.shop_id = $1 AND p.survey_id = $2"
+                      " AND p.day BETWEEN $3::date AND $4::date"
+                      " AND ($6::integer IS NULL OR p.version = $6) AND $5::text IS NOT NULL"
+                      " GROUP BY p.category_id, p.facet HAVING sum(p.n) <> 0"
+                      " ORDER BY p.category_id",
+                      6, params, e);
+        if (res == NULL) {
+            json_decref(by_category);
+            goto out;
+        }
+        for (int i = 0; i <= PQntuples(res); i++) {
+            int64_t cid = i < PQntuples(res) ? atoll(PQgetvalue(res, i, 0)) : -2;
+            if (cid != cur && counts != NULL) {
+                json_t *m = surveys_metrics(qs, counts);
+                json_object_set_new(m, "category_id", json_integer(cur));
+                json_object_set_new(m, "category_name",
+                                    json_string(PQgetisnull(res, i - 1, 3)
+                                                    ? ""
+                                                    : PQgetvalue(res, i - 1, 3)));
+                json_array_append_new(by_category, m);
+                json_decref(counts);
+                counts = NULL;
+            }
+            if (i == PQntuples(res))
+                break;
+            if (counts == NULL)
+                counts = json_object();
+            cur = cid;
+            count_add(counts, PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2)));
+        }
+        PQclear(res);
+        json_object_set_new(x->out, "by_category", by_category);
+    }
     rc = 0;
 out:
     json_decref(qs);

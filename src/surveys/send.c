@@ -136,6 +136,18 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
     if (!x->found || strcmp(x->status, x->reminder == 0 ? "scheduled" : "sent") != 0 ||
         x->expired)
         return 0;
+    if (x->reminder == 0) {
+        /* Category filters decided now, with the categories the shop has
+         * given since the order (surveys/jobs.c). */
+        bool cancelled;
+        if (surveys_invitation_categories_check(c, x->shop_id, x->invitation_id, &cancelled, e) <
+            0)
+            return -1;
+        if (cancelled) {
+            snprintf(x->status, sizeof(x->status), "cancelled");
+            return 0;
+        }
+    }
     if (x->token_secret == NULL)
         return err_set(e, ERR_INTERNAL, NULL, "cannot decrypt the shop's token secret");
     /* Returned since it was scheduled: the survey is not sent. */

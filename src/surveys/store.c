@@ -165,7 +165,8 @@ surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id, struct 
     for (int i = 0; i < PQntuples(res) && i < SURVEYS_ORDER_MAX_PRODUCTS; i++)
         o->products[o->nproducts++] = atoll(PQgetvalue(res, i, 0));
     PQclear(res);
-    return 0;
+    return woo_order_categories(c, shop_id, order_id, o->categories, WOO_PRODUCTS_MAX_CATEGORIES,
+                                &o->ncategories, &o->nunknown_categories, e);
 }
 
 int

@@ -32,6 +32,7 @@
 
 #include "aftersale/core/money.h"
 #include "aftersale/woo/link.h"
+#include "aftersale/woo/products.h"
 #include "aftersale/woo/validate.h"
 
 #define UTC(n) "$" #n "::timestamp AT TIME ZONE 'UTC'"
@@ -462,6 +463,15 @@ woo_orders_apply(struct db_conn *c, int64_t shop_id, const json_t *o, const char
     PQclear(res);
     if (items && apply_items(c, shop, order, items, e) < 0)
         return -1;
+    if (items) {
+        /* Line items carry no categories: ask the shop for those not known
+         * (or stale) in a job, so nothing here waits for it (products.c).
+         * Keyed by the order's version: a replayed delivery asks once. */
+        char key[64];
+        snprintf(key, sizeof(key), "order:%s:%s", order, modified);
+        if (woo_products_want(c, shop_id, id, key, NULL, e) < 0)
+            return -1;
+    }
 
     /* Paid: processing or completed (WooCommerce's paid statuses), or a
      * payment date on an order that has moved on since. */

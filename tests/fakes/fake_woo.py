@@ -166,6 +166,10 @@ recorded:
 * ``GET /_fake/orders/{id}`` — the stored order.
 * ``POST /_fake/orders/{id}/refund {"amount":"5.00","reason":"..."}``.
 * ``POST /_fake/products {"name":"Mug","price":"10.00"}`` — answers the product.
+  ``"categories"``: ids or ``{"id","name","slug"}`` objects.  Python:
+  ``set_product_categories(pid, cats)``, ``delete_product(pid)``; order item
+  dicts may carry ``variation_id``.  ``GET /products?include=1,2`` answers
+  only those (a deleted id is absent).
 * ``POST /_fake/statuses {"slug":"delivered","label":"Delivered"}`` — register a
   custom order status (as a plugin does); orders may then be set to it.
 * ``POST /_fake/webhook {"url","topic","order_id" | "payload","secret","webhook_id"}``
@@ -773,8 +777,7 @@ class FakeWoo(object):
                 "tax_class": "", "manage_stock": False, "stock_quantity": None,
                 "stock_status": "instock", "reviews_allowed": True,
                 "average_rating": "0", "rating_count": 0,
-                "categories": [{"id": int(c), "name": "Category %d" % int(c),
-                                "slug": "category-%d" % int(c)} for c in categories],
+                "categories": self._categories(categories),
                 "tags": [],
                 "images": ([{"id": pid + 100000, "src": image, "name": name, "alt": ""}]
                            if image else []),
@@ -782,6 +785,38 @@ class FakeWoo(object):
                 "_links": self._links("/products/%d" % pid),
             }
             return copy.deepcopy(self.products[pid])
+
+    @staticmethod
+    def _categories(categories):
+        """Category ids, or {"id", "name", "slug"} objects, in REST shape."""
+        out = []
+        for c in categories:
+            if isinstance(c, dict):
+                cid = int(c["id"])
+                out.append({"id": cid, "name": c.get("name", "Category %d" % cid),
+                            "slug": c.get("slug", "category-%d" % cid)})
+            else:
+                out.append({"id": int(c), "name": "Category %d" % int(c),
+                            "slug": "category-%d" % int(c)})
+        return out
+
+    def set_product_categories(self, product_id, categories):
+        """Move a product to other categories (ids or objects), as wp-admin
+        would; date_modified moves on."""
+        with self._lock:
+            prod = self.products[int(product_id)]
+            prod["categories"] = self._categories(categories)
+            now = _wp_date(self._now())
+            prod["date_modified"] = prod["date_modified_gmt"] = now
+            return copy.deepcopy(prod)
+
+    def delete_product(self, product_id):
+        """Delete a product for good (DELETE ?force=true): GET answers 404
+        and lists (``include`` too) leave it out.  Orders keep their lines,
+        but REST and webhooks show them with product_id 0, as WooCommerce
+        7.9 does (tests/realwoo/test_categories_real.py)."""
+        with self._lock:
+            self.products.pop(int(product_id), None)
 
     # ----- orders ----------------------------------------------------------
 
@@ -820,6 +855,10 @@ class FakeWoo(object):
                 if isinstance(it, dict):
                     it = (it["product_id"], it.get("quantity", 1), it.get("total"))
                 li = self._line_item(*it)
+                # A variation: the line names the parent (product_id) and
+                # the variation (variation_id), as WooCommerce does.
+                if "variation_id" in spec:
+                    li["variation_id"] = int(spec["variation_id"])
                 # Optional: a discount (subtotal above total) and one tax rate
                 # ("tax": the line's total_tax, "tax_raw": the rate's unrounded
                 # total as WooCommerce keeps it, "tax_rate_id").
@@ -1121,7 +1160,16 @@ class FakeWoo(object):
             if obj is None:
                 return {"code": "woocommerce_rest_shop_%s_invalid_id" % resource,
                         "message": "Invalid ID.", "data": {"status": 404}}
-            return copy.deepcopy(obj)
+            return self._order_out(obj) if resource == "order" else copy.deepcopy(obj)
+
+    def _order_out(self, order):
+        """An order as REST shows it: a copy, where a line whose product was
+        deleted names product 0 (WooCommerce reads the product at output)."""
+        o = copy.deepcopy(order)
+        for li in o.get("line_items", []):
+            if li.get("product_id", 0) > 0 and li["product_id"] not in self.products:
+                li["product_id"] = 0
+        return o
 
     def order_webhook(self, url, secret, order_id, topic="order.updated", webhook_id=1):
         """Send the current order (or {"id"}/action payload) to ``url``."""
@@ -1528,13 +1576,13 @@ class FakeWoo(object):
                "modified": lambda o: (self._ts[o["id"]]["modified"], o["id"])}.get(
             orderby, lambda o: (self._ts[o["id"]]["created"], o["id"]))
         items.sort(key=key, reverse=str(params.get("order", "desc")).lower() != "asc")
-        return self._paginate([copy.deepcopy(o) for o in items], params, query, "/orders")
+        return self._paginate([self._order_out(o) for o in items], params, query, "/orders")
 
     def _order_get(self, oid, params, query, body):
         order = self.orders.get(oid)
         if order is None:
             return wc_error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
-        return _Resp(200, copy.deepcopy(order))
+        return _Resp(200, self._order_out(order))
 
     def _order_update(self, oid, params, query, body):
         order = self.orders.get(oid)
@@ -1748,6 +1796,16 @@ class FakeWoo(object):
 
     def _products_list(self, params, query, body):
         items = sorted(self.products.values(), key=lambda p: p["id"], reverse=True)
+        # include: ids as a comma list (or include[]); unknown or deleted
+        # ids are simply absent from the answer, as in WooCommerce.
+        inc = params.get("include", params.get("include[]"))
+        if inc not in (None, ""):
+            raw = inc if isinstance(inc, list) else str(inc).split(",")
+            try:
+                wanted = {int(x) for x in raw if str(x).strip() != ""}
+            except ValueError:
+                return _invalid_params({"include": "include[0] is not of type integer."})
+            items = [p for p in items if p["id"] in wanted]
         return self._paginate(copy.deepcopy(items), params, query, "/products")
 
     def _product_get(self, pid, params, query, body):

@@ -522,3 +522,31 @@ def test_wp_comments_without_a_configured_user(shop):
     r = requests.post(shop.base_url + WP_COMMENTS, json={"post": pid, "content": "x"},
                       auth=("admin", WP_PASSWORD), timeout=10)
     assert (r.status_code, r.json()["code"]) == (401, "invalid_username")
+
+
+def test_products_include_categories_and_deleted(shop):
+    """GET /products?include= answers only those ids with their categories
+    (objects or ids); a deleted product is absent from the list and 404 alone;
+    a variation's line names its parent."""
+    a = shop.add_product("Mug", "5.00", categories=[{"id": 7, "name": "Kitchen", "slug": "kitchen"}])
+    b = shop.add_product("Tee", "9.00", categories=[3, 4])
+    c = shop.add_product("Gone", "1.00", categories=[7])
+    shop.delete_product(c["id"])
+    r = api(shop, "GET", "/wp-json/wc/v3/products",
+            {"include": "%d,%d,%d" % (a["id"], b["id"], c["id"]), "per_page": "100"})
+    assert r.status_code == 200
+    got = {p["id"]: p["categories"] for p in r.json()}
+    assert got == {a["id"]: [{"id": 7, "name": "Kitchen", "slug": "kitchen"}],
+                   b["id"]: [{"id": 3, "name": "Category 3", "slug": "category-3"},
+                             {"id": 4, "name": "Category 4", "slug": "category-4"}]}
+    assert api(shop, "GET", "/wp-json/wc/v3/products/%d" % c["id"]).status_code == 404
+    shop.set_product_categories(a["id"], [9])
+    assert api(shop, "GET", "/wp-json/wc/v3/products/%d" % a["id"]).json()["categories"][0]["id"] == 9
+    o = shop.add_order(items=[{"product_id": b["id"], "quantity": 1, "variation_id": 555}])
+    assert (o["line_items"][0]["product_id"], o["line_items"][0]["variation_id"]) == (b["id"], 555)
+    # A deleted product's line shows product 0 (as WooCommerce 7.9 does).
+    o = shop.add_order(items=[(a["id"], 1, "5.00")])
+    shop.delete_product(a["id"])
+    got = api(shop, "GET", "/wp-json/wc/v3/orders/%d" % o["id"]).json()
+    assert got["line_items"][0]["product_id"] == 0
+    assert shop.webhook_payload("order.updated", o["id"])["line_items"][0]["product_id"] == 0

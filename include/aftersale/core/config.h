@@ -44,6 +44,7 @@ struct config {
     long job_test_kinds; /* 1: register the test-only job kinds (worker.c) */
     long woo_timeout_ms;
     long woo_connect_timeout_ms;
+    long product_categories_ttl_s; /* product categories cache (woo/products.c) */
     char *smtp_host;
     long smtp_port;
     char *smtp_tls; /* none, starttls-try, starttls, implicit */

@@ -39,6 +39,16 @@ int returns_store_create(struct db_conn *c, int64_t shop_id, const json_t *body,
                          const struct returns_customer *cust, const char *actor, json_t **out,
                          struct err *e);
 
+/* Before a creation, in its own transaction: when the policy excludes
+ * categories and a line's product has categories the service never
+ * learnt, ask the shop (a woo.product_categories job, committed) and fail
+ * with ERR_UNAVAILABLE naming lines[i].line_item_id: the caller answers
+ * 503 with Retry-After (RETURNS_CATEGORIES_RETRY_S). 0 when the creation
+ * can decide. Takes its own pool connection: call it with none held. */
+#define RETURNS_CATEGORIES_RETRY_S "30"
+int returns_categories_ready(int64_t shop_id, const json_t *body,
+                             const struct returns_customer *cust, struct err *e);
+
 /* True when request `id` exists and belongs to `cust` (NULL: the shop,
  * always true when it exists). */
 int returns_store_owned(struct db_conn *c, int64_t shop_id, int64_t id,

@@ -31,5 +31,12 @@ void surveys_job_alert_note(struct job_env *env, const struct job *job, struct j
  * (once per response) when its score is at or under its threshold. */
 int surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, struct err *e);
 void surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome *out);
+/* Before the first email of a scheduled invitation (surveys.send): the
+ * survey's category filters on the order's categories as known now (an
+ * unknown product adds none); an order they leave out has its invitation
+ * cancelled with the filter's reason in cancel_reason, and *cancelled
+ * set. No filters: nothing to do. */
+int surveys_invitation_categories_check(struct db_conn *c, int64_t shop_id,
+                                        int64_t invitation_id, bool *cancelled, struct err *e);
 
 #endif

@@ -65,12 +65,25 @@ struct surveys_order {
     const char *total;   /* decimal string */
     const int64_t *products;
     int nproducts;
+    /* The union of the categories of its products (woo/products.c), and
+     * whether some product's categories are not known yet. */
+    const int64_t *categories;
+    int ncategories;
+    bool categories_unknown;
 };
 
 /* True when the order is in the audience of `settings` (normalised);
  * otherwise false and *why says which filter left it out. */
 bool surveys_audience_match(const json_t *settings, const struct surveys_order *o,
                             const char **why);
+/* Category filters (audience.include_categories / exclude_categories):
+ * whether the survey has any, and the decision on them alone, reading the
+ * order's known categories (an unknown product adds none). When
+ * o->categories_unknown, surveys_audience_match passes the order (the
+ * sending job decides on categories). */
+bool surveys_audience_has_categories(const json_t *settings);
+bool surveys_audience_categories_match(const json_t *settings, const struct surveys_order *o,
+                                       const char **why);
 
 /* Deterministic sampling: true when the order falls in the sample of
  * `rate_bp` basis points (0..10000) for this survey. The same (survey,

@@ -21,6 +21,7 @@
 
 #include "aftersale/core/buf.h"
 #include "aftersale/db/pool.h"
+#include "aftersale/woo/products.h"
 
 /* The survey as the API shows it, at its current version (version <= 0)
  * or at `version`. *out NULL when missing. */
@@ -43,6 +44,10 @@ struct surveys_order_facts {
     bool first_order;
     int64_t products[SURVEYS_ORDER_MAX_PRODUCTS];
     int nproducts;
+    /* The categories of its products as the cache knows them
+     * (woo/products.c), and how many products are not known yet. */
+    int64_t categories[WOO_PRODUCTS_MAX_CATEGORIES];
+    int ncategories, nunknown_categories;
 };
 int surveys_order_load(struct db_conn *c, int64_t shop_id, int64_t order_id,
                        struct surveys_order_facts *o, bool *found, struct err *e);
