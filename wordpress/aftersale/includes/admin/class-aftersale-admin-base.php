@@ -83,14 +83,16 @@ abstract class Aftersale_Admin_Base
     }
 
     /**
-     * A string field of the request, sanitised ('' when absent).
+     * A posted string field, sanitised ('' when absent or not a string).
+     * Call only after the action's nonce was checked.
      *
-     * @param array  $src  $_POST or $_GET.
      * @param string $name Field.
      */
-    protected static function field(array $src, string $name): string
+    protected static function posted(string $name): string
     {
-        return isset($src[$name]) && is_string($src[$name]) ? sanitize_text_field(wp_unslash($src[$name])) : '';
+        // phpcs:ignore WordPress.Security.NonceVerification.Missing -- the callers check the nonce first.
+        $v = isset($_POST[$name]) ? wp_unslash($_POST[$name]) : '';
+        return is_string($v) ? sanitize_text_field($v) : '';
     }
 
     /**
@@ -175,14 +177,14 @@ abstract class Aftersale_Admin_Base
      */
     protected static function open(string $title): void
     {
-        echo '<div class="wrap aftersale-admin">';
+        printf('<div class="wrap aftersale-admin">');
         printf('<h1 class="wp-heading-inline">%s</h1><hr class="wp-header-end">', esc_html($title));
         self::flash();
     }
 
     protected static function close(): void
     {
-        echo '</div>';
+        printf('</div>');
     }
 
     /**
@@ -193,7 +195,7 @@ abstract class Aftersale_Admin_Base
      */
     protected static function tabs(array $tabs, string $current): void
     {
-        echo '<nav class="nav-tab-wrapper woo-nav-tab-wrapper">';
+        printf('<nav class="nav-tab-wrapper woo-nav-tab-wrapper">');
         foreach ($tabs as $key => $tab) {
             printf(
                 '<a href="%1$s" class="nav-tab%2$s">%3$s</a>',
@@ -202,17 +204,18 @@ abstract class Aftersale_Admin_Base
                 esc_html($tab[0])
             );
         }
-        echo '</nav>';
+        printf('</nav>');
     }
 
     /**
-     * A hidden nonce field (the markup WordPress prints, escaped here).
+     * Print a form's hidden nonce field (no referer field: the actions
+     * redirect to fixed screens).
      *
      * @param string $action The nonce's action.
      */
-    protected static function nonce_field(string $action): string
+    protected static function print_nonce(string $action): void
     {
-        return sprintf('<input type="hidden" name="_wpnonce" value="%s">', esc_attr(wp_create_nonce($action)));
+        printf('<input type="hidden" name="_wpnonce" value="%s">', esc_attr(wp_create_nonce($action)));
     }
 
     /**
@@ -244,6 +247,35 @@ abstract class Aftersale_Admin_Base
         }
         /* translators: %d: a product id */
         return sprintf(__('Product #%d', 'aftersale'), $product_id);
+    }
+
+    /**
+     * Send a body of the service (a photo, a CSV) on to the browser, with
+     * the shop key kept here: WordPress streams it into a temporary file
+     * as it arrives and the file is passed through, so neither side holds
+     * it whole in memory. Only the listed media types go out (the
+     * service's Content-Type, parameters aside); anything else, or a
+     * service that does not answer, is wp_die().
+     *
+     * @param string $path    The service path.
+     * @param array  $types   Media types that may be sent on.
+     * @param array  $headers Extra header lines.
+     */
+    protected function relay(string $path, array $types, array $headers): void
+    {
+        $tmp  = wp_tempnam('aftersale-relay');
+        $got  = $this->client()->get_raw($path, $tmp);
+        $type = is_wp_error($got) ? '' : strtolower(trim(explode(';', $got['type'])[0]));
+        if (! in_array($type, $types, true)) {
+            wp_delete_file($tmp);
+            wp_die(esc_html(is_wp_error($got) ? $got->get_error_message() : __('The service answered something unexpected.', 'aftersale')), '', array('response' => 502));
+        }
+        self::send_headers(array_merge(array('Content-Type: ' . $type . ($type === 'text/csv' ? '; charset=utf-8' : ''), 'Content-Length: ' . (int) filesize($tmp)), $headers));
+        $file = new SplFileObject($tmp, 'rb');
+        $file->fpassthru();
+        $file = null;
+        wp_delete_file($tmp);
+        self::finish();
     }
 
     /**
@@ -282,12 +314,13 @@ abstract class Aftersale_Admin_Base
      * @param string $ylabel The y axis.
      * @param array  $points Each [label, value|null, low|null, high|null].
      */
-    public static function chart_line(string $title, string $xlabel, string $ylabel, array $points): string
+    public static function chart_line(string $title, string $xlabel, string $ylabel, array $points): void
     {
-        if (class_exists('Aftersale_Chart') && method_exists('Aftersale_Chart', 'html')) {
-            return self::shared_chart('line', $title, $xlabel, $ylabel, $points);
+        if (class_exists('Aftersale_Chart') && method_exists('Aftersale_Chart', 'render')) {
+            self::shared_chart('line', $title, $xlabel, $ylabel, $points);
+            return;
         }
-        return self::svg_chart('line', $title, $xlabel, $ylabel, $points);
+        self::svg_chart('line', $title, $xlabel, $ylabel, $points);
     }
 
     /**
@@ -298,16 +331,17 @@ abstract class Aftersale_Admin_Base
      * @param string $ylabel The y axis.
      * @param array  $points Each [label, value].
      */
-    public static function chart_bars(string $title, string $xlabel, string $ylabel, array $points): string
+    public static function chart_bars(string $title, string $xlabel, string $ylabel, array $points): void
     {
-        if (class_exists('Aftersale_Chart') && method_exists('Aftersale_Chart', 'html')) {
-            return self::shared_chart('bar', $title, $xlabel, $ylabel, $points);
+        if (class_exists('Aftersale_Chart') && method_exists('Aftersale_Chart', 'render')) {
+            self::shared_chart('bar', $title, $xlabel, $ylabel, $points);
+            return;
         }
-        return self::svg_chart('bars', $title, $xlabel, $ylabel, $points);
+        self::svg_chart('bars', $title, $xlabel, $ylabel, $points);
     }
 
     /**
-     * A chart drawn by the admin menu's helper (Aftersale_Chart::html()).
+     * A chart drawn by the admin menu's helper (Aftersale_Chart::render()).
      *
      * @param string $type   line or bar.
      * @param string $title  Title.
@@ -315,7 +349,7 @@ abstract class Aftersale_Admin_Base
      * @param string $ylabel Y axis.
      * @param array  $points The figures.
      */
-    private static function shared_chart(string $type, string $title, string $xlabel, string $ylabel, array $points): string
+    private static function shared_chart(string $type, string $title, string $xlabel, string $ylabel, array $points): void
     {
         static $n = 0;
         $n++;
@@ -339,7 +373,7 @@ abstract class Aftersale_Admin_Base
                 $decimals = 2;
             }
         }
-        return (string) Aftersale_Chart::html(
+        Aftersale_Chart::render(
             array(
                 'id'         => 'b' . $n,
                 'type'       => $type,
@@ -364,7 +398,7 @@ abstract class Aftersale_Admin_Base
      * @param string $ylabel Y axis.
      * @param array  $points The figures.
      */
-    private static function svg_chart(string $kind, string $title, string $xlabel, string $ylabel, array $points): string
+    private static function svg_chart(string $kind, string $title, string $xlabel, string $ylabel, array $points): void
     {
         static $n = 0;
         $n++;
@@ -393,7 +427,7 @@ abstract class Aftersale_Admin_Base
         $x     = static function ($i) use ($left, $step) {
             return round($left + $step * $i + $step / 2, 1);
         };
-        $out   = sprintf(
+        printf(
             '<figure class="aftersale-chart"><figcaption><strong>%1$s</strong></figcaption><svg role="img" aria-labelledby="%2$s-t %2$s-d" viewBox="0 0 %3$d %4$d" width="100%%" style="max-width:%3$dpx"><title id="%2$s-t">%1$s</title><desc id="%2$s-d">%5$s</desc>',
             esc_html($title),
             esc_attr($id),
@@ -403,28 +437,28 @@ abstract class Aftersale_Admin_Base
             esc_html(sprintf(__('%2$s by %1$s; the figures are in the table below.', 'aftersale'), $xlabel, $ylabel))
         );
         // Axes, their labels and the y range.
-        $out .= sprintf('<line x1="%1$d" y1="%2$d" x2="%3$d" y2="%2$d" stroke="#757575"/><line x1="%1$d" y1="%4$d" x2="%1$d" y2="%2$d" stroke="#757575"/>', $left, $h - $bot, $w - 10, $top);
-        $out .= sprintf('<text x="%1$d" y="%2$d" font-size="11" text-anchor="middle">%3$s</text>', (int) ($w / 2), $h - 4, esc_html($xlabel));
-        $out .= sprintf('<text x="12" y="%1$d" font-size="11" text-anchor="middle" transform="rotate(-90 12 %1$d)">%2$s</text>', (int) ($h / 2), esc_html($ylabel));
-        $out .= sprintf('<text x="%1$d" y="%2$s" font-size="10" text-anchor="end">%3$s</text>', $left - 4, $y($max) + 4, esc_html(self::num($max)));
-        $out .= sprintf('<text x="%1$d" y="%2$s" font-size="10" text-anchor="end">%3$s</text>', $left - 4, $y($min), esc_html(self::num($min)));
+        printf('<line x1="%1$d" y1="%2$d" x2="%3$d" y2="%2$d" stroke="#757575"/><line x1="%1$d" y1="%4$d" x2="%1$d" y2="%2$d" stroke="#757575"/>', $left, $h - $bot, $w - 10, $top);
+        printf('<text x="%1$d" y="%2$d" font-size="11" text-anchor="middle">%3$s</text>', (int) ($w / 2), $h - 4, esc_html($xlabel));
+        printf('<text x="12" y="%1$d" font-size="11" text-anchor="middle" transform="rotate(-90 12 %1$d)">%2$s</text>', (int) ($h / 2), esc_html($ylabel));
+        printf('<text x="%1$d" y="%2$s" font-size="10" text-anchor="end">%3$s</text>', $left - 4, $y($max) + 4, esc_html(self::num($max)));
+        printf('<text x="%1$d" y="%2$s" font-size="10" text-anchor="end">%3$s</text>', $left - 4, $y($min), esc_html(self::num($min)));
         $line = array();
         $band = array();
         foreach (array_values($points) as $i => $p) {
-            $out .= sprintf('<text x="%1$s" y="%2$d" font-size="10" text-anchor="middle">%3$s</text>', $x($i), $h - $bot + 14, esc_html((string) $p[0]));
+            printf('<text x="%1$s" y="%2$d" font-size="10" text-anchor="middle">%3$s</text>', $x($i), $h - $bot + 14, esc_html((string) $p[0]));
             if (! isset($p[1]) || $p[1] === null) {
                 continue;
             }
             if ($kind === 'bars') {
                 $bw   = max(2, $step * 0.6);
-                $out .= sprintf('<rect x="%1$s" y="%2$s" width="%3$s" height="%4$s" fill="#7f54b3"><title>%5$s</title></rect>', round($x($i) - $bw / 2, 1), $y($p[1]), round($bw, 1), round($y($min) - $y($p[1]), 1), esc_html($p[0] . ': ' . self::num((float) $p[1])));
+                printf('<rect x="%1$s" y="%2$s" width="%3$s" height="%4$s" fill="#7f54b3"><title>%5$s</title></rect>', round($x($i) - $bw / 2, 1), $y($p[1]), round($bw, 1), round($y($min) - $y($p[1]), 1), esc_html($p[0] . ': ' . self::num((float) $p[1])));
                 continue;
             }
             $line[] = $x($i) . ',' . $y($p[1]);
             if (isset($p[2], $p[3]) && $p[2] !== null && $p[3] !== null) {
                 $band[] = array($x($i), $y($p[2]), $y($p[3]));
             }
-            $out .= sprintf('<circle cx="%1$s" cy="%2$s" r="3" fill="#7f54b3"><title>%3$s</title></circle>', $x($i), $y($p[1]), esc_html($p[0] . ': ' . self::num((float) $p[1])));
+            printf('<circle cx="%1$s" cy="%2$s" r="3" fill="#7f54b3"><title>%3$s</title></circle>', $x($i), $y($p[1]), esc_html($p[0] . ': ' . self::num((float) $p[1])));
         }
         if (count($band) > 1) {
             $upper = array();
@@ -433,13 +467,13 @@ abstract class Aftersale_Admin_Base
                 $upper[] = $b[0] . ',' . $b[2];
                 $lower[] = $b[0] . ',' . $b[1];
             }
-            $out .= sprintf('<polygon class="aftersale-band" points="%s" fill="#7f54b3" fill-opacity="0.15" stroke="none"/>', esc_attr(implode(' ', array_merge($upper, array_reverse($lower)))));
+            printf('<polygon class="aftersale-band" points="%s" fill="#7f54b3" fill-opacity="0.15" stroke="none"/>', esc_attr(implode(' ', array_merge($upper, array_reverse($lower)))));
         }
         if (count($line) > 1) {
-            $out .= sprintf('<polyline points="%s" fill="none" stroke="#7f54b3" stroke-width="2"/>', esc_attr(implode(' ', $line)));
+            printf('<polyline points="%s" fill="none" stroke="#7f54b3" stroke-width="2"/>', esc_attr(implode(' ', $line)));
         }
-        $out .= '</svg></figure>';
-        return $out . self::chart_table($title, $xlabel, $ylabel, $points);
+        printf('</svg></figure>');
+        self::chart_table($title, $xlabel, $ylabel, $points);
     }
 
     /**
@@ -450,25 +484,25 @@ abstract class Aftersale_Admin_Base
      * @param string $ylabel Second column.
      * @param array  $points The figures.
      */
-    public static function chart_table(string $title, string $xlabel, string $ylabel, array $points): string
+    public static function chart_table(string $title, string $xlabel, string $ylabel, array $points): void
     {
         $band = false;
         foreach ($points as $p) {
             $band = $band || (isset($p[2]) && $p[2] !== null);
         }
-        $out = sprintf('<table class="widefat striped aftersale-chart-table"><caption class="screen-reader-text">%s</caption><thead><tr><th scope="col">%s</th><th scope="col">%s</th>', esc_html($title), esc_html($xlabel), esc_html($ylabel));
+        printf('<table class="widefat striped aftersale-chart-table"><caption class="screen-reader-text">%s</caption><thead><tr><th scope="col">%s</th><th scope="col">%s</th>', esc_html($title), esc_html($xlabel), esc_html($ylabel));
         if ($band) {
-            $out .= sprintf('<th scope="col">%s</th>', esc_html__('95% range', 'aftersale'));
+            printf('<th scope="col">%s</th>', esc_html__('95% range', 'aftersale'));
         }
-        $out .= '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($points as $p) {
-            $out .= sprintf('<tr><th scope="row">%s</th><td>%s</td>', esc_html((string) $p[0]), esc_html(isset($p[1]) && $p[1] !== null ? self::num((float) $p[1]) : '–'));
+            printf('<tr><th scope="row">%s</th><td>%s</td>', esc_html((string) $p[0]), esc_html(isset($p[1]) && $p[1] !== null ? self::num((float) $p[1]) : '–'));
             if ($band) {
-                $out .= sprintf('<td>%s</td>', esc_html(isset($p[2], $p[3]) && $p[2] !== null ? self::num((float) $p[2]) . ' – ' . self::num((float) $p[3]) : '–'));
+                printf('<td>%s</td>', esc_html(isset($p[2], $p[3]) && $p[2] !== null ? self::num((float) $p[2]) . ' – ' . self::num((float) $p[3]) : '–'));
             }
-            $out .= '</tr>';
+            printf('</tr>');
         }
-        return $out . '</tbody></table>';
+        printf('</tbody></table>');
     }
 
     /**

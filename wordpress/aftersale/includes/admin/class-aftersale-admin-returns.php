@@ -89,7 +89,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         self::require_cap();
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- navigation, read only.
         $id  = isset($_GET['return']) ? absint(wp_unslash($_GET['return'])) : 0;
-        $tab = isset($_GET['tab']) ? sanitize_key(wp_unslash((string) $_GET['tab'])) : 'queue';
+        $tab = isset($_GET['tab']) ? sanitize_key((string) wp_unslash($_GET['tab'])) : 'queue';
         // phpcs:enable
         self::open(__('Returns', 'aftersale'));
         if ($id > 0) {
@@ -121,15 +121,15 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
     {
         $f = array();
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- filters, read only.
-        $state = isset($_GET['state']) ? sanitize_key(wp_unslash((string) $_GET['state'])) : '';
+        $state = isset($_GET['state']) ? sanitize_key((string) wp_unslash($_GET['state'])) : '';
         if (in_array($state, self::STATES, true)) {
             $f['state'] = $state;
         }
-        $email = isset($_GET['email']) ? sanitize_email(wp_unslash((string) $_GET['email'])) : '';
+        $email = isset($_GET['email']) ? sanitize_email((string) wp_unslash($_GET['email'])) : '';
         if ($email !== '') {
             $f['email'] = $email;
         }
-        $reason = isset($_GET['reason']) ? sanitize_key(wp_unslash((string) $_GET['reason'])) : '';
+        $reason = isset($_GET['reason']) ? sanitize_key((string) wp_unslash($_GET['reason'])) : '';
         if ($reason !== '') {
             $f['reason'] = $reason;
         }
@@ -138,7 +138,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             $f['order_id'] = (string) $order;
         }
         foreach (array('created_after', 'created_before') as $k) {
-            $v = isset($_GET[$k]) ? sanitize_text_field(wp_unslash((string) $_GET[$k])) : '';
+            $v = isset($_GET[$k]) ? sanitize_text_field((string) wp_unslash($_GET[$k])) : '';
             if (preg_match('/^\d{4}-\d{2}-\d{2}$/', $v)) {
                 $f[$k] = $v;
             }
@@ -158,7 +158,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         foreach (self::STATES as $s) {
             printf('<option value="%1$s"%2$s>%3$s</option>', esc_attr($s), ($f['state'] ?? '') === $s ? ' selected' : '', esc_html(self::state_label($s)));
         }
-        echo '</select> ';
+        printf('</select> ');
         foreach (
             array(
                 'email'          => array(__('Email', 'aftersale'), 'email'),
@@ -182,20 +182,20 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         }
         $items = (array) ($page['items'] ?? array());
         if ($items === array()) {
-            echo '<p>' . esc_html__('No return request matches.', 'aftersale') . '</p>';
+            printf('<p>%s</p>', esc_html__('No return request matches.', 'aftersale'));
             return;
         }
-        echo '<table class="wp-list-table widefat fixed striped"><thead><tr>';
+        printf('<table class="wp-list-table widefat fixed striped"><thead><tr>');
         foreach (array(__('RMA', 'aftersale'), __('Order', 'aftersale'), __('Customer', 'aftersale'), __('State', 'aftersale'), __('Resolution', 'aftersale'), __('Items', 'aftersale'), __('Requested', 'aftersale')) as $h) {
             printf('<th scope="col">%s</th>', esc_html($h));
         }
-        echo '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($items as $r) {
             $units = 0;
             foreach ((array) ($r['lines'] ?? array()) as $l) {
                 $units += (int) $l['quantity'];
             }
-            echo '<tr>';
+            printf('<tr>');
             printf('<td><a href="%1$s"><strong>%2$s</strong></a></td>', esc_url($this->url(array('return' => (string) (int) $r['id']))), esc_html((string) $r['rma']));
             printf('<td>#%d</td>', (int) $r['order_id']);
             printf('<td>%s</td>', esc_html((string) ($r['email'] ?? '')));
@@ -203,9 +203,9 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             printf('<td>%s</td>', esc_html(self::resolution_label((string) $r['resolution'])));
             printf('<td>%d</td>', $units);
             printf('<td>%s</td>', esc_html(self::date($r['created_at'] ?? '')));
-            echo '</tr>';
+            printf('</tr>');
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
         if (! empty($page['next_cursor'])) {
             printf('<p><a class="button" href="%1$s">%2$s</a></p>', esc_url($this->url(array_merge($f, array('cursor' => rawurlencode((string) $page['next_cursor']))))), esc_html__('Next page', 'aftersale'));
         }
@@ -261,14 +261,14 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
      * @param int    $id The request.
      * @param string $do The action.
      */
-    private static function form_open(int $id, string $do): string
+    private static function form_open(int $id, string $do): void
     {
-        return sprintf('<form method="post" action="%1$s" class="aftersale-return-%2$s">', esc_url(admin_url('admin-post.php')), esc_attr($do))
-            . sprintf('<input type="hidden" name="action" value="%s">', esc_attr(self::ACTION))
-            . sprintf('<input type="hidden" name="return" value="%d">', $id)
-            . sprintf('<input type="hidden" name="do" value="%s">', esc_attr($do))
-            . sprintf('<input type="hidden" name="key" value="%s">', esc_attr(wp_generate_uuid4()))
-            . self::nonce_field(self::nonce_action($id));
+        printf('<form method="post" action="%1$s" class="aftersale-return-%2$s">', esc_url(admin_url('admin-post.php')), esc_attr($do));
+        printf('<input type="hidden" name="action" value="%s">', esc_attr(self::ACTION));
+        printf('<input type="hidden" name="return" value="%d">', (int) $id);
+        printf('<input type="hidden" name="do" value="%s">', esc_attr($do));
+        printf('<input type="hidden" name="key" value="%s">', esc_attr(wp_generate_uuid4()));
+        self::print_nonce(self::nonce_action($id));
     }
 
     /**
@@ -307,15 +307,15 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             printf('<p>%1$s <code>%2$s</code></p>', esc_html__('Done in the shop:', 'aftersale'), esc_html((string) wp_json_encode($r['result'])));
         }
         $lines = (array) ($r['lines'] ?? array());
-        echo '<h3>' . esc_html__('Items', 'aftersale') . '</h3>';
-        echo '<table class="widefat striped"><thead><tr>';
+        printf('<h3>%s</h3>', esc_html__('Items', 'aftersale'));
+        printf('<table class="widefat striped"><thead><tr>');
         foreach (array(__('Item', 'aftersale'), __('Quantity', 'aftersale'), __('Reason', 'aftersale'), __('Customer note', 'aftersale'), __('Received', 'aftersale'), __('Condition', 'aftersale'), __('Restock', 'aftersale')) as $h) {
             printf('<th scope="col">%s</th>', esc_html($h));
         }
-        echo '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($lines as $l) {
             $code = (string) $l['reason'];
-            echo '<tr>';
+            printf('<tr>');
             printf('<td>%s</td>', esc_html((string) $l['name']));
             printf('<td>%d</td>', (int) $l['quantity']);
             printf('<td>%s</td>', esc_html($reasons[$code] ?? $code));
@@ -323,13 +323,13 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             printf('<td>%s</td>', $l['quantity_received'] === null ? '–' : (int) $l['quantity_received']); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- an integer or a dash.
             printf('<td>%s</td>', esc_html((string) ($l['condition'] ?? '–')));
             printf('<td>%s</td>', esc_html($l['restock'] === null ? '–' : ($l['restock'] ? __('Yes', 'aftersale') : __('No', 'aftersale'))));
-            echo '</tr>';
+            printf('</tr>');
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
 
         $photos = (array) ($r['photos'] ?? array());
         if ($photos !== array()) {
-            echo '<h3>' . esc_html__('Photos', 'aftersale') . '</h3><p class="aftersale-photos">';
+            printf('<h3>%s</h3><p class="aftersale-photos">', esc_html__('Photos', 'aftersale'));
             foreach ($photos as $i => $p) {
                 $url = self::photo_url($id, (int) $p['id']);
                 printf(
@@ -339,13 +339,13 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
                     esc_attr(sprintf(__('Photo %d of the customer', 'aftersale'), $i + 1))
                 );
             }
-            echo '</p>';
+            printf('</p>');
         }
 
-        echo '<h3>' . esc_html__('Actions', 'aftersale') . '</h3>';
+        printf('<h3>%s</h3>', esc_html__('Actions', 'aftersale'));
         $this->render_actions($r);
 
-        echo '<h3>' . esc_html__('History', 'aftersale') . '</h3><ol class="aftersale-history">';
+        printf('<h3>%s</h3><ol class="aftersale-history">', esc_html__('History', 'aftersale'));
         foreach ((array) ($r['history'] ?? array()) as $ev) {
             $note = is_array($ev['changes'] ?? null) && isset($ev['changes']['note']) ? (string) $ev['changes']['note'] : '';
             printf(
@@ -357,7 +357,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
                 $note !== '' ? ' — ' . esc_html($note) : ''
             );
         }
-        echo '</ol>';
+        printf('</ol>');
     }
 
     /**
@@ -370,23 +370,23 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         $id    = (int) $r['id'];
         $state = (string) $r['state'];
         if ($state === 'requested') {
-            echo self::form_open($id, 'approve'); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+            self::form_open($id, 'approve');
             printf('<p><label for="aftersale-approve-note">%s</label><br><textarea id="aftersale-approve-note" name="note" rows="3" cols="60"></textarea></p>', esc_html__('Instructions for the customer (sent with the approval)', 'aftersale'));
             printf('<p><button type="submit" class="button button-primary">%s</button></p></form>', esc_html__('Approve', 'aftersale'));
-            echo self::form_open($id, 'reject'); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+            self::form_open($id, 'reject');
             printf('<p><label for="aftersale-reject-note">%s</label><br><textarea id="aftersale-reject-note" name="note" rows="2" cols="60"></textarea></p>', esc_html__('Why it is rejected (sent to the customer)', 'aftersale'));
             printf('<p><button type="submit" class="button">%s</button></p></form>', esc_html__('Reject', 'aftersale'));
         }
         if ($state === 'approved') {
-            echo self::form_open($id, 'receive'); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
-            echo '<table class="widefat"><thead><tr>';
+            self::form_open($id, 'receive');
+            printf('<table class="widefat"><thead><tr>');
             foreach (array(__('Item', 'aftersale'), __('Quantity received', 'aftersale'), __('Condition', 'aftersale'), __('Restock', 'aftersale')) as $h) {
                 printf('<th scope="col">%s</th>', esc_html($h));
             }
-            echo '</tr></thead><tbody>';
+            printf('</tr></thead><tbody>');
             foreach ((array) $r['lines'] as $l) {
                 $lid = (int) $l['line_item_id'];
-                echo '<tr>';
+                printf('<tr>');
                 printf('<td>%s</td>', esc_html((string) $l['name']));
                 printf(
                     '<td><label class="screen-reader-text" for="aftersale-qty-%1$d">%2$s</label><input type="number" id="aftersale-qty-%1$d" name="lines[%1$d][quantity_received]" min="0" max="%3$d" value="%3$d"></td>',
@@ -406,9 +406,9 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
                     $lid,
                     esc_html__('Put back in stock', 'aftersale')
                 );
-                echo '</tr>';
+                printf('</tr>');
             }
-            echo '</tbody></table>';
+            printf('</tbody></table>');
             printf('<p><label for="aftersale-receive-note">%s</label><br><textarea id="aftersale-receive-note" name="note" rows="2" cols="60"></textarea></p>', esc_html__('Inspection note', 'aftersale'));
             printf('<p><button type="submit" class="button button-primary">%s</button></p></form>', esc_html__('Mark as received', 'aftersale'));
         }
@@ -416,15 +416,15 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             $this->render_resolve($r);
         }
         if (in_array($state, array('requested', 'approved'), true)) {
-            echo self::form_open($id, 'cancel'); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+            self::form_open($id, 'cancel');
             printf('<p><button type="submit" class="button">%s</button></p></form>', esc_html__('Cancel the request', 'aftersale'));
         }
         if (in_array($state, array('resolved', 'rejected'), true)) {
-            echo self::form_open($id, 'close'); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+            self::form_open($id, 'close');
             printf('<p><button type="submit" class="button">%s</button></p></form>', esc_html__('Close', 'aftersale'));
         }
         if ($state === 'resolving') {
-            echo '<p>' . esc_html__('The shop is carrying out the resolution; reload in a moment.', 'aftersale') . '</p>';
+            printf('<p>%s</p>', esc_html__('The shop is carrying out the resolution; reload in a moment.', 'aftersale'));
         }
     }
 
@@ -439,8 +439,8 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
     {
         $id = (int) $r['id'];
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- a preview, read only.
-        $type     = isset($_GET['resolution']) ? sanitize_key(wp_unslash((string) $_GET['resolution'])) : (string) $r['resolution'];
-        $shipping = isset($_GET['refund_shipping']) && $_GET['refund_shipping'] === '1';
+        $type     = isset($_GET['resolution']) ? sanitize_key((string) wp_unslash($_GET['resolution'])) : (string) $r['resolution'];
+        $shipping = isset($_GET['refund_shipping']) && '1' === wp_unslash($_GET['refund_shipping']);
         // phpcs:enable
         if (! in_array($type, array('refund', 'store_credit', 'exchange'), true)) {
             $type = 'refund';
@@ -451,7 +451,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         foreach (array('refund', 'store_credit', 'exchange') as $t) {
             printf('<option value="%1$s"%2$s>%3$s</option>', esc_attr($t), $t === $type ? ' selected' : '', esc_html(self::resolution_label($t)));
         }
-        echo '</select> ';
+        printf('</select> ');
         printf('<label><input type="checkbox" name="refund_shipping" value="1"%1$s> %2$s</label> ', $shipping ? ' checked' : '', esc_html__('Include shipping', 'aftersale'));
         printf('<button type="submit" class="button">%s</button></form>', esc_html__('Show the amounts', 'aftersale'));
 
@@ -461,7 +461,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         } else {
             $this->render_preview($preview);
         }
-        echo self::form_open($id, 'resolve'); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+        self::form_open($id, 'resolve');
         printf('<input type="hidden" name="resolution" value="%1$s"><input type="hidden" name="refund_shipping" value="%2$s">', esc_attr($type), $shipping ? '1' : '0');
         printf('<p><label for="aftersale-resolve-note">%s</label><br><textarea id="aftersale-resolve-note" name="note" rows="2" cols="60"></textarea></p>', esc_html__('Note', 'aftersale'));
         printf(
@@ -479,7 +479,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
     private function render_preview(array $p): void
     {
         $currency = (string) ($p['currency'] ?? '');
-        echo '<table class="widefat aftersale-preview"><tbody>';
+        printf('<table class="widefat aftersale-preview"><tbody>');
         printf('<tr><th scope="row">%1$s</th><td>%2$s</td></tr>', esc_html__('Resolution', 'aftersale'), esc_html(self::resolution_label((string) ($p['resolution'] ?? ''))));
         foreach ((array) ($p['lines'] ?? array()) as $l) {
             $tax = 0.0;
@@ -499,7 +499,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         if (($p['resolution'] ?? '') === 'store_credit') {
             printf('<tr><th scope="row">%1$s</th><td><strong class="aftersale-credit-amount">%2$s %3$s</strong></td></tr>', esc_html__('Store credit (bonus included)', 'aftersale'), esc_html((string) ($p['credit'] ?? '')), esc_html($currency));
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
         if (! empty($p['note'])) {
             printf('<p class="description">%s</p>', esc_html((string) $p['note']));
         }
@@ -536,25 +536,26 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         self::require_cap();
         $id = isset($_POST['return']) ? absint(wp_unslash($_POST['return'])) : 0;
         check_admin_referer(self::nonce_action($id));
-        $do   = self::field($_POST, 'do');
+        $do   = self::posted('do');
         $back = $this->url(array('return' => (string) $id));
         if ($id <= 0 || ! in_array($do, array('approve', 'reject', 'receive', 'resolve', 'cancel', 'close'), true)) {
             $this->back($this->url(), __('Unknown action.', 'aftersale'), true);
         }
-        $note = isset($_POST['note']) ? sanitize_textarea_field(wp_unslash((string) $_POST['note'])) : '';
+        $note = isset($_POST['note']) ? sanitize_textarea_field((string) wp_unslash($_POST['note'])) : '';
         $body = $note !== '' ? array('note' => $note) : array();
         if ($do === 'receive') {
-            $posted        = isset($_POST['lines']) && is_array($_POST['lines']) ? wp_unslash($_POST['lines']) : array();
+            $posted        = isset($_POST['lines']) ? wp_unslash($_POST['lines']) : array();
+            $posted        = is_array($posted) ? $posted : array();
             $body['lines'] = self::receive_lines($posted);
         }
         if ($do === 'resolve') {
-            $type = self::field($_POST, 'resolution');
+            $type = self::posted('resolution');
             if (in_array($type, array('refund', 'store_credit', 'exchange'), true)) {
                 $body['resolution'] = $type;
             }
-            $body['refund_shipping'] = self::field($_POST, 'refund_shipping') === '1';
+            $body['refund_shipping'] = self::posted('refund_shipping') === '1';
         }
-        $key     = preg_replace('/[^A-Za-z0-9-]/', '', self::field($_POST, 'key'));
+        $key     = preg_replace('/[^A-Za-z0-9-]/', '', self::posted('key'));
         $headers = $key !== '' ? array('Idempotency-Key' => 'wp-admin-' . $do . '-' . substr($key, 0, 64)) : array();
         $answer  = $this->client()->post('/v1/returns/' . $id . '/' . $do, $body, null, $headers);
         $labels  = array(
@@ -579,25 +580,19 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- verified just below.
         $id    = isset($_GET['return']) ? absint(wp_unslash($_GET['return'])) : 0;
         $photo = isset($_GET['photo']) ? absint(wp_unslash($_GET['photo'])) : 0;
-        $nonce = isset($_GET['_wpnonce']) ? sanitize_text_field(wp_unslash((string) $_GET['_wpnonce'])) : '';
+        $nonce = isset($_GET['_wpnonce']) ? sanitize_text_field((string) wp_unslash($_GET['_wpnonce'])) : '';
         // phpcs:enable
         if (! wp_verify_nonce($nonce, self::PHOTO_ACTION . '_' . $id) || $id <= 0 || $photo <= 0) {
             wp_die(esc_html__('The link you followed has expired.', 'aftersale'), '', array('response' => 403));
         }
-        $got = $this->client()->get_raw('/v1/returns/' . $id . '/photos/' . $photo);
-        if (is_wp_error($got) || ! in_array($got['type'], array('image/jpeg', 'image/png', 'image/webp'), true)) {
-            wp_die(esc_html__('This photo cannot be shown right now.', 'aftersale'), '', array('response' => 404));
-        }
-        self::send_headers(array('Content-Type: ' . $got['type'], 'Cache-Control: private, no-store', 'X-Content-Type-Options: nosniff', 'Content-Length: ' . strlen($got['body'])));
-        echo $got['body']; // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- image bytes, typed by the service and sent with nosniff.
-        self::finish();
+        $this->relay('/v1/returns/' . $id . '/photos/' . $photo, array('image/jpeg', 'image/png', 'image/webp'), array('Cache-Control: private, no-store', 'X-Content-Type-Options: nosniff'));
     }
 
     private function render_report(): void
     {
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- the range, read only.
-        $from = isset($_GET['from']) ? sanitize_text_field(wp_unslash((string) $_GET['from'])) : '';
-        $to   = isset($_GET['to']) ? sanitize_text_field(wp_unslash((string) $_GET['to'])) : '';
+        $from = isset($_GET['from']) ? sanitize_text_field((string) wp_unslash($_GET['from'])) : '';
+        $to   = isset($_GET['to']) ? sanitize_text_field((string) wp_unslash($_GET['to'])) : '';
         // phpcs:enable
         $from = preg_match('/^\d{4}-\d{2}-\d{2}$/', $from) ? $from : gmdate('Y-m-d', time() - 30 * DAY_IN_SECONDS);
         $to   = preg_match('/^\d{4}-\d{2}-\d{2}$/', $to) ? $to : gmdate('Y-m-d', time() + DAY_IN_SECONDS);
@@ -611,7 +606,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             self::service_error($report);
             return;
         }
-        echo '<ul class="aftersale-figures">';
+        printf('<ul class="aftersale-figures">');
         $median = $report['median_hours_to_resolve'] ?? null;
         foreach (
             array(
@@ -624,19 +619,19 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         ) {
             printf('<li><span>%1$s</span> <strong>%2$s</strong></li>', esc_html($f[0]), esc_html($f[1]));
         }
-        echo '</ul>';
+        printf('</ul>');
         $labels  = $this->reason_labels();
         $reasons = array();
         foreach ((array) ($report['by_reason'] ?? array()) as $row) {
             $code      = (string) $row['reason'];
             $reasons[] = array($labels[$code] ?? $code, (int) $row['units']);
         }
-        echo self::chart_bars(__('Units returned by reason', 'aftersale'), __('Reason', 'aftersale'), __('Units', 'aftersale'), $reasons); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the chart escapes.
+        self::chart_bars(__('Units returned by reason', 'aftersale'), __('Reason', 'aftersale'), __('Units', 'aftersale'), $reasons);
         $states = array();
         foreach ((array) ($report['by_state'] ?? array()) as $s => $n) {
             $states[] = array(self::state_label((string) $s), (int) $n);
         }
-        echo self::chart_bars(__('Requests by state', 'aftersale'), __('State', 'aftersale'), __('Requests', 'aftersale'), $states); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the chart escapes.
+        self::chart_bars(__('Requests by state', 'aftersale'), __('State', 'aftersale'), __('Requests', 'aftersale'), $states);
         $this->render_top_products($from, $to);
     }
 
@@ -674,16 +669,16 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             }
         }
         arsort($units);
-        echo '<h2>' . esc_html__('Products returned most', 'aftersale') . '</h2>';
+        printf('<h2>%s</h2>', esc_html__('Products returned most', 'aftersale'));
         if ($units === array()) {
-            echo '<p>' . esc_html__('Nothing was returned in this range.', 'aftersale') . '</p>';
+            printf('<p>%s</p>', esc_html__('Nothing was returned in this range.', 'aftersale'));
             return;
         }
-        echo '<table class="widefat striped aftersale-top-products"><thead><tr>';
+        printf('<table class="widefat striped aftersale-top-products"><thead><tr>');
         printf('<th scope="col">%1$s</th><th scope="col">%2$s</th></tr></thead><tbody>', esc_html__('Product', 'aftersale'), esc_html__('Units', 'aftersale'));
         foreach (array_slice($units, 0, 10, true) as $pid => $n) {
             printf('<tr><td>%1$s</td><td>%2$d</td></tr>', esc_html($names[$pid] !== '' ? $names[$pid] : self::product_name($pid)), $n);
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
     }
 }

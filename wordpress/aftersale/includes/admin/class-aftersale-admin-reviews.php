@@ -42,7 +42,7 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
     {
         self::require_cap();
         // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- which tab, read only.
-        $tab = isset($_GET['tab']) ? sanitize_key(wp_unslash((string) $_GET['tab'])) : 'queue';
+        $tab = isset($_GET['tab']) ? sanitize_key((string) wp_unslash($_GET['tab'])) : 'queue';
         self::open(__('Reviews', 'aftersale'));
         self::tabs(
             array(
@@ -92,27 +92,27 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
         }
         $items = (array) ($page['items'] ?? array());
         if ($items === array()) {
-            echo '<p>' . esc_html__('No review waits for moderation.', 'aftersale') . '</p>';
+            printf('<p>%s</p>', esc_html__('No review waits for moderation.', 'aftersale'));
             return;
         }
         printf('<form method="post" action="%s" id="aftersale-reviews-form">', esc_url(admin_url('admin-post.php')));
         printf('<input type="hidden" name="action" value="%s">', esc_attr(self::ACTION));
-        echo self::nonce_field(self::ACTION); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by nonce_field().
-        echo '<div class="tablenav top"><div class="alignleft actions bulkactions">';
+        self::print_nonce(self::ACTION);
+        printf('<div class="tablenav top"><div class="alignleft actions bulkactions">');
         printf('<label for="aftersale-bulk" class="screen-reader-text">%s</label>', esc_html__('Bulk action', 'aftersale'));
-        echo '<select name="bulk" id="aftersale-bulk">';
+        printf('<select name="bulk" id="aftersale-bulk">');
         printf('<option value="">%s</option>', esc_html__('Bulk actions', 'aftersale'));
         printf('<option value="approve">%s</option>', esc_html__('Approve', 'aftersale'));
         printf('<option value="reject">%s</option>', esc_html__('Reject', 'aftersale'));
-        echo '</select>';
+        printf('</select>');
         printf('<button type="submit" class="button action" name="do" value="bulk">%s</button>', esc_html__('Apply', 'aftersale'));
-        echo '</div></div>';
-        echo '<table class="wp-list-table widefat fixed striped"><thead><tr>';
+        printf('</div></div>');
+        printf('<table class="wp-list-table widefat fixed striped"><thead><tr>');
         printf('<td class="manage-column check-column"><span class="screen-reader-text">%s</span></td>', esc_html__('Select', 'aftersale'));
         foreach (array(__('Product', 'aftersale'), __('Rating', 'aftersale'), __('Review', 'aftersale'), __('Customer', 'aftersale'), __('Actions', 'aftersale')) as $h) {
             printf('<th scope="col">%s</th>', esc_html($h));
         }
-        echo '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($items as $r) {
             $id = (int) $r['id'];
             printf('<tr id="aftersale-review-%d">', $id);
@@ -132,7 +132,7 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
                 /* translators: %d: order number */
                 esc_html(sprintf(__('Order #%d', 'aftersale'), (int) $r['order_id']))
             );
-            echo '<td>';
+            printf('<td>');
             printf('<button type="submit" class="button button-primary" name="do" value="approve:%1$d">%2$s</button> ', $id, esc_html__('Approve', 'aftersale'));
             printf('<button type="submit" class="button" name="do" value="reject:%1$d">%2$s</button>', $id, esc_html__('Reject', 'aftersale'));
             printf(
@@ -141,9 +141,9 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
                 esc_html__('Public reply', 'aftersale'),
                 esc_html__('Reply', 'aftersale')
             );
-            echo '</td></tr>';
+            printf('</td></tr>');
         }
-        echo '</tbody></table></form>';
+        printf('</tbody></table></form>');
         $this->pager($page, array());
     }
 
@@ -169,17 +169,17 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
         }
         $items = (array) ($page['items'] ?? array());
         if ($items === array()) {
-            echo '<p>' . esc_html__('No review has been published yet.', 'aftersale') . '</p>';
+            printf('<p>%s</p>', esc_html__('No review has been published yet.', 'aftersale'));
             return;
         }
-        echo '<table class="wp-list-table widefat fixed striped"><thead><tr>';
+        printf('<table class="wp-list-table widefat fixed striped"><thead><tr>');
         foreach (array(__('Product', 'aftersale'), __('Rating', 'aftersale'), __('Review', 'aftersale'), __('Reply', 'aftersale'), __('In WooCommerce', 'aftersale')) as $h) {
             printf('<th scope="col">%s</th>', esc_html($h));
         }
-        echo '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($items as $r) {
             $woo = isset($r['woo_review_id']) ? (int) $r['woo_review_id'] : 0;
-            echo '<tr>';
+            printf('<tr>');
             printf('<td>%s</td>', esc_html(self::product_name((int) $r['product_id'])));
             printf('<td>%s</td>', self::stars((int) $r['rating'])); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by stars().
             printf('<td><strong>%1$s</strong><p>%2$s</p></td>', esc_html((string) ($r['title'] ?? '')), esc_html((string) ($r['body'] ?? '')));
@@ -189,9 +189,9 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
             } else {
                 printf('<td>%s</td>', esc_html__('Being published…', 'aftersale'));
             }
-            echo '</tr>';
+            printf('</tr>');
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
         $this->pager($page, array('tab' => 'published'));
     }
 
@@ -203,7 +203,7 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
             self::service_error($total);
             return;
         }
-        echo '<h2>' . esc_html__('The last 30 days', 'aftersale') . '</h2><ul class="aftersale-figures">';
+        printf('<h2>%s</h2><ul class="aftersale-figures">', esc_html__('The last 30 days', 'aftersale'));
         $avg = $total['average_rating'] ?? null;
         foreach (
             array(
@@ -216,7 +216,7 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
         ) {
             printf('<li><span>%1$s</span> <strong>%2$s</strong></li>', esc_html($f[0]), esc_html($f[1]));
         }
-        echo '</ul>';
+        printf('</ul>');
         // Week by week: one stats call per week, Monday to Monday (UTC).
         $monday = strtotime('monday this week', $now);
         $sent   = array();
@@ -232,13 +232,13 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
             $sent[] = array($label, (int) ($week['requests_sent'] ?? 0));
             $conv[] = array($label, round(100 * (float) ($week['conversion_rate'] ?? 0), 2));
         }
-        echo self::chart_line(__('Review requests sent per week', 'aftersale'), __('Week starting', 'aftersale'), __('Requests sent', 'aftersale'), $sent); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the chart escapes.
-        echo self::chart_line(__('Conversion per week', 'aftersale'), __('Week starting', 'aftersale'), __('Requests answered (%)', 'aftersale'), $conv); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the chart escapes.
+        self::chart_line(__('Review requests sent per week', 'aftersale'), __('Week starting', 'aftersale'), __('Requests sent', 'aftersale'), $sent);
+        self::chart_line(__('Conversion per week', 'aftersale'), __('Week starting', 'aftersale'), __('Requests answered (%)', 'aftersale'), $conv);
         $dist = array();
         foreach (array('1', '2', '3', '4', '5') as $s) {
             $dist[] = array($s, (int) ($total['distribution'][$s] ?? 0));
         }
-        echo self::chart_bars(__('Ratings in the last 30 days', 'aftersale'), __('Stars', 'aftersale'), __('Reviews', 'aftersale'), $dist); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the chart escapes.
+        self::chart_bars(__('Ratings in the last 30 days', 'aftersale'), __('Stars', 'aftersale'), __('Reviews', 'aftersale'), $dist);
     }
 
     /**
@@ -248,18 +248,20 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
     public function handle(): void
     {
         self::check_action(self::ACTION);
-        $do    = self::field($_POST, 'do');
+        $do    = self::posted('do');
         $ids   = array();
         $verb  = '';
         $reply = '';
         if ($do === 'bulk') {
-            $verb = self::field($_POST, 'bulk');
-            $ids  = isset($_POST['ids']) && is_array($_POST['ids']) ? array_map('absint', wp_unslash($_POST['ids'])) : array();
+            $verb = self::posted('bulk');
+            $ids  = isset($_POST['ids']) ? wp_unslash($_POST['ids']) : array();
+            $ids  = is_array($ids) ? array_map('absint', $ids) : array();
         } elseif (preg_match('/^(approve|reject|reply):(\d+)$/', $do, $m)) {
             $verb = $m[1];
             $ids  = array((int) $m[2]);
             if ($verb === 'reply') {
-                $replies = isset($_POST['reply']) && is_array($_POST['reply']) ? wp_unslash($_POST['reply']) : array();
+                $replies = isset($_POST['reply']) ? wp_unslash($_POST['reply']) : array();
+                $replies = is_array($replies) ? $replies : array();
                 $reply   = isset($replies[$m[2]]) ? sanitize_textarea_field((string) $replies[$m[2]]) : '';
             }
         }

@@ -98,7 +98,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
     {
         self::require_cap();
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- navigation, read only.
-        $view = isset($_GET['view']) ? sanitize_key(wp_unslash((string) $_GET['view'])) : 'list';
+        $view = isset($_GET['view']) ? sanitize_key((string) wp_unslash($_GET['view'])) : 'list';
         $id   = isset($_GET['survey']) ? absint(wp_unslash($_GET['survey'])) : 0;
         // phpcs:enable
         self::open(__('Surveys', 'aftersale'));
@@ -139,17 +139,17 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         }
         $items = (array) ($page['items'] ?? array());
         if ($items === array()) {
-            echo '<p>' . esc_html__('No survey yet.', 'aftersale') . '</p>';
+            printf('<p>%s</p>', esc_html__('No survey yet.', 'aftersale'));
             return;
         }
-        echo '<table class="wp-list-table widefat fixed striped"><thead><tr>';
+        printf('<table class="wp-list-table widefat fixed striped"><thead><tr>');
         foreach (array(__('Survey', 'aftersale'), __('Status', 'aftersale'), __('Version', 'aftersale'), __('Sampling', 'aftersale'), __('Updated', 'aftersale'), __('Actions', 'aftersale')) as $h) {
             printf('<th scope="col">%s</th>', esc_html($h));
         }
-        echo '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($items as $s) {
             $sid = (string) (int) $s['id'];
-            echo '<tr>';
+            printf('<tr>');
             printf('<td><a href="%1$s"><strong>%2$s</strong></a></td>', esc_url($this->url(array('view' => 'report', 'survey' => $sid))), esc_html((string) $s['name']));
             printf('<td>%s</td>', esc_html(self::status_label((string) $s['status'])));
             printf('<td>%d</td>', (int) $s['current_version']);
@@ -164,9 +164,9 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
                 esc_url($this->url(array('view' => 'edit', 'survey' => $sid))),
                 esc_html__('Edit', 'aftersale')
             );
-            echo '</tr>';
+            printf('</tr>');
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
     }
 
     /**
@@ -175,23 +175,23 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
      * @param string $do     The action.
      * @param string $nonce  The nonce's action.
      */
-    private static function form_open(string $do, string $nonce): string
+    private static function form_open(string $do, string $nonce): void
     {
-        return sprintf('<form method="post" action="%s">', esc_url(admin_url('admin-post.php')))
-            . sprintf('<input type="hidden" name="action" value="%s">', esc_attr(self::ACTION))
-            . sprintf('<input type="hidden" name="do" value="%s">', esc_attr($do))
-            . self::nonce_field($nonce);
+        printf('<form method="post" action="%s">', esc_url(admin_url('admin-post.php')));
+        printf('<input type="hidden" name="action" value="%s">', esc_attr(self::ACTION));
+        printf('<input type="hidden" name="do" value="%s">', esc_attr($do));
+        self::print_nonce($nonce);
     }
 
     private function render_new(): void
     {
-        echo '<h2>' . esc_html__('New survey from a template', 'aftersale') . '</h2>';
+        printf('<h2>%s</h2>', esc_html__('New survey from a template', 'aftersale'));
         $templates = $this->client()->get('/v1/survey-templates');
         if (is_wp_error($templates)) {
             self::service_error($templates);
             return;
         }
-        echo self::form_open('create', self::ACTION . '_create'); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+        self::form_open('create', self::ACTION . '_create');
         printf('<fieldset><legend>%s</legend>', esc_html__('Template', 'aftersale'));
         foreach ((array) ($templates['items'] ?? array()) as $i => $t) {
             $questions = array();
@@ -206,7 +206,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
                 esc_html(implode(' · ', $questions))
             );
         }
-        echo '</fieldset>';
+        printf('</fieldset>');
         printf('<p><label for="aftersale-survey-name">%s</label><br><input type="text" class="regular-text" id="aftersale-survey-name" name="name" maxlength="200"></p>', esc_html__('Name (the template\'s title when empty)', 'aftersale'));
         printf(
             '<p><label for="aftersale-survey-status">%1$s</label><br><select id="aftersale-survey-status" name="status"><option value="draft">%2$s</option><option value="active">%3$s</option></select></p>',
@@ -225,7 +225,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
     private function render_edit(array $survey): void
     {
         $id = (int) $survey['id'];
-        echo self::form_open('update', self::ACTION . '_' . $id); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+        self::form_open('update', self::ACTION . '_' . $id);
         printf('<input type="hidden" name="survey" value="%d">', $id);
         printf('<p><label for="aftersale-survey-name">%1$s</label><br><input type="text" class="regular-text" id="aftersale-survey-name" name="name" maxlength="200" value="%2$s"></p>', esc_html__('Name', 'aftersale'), esc_attr((string) $survey['name']));
         if ($survey['status'] !== 'archived') {
@@ -233,7 +233,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
             foreach (array('draft', 'active', 'paused') as $s) {
                 printf('<option value="%1$s"%2$s>%3$s</option>', esc_attr($s), $s === $survey['status'] ? ' selected' : '', esc_html(self::status_label($s)));
             }
-            echo '</select></p>';
+            printf('</select></p>');
         }
         printf(
             '<p><label for="aftersale-survey-sampling">%1$s</label><br><input type="number" id="aftersale-survey-sampling" name="sampling" min="0" max="100" step="1" value="%2$s"> %%</p>',
@@ -251,14 +251,14 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
                 esc_attr((string) ($q['label']['en'] ?? self::text($q['label'] ?? '')))
             );
         }
-        echo '</fieldset>';
+        printf('</fieldset>');
         printf('<p><button type="submit" class="button button-primary">%s</button></p></form>', esc_html__('Save', 'aftersale'));
 
         // The versions, each one's questions a click away.
         // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- which version to show, read only.
         $shown   = isset($_GET['version']) ? absint(wp_unslash($_GET['version'])) : 0;
         $current = (int) $survey['current_version'];
-        echo '<h3>' . esc_html__('Versions', 'aftersale') . '</h3><ul class="aftersale-versions">';
+        printf('<h3>%s</h3><ul class="aftersale-versions">', esc_html__('Versions', 'aftersale'));
         for ($v = $current; $v >= 1; $v--) {
             printf(
                 '<li><a href="%1$s">%2$s</a>%3$s</li>',
@@ -268,7 +268,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
                 $v === $current ? ' ' . esc_html__('(current)', 'aftersale') : ''
             );
         }
-        echo '</ul>';
+        printf('</ul>');
         if ($shown >= 1 && $shown <= $current) {
             $old = $this->client()->get('/v1/surveys/' . $id . '?version=' . $shown);
             if (is_wp_error($old)) {
@@ -280,7 +280,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
             foreach ((array) $old['questions'] as $q) {
                 printf('<li>%1$s <code>%2$s</code></li>', esc_html(self::text($q['label'] ?? '')), esc_html((string) $q['kind']));
             }
-            echo '</ol>';
+            printf('</ol>');
         }
     }
 
@@ -293,9 +293,9 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
     {
         $id = (int) $survey['id'];
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- the range, read only.
-        $from     = isset($_GET['from']) ? sanitize_text_field(wp_unslash((string) $_GET['from'])) : '';
-        $to       = isset($_GET['to']) ? sanitize_text_field(wp_unslash((string) $_GET['to'])) : '';
-        $interval = isset($_GET['interval']) ? sanitize_key(wp_unslash((string) $_GET['interval'])) : 'week';
+        $from     = isset($_GET['from']) ? sanitize_text_field((string) wp_unslash($_GET['from'])) : '';
+        $to       = isset($_GET['to']) ? sanitize_text_field((string) wp_unslash($_GET['to'])) : '';
+        $interval = isset($_GET['interval']) ? sanitize_key((string) wp_unslash($_GET['interval'])) : 'week';
         // phpcs:enable
         $from     = preg_match('/^\d{4}-\d{2}-\d{2}$/', $from) ? $from : gmdate('Y-m-d', time() - 90 * DAY_IN_SECONDS);
         $to       = preg_match('/^\d{4}-\d{2}-\d{2}$/', $to) ? $to : gmdate('Y-m-d', time() + DAY_IN_SECONDS);
@@ -316,7 +316,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
             return;
         }
         $t = (array) ($report['totals'] ?? array());
-        echo '<ul class="aftersale-figures">';
+        printf('<ul class="aftersale-figures">');
         $nps  = is_array($t['nps'] ?? null) ? $t['nps'] : null;
         $csat = is_array($t['csat'] ?? null) ? $t['csat'] : null;
         $ces  = is_array($t['ces'] ?? null) ? $t['ces'] : null;
@@ -333,7 +333,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         ) {
             printf('<li><span>%1$s</span> <strong>%2$s</strong></li>', esc_html($f[0]), esc_html($f[1]));
         }
-        echo '</ul>';
+        printf('</ul>');
 
         // NPS over time inside its 95% margin.
         $points = array();
@@ -348,7 +348,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
             $points[] = array((string) ($m['period'] ?? ''), $score, max(-100, $score - $moe), min(100, $score + $moe));
         }
         if ($nps !== null) {
-            echo self::chart_line(__('NPS over time, with its 95% margin of error', 'aftersale'), __('Period', 'aftersale'), __('NPS', 'aftersale'), $points); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the chart escapes.
+            self::chart_line(__('NPS over time, with its 95% margin of error', 'aftersale'), __('Period', 'aftersale'), __('NPS', 'aftersale'), $points);
         }
         // The score distribution of the first scored question.
         foreach ((array) ($t['questions'] ?? array()) as $q) {
@@ -362,7 +362,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
                 $bars[] = array((string) $score, (int) $n);
             }
             /* translators: %s: question id */
-            echo self::chart_bars(sprintf(__('Scores of %s', 'aftersale'), (string) $q['id']), __('Score', 'aftersale'), __('Responses', 'aftersale'), $bars); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- the chart escapes.
+            self::chart_bars(sprintf(__('Scores of %s', 'aftersale'), (string) $q['id']), __('Score', 'aftersale'), __('Responses', 'aftersale'), $bars);
             break;
         }
         $this->breakdown(__('By country', 'aftersale'), (array) ($report['by_country'] ?? array()), 'country');
@@ -386,7 +386,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         foreach (array('', __('Invitations sent', 'aftersale'), __('Responses', 'aftersale'), __('Response rate', 'aftersale'), __('NPS', 'aftersale'), __('CSAT', 'aftersale')) as $h) {
             printf('<th scope="col">%s</th>', esc_html($h));
         }
-        echo '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($rows as $m) {
             $name = (string) ($m[$key] ?? '');
             if ($key === 'customer') {
@@ -405,7 +405,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
                 esc_html(is_array($m['csat'] ?? null) ? self::num((float) $m['csat']['score']) . ' %' : '–')
             );
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
     }
 
     /**
@@ -418,15 +418,16 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         $f = array();
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- filters, read only.
         foreach (array('score_min', 'score_max') as $k) {
-            if (isset($_GET[$k]) && $_GET[$k] !== '') {
-                $f[$k] = (string) min(10, absint(wp_unslash($_GET[$k])));
+            $v = isset($_GET[$k]) ? wp_unslash($_GET[$k]) : '';
+            if (is_string($v) && $v !== '') {
+                $f[$k] = (string) min(10, absint($v));
             }
         }
-        $follow = isset($_GET['follow_up']) ? sanitize_key(wp_unslash((string) $_GET['follow_up'])) : '';
+        $follow = isset($_GET['follow_up']) ? sanitize_key((string) wp_unslash($_GET['follow_up'])) : '';
         if (in_array($follow, self::FOLLOW_UPS, true)) {
             $f['follow_up'] = $follow;
         }
-        $q = isset($_GET['q']) ? sanitize_text_field(wp_unslash((string) $_GET['q'])) : '';
+        $q = isset($_GET['q']) ? sanitize_text_field((string) wp_unslash($_GET['q'])) : '';
         if ($q !== '') {
             $f['q'] = mb_substr($q, 0, 200);
         }
@@ -456,7 +457,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         foreach (self::FOLLOW_UPS as $s) {
             printf('<option value="%1$s"%2$s>%3$s</option>', esc_attr($s), ($f['follow_up'] ?? '') === $s ? ' selected' : '', esc_html(self::follow_up_label($s)));
         }
-        echo '</select> ';
+        printf('</select> ');
         printf('<label for="aftersale-q">%1$s</label> <input type="search" id="aftersale-q" name="q" value="%2$s"> ', esc_html__('Text', 'aftersale'), esc_attr($f['q'] ?? ''));
         printf('<button type="submit" class="button">%s</button></form>', esc_html__('Filter', 'aftersale'));
 
@@ -470,14 +471,14 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         }
         $items = (array) ($page['items'] ?? array());
         if ($items === array()) {
-            echo '<p>' . esc_html__('No response matches.', 'aftersale') . '</p>';
+            printf('<p>%s</p>', esc_html__('No response matches.', 'aftersale'));
             return;
         }
-        echo '<table class="wp-list-table widefat fixed striped"><thead><tr>';
+        printf('<table class="wp-list-table widefat fixed striped"><thead><tr>');
         foreach (array(__('Given', 'aftersale'), __('Customer', 'aftersale'), __('Score', 'aftersale'), __('Answers', 'aftersale'), __('Follow-up', 'aftersale')) as $h) {
             printf('<th scope="col">%s</th>', esc_html($h));
         }
-        echo '</tr></thead><tbody>';
+        printf('</tr></thead><tbody>');
         foreach ($items as $r) {
             $rid     = (int) $r['id'];
             $answers = array();
@@ -487,25 +488,25 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
             foreach ((array) ($r['other'] ?? array()) as $qid => $a) {
                 $answers[] = $qid . ' (' . __('other', 'aftersale') . '): ' . (string) $a;
             }
-            echo '<tr>';
+            printf('<tr>');
             printf('<td>%s</td>', esc_html(self::date($r['created_at'] ?? '')));
             /* translators: %d: order number */
             printf('<td>%1$s<br><small>%2$s</small></td>', esc_html((string) ($r['email'] ?? '')), esc_html(sprintf(__('Order #%d', 'aftersale'), (int) $r['order_id'])));
             printf('<td>%s</td>', esc_html($r['score'] === null ? '–' : (string) (int) $r['score']));
             printf('<td>%s</td>', esc_html(implode(' · ', $answers)));
-            echo '<td>';
-            echo self::form_open('follow_up', self::ACTION . '_response_' . $rid); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- escaped by form_open().
+            printf('<td>');
+            self::form_open('follow_up', self::ACTION . '_response_' . $rid);
             printf('<input type="hidden" name="response" value="%1$d"><input type="hidden" name="survey" value="%2$d">', $rid, $id);
             printf('<label class="screen-reader-text" for="aftersale-fu-%1$d">%2$s</label><select id="aftersale-fu-%1$d" name="follow_up">', $rid, esc_html__('Follow-up', 'aftersale'));
             foreach (self::FOLLOW_UPS as $s) {
                 printf('<option value="%1$s"%2$s>%3$s</option>', esc_attr($s), ($r['follow_up'] ?? '') === $s ? ' selected' : '', esc_html(self::follow_up_label($s)));
             }
-            echo '</select>';
+            printf('</select>');
             printf('<label class="screen-reader-text" for="aftersale-note-%1$d">%2$s</label><input type="text" id="aftersale-note-%1$d" name="note" value="%3$s" placeholder="%2$s">', $rid, esc_attr__('Note', 'aftersale'), esc_attr((string) ($r['note'] ?? '')));
             printf(' <button type="submit" class="button">%s</button></form>', esc_html__('Save', 'aftersale'));
-            echo '</td></tr>';
+            printf('</td></tr>');
         }
-        echo '</tbody></table>';
+        printf('</tbody></table>');
         if (! empty($page['next_cursor'])) {
             printf('<p><a class="button" href="%1$s">%2$s</a></p>', esc_url($this->url(array_merge($f, array('view' => 'responses', 'survey' => (string) $id, 'cursor' => rawurlencode((string) $page['next_cursor']))))), esc_html__('Next page', 'aftersale'));
         }
@@ -517,7 +518,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
     public function handle(): void
     {
         self::require_cap();
-        $do = self::field($_POST, 'do');
+        $do = self::posted('do');
         if ($do === 'create') {
             check_admin_referer(self::ACTION . '_create');
             $this->create();
@@ -536,12 +537,12 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
     private function create(): void
     {
         // phpcs:disable WordPress.Security.NonceVerification.Missing -- verified by handle().
-        $body = array('template' => sanitize_key(self::field($_POST, 'template')));
-        $name = self::field($_POST, 'name');
+        $body = array('template' => sanitize_key(self::posted('template')));
+        $name = self::posted('name');
         if ($name !== '') {
             $body['name'] = mb_substr($name, 0, 200);
         }
-        $status = self::field($_POST, 'status');
+        $status = self::posted('status');
         // phpcs:enable
         $body['status'] = in_array($status, array('draft', 'active'), true) ? $status : 'draft';
         $made           = $this->client()->post('/v1/surveys', $body);
@@ -565,21 +566,23 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         }
         // phpcs:disable WordPress.Security.NonceVerification.Missing -- verified by handle().
         $patch = array();
-        $name  = self::field($_POST, 'name');
+        $name  = self::posted('name');
         if ($name !== '' && $name !== $survey['name']) {
             $patch['name'] = mb_substr($name, 0, 200);
         }
-        $status = self::field($_POST, 'status');
+        $status = self::posted('status');
         if (in_array($status, array('draft', 'active', 'paused'), true) && $status !== $survey['status']) {
             $patch['status'] = $status;
         }
-        if (isset($_POST['sampling']) && is_numeric($_POST['sampling'])) {
-            $rate = max(0, min(100, (int) $_POST['sampling'])) / 100;
+        $sampling = isset($_POST['sampling']) ? wp_unslash($_POST['sampling']) : '';
+        if (is_numeric($sampling)) {
+            $rate = max(0, min(100, (int) $sampling)) / 100;
             if (abs($rate - (float) $survey['sampling_rate']) > 0.0001) {
                 $patch['sampling_rate'] = $rate;
             }
         }
-        $labels  = isset($_POST['labels']) && is_array($_POST['labels']) ? wp_unslash($_POST['labels']) : array();
+        $labels  = isset($_POST['labels']) ? wp_unslash($_POST['labels']) : array();
+        $labels  = is_array($labels) ? $labels : array();
         // phpcs:enable
         $changed = false;
         $qs      = (array) $survey['questions'];
@@ -608,8 +611,8 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
     private function follow_up(int $rid): void
     {
         // phpcs:disable WordPress.Security.NonceVerification.Missing -- verified by handle().
-        $state  = self::field($_POST, 'follow_up');
-        $note   = isset($_POST['note']) ? sanitize_textarea_field(wp_unslash((string) $_POST['note'])) : '';
+        $state  = self::posted('follow_up');
+        $note   = isset($_POST['note']) ? sanitize_textarea_field((string) wp_unslash($_POST['note'])) : '';
         $survey = isset($_POST['survey']) ? absint(wp_unslash($_POST['survey'])) : 0;
         // phpcs:enable
         $body = array('note' => $note !== '' ? mb_substr($note, 0, 2000) : null);
@@ -629,32 +632,19 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
         self::require_cap();
         // phpcs:disable WordPress.Security.NonceVerification.Recommended -- verified just below.
         $id    = isset($_GET['survey']) ? absint(wp_unslash($_GET['survey'])) : 0;
-        $nonce = isset($_GET['_wpnonce']) ? sanitize_text_field(wp_unslash((string) $_GET['_wpnonce'])) : '';
+        $nonce = isset($_GET['_wpnonce']) ? sanitize_text_field((string) wp_unslash($_GET['_wpnonce'])) : '';
         // phpcs:enable
         if ($id <= 0 || ! wp_verify_nonce($nonce, self::CSV_ACTION . '_' . $id)) {
             wp_die(esc_html__('The link you followed has expired.', 'aftersale'), '', array('response' => 403));
         }
-        $tmp = wp_tempnam('aftersale-survey-' . $id . '.csv');
-        $got = $this->client()->get_raw('/v1/surveys/' . $id . '/responses.csv', $tmp);
-        if (is_wp_error($got)) {
-            wp_delete_file($tmp);
-            wp_die(esc_html($got->get_error_message()), '', array('response' => 502));
-        }
-        self::send_headers(
+        $this->relay(
+            '/v1/surveys/' . $id . '/responses.csv',
+            array('text/csv'),
             array(
-                'Content-Type: text/csv; charset=utf-8',
                 'Content-Disposition: attachment; filename="survey-' . $id . '-responses.csv"',
                 'Cache-Control: private, no-store',
                 'X-Content-Type-Options: nosniff',
             )
         );
-        // Sent on in 64 KiB chunks, never whole in memory.
-        $file = new SplFileObject($tmp, 'rb');
-        while (! $file->eof()) {
-            echo $file->fread(65536); // phpcs:ignore WordPress.Security.EscapeOutput.OutputNotEscaped -- a CSV download, not HTML.
-        }
-        $file = null;
-        wp_delete_file($tmp);
-        self::finish();
     }
 }
