@@ -254,6 +254,10 @@ final class AdminScreensTest extends TestCase
             (new Aftersale_Admin_Reviews())->render();
         });
         $this->assertCount(1 + Aftersale_Admin_Reviews::WEEKS, $GLOBALS['wpt']['requests']);
+        foreach (self::asked() as $q) {
+            // RFC 3339 times, as the route requires (a date alone is 400).
+            $this->assertMatchesRegularExpression('#^GET /v1/reviews/stats\?from=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ&to=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$#', $q);
+        }
         $this->assertStringContainsString('<svg', $html);
         $this->assertStringContainsString('role="img"', $html);
         $this->assertStringContainsString('Review requests sent per week', $html);

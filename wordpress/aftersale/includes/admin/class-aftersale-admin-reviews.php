@@ -27,6 +27,8 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
     public const ACTION = 'aftersale_reviews';
     /** Weeks drawn in the chart (one stats call each). */
     public const WEEKS = 8;
+    /** Times as /v1/reviews/stats takes them. */
+    public const RFC3339 = 'Y-m-d\TH:i:s\Z';
 
     public function slug(): string
     {
@@ -198,7 +200,8 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
     private function render_stats(): void
     {
         $now   = time();
-        $total = $this->client()->get('/v1/reviews/stats?from=' . gmdate('Y-m-d', $now - 30 * DAY_IN_SECONDS) . '&to=' . gmdate('Y-m-d', $now + DAY_IN_SECONDS));
+        // The route takes RFC 3339 times (UTC here).
+        $total = $this->client()->get('/v1/reviews/stats?from=' . gmdate(self::RFC3339, $now - 30 * DAY_IN_SECONDS) . '&to=' . gmdate(self::RFC3339, $now));
         if (is_wp_error($total)) {
             self::service_error($total);
             return;
@@ -223,7 +226,7 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
         $conv   = array();
         for ($i = self::WEEKS - 1; $i >= 0; $i--) {
             $from = $monday - $i * 7 * DAY_IN_SECONDS;
-            $week = $this->client()->get('/v1/reviews/stats?from=' . gmdate('Y-m-d', $from) . '&to=' . gmdate('Y-m-d', $from + 7 * DAY_IN_SECONDS));
+            $week = $this->client()->get('/v1/reviews/stats?from=' . gmdate(self::RFC3339, $from) . '&to=' . gmdate(self::RFC3339, $from + 7 * DAY_IN_SECONDS));
             if (is_wp_error($week)) {
                 self::service_error($week);
                 return;
