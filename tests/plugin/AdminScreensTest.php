@@ -568,6 +568,22 @@ final class AdminScreensTest extends TestCase
         $this->assertSame(2, substr_count($html, '<svg'));
     }
 
+    public function test_the_fallback_chart_draws_the_band_of_a_single_period(): void
+    {
+        $html = self::html(function () {
+            Aftersale_Admin_Base::svg_chart('line', 'NPS <b>x</b>', 'Period', 'NPS', array(array('2026-W45', 50.0, 40.0, 60.0)));
+        });
+        $this->assertStringContainsString('<polygon', $html);
+        $this->assertStringContainsString('<title id="aftersale-chart-', $html);
+        $this->assertStringContainsString('NPS &lt;b&gt;x&lt;/b&gt;', $html);
+        $this->assertMatchesRegularExpression('/<td>40\s*–\s*60<\/td>/u', $html);
+        $html = self::html(function () {
+            Aftersale_Admin_Base::svg_chart('bars', 'Scores', 'Score', 'Responses', array(array('3', 1), array('9', 2)));
+        });
+        $this->assertSame(2, substr_count($html, '<rect'));
+        $this->assertStringNotContainsString('<polygon', $html);
+    }
+
     public function test_edit_shows_versions_and_patches_only_what_changed(): void
     {
         $_GET = array('view' => 'edit', 'survey' => '3', 'version' => '1');

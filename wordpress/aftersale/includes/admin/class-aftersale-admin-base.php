@@ -398,7 +398,7 @@ abstract class Aftersale_Admin_Base
      * @param string $ylabel Y axis.
      * @param array  $points The figures.
      */
-    private static function svg_chart(string $kind, string $title, string $xlabel, string $ylabel, array $points): void
+    public static function svg_chart(string $kind, string $title, string $xlabel, string $ylabel, array $points): void
     {
         static $n = 0;
         $n++;
@@ -459,6 +459,10 @@ abstract class Aftersale_Admin_Base
                 $band[] = array($x($i), $y($p[2]), $y($p[3]));
             }
             printf('<circle cx="%1$s" cy="%2$s" r="3" fill="#7f54b3"><title>%3$s</title></circle>', $x($i), $y($p[1]), esc_html($p[0] . ': ' . self::num((float) $p[1])));
+        }
+        if (count($band) === 1) {
+            // One period: the band is a narrow box around its point.
+            $band = array(array($band[0][0] - 6, $band[0][1], $band[0][2]), array($band[0][0] + 6, $band[0][1], $band[0][2]));
         }
         if (count($band) > 1) {
             $upper = array();
