@@ -148,6 +148,7 @@ async function charts(page) {
       marks: svg ? svg.querySelectorAll('circle, rect, polyline').length : 0,
       band: svg ? svg.querySelectorAll('polygon').length > 0 : false,
       rows: table ? table.querySelectorAll('tbody tr').length : 0,
+      cells: table ? [...table.querySelectorAll('tbody tr')].map((r) => [...r.children].map((c) => c.textContent.trim())) : [],
       head: table ? [...table.querySelectorAll('thead th')].map((t) => t.textContent.trim()) : [],
     };
   }));
@@ -178,7 +179,23 @@ const steps = {
     await shot(page, 'admin-returns');
     await submit(page, page.locator(`a[href*="return=${spec.return}"]`).first());
     result.title = await text(page, '.wrap h2');
-    result.photos = await page.locator('.aftersale-photos img').count();
+    // Photos come through admin-post.php (the plugin), never from the service;
+    // scrolled into view (they load lazily) and waited for.
+    const imgs = page.locator('.aftersale-photos img');
+    for (let i = 0; i < await imgs.count(); i++) {
+      await imgs.nth(i).scrollIntoViewIfNeeded();
+      await imgs.nth(i).evaluate((img) => (img.complete ? null : new Promise((ok) => {
+        img.addEventListener('load', ok); img.addEventListener('error', ok);
+      })));
+    }
+    result.photos = await imgs.evaluateAll((is) => is.map((i) => ({
+      src: i.getAttribute('src'), loaded: i.complete && i.naturalWidth > 0, width: i.naturalWidth })));
+    for (const p of result.photos) {
+      const r = await page.request.get(p.src);
+      p.status = r.status();
+      p.type = r.headers()['content-type'];
+      p.cache = r.headers()['cache-control'];
+    }
     await shot(page, 'admin-return-requested');
     await page.locator('#aftersale-approve-note').fill('Send it back in its box <b>please</b>');
     await submit(page, page.locator('form.aftersale-return-approve button[type="submit"]'));

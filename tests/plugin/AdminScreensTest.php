@@ -42,9 +42,13 @@ if (! function_exists('wp_remote_retrieve_header')) {
     }
 }
 if (! function_exists('wp_tempnam')) {
+    /* As WordPress's: the file is created (and so stat()ed) before it is returned. */
     function wp_tempnam($name = '')
     {
-        return (string) tempnam(sys_get_temp_dir(), 'wpt');
+        $f = (string) tempnam(sys_get_temp_dir(), 'wpt');
+        touch($f);
+        filesize($f);
+        return $f;
     }
 }
 if (! function_exists('wp_delete_file')) {
@@ -392,6 +396,7 @@ final class AdminScreensTest extends TestCase
         $this->assertSame(array('GET /v1/returns/7/photos/3'), self::asked());
         $this->assertSame('Bearer ask_testkey0123456789', $GLOBALS['wpt']['requests'][0]['args']['headers']['Authorization']);
         $this->assertContains('Content-Type: image/png', $GLOBALS['aftersale_test_headers']);
+        $this->assertContains('Content-Length: ' . strlen($png), $GLOBALS['aftersale_test_headers']);
         $this->assertContains('Cache-Control: private, no-store', $GLOBALS['aftersale_test_headers']);
         $this->assertContains('X-Content-Type-Options: nosniff', $GLOBALS['aftersale_test_headers']);
     }

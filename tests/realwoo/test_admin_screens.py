@@ -40,6 +40,7 @@ import pytest
 
 from real_helpers import TOKEN_RE, WAIT_S, real, real_admin, real_svc, unique_email, wait_for, woo_db  # noqa: F401
 from test_plugin_shop import mu_plugin
+from test_plugin_returns import tiny_png
 
 import realwoo_shop
 
@@ -200,8 +201,17 @@ def test_the_admin_handles_a_return_from_request_to_refund(plugged, browser):
                    "note": "Blue, not <b>green</b>"}]})
     assert r.status_code == 201, r.text
     ret = r.json()
+    r = link.api.post(f"/v1/returns/{ret['id']}/photos", data=tiny_png(),
+                      headers={"Content-Type": "image/png"})
+    assert r.status_code == 201, r.text
 
     out = browser("return", shop, **{"return": ret["id"]})
+    [photo] = out["photos"]
+    assert photo["loaded"] and photo["width"] == 2, photo          # the 2x2 PNG, shown
+    assert (photo["status"], photo["type"]) == (200, "image/png"), photo
+    assert "no-store" in photo["cache"], photo
+    assert photo["src"].startswith(shop.url + "/wp-admin/admin-post.php?action=aftersale_return_photo"), photo
+    assert link.svc.url not in photo["src"] and link.api_key not in photo["src"], photo
     assert any(ret["rma"] in row for row in out["queue"]), out["queue"]
     assert out["title"].startswith(f"Return {ret['rma']} of order #{o['id']}"), out
     assert out["after_approve"] == ["The return was approved."], out
@@ -261,7 +271,9 @@ def test_the_admin_creates_a_survey_and_reads_its_report(plugged, browser):
     assert titles == ["NPS over time, with its 95% margin of error", "Scores of nps"], out["charts"]
     line, bars = out["charts"]
     assert line["band"] and line["marks"] >= 1 and line["rows"] >= 1, line
-    assert bars["rows"] == 3 and bars["marks"] >= 3, bars          # 3, 9, 10
+    # every score 0-10 in the table; one answer each for 3, 9 and 10
+    assert {c[0]: c[1] for c in bars["cells"]} == {str(k): "1" if k in (3, 9, 10) else "0"
+                                                   for k in range(11)}, bars
     figures = dict(f.split("\n", 1) if "\n" in f else f.rsplit(" ", 1) for f in out["figures"])
     shown = {k.strip(): v.strip() for k, v in figures.items()}
     assert shown["Responses"] == "3", shown

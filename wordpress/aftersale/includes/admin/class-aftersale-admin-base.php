@@ -270,6 +270,9 @@ abstract class Aftersale_Admin_Base
             wp_delete_file($tmp);
             wp_die(esc_html(is_wp_error($got) ? $got->get_error_message() : __('The service answered something unexpected.', 'aftersale')), '', array('response' => 502));
         }
+        // wp_tempnam() stat()ed the empty file: without this, PHP's stat
+        // cache answers its size as 0 (and the browser would get nothing).
+        clearstatcache(true, $tmp);
         self::send_headers(array_merge(array('Content-Type: ' . $type . ($type === 'text/csv' ? '; charset=utf-8' : ''), 'Content-Length: ' . (int) filesize($tmp)), $headers));
         $file = new SplFileObject($tmp, 'rb');
         $file->fpassthru();
