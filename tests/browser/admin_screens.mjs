@@ -240,7 +240,8 @@ const steps = {
   async survey_report(page) {
     await open(page, `/wp-admin/admin.php?page=aftersale-surveys&view=report&survey=${spec.survey}`);
     result.title = await text(page, '.wrap h2');
-    result.figures = await texts(page, '.aftersale-figures li');
+    result.figures = await page.locator('.aftersale-figures li').evaluateAll((ls) => ls.map((l) => [
+      l.querySelector('span').textContent.trim(), l.querySelector('strong').textContent.trim()]));
     result.charts = await charts(page);
     result.report_notices = await notices(page);
     await shot(page, 'admin-survey-report');

@@ -274,11 +274,15 @@ def test_the_admin_creates_a_survey_and_reads_its_report(plugged, browser):
     # every score 0-10 in the table; one answer each for 3, 9 and 10
     assert {c[0]: c[1] for c in bars["cells"]} == {str(k): "1" if k in (3, 9, 10) else "0"
                                                    for k in range(11)}, bars
-    figures = dict(f.split("\n", 1) if "\n" in f else f.rsplit(" ", 1) for f in out["figures"])
-    shown = {k.strip(): v.strip() for k, v in figures.items()}
+    # the figures as the API reports them
+    shown = dict(out["figures"])
     assert shown["Responses"] == "3", shown
-    score = nps["score"]
-    assert shown["NPS"].startswith(f"{score:.0f}" if score == int(score) else f"{score:.2f}"), (shown, nps)
+
+    def fig(v):
+        return f"{v:.0f}" if abs(v - round(v)) < 0.005 else f"{v:.2f}"
+    assert shown["NPS"] == f"{fig(nps['score'])} ± {fig(nps['margin_of_error'])}", (shown, nps)
+    rate = report["totals"]["response_rate"]
+    assert shown["Response rate"] == f"{fig(100 * rate)} %", (shown, report["totals"])
     assert out["responses"] == 3, out
     assert any(name in row for row in out["list"]), out["list"]
 
