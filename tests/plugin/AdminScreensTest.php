@@ -333,6 +333,7 @@ final class AdminScreensTest extends TestCase
         });
         $this->assertContains('GET /v1/returns/7/resolution-preview?resolution=store_credit&refund_shipping=false', self::asked());
         $this->assertMatchesRegularExpression('/aftersale-refund-amount">3\.96 EUR/', $html);
+        $this->assertStringContainsString('Mug &lt;i&gt;big&lt;/i&gt; × 1', $html);
         $this->assertMatchesRegularExpression('/aftersale-credit-amount">4\.36 EUR/', $html);
         $this->assertStringContainsString('name="do" value="resolve"', $html);
         $this->assertStringContainsString('name="resolution" value="store_credit"', $html);

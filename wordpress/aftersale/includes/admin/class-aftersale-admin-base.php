@@ -447,8 +447,12 @@ abstract class Aftersale_Admin_Base
         printf('<text x="%1$d" y="%2$s" font-size="10" text-anchor="end">%3$s</text>', $left - 4, $y($min), esc_html(self::num($min)));
         $line = array();
         $band = array();
+        // At most 8 labels under the axis (every k-th), so they never overlap.
+        $every = (int) ceil($count / 8);
         foreach (array_values($points) as $i => $p) {
-            printf('<text x="%1$s" y="%2$d" font-size="10" text-anchor="middle">%3$s</text>', $x($i), $h - $bot + 14, esc_html((string) $p[0]));
+            if ($i % $every === 0) {
+                printf('<text x="%1$s" y="%2$d" font-size="10" text-anchor="middle">%3$s</text>', $x($i), $h - $bot + 14, esc_html((string) $p[0]));
+            }
             if (! isset($p[1]) || $p[1] === null) {
                 continue;
             }

@@ -459,7 +459,7 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
         if (is_wp_error($preview)) {
             self::notice(__('The service cannot show the amounts of this resolution:', 'aftersale') . ' ' . $preview->get_error_message(), 'warning');
         } else {
-            $this->render_preview($preview);
+            $this->render_preview($preview, $r);
         }
         self::form_open($id, 'resolve');
         printf('<input type="hidden" name="resolution" value="%1$s"><input type="hidden" name="refund_shipping" value="%2$s">', esc_attr($type), $shipping ? '1' : '0');
@@ -475,9 +475,14 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
      * The service's figures of a resolution.
      *
      * @param array $p The preview.
+     * @param array $r The request (its lines' names).
      */
-    private function render_preview(array $p): void
+    private function render_preview(array $p, array $r): void
     {
+        $names = array(0 => __('Shipping', 'aftersale'));
+        foreach ((array) ($r['lines'] ?? array()) as $l) {
+            $names[(int) $l['line_item_id']] = (string) $l['name'];
+        }
         $currency = (string) ($p['currency'] ?? '');
         printf('<table class="widefat aftersale-preview"><tbody>');
         printf('<tr><th scope="row">%1$s</th><td>%2$s</td></tr>', esc_html__('Resolution', 'aftersale'), esc_html(self::resolution_label((string) ($p['resolution'] ?? ''))));
@@ -488,8 +493,8 @@ class Aftersale_Admin_Returns extends Aftersale_Admin_Base
             }
             printf(
                 '<tr><th scope="row">%1$s</th><td>%2$s + %3$s %4$s</td></tr>',
-                /* translators: 1: line item id, 2: units */
-                esc_html(sprintf(__('Line %1$d × %2$d', 'aftersale'), (int) $l['id'], (int) ($l['quantity'] ?? 0))),
+                /* translators: 1: an item's name (or "Shipping"), 2: units */
+                esc_html(sprintf(__('%1$s × %2$d', 'aftersale'), $names[(int) $l['id']] ?? '#' . (int) $l['id'], (int) ($l['quantity'] ?? 1))),
                 esc_html((string) $l['refund_total']),
                 esc_html(number_format($tax, 2, '.', '')),
                 esc_html__('tax', 'aftersale')
