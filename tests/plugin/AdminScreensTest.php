@@ -155,6 +155,49 @@ final class AdminScreensTest extends TestCase
         $this->assertStringContainsString('The aftersale service is not answering right now', $html);
     }
 
+    /** @return array<string, array{string, array}> */
+    public static function screens(): array
+    {
+        return array(
+            'reviews queue'   => array('Aftersale_Admin_Reviews', array()),
+            'reviews stats'   => array('Aftersale_Admin_Reviews', array('tab' => 'stats')),
+            'returns queue'   => array('Aftersale_Admin_Returns', array()),
+            'a return'        => array('Aftersale_Admin_Returns', array('return' => '7')),
+            'returns report'  => array('Aftersale_Admin_Returns', array('tab' => 'report')),
+            'surveys'         => array('Aftersale_Admin_Surveys', array()),
+            'new survey'      => array('Aftersale_Admin_Surveys', array('view' => 'new')),
+            'a survey report' => array('Aftersale_Admin_Surveys', array('view' => 'report', 'survey' => '3')),
+        );
+    }
+
+    /** @dataProvider screens */
+    public function test_every_screen_says_when_the_service_is_down(string $class, array $get): void
+    {
+        $_GET = $get;
+        $html = self::html(function () use ($class) {
+            (new $class())->render();
+        });
+        $this->assertSame(1, substr_count($html, 'The aftersale service is not answering right now'), $html);
+        $this->assertStringContainsString('notice-error', $html);
+        $this->assertStringNotContainsString('<svg', $html);
+    }
+
+    /** @dataProvider screens */
+    public function test_every_screen_refuses_a_user_without_the_capability(string $class, array $get): void
+    {
+        $_GET                   = $get;
+        $GLOBALS['wpt']['caps'] = array('edit_posts');
+        try {
+            self::html(function () use ($class) {
+                (new $class())->render();
+            });
+            $this->fail('rendered without the capability');
+        } catch (Aftersale_Test_Die $e) {
+            $this->assertStringContainsString('not allowed', $e->getMessage());
+            $this->assertSame(array(), $GLOBALS['wpt']['requests']);
+        }
+    }
+
     public function test_review_screen_refuses_a_user_without_the_capability(): void
     {
         $GLOBALS['wpt']['caps'] = array('read');
