@@ -138,7 +138,7 @@ class Aftersale_Admin_Reviews extends Aftersale_Admin_Base
             printf('<button type="submit" class="button button-primary" name="do" value="approve:%1$d">%2$s</button> ', $id, esc_html__('Approve', 'aftersale'));
             printf('<button type="submit" class="button" name="do" value="reject:%1$d">%2$s</button>', $id, esc_html__('Reject', 'aftersale'));
             printf(
-                '<p><label for="aftersale-reply-%1$d">%2$s</label><br><textarea id="aftersale-reply-%1$d" name="reply[%1$d]" rows="2" cols="30"></textarea><br><button type="submit" class="button" name="do" value="reply:%1$d">%3$s</button></p>',
+                '<p><label for="aftersale-reply-%1$d">%2$s</label><br><textarea id="aftersale-reply-%1$d" class="widefat" name="reply[%1$d]" rows="2"></textarea><br><button type="submit" class="button" name="do" value="reply:%1$d">%3$s</button></p>',
                 $id,
                 esc_html__('Public reply', 'aftersale'),
                 esc_html__('Reply', 'aftersale')
