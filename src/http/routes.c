@@ -104,6 +104,7 @@ const struct route routes[] = {
     {"POST", "/v1/returns/{id}/close", returns_handle_close, AUTH_SHOP, BODY_JSON_OPTIONAL},
     {"POST", "/v1/returns/{id}/photos", returns_handle_photo_add, AUTH_SHOP, BODY_IMAGE},
     {"GET", "/v1/returns/{id}/photos/{photo_id}", returns_handle_photo_get, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/returns/{id}/resolution-preview", returns_handle_preview, AUTH_SHOP, BODY_NONE},
     {"POST", "/v1/webhook-endpoints", hooks_handle_create, AUTH_SHOP, BODY_JSON},
     {"GET", "/v1/webhook-endpoints", hooks_handle_list, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/webhook-endpoints/{id}", hooks_handle_get, AUTH_SHOP, BODY_NONE},

@@ -872,6 +872,7 @@ def test_spec_routes():
         ("POST", "/v1/returns/{id}/close"),
         ("POST", "/v1/returns/{id}/photos"),
         ("GET", "/v1/returns/{id}/photos/{photo_id}"),
+        ("GET", "/v1/returns/{id}/resolution-preview"),
         ("POST", "/v1/me/returns"),
         ("GET", "/v1/me/returns"),
         ("GET", "/v1/me/returns/{id}"),

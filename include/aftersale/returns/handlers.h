@@ -22,6 +22,9 @@ void returns_handle_cancel(struct req *r);
 void returns_handle_close(struct req *r);
 void returns_handle_photo_add(struct req *r);
 void returns_handle_photo_get(struct req *r);
+/* The figures a resolution would have, from the service's copy of the
+ * order (preview.c); read-only. */
+void returns_handle_preview(struct req *r);
 
 /* Customers: a customer token of scope "returns" (the plugin mints it for
  * a logged-in customer), checked by the handlers (route realm "none"). */

@@ -152,6 +152,55 @@ class Aftersale_Client
     }
 
     /**
+     * GET a body that is not JSON (a photo, a CSV) with the shop key, as is.
+     * With $filename, WordPress writes the body there as it arrives
+     * (streamed, never whole in memory) and 'body' is ''.
+     *
+     * @param string      $path     Path with its query.
+     * @param string|null $filename Where to stream the body, or null.
+     * @return array|WP_Error ['status' => int, 'type' => string, 'body' => string]
+     */
+    public function get_raw(string $path, ?string $filename = null)
+    {
+        if ($this->base_url === '') {
+            return new WP_Error('aftersale_not_configured', __('The aftersale service URL is not set.', 'aftersale'));
+        }
+        $args = array(
+            'method'      => 'GET',
+            'timeout'     => $this->timeout,
+            'redirection' => 0,
+            'headers'     => array('Authorization' => 'Bearer ' . $this->api_key),
+        );
+        if ($filename !== null) {
+            $args['stream']   = true;
+            $args['filename'] = $filename;
+        }
+        $response = wp_remote_request($this->base_url . $path, $args);
+        if (is_wp_error($response)) {
+            set_transient(Aftersale_Options::DOWN_TRANSIENT, time(), self::DOWN_SECONDS);
+            return new WP_Error(
+                'aftersale_unreachable',
+                /* translators: %s: the error WordPress reported */
+                sprintf(__('The aftersale service cannot be reached: %s', 'aftersale'), $response->get_error_message())
+            );
+        }
+        $status = (int) wp_remote_retrieve_response_code($response);
+        if ($status < 200 || $status >= 300) {
+            return new WP_Error(
+                'aftersale_http',
+                /* translators: 1: HTTP status, 2: the service's explanation */
+                sprintf(__('The aftersale service answered %1$d: %2$s', 'aftersale'), $status, ''),
+                array('status' => $status, 'field' => '')
+            );
+        }
+        return array(
+            'status' => $status,
+            'type'   => (string) wp_remote_retrieve_header($response, 'content-type'),
+            'body'   => $filename !== null ? '' : (string) wp_remote_retrieve_body($response),
+        );
+    }
+
+    /**
      * POST a raw body (an image) with its Content-Type.
      *
      * @param string      $path         Path.
