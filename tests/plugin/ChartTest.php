@@ -131,4 +131,23 @@ final class ChartTest extends TestCase
         $this->assertSame('D1', $m['x_ticks'][0]['text']);
         $this->assertCount(30, $m['table']['rows']);
     }
+
+    public function test_counts_get_whole_number_ticks_each_written_once(): void
+    {
+        $m     = Aftersale_Chart::model(array('type' => 'bar', 'title' => 't', 'labels' => array('a', 'b'), 'series' => array(array('name' => 'n', 'values' => array(1, 0)))));
+        $texts = array_column($m['y_ticks'], 'text');
+        $this->assertSame(array_values(array_unique($texts)), $texts, 'a tick label is repeated');
+        $this->assertContains('0', $texts);
+        $this->assertContains('1', $texts);
+    }
+
+    public function test_a_single_period_band_has_a_width(): void
+    {
+        $m = Aftersale_Chart::model(array('title' => 't', 'labels' => array('Nov'), 'series' => array(array('name' => 'NPS', 'values' => array(20), 'low' => array(5), 'high' => array(35)))));
+        $this->assertCount(1, $m['bands']);
+        $xs = array_map(static function ($p) {
+            return (float) explode(',', $p)[0];
+        }, explode(' ', $m['bands'][0]['points']));
+        $this->assertGreaterThan(1.0, max($xs) - min($xs));
+    }
 }

@@ -103,7 +103,9 @@ class Aftersale_Chart
         }
 
         list($lo, $hi) = self::extent($series, $args);
-        $ticks         = self::ticks($lo, $hi);
+        // Whole numbers (counts) never get fractional ticks, which the
+        // format would print as repeated labels (1, 1, 1, 0, 0, 0).
+        $ticks         = self::ticks($lo, $hi, $decimals === 0 ? 1.0 : 0.0);
         $lo            = $ticks[0];
         $hi            = $ticks[count($ticks) - 1];
         $plot_w        = self::WIDTH - self::PAD_L - self::PAD_R;
@@ -172,6 +174,23 @@ class Aftersale_Chart
                 foreach (self::runs($s['low'], $s['high']) as $run) {
                     $upper = array();
                     $lower = array();
+                    if (count($run) === 1) {
+                        // A lone period: the band is a short bar around its
+                        // point, not a polygon of no width.
+                        $i     = $run[0];
+                        $half  = 6.0;
+                        $x     = $x_center($i);
+                        $model['bands'][] = array(
+                            'index'  => $j,
+                            'points' => implode(' ', array(
+                                self::num($x - $half) . ',' . self::num($y($s['high'][$i])),
+                                self::num($x + $half) . ',' . self::num($y($s['high'][$i])),
+                                self::num($x + $half) . ',' . self::num($y($s['low'][$i])),
+                                self::num($x - $half) . ',' . self::num($y($s['low'][$i])),
+                            )),
+                        );
+                        continue;
+                    }
                     foreach ($run as $i) {
                         $upper[] = self::num($x_center($i)) . ',' . self::num($y($s['high'][$i]));
                         array_unshift($lower, self::num($x_center($i)) . ',' . self::num($y($s['low'][$i])));
@@ -266,13 +285,14 @@ class Aftersale_Chart
      * Round tick values covering [lo, hi]: about five steps of 1, 2 or 5
      * times a power of ten.
      *
-     * @param float $lo Low end.
-     * @param float $hi High end.
+     * @param float $lo       Low end.
+     * @param float $hi       High end.
+     * @param float $min_step The smallest step (1 for counts).
      * @return float[]
      */
-    public static function ticks(float $lo, float $hi): array
+    public static function ticks(float $lo, float $hi, float $min_step = 0.0): array
     {
-        $raw  = ($hi - $lo) / 5;
+        $raw  = max(($hi - $lo) / 5, $min_step);
         $pow  = pow(10, floor(log10($raw)));
         $step = $pow;
         foreach (array(1, 2, 5, 10) as $m) {
