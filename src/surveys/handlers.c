@@ -82,7 +82,7 @@ out:
 static const char *const def_keys[] = {"name",     "status",         "template",
                                        "questions", "trigger",       "audience",
                                        "sampling_rate", "recontact_days", "expiry", "reminders",
-                                       "alert_threshold", "alert_order_note", NULL};
+                                       "alert_threshold", "alert_order_note", "channel", NULL};
 
 /* name and status of a body: -1 with e. */
 static int
@@ -346,7 +346,8 @@ surveys_handle_patch(struct req *r)
 {
     static const char *const keys[] = {"name",    "status",        "questions",      "trigger",
                                        "audience", "sampling_rate", "recontact_days", "expiry",
-                                       "reminders", "alert_threshold", "alert_order_note", NULL};
+                                       "reminders", "alert_threshold", "alert_order_note",
+                                       "channel", NULL};
     struct def_ctx x = {.shop_id = r->shop_id, .body = r->json};
     struct err e = {0};
 

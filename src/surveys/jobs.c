@@ -158,7 +158,8 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
     DB_I64(shop, job->shop_id);
     res = db_exec(c, "surveys_triggered",
                   "SELECT id, version, settings::text FROM surveys WHERE shop_id = $1"
-                  " AND status = 'active' AND settings->'trigger'->>'event' = $2 ORDER BY id",
+                  " AND status = 'active' AND settings->'trigger'->>'event' = $2"
+                  " AND coalesce(settings->>'channel', 'email') = 'email' ORDER BY id",
                   2, params, e);
     if (res == NULL)
         goto out;

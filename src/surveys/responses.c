@@ -179,13 +179,49 @@ out:
     return rc;
 }
 
+/* The survey token of a link invitation (x after link_fn) and its URL
+ * (NULL without PUBLIC_URL): -1 when minting failed. Caller frees both. */
+static int
+link_token(const struct link_ctx *x, char **token, char **url)
+{
+    struct token_claims claims = {0};
+    const struct config *cfg = server_config();
+
+    *token = *url = NULL;
+    claims.shop_id = x->shop_id;
+    claims.rid = x->id;
+    /* As long as the invitation can be answered, but never longer than a
+     * customer token may live (TOKEN_MAX_LIFETIME_S, docs/tokens.md). */
+    claims.exp = x->exp;
+    if (claims.exp > time(NULL) + cfg->token_max_lifetime_s)
+        claims.exp = time(NULL) + cfg->token_max_lifetime_s;
+    snprintf(claims.scope, sizeof(claims.scope), "survey");
+    snprintf(claims.email, sizeof(claims.email), "%s", x->email[0] ? x->email : "guest@invalid");
+    *token = token_mint(x->token_secret, &claims);
+    if (*token == NULL)
+        return -1;
+    if (cfg->public_url)
+        *url = xasprintf("%s/s/%s", cfg->public_url, *token);
+    return 0;
+}
+
+static void
+link_ctx_clear(struct link_ctx *x)
+{
+    json_decref(x->out);
+    x->out = NULL;
+    if (x->token_secret) {
+        crypto_wipe(x->token_secret, strlen(x->token_secret));
+        free(x->token_secret);
+        x->token_secret = NULL;
+    }
+}
+
 void
 surveys_handle_link_create(struct req *r)
 {
     static const struct jx_field fields[] = {{"order_id", JX_INTEGER, true, 0, 0}};
     struct link_ctx x = {.shop_id = r->shop_id};
-    struct token_claims claims = {0};
-    const struct config *cfg = server_config();
     struct err e = {0};
     char *token = NULL, *url = NULL;
 
@@ -204,22 +240,10 @@ surveys_handle_link_create(struct req *r)
         reply_err(r, &e);
         goto out;
     }
-    claims.shop_id = x.shop_id;
-    claims.rid = x.id;
-    /* As long as the invitation can be answered, but never longer than a
-     * customer token may live (TOKEN_MAX_LIFETIME_S, docs/tokens.md). */
-    claims.exp = x.exp;
-    if (claims.exp > time(NULL) + cfg->token_max_lifetime_s)
-        claims.exp = time(NULL) + cfg->token_max_lifetime_s;
-    snprintf(claims.scope, sizeof(claims.scope), "survey");
-    snprintf(claims.email, sizeof(claims.email), "%s", x.email[0] ? x.email : "guest@invalid");
-    token = token_mint(x.token_secret, &claims);
-    if (token == NULL) {
+    if (link_token(&x, &token, &url) < 0) {
         reply_problem(r, ERR_INTERNAL, NULL, "could not mint the survey token");
         goto out;
     }
-    if (cfg->public_url)
-        url = xasprintf("%s/s/%s", cfg->public_url, token);
     {
         char location[96];
         snprintf(location, sizeof(location), "/v1/surveys/%" PRId64 "/invitations?order_id=%" PRId64,
@@ -233,11 +257,267 @@ surveys_handle_link_create(struct req *r)
 out:
     free(token);
     free(url);
-    json_decref(x.out);
-    if (x.token_secret) {
-        crypto_wipe(x.token_secret, strlen(x.token_secret));
-        free(x.token_secret);
+    link_ctx_clear(&x);
+}
+
+/* ---- the order's link survey (the shop's thank-you page) ------------------
+ *
+ * POST /v1/orders/{order_id}/survey-link: which survey the shop shows with
+ * this order, as a link invitation. Among the active surveys of channel
+ * "link" whose trigger event is the body's `event` (default order.placed,
+ * the thank-you page), the order's existing link invitation wins (the same
+ * survey again: a reload of the page, idempotent per (survey, order));
+ * otherwise the first by id whose audience, sample, unsubscribe list and
+ * recontact window admit the order, exactly as the trigger would for an
+ * email. None: 200 with nulls and the reason per survey. */
+
+struct pick_ctx {
+    struct link_ctx link;
+    const char *event;
+    json_t *outcomes;
+    json_t *question;
+    bool picked;
+};
+
+static void
+outcome_add(json_t *outcomes, int64_t survey_id, const char *outcome)
+{
+    json_array_append_new(outcomes, json_pack("{s:o, s:s}", "survey_id",
+                                              survey_id ? json_integer(survey_id) : json_null(),
+                                              "outcome", outcome));
+}
+
+/* Whether survey `sid` (settings) may invite order o now; *why otherwise. */
+static int
+pick_admits(struct db_conn *c, int64_t shop_id, int64_t sid, const json_t *settings,
+            const struct surveys_order_facts *o, bool *ok, const char **why, struct err *e)
+{
+    struct surveys_order so = {.order_id = o->order_id, .first_order = o->first_order,
+                               .country = o->country, .total = o->total,
+                               .products = o->products, .nproducts = o->nproducts};
+    char shop[24], sidb[24], order[24], days[16];
+    PGresult *res;
+    bool unsub;
+
+    *ok = false;
+    DB_I64(shop, shop_id);
+    DB_I64(sidb, sid);
+    DB_I64(order, o->order_id);
+    {
+        const char *p[3] = {shop, sidb, order};
+        res = db_exec(c, "surveys_pick_existing",
+                      "SELECT status FROM survey_invitations WHERE shop_id = $1"
+                      " AND survey_id = $2 AND order_id = $3",
+                      3, p, e);
+        if (res == NULL)
+            return -1;
+        if (PQntuples(res) == 1 && (strcmp(PQgetvalue(res, 0, 0), "cancelled") == 0 ||
+                                    strcmp(PQgetvalue(res, 0, 0), "expired") == 0)) {
+            *why = strcmp(PQgetvalue(res, 0, 0), "cancelled") == 0
+                       ? "the order's invitation is cancelled"
+                       : "the order's invitation expired";
+            PQclear(res);
+            return 0;
+        }
+        PQclear(res);
     }
+    if (o->email[0] == '\0')
+        return *why = "the order has no billing email", 0;
+    if (!surveys_audience_match(settings, &so, why))
+        return 0;
+    if (!surveys_sampled(sid, o->order_id, surveys_rate_bp(settings)))
+        return *why = "not in the sample", 0;
+    if (surveys_outreach_unsubscribed(c, shop_id, o->email, &unsub, e) < 0)
+        return -1;
+    if (unsub)
+        return *why = "the customer unsubscribed", 0;
+    snprintf(days, sizeof(days), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(settings, "recontact_days")));
+    {
+        /* The trigger's lock (surveys/jobs.c): two orders of one customer
+         * at once see each other for the recontact window. */
+        const char *p[3] = {shop, sidb, o->email};
+        res = db_exec(c, "surveys_pick_lock",
+                      "SELECT pg_advisory_xact_lock(hashtextextended("
+                      "'survey:' || $1 || ':' || $2 || ':' || $3, 0))",
+                      3, p, e);
+        if (res == NULL)
+            return -1;
+        PQclear(res);
+    }
+    {
+        const char *p[5] = {shop, sidb, o->email, days, order};
+        res = db_exec(c, "surveys_pick_recontact",
+                      "SELECT 1 FROM survey_invitations WHERE shop_id = $1 AND survey_id = $2"
+                      " AND email = $3 AND order_id <> $5 AND status <> 'cancelled'"
+                      " AND created_at > now() - $4::integer * interval '1 day' LIMIT 1",
+                      5, p, e);
+        if (res == NULL)
+            return -1;
+        if (PQntuples(res) > 0) {
+            PQclear(res);
+            return *why = "invited to this survey within the recontact window", 0;
+        }
+        PQclear(res);
+    }
+    *ok = true;
+    return 0;
+}
+
+static int
+pick_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct pick_ctx *x = ctx;
+    struct surveys_order_facts *o = NULL;
+    char shop[24], order[24];
+    PGresult *res = NULL;
+    bool found;
+    int rc = -1;
+
+    /* A retried transaction starts again from nothing. */
+    json_decref(x->outcomes);
+    x->outcomes = json_array();
+    json_decref(x->question);
+    x->question = NULL;
+    x->picked = false;
+    x->link.survey_id = 0;
+    DB_I64(shop, x->link.shop_id);
+    DB_I64(order, x->link.order_id);
+    o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        return err_set(e, ERR_INTERNAL, NULL, "out of memory");
+    if (surveys_order_load(c, x->link.shop_id, x->link.order_id, o, &found, e) < 0)
+        goto out;
+    if (!found) {
+        /* The order's webhook has not arrived yet: nothing to show. */
+        outcome_add(x->outcomes, 0, "order unknown");
+        rc = 0;
+        goto out;
+    }
+    {
+        const char *p[3] = {shop, order, x->event};
+        res = db_exec(c, "surveys_pick_again",
+                      "SELECT i.survey_id FROM survey_invitations i JOIN surveys s"
+                      " ON s.shop_id = i.shop_id AND s.id = i.survey_id"
+                      " WHERE i.shop_id = $1 AND i.order_id = $2 AND i.channel = 'link'"
+                      " AND i.status IN ('sent', 'answered') AND s.status = 'active'"
+                      " AND s.settings->>'channel' = 'link'"
+                      " AND s.settings->'trigger'->>'event' = $3 ORDER BY i.id LIMIT 1",
+                      3, p, e);
+        if (res == NULL)
+            goto out;
+        if (PQntuples(res) == 1) {
+            x->link.survey_id = atoll(PQgetvalue(res, 0, 0));
+            outcome_add(x->outcomes, x->link.survey_id, "already invited");
+        }
+        PQclear(res);
+        res = NULL;
+    }
+    if (x->link.survey_id == 0) {
+        const char *p[2] = {shop, x->event};
+        res = db_exec(c, "surveys_pick_candidates",
+                      "SELECT id, settings::text FROM surveys WHERE shop_id = $1"
+                      " AND status = 'active' AND settings->>'channel' = 'link'"
+                      " AND settings->'trigger'->>'event' = $2 ORDER BY id",
+                      2, p, e);
+        if (res == NULL)
+            goto out;
+        for (int i = 0; i < PQntuples(res) && x->link.survey_id == 0; i++) {
+            json_error_t jerr;
+            json_t *settings = json_loads(PQgetvalue(res, i, 1), 0, &jerr);
+            int64_t sid = atoll(PQgetvalue(res, i, 0));
+            const char *why = "bad settings";
+            bool ok = false;
+            int r = settings ? pick_admits(c, x->link.shop_id, sid, settings, o, &ok, &why, e) : 0;
+            json_decref(settings);
+            if (r < 0)
+                goto out;
+            if (ok)
+                x->link.survey_id = sid;
+            outcome_add(x->outcomes, sid, ok ? "invited" : why);
+        }
+        PQclear(res);
+        res = NULL;
+    }
+    if (x->link.survey_id == 0) {
+        if (json_array_size(x->outcomes) == 0)
+            outcome_add(x->outcomes, 0, "no active link survey for this event");
+        rc = 0;
+        goto out;
+    }
+    if (link_fn(c, &x->link, e) < 0)
+        goto out;
+    {
+        json_t *qs = NULL;
+        if (surveys_questions_load(c, x->link.shop_id, x->link.survey_id,
+                                   (int)json_integer_value(json_object_get(x->link.out, "version")),
+                                   &qs, e) < 0)
+            goto out;
+        x->question = json_incref(json_array_get(qs, 0));
+        json_decref(qs);
+    }
+    x->picked = true;
+    rc = 0;
+out:
+    PQclear(res);
+    free(o);
+    return rc;
+}
+
+void
+surveys_handle_order_survey_link(struct req *r)
+{
+    static const char *const events[] = {"order.placed", "order.completed", "order.delivered"};
+    static const char *const keys[] = {"event", NULL};
+    struct pick_ctx x = {.link = {.shop_id = r->shop_id}, .event = "order.placed"};
+    struct err e = {0};
+    char *token = NULL, *url = NULL;
+    int idx;
+
+    if (req_param_id_or_reply(r, "order_id", &x.link.order_id) < 0)
+        return;
+    if (r->json != NULL) {
+        if (!json_is_object(r->json) || jx_known_keys(r->json, keys, NULL, &e) < 0) {
+            if (!json_is_object(r->json))
+                err_set(&e, ERR_INVALID, NULL, "the body must be an object {event}");
+            reply_err(r, &e);
+            return;
+        }
+        if (json_object_get(r->json, "event") != NULL) {
+            if (jx_choice(json_object_get(r->json, "event"), "event", events, 3, &idx, &e) < 0) {
+                reply_err(r, &e);
+                return;
+            }
+            x.event = events[idx];
+        }
+    }
+    if (db_tx(pick_fn, &x, &e) < 0) {
+        reply_err(r, &e);
+        goto out;
+    }
+    if (!x.picked) {
+        reply_json_take(r, 200,
+                        json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:O}", "survey_id",
+                                  "invitation_id", "token", "url", "question", "invitation",
+                                  "outcomes", x.outcomes));
+        goto out;
+    }
+    if (link_token(&x.link, &token, &url) < 0) {
+        reply_problem(r, ERR_INTERNAL, NULL, "could not mint the survey token");
+        goto out;
+    }
+    reply_json_take(r, x.link.created ? 201 : 200,
+                    json_pack("{s:I, s:I, s:s, s:o, s:O, s:O, s:O}", "survey_id",
+                              (json_int_t)x.link.survey_id, "invitation_id", (json_int_t)x.link.id,
+                              "token", token, "url", url ? json_string(url) : json_null(),
+                              "question", x.question ? x.question : json_null(), "invitation",
+                              x.link.out, "outcomes", x.outcomes));
+out:
+    free(token);
+    free(url);
+    json_decref(x.outcomes);
+    json_decref(x.question);
+    link_ctx_clear(&x.link);
 }
 
 /* ---- the public API ----------------------------------------------------------- */

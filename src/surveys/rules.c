@@ -406,7 +406,8 @@ audience_check(json_t *a, struct err *e)
 json_t *
 surveys_settings_merge(const json_t *base, const json_t *in, struct err *e)
 {
-    static const char *const events[] = {"order.completed", "order.delivered"};
+    static const char *const events[] = {"order.completed", "order.delivered", "order.placed"};
+    static const char *const channels[] = {"email", "link"};
     json_t *s = base ? json_deep_copy(base) : surveys_settings_default();
     json_t *v;
     int idx;
@@ -423,9 +424,28 @@ surveys_settings_merge(const json_t *base, const json_t *in, struct err *e)
         json_object_update(json_object_get(s, "trigger"), v);
     }
     if (jx_choice(json_object_get(json_object_get(s, "trigger"), "event"), "trigger.event", events,
-                  2, &idx, e) < 0 ||
+                  3, &idx, e) < 0 ||
         duration_field(json_object_get(s, "trigger"), "delay", "trigger.delay", e) < 0)
         goto bad;
+    /* channel: "email" (the trigger schedules an invitation email) or "link"
+     * (never emailed: the shop shows it on its own pages, e.g. the
+     * thank-you page, through POST /v1/orders/{order_id}/survey-link).
+     * Surveys stored before the setting existed have none: email. */
+    v = json_object_get(in, "channel");
+    if (v != NULL)
+        json_object_set(s, "channel", v);
+    if (json_object_get(s, "channel") == NULL)
+        json_object_set_new(s, "channel", json_string("email"));
+    if (jx_choice(json_object_get(s, "channel"), "channel", channels, 2, &idx, e) < 0)
+        goto bad;
+    /* Nothing emits order.placed: the shop's thank-you page is the moment,
+     * so only a link survey can have it. */
+    if (strcmp(jx_str(json_object_get(s, "trigger"), "event"), "order.placed") == 0 &&
+        strcmp(jx_str(s, "channel"), "link") != 0) {
+        err_set(e, ERR_INVALID, "trigger.event",
+                "order.placed is the shop's thank-you page: it needs channel \"link\"");
+        goto bad;
+    }
     v = json_object_get(in, "audience");
     if (v != NULL) {
         if (!json_is_object(v)) {
