@@ -758,6 +758,8 @@ require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-returns.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-order-box.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-plugin.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-settings.php';
+require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-survey.php';
+require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-review-requests.php';
 if (! defined('AFTERSALE_DIR')) {
     define('AFTERSALE_DIR', AFTERSALE_TEST_PLUGIN . '/');
 }

@@ -43,6 +43,7 @@ class Aftersale_Options
             self::SHOP_ID,
             self::TIMEOUT,
             self::WEBHOOKS_JOB,
+            'aftersale_rewrite_version',
         );
     }
 

@@ -27,6 +27,8 @@ class Aftersale_Plugin
         (new Aftersale_Preview())->register();
         (new Aftersale_Returns())->register();
         (new Aftersale_Order_Box())->register();
+        (new Aftersale_Survey())->register();
+        (new Aftersale_Review_Requests())->register();
     }
 
     /**
@@ -51,7 +53,9 @@ class Aftersale_Plugin
     {
         Aftersale_Account::add_endpoint();
         Aftersale_Returns::add_endpoint();
+        Aftersale_Review_Requests::add_endpoint();
         flush_rewrite_rules();
+        update_option(Aftersale_Review_Requests::REWRITE_OPTION, Aftersale_Review_Requests::REWRITE_VERSION);
     }
 
     public static function deactivate(): void
