@@ -29,6 +29,7 @@ class Aftersale_Plugin
         (new Aftersale_Order_Box())->register();
         (new Aftersale_Survey())->register();
         (new Aftersale_Review_Requests())->register();
+        (new Aftersale_Webhooks())->register();
     }
 
     /**
