@@ -11,6 +11,8 @@ Fixtures: reviews_helpers.py / surveys_helpers.py (own service and database
 per module, fake shop).
 """
 
+import secrets
+
 from surveys_helpers import (create_survey, invitations, list_all, questions, rshop,  # noqa: F401
                              rv_admin, rv_db, rv_svc, schedule_result, outcomes, sink, unique_email,
                              wait_order, wfake)
@@ -227,3 +229,52 @@ def test_me_review_requests_hides_answered_and_paginates(rshop):
     assert r.status_code in (200, 201), r.text
     left = [i["id"] for i in _me(shop, tok).json()["items"]]
     assert left == [reqs[2]["id"], reqs[1]["id"]], left
+
+
+# ---- privacy of surveys (export and erasure) ---------------------------------
+
+
+def test_survey_invitations_and_responses_are_exported_and_erased(rshop, rv_svc, pg):
+    from test_privacy import dump_hits
+    shop = rshop
+    tag = secrets.token_hex(3)
+    email = unique_email("sue")
+    first, why, other = f"Sulamith{tag}", f"The parcel smelled of smoke {tag}", f"a podcast {tag}"
+    s = create_survey(shop, name="TY", status="active", **LINK)
+    mug = shop.fake.add_product("Mug", "20.00")["id"]
+    o = shop.fake.add_order(status="processing", email=email, first_name=first,
+                            items=[(mug, 1, "20.00")], billing={"country": "SK"})
+    shop.deliver_order(o["id"])
+    wait_order_known(shop, o["id"])
+    link = _link(shop, o["id"], status=(201,))
+    r = shop.anon.put(f"/v1/public/survey-invitations/{link['token']}", json={
+        "answers": {"nps": 3, "why": why, "src": ["web", "other"]}, "other": {"src": other}})
+    assert r.status_code == 201, r.text
+    [resp] = list_all(shop.api, f"/v1/surveys/{s['id']}/responses")
+    r = shop.api.patch(f"/v1/survey-responses/{resp['id']}",
+                       json={"follow_up": "contacted", "note": f"Called {first}"})
+    assert r.status_code == 200, r.text
+    report = shop.api.get(f"/v1/surveys/{s['id']}/report").json()
+
+    x = shop.api.get("/v1/customers/export", params={"email": email}).json()
+    [inv] = x["surveys"]["invitations"]
+    assert (inv["email"], inv["first_name"], inv["order_id"]) == (email, first, o["id"])
+    [rs] = x["surveys"]["responses"]
+    assert rs["answers"]["why"] == why and rs["other"] == {"src": other}
+    needles = [email, first, why, other]
+    assert {n for _, n in dump_hits(pg, rv_svc.db, shop.id, needles)} == set(needles)
+
+    r = shop.api.post("/v1/customers/erase", json={"email": email})
+    assert r.status_code == 200, r.text
+    counts = r.json()["erased"]
+    assert counts["survey_invitations"] == 1 and counts["survey_responses"] == 1, counts
+    assert dump_hits(pg, rv_svc.db, shop.id, needles) == []
+    after = shop.api.get("/v1/customers/export", params={"email": email}).json()["surveys"]
+    [rs] = after["responses"]
+    assert rs["answers"] == {"nps": 3, "why": "[erased]", "src": ["web", "other"]}
+    assert rs["other"] == {"src": "[erased]"} and rs["note"] == "[erased]"
+    assert after["invitations"][0]["email"].endswith("@erased.invalid")
+    # Scores stay: the report is the same; a second erasure changes nothing.
+    assert shop.api.get(f"/v1/surveys/{s['id']}/report").json() == report
+    again = shop.api.post("/v1/customers/erase", json={"email": email}).json()["erased"]
+    assert again["survey_invitations"] == 0 and again["survey_responses"] == 0, again
