@@ -23,6 +23,7 @@
 #include "aftersale/core/cursor.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
+#include "aftersale/core/money.h"
 #include "aftersale/http/auth.h"
 #include "aftersale/http/server.h"
 #include "aftersale/http/token.h"
@@ -38,6 +39,10 @@
 
 struct link_ctx {
     int64_t shop_id, survey_id, order_id, id;
+    /* The order's facts when the caller has them (the shop's own page, for
+     * an order whose webhook aftersale has not processed yet); NULL: the
+     * snapshot's. Borrowed. */
+    const struct surveys_order_facts *given;
     bool created;
     char *token_secret;
     time_t exp;
@@ -96,7 +101,10 @@ link_fn(struct db_conn *c, void *ctx, struct err *e)
         o = calloc(1, sizeof(*o));
         if (o == NULL)
             return err_set(e, ERR_INTERNAL, NULL, "out of memory");
-        if (surveys_order_load(c, x->shop_id, x->order_id, o, &found, e) < 0)
+        if (x->given != NULL) {
+            *o = *x->given;
+            found = true;
+        } else if (surveys_order_load(c, x->shop_id, x->order_id, o, &found, e) < 0)
             goto out;
         if (!found) {
             err_set(e, ERR_INVALID, "order_id",
@@ -274,6 +282,7 @@ out:
 struct pick_ctx {
     struct link_ctx link;
     const char *event;
+    const json_t *order; /* the body's "order" (borrowed), or NULL */
     json_t *outcomes;
     json_t *question;
     bool picked;
@@ -364,6 +373,79 @@ pick_admits(struct db_conn *c, int64_t shop_id, int64_t sid, const json_t *setti
     return 0;
 }
 
+/* Check the body's "order" {email, first_name?, country?, total,
+ * customer_id?, product_ids?}: -1 with e (422 naming order.<field>). */
+static int
+given_check(const json_t *order, struct err *e)
+{
+    static const struct jx_field fields[] = {
+        {"email", JX_STRING, true, 1, 254},      {"first_name", JX_STRING, false, 0, 200},
+        {"country", JX_STRING, false, 0, 2},     {"total", JX_STRING, true, 1, 40},
+        {"customer_id", JX_INTEGER, false, 0, 0}, {"product_ids", JX_ARRAY, false, 0, 0}};
+    const json_t *ids = json_object_get(order, "product_ids");
+
+    if (!json_is_object(order))
+        return err_set(e, ERR_INVALID, "order", "order must be an object");
+    if (jx_check(order, fields, sizeof(fields) / sizeof(fields[0]), "order.", e) < 0)
+        return -1;
+    if (!money_decimal_valid(jx_str(order, "total")) || jx_str(order, "total")[0] == '-')
+        return err_set(e, ERR_INVALID, "order.total", "order.total must be a decimal string");
+    if (json_integer_value(json_object_get(order, "customer_id")) < 0)
+        return err_set(e, ERR_INVALID, "order.customer_id", "order.customer_id must be >= 0");
+    if (json_array_size(ids) > SURVEYS_ORDER_MAX_PRODUCTS)
+        return err_set(e, ERR_INVALID, "order.product_ids", "at most %d product ids",
+                       SURVEYS_ORDER_MAX_PRODUCTS);
+    for (size_t i = 0; i < json_array_size(ids); i++)
+        if (!json_is_integer(json_array_get(ids, i)) || json_integer_value(json_array_get(ids, i)) <= 0)
+            return err_set(e, ERR_INVALID, "order.product_ids", "a product id is a positive integer");
+    return 0;
+}
+
+/* Facts of an order from the shop's body; first_order from the snapshot of
+ * the customer's earlier paid orders (as surveys_order_load decides it). */
+static int
+given_facts(struct db_conn *c, int64_t shop_id, int64_t order_id, const json_t *order,
+            struct surveys_order_facts *o, struct err *e)
+{
+    char shop[24], oid[24], cust[24];
+    const json_t *ids = json_object_get(order, "product_ids");
+    const char *p[4] = {shop, oid, o->email, cust};
+    PGresult *res;
+
+    memset(o, 0, sizeof(*o));
+    o->order_id = order_id;
+    o->customer_id = json_integer_value(json_object_get(order, "customer_id"));
+    snprintf(o->email, sizeof(o->email), "%s", jx_str(order, "email"));
+    for (char *ch = o->email; *ch; ch++)
+        if (*ch >= 'A' && *ch <= 'Z')
+            *ch = (char)(*ch - 'A' + 'a');
+    snprintf(o->first_name, sizeof(o->first_name), "%s",
+             jx_str(order, "first_name") ? jx_str(order, "first_name") : "");
+    snprintf(o->country, sizeof(o->country), "%s",
+             jx_str(order, "country") ? jx_str(order, "country") : "");
+    for (char *ch = o->country; *ch; ch++)
+        if (*ch >= 'a' && *ch <= 'z')
+            *ch = (char)(*ch - 'a' + 'A');
+    snprintf(o->total, sizeof(o->total), "%s", jx_str(order, "total"));
+    for (size_t i = 0; i < json_array_size(ids) && o->nproducts < SURVEYS_ORDER_MAX_PRODUCTS; i++)
+        o->products[o->nproducts++] = json_integer_value(json_array_get(ids, i));
+    DB_I64(shop, shop_id);
+    DB_I64(oid, order_id);
+    DB_I64(cust, o->customer_id);
+    res = db_exec(c, "surveys_given_first_order",
+                  "SELECT NOT EXISTS (SELECT 1 FROM orders p WHERE p.shop_id = $1"
+                  " AND p.order_id < $2 AND NOT p.deleted"
+                  " AND p.status IN ('processing', 'completed', 'refunded')"
+                  " AND (($3 <> '' AND lower(p.billing_email) = $3)"
+                  "  OR ($4::bigint > 0 AND p.customer_id = $4::bigint)))",
+                  4, p, e);
+    if (res == NULL)
+        return -1;
+    o->first_order = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return 0;
+}
+
 static int
 pick_fn(struct db_conn *c, void *ctx, struct err *e)
 {
@@ -388,6 +470,14 @@ pick_fn(struct db_conn *c, void *ctx, struct err *e)
         return err_set(e, ERR_INTERNAL, NULL, "out of memory");
     if (surveys_order_load(c, x->link.shop_id, x->link.order_id, o, &found, e) < 0)
         goto out;
+    if (!found && x->order != NULL) {
+        /* The thank-you page usually comes before the order's webhook is
+         * processed: the shop's own facts stand in for the snapshot. */
+        if (given_facts(c, x->link.shop_id, x->link.order_id, x->order, o, e) < 0)
+            goto out;
+        found = true;
+        x->link.given = o;
+    }
     if (!found) {
         /* The order's webhook has not arrived yet: nothing to show. */
         outcome_add(x->outcomes, 0, "order unknown");
@@ -445,8 +535,11 @@ pick_fn(struct db_conn *c, void *ctx, struct err *e)
         rc = 0;
         goto out;
     }
-    if (link_fn(c, &x->link, e) < 0)
+    rc = link_fn(c, &x->link, e);
+    x->link.given = NULL; /* o is freed below */
+    if (rc < 0)
         goto out;
+    rc = -1;
     {
         json_t *qs = NULL;
         if (surveys_questions_load(c, x->link.shop_id, x->link.survey_id,
@@ -468,7 +561,7 @@ void
 surveys_handle_order_survey_link(struct req *r)
 {
     static const char *const events[] = {"order.placed", "order.completed", "order.delivered"};
-    static const char *const keys[] = {"event", NULL};
+    static const char *const keys[] = {"event", "order", NULL};
     struct pick_ctx x = {.link = {.shop_id = r->shop_id}, .event = "order.placed"};
     struct err e = {0};
     char *token = NULL, *url = NULL;
@@ -489,6 +582,13 @@ surveys_handle_order_survey_link(struct req *r)
                 return;
             }
             x.event = events[idx];
+        }
+        if (json_object_get(r->json, "order") != NULL) {
+            if (given_check(json_object_get(r->json, "order"), &e) < 0) {
+                reply_err(r, &e);
+                return;
+            }
+            x.order = json_object_get(r->json, "order");
         }
     }
     if (db_tx(pick_fn, &x, &e) < 0) {

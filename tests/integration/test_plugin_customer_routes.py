@@ -278,3 +278,44 @@ def test_survey_invitations_and_responses_are_exported_and_erased(rshop, rv_svc,
     assert shop.api.get(f"/v1/surveys/{s['id']}/report").json() == report
     again = shop.api.post("/v1/customers/erase", json={"email": email}).json()["erased"]
     assert again["survey_invitations"] == 0 and again["survey_responses"] == 0, again
+
+
+def test_an_order_not_known_yet_is_decided_on_the_shops_facts(rshop):
+    shop = rshop
+    de_only = create_survey(shop, name="DE", status="active", audience={"countries": ["DE"]},
+                            **LINK)
+    shown = create_survey(shop, name="TY", status="active", audience={"min_total": "30.00"},
+                          **LINK)
+    email = unique_email("early")
+    mug = shop.fake.add_product("Mug", "40.00")["id"]
+    o = shop.fake.add_order(status="processing", email=email, first_name="Eve",
+                            items=[(mug, 1, "40.00")], billing={"country": "SK"})
+    # No webhook delivered: aftersale does not know the order.
+    assert _link(shop, o["id"])["outcomes"] == [{"survey_id": None, "outcome": "order unknown"}]
+    facts = {"email": email.upper(), "first_name": "Eve", "country": "sk", "total": "40.00",
+             "customer_id": 0, "product_ids": [mug]}
+    link = _link(shop, o["id"], status=(201,), event="order.placed", order=facts)
+    assert link["survey_id"] == shown["id"], link
+    assert link["outcomes"] == [
+        {"survey_id": de_only["id"], "outcome": "billing country not in the audience"},
+        {"survey_id": shown["id"], "outcome": "invited"}]
+    inv = link["invitation"]
+    assert (inv["email"], inv["first_name"], inv["country"], inv["first_order"]) == \
+        (email, "Eve", "SK", True)
+    # Below the survey's min_total: not shown.
+    small = shop.fake.add_order(status="processing", email=unique_email("small"),
+                                items=[(mug, 1, "10.00")])
+    r = _link(shop, small["id"], order=dict(facts, email="small@example.com", total="10.00"))
+    assert r["survey_id"] is None and r["outcomes"][-1] == \
+        {"survey_id": shown["id"], "outcome": "order total below min_total"}
+    # Once the webhook is processed the snapshot decides; the invitation stays the same.
+    shop.deliver_order(o["id"])
+    wait_order_known(shop, o["id"])
+    again = _link(shop, o["id"], status=(200,))
+    assert again["invitation_id"] == link["invitation_id"]
+    for bad, field in [({"total": "40.00"}, "order.email"),
+                       (dict(facts, total="forty"), "order.total"),
+                       (dict(facts, product_ids=[0]), "order.product_ids"),
+                       (dict(facts, phone="1"), "order.phone")]:
+        assert_problem(shop.api.post(f"/v1/orders/{o['id']}/survey-link", json={"order": bad}),
+                       422, "invalid-field", field)

@@ -54,6 +54,24 @@ final class SurveyTest extends TestCase
         $this->assertStringEndsWith('thankyou-survey.php', end($GLOBALS['wpt']['templates']));
     }
 
+    public function test_sends_the_orders_facts_for_an_order_the_service_has_not_seen(): void
+    {
+        $GLOBALS['wpt']['orders'][50] = new Wpt_Order(array(
+            'id' => 50, 'items' => array(array('product_id' => 5, 'quantity' => 3, 'total' => '30'), array('product_id' => 5, 'quantity' => 1, 'total' => '3'), array('product_id' => 0, 'quantity' => 1, 'total' => '1')),
+            'currency' => 'EUR', 'customer_id' => 15, 'email' => 'ann@example.com', 'total' => '36.3',
+            'first_name' => 'Ann', 'country' => 'SK',
+        ));
+        wpt_routes(array('POST /v1/orders/50/survey-link' => array(201, self::link(array('id' => 'nps', 'kind' => 'nps', 'label' => array('en' => 'Q'))))));
+        $this->assertStringContainsString('<form', $this->html(50));
+        $this->assertSame(
+            array('event' => 'order.placed', 'order' => array(
+                'email' => 'ann@example.com', 'first_name' => 'Ann', 'country' => 'SK',
+                'total' => '36.30', 'customer_id' => 15, 'product_ids' => array(5),
+            )),
+            json_decode($GLOBALS['wpt']['requests'][0]['args']['body'], true)
+        );
+    }
+
     public function test_label_in_the_site_language_and_escaped(): void
     {
         $GLOBALS['wpt']['locale'] = 'de_DE';

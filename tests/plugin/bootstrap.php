@@ -605,6 +605,16 @@ class Wpt_Order
         return $this->d['id'] ?? 0;
     }
 
+    public function get_billing_first_name()
+    {
+        return $this->d['first_name'] ?? '';
+    }
+
+    public function get_billing_country()
+    {
+        return $this->d['country'] ?? '';
+    }
+
     public function get_order_number()
     {
         return (string) ($this->d['id'] ?? 0);

@@ -4,7 +4,8 @@
  * channel of docs/surveys.md).
  *
  * The service decides which survey applies: POST
- * /v1/orders/{id}/survey-link (shop key, event order.placed) answers the
+ * /v1/orders/{id}/survey-link (shop key, event order.placed, and the
+ * order's facts for an order the service has not seen yet) answers the
  * active link survey whose trigger and audience match the order, as a
  * link invitation, the same one on every reload. The plugin shows its
  * first question inline as a plain form that posts the score straight to
@@ -69,10 +70,15 @@ class Aftersale_Survey
         if ($order_id <= 0 || ! Aftersale_Options::configured() || Aftersale_Client::recently_down()) {
             return null;
         }
+        $body  = array('event' => 'order.placed');
+        $order = wc_get_order($order_id);
+        if ($order && (string) $order->get_billing_email() !== '') {
+            $body['order'] = self::facts($order);
+        }
         $answer = $this->client()->request(
             'POST',
             '/v1/orders/' . $order_id . '/survey-link',
-            array('event' => 'order.placed'),
+            $body,
             null,
             Aftersale_Preview::TIMEOUT
         );
@@ -96,6 +102,32 @@ class Aftersale_Survey
             ),
             /* A score inline (one click), anything else behind a link. */
             'scores'   => $scale !== null ? range($scale[0], $scale[1]) : array(),
+        );
+    }
+
+    /**
+     * The order as the service's audience rules read it, for an order whose
+     * webhook the service has not processed yet (the thank-you page usually
+     * comes first); the service uses its own snapshot when it has one.
+     *
+     * @param WC_Order $order The order.
+     * @return array
+     */
+    public static function facts($order): array
+    {
+        $products = array();
+        foreach ($order->get_items() as $item) {
+            if ((int) $item->get_product_id() > 0) {
+                $products[] = (int) $item->get_product_id();
+            }
+        }
+        return array(
+            'email'       => (string) $order->get_billing_email(),
+            'first_name'  => (string) $order->get_billing_first_name(),
+            'country'     => (string) $order->get_billing_country(),
+            'total'       => Aftersale_Preview::money($order->get_total()),
+            'customer_id' => max(0, (int) $order->get_customer_id()),
+            'product_ids' => array_values(array_unique($products)),
         );
     }
 
