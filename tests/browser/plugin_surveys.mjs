@@ -6,10 +6,12 @@
 //
 //   node tests/browser/plugin_surveys.mjs '<json>'
 //
-//   {"step": "thankyou", "base", "user", "password", "profile", "path",
-//    "score", "shot", "shot_answered"}
-//       the customer opens the order's thank-you page (`path`), reads the
-//       survey, picks `score` and sends the form (it posts to the service)
+//   {"step": "thankyou", "base", "user", "password", "profile", "product",
+//    "billing", "score", "shot", "shot_answered"}
+//       the customer puts `product` in the cart, checks out (billing fields,
+//       cash on delivery), lands on the thank-you page, reads the survey,
+//       picks `score` and sends the form (it posts to the service); with
+//       "path" instead of "product": that thank-you page
 //   {"step": "admin", ..., "path"}  a wp-admin page: the plugin's events notice
 //   {"step": "reviews", ..., "shot"}  My Account > Reviews, then its first
 //       "Write a review" link
@@ -128,7 +130,50 @@ const steps = {
   },
 
   async thankyou(page) {
-    await open(page, spec.path);
+    if (spec.product) {
+      // A real checkout: the product into the cart, the classic checkout
+      // form filled, cash on delivery, "Place order", WooCommerce's redirect
+      // to the order-received (thank-you) page.
+      await open(page, '/my-account/'); // logs the customer in
+      await open(page, `/?add-to-cart=${spec.product}`);
+      await open(page, '/checkout/');
+      const idle = () => page.waitForFunction(() => !document.querySelector('.blockUI'), null, { timeout: ACTION_MS });
+      await idle();
+      const fill = async (sel, v) => { if (await page.locator(sel).count()) await page.locator(sel).fill(v); };
+      await page.locator('#billing_country').selectOption(spec.billing.country, { force: true });
+      await idle();
+      await fill('#billing_first_name', spec.billing.first_name);
+      await fill('#billing_last_name', spec.billing.last_name);
+      await fill('#billing_address_1', spec.billing.address_1);
+      await fill('#billing_city', spec.billing.city);
+      await fill('#billing_postcode', spec.billing.postcode);
+      await fill('#billing_phone', spec.billing.phone);
+      await fill('#billing_email', spec.billing.email);
+      if (await page.locator('select#billing_state').count()) {
+        await page.locator('select#billing_state').selectOption(spec.billing.state, { force: true });
+      }
+      await idle();
+      const cod = page.locator('#payment_method_cod');
+      if (await cod.count() && await cod.isVisible()) await cod.check();
+      await page.locator('#place_order').click();
+      await Promise.race([
+        page.waitForURL(/order-received/, { timeout: ACTION_MS * 2 }),
+        page.locator('.woocommerce-error').first().waitFor({ timeout: ACTION_MS * 2 }),
+      ]).catch(() => {});
+      if (!/order-received/.test(page.url())) {
+        result.checkout_notices = await texts(page, '.woocommerce-error li, .woocommerce-error');
+        if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+        throw new Error(`checkout refused: ${JSON.stringify(result.checkout_notices)}`);
+      }
+      await page.waitForLoadState('load');
+      await check(page, null);
+      result.checkout_notices = await texts(page, '.woocommerce-error li');
+      spec.path = new URL(page.url()).pathname + new URL(page.url()).search;
+      result.order = Number((spec.path.match(/order-received\/(\d+)/) || [])[1]);
+    } else {
+      await open(page, spec.path);
+    }
+    result.path = spec.path;
     result.thankyou_title = await text(page, '.woocommerce-thankyou-order-received, .woocommerce-notice--success');
     result.survey_title = await text(page, '.aftersale-survey__title');
     result.legend = await text(page, '.aftersale-survey legend');

@@ -11,11 +11,9 @@ the shop it sends webhooks to listens on 127.0.0.1.
 1. The admin opens wp-admin: the plugin registers the site's REST route as
    an endpoint of the service's outbound webhooks (every event type).
 2. The shop has an active survey of channel `link` shown on the thank-you
-   page (template post_purchase_nps, trigger order.placed). A customer's
-   paid order (made through WooCommerce's REST API as the customer's, not
-   through the checkout form: the test shop has no payment gateway set up
-   for a browser checkout); in Chromium the customer opens the order's
-   thank-you page (/checkout/order-received/<id>/?key=...), sees the NPS
+   page (template post_purchase_nps, trigger order.placed). In Chromium a
+   customer puts the Teapot in the cart, checks out (cash on delivery,
+   enabled for the test), lands on the thank-you page, sees the NPS
    question as a form of 11 scores posting to the service, picks 9 and
    lands on the service's thank-you; the service holds the response.
 3. The order completes: the review request (sent at once as an order note)
@@ -159,7 +157,22 @@ def option(shop, name):
     return rows[0][0] if rows else None
 
 
-def test_survey_reviews_webhooks_and_privacy(plugged, browser, pg, base_env):
+@pytest.fixture
+def checkout(plugged):
+    shop = plugged.shop
+    ship = shop.wc("GET", "/settings/general/woocommerce_ship_to_countries", expect=200)["value"]
+    shop.wc("PUT", "/payment_gateways/cod", json_body={"enabled": True}, expect=200)
+    shop.wc("PUT", "/settings/general/woocommerce_ship_to_countries",
+            json_body={"value": "disabled"}, expect=200)
+    try:
+        yield
+    finally:
+        shop.wc("PUT", "/payment_gateways/cod", json_body={"enabled": False}, expect=200)
+        shop.wc("PUT", "/settings/general/woocommerce_ship_to_countries",
+                json_body={"value": ship}, expect=200)
+
+
+def test_survey_reviews_webhooks_and_privacy(plugged, browser, checkout, pg, base_env):
     link, shop = plugged, plugged.shop
     assert link.activation["active"] is True, link.activation
     admin = (shop.admin_user, shop.admin_password)
@@ -185,16 +198,18 @@ def test_survey_reviews_webhooks_and_privacy(plugged, browser, pg, base_env):
     cid = shop.create_customer(login, email, password)
     teapot = product_id(shop, "Teapot")
     first = "Tina" + secrets.token_hex(3)
-    o = link.new_order(email, [(teapot, 1)], first_name=first)
-    o = shop.wc("PUT", f"/orders/{o['id']}", json_body={"customer_id": cid}, expect=200)
-    assert o["status"] == "processing" and o["customer_id"] == cid
-    # The shop tells the service about the order by webhook (processed by a
-    # job): the thank-you page can only offer a survey for a known order.
-    wait_for(lambda: link.order_events(o["id"]), WAIT_S, what="the order at the service")
-    thanks = f"/checkout/order-received/{o['id']}/?key={o['order_key']}"
-    out = browser("thankyou", login, password, base=shop.url, path=thanks, score=9,
-                  shot=str(SHOTS / "survey-thankyou.png"),
+    # Cash on delivery and no shipping, so that a browser can check out in the
+    # test shop (it has no shipping zone); put back by the fixture `checkout`.
+    billing = {"first_name": first, "last_name": "Real", "address_1": "Carrer 1",
+               "city": "Barcelona", "postcode": "08001", "country": "ES", "state": "B",
+               "phone": "600000000", "email": email}
+    out = browser("thankyou", login, password, base=shop.url, product=teapot, billing=billing,
+                  score=9, shot=str(SHOTS / "survey-thankyou.png"),
                   shot_answered=str(SHOTS / "survey-answered.png"))
+    assert out["checkout_notices"] == [], out
+    o = shop.wc("GET", f"/orders/{out['order']}", expect=200)
+    assert (o["customer_id"], o["billing"]["email"], o["payment_method"]) == (cid, email, "cod"), o
+    assert [li["product_id"] for li in o["line_items"]] == [teapot], o
     assert out["survey_title"] == "A quick question", out
     assert out["legend"] == "How likely are you to recommend us to a friend or colleague?", out
     assert out["scores"] == [str(n) for n in range(11)] and out["q"] == "nps", out
