@@ -67,8 +67,13 @@ final class ReviewRequestsTest extends TestCase
 
     public function test_menu_item_before_logout_and_one_flush_after_an_update(): void
     {
-        $items = (new Aftersale_Review_Requests())->menu_items(array('dashboard' => 'Dashboard', 'customer-logout' => 'Log out'));
+        $menu  = new Aftersale_Review_Requests();
+        $items = $menu->menu_items(array('dashboard' => 'Dashboard', 'customer-logout' => 'Log out'));
         $this->assertSame(array('dashboard', 'write-reviews', 'customer-logout'), array_keys($items));
+        $items = $menu->menu_items(array('dashboard' => 'D', 'orders' => 'O', 'returns' => 'R', 'points' => 'P', 'customer-logout' => 'L'));
+        $this->assertSame(array('dashboard', 'orders', 'returns', 'write-reviews', 'points', 'customer-logout'), array_keys($items));
+        $items = $menu->menu_items(array('orders' => 'O', 'customer-logout' => 'L'));
+        $this->assertSame(array('orders', 'write-reviews', 'customer-logout'), array_keys($items));
         Aftersale_Review_Requests::maybe_flush();
         Aftersale_Review_Requests::maybe_flush();
         $this->assertSame(1, $GLOBALS['wpt']['flushed']);

@@ -93,19 +93,25 @@ class Aftersale_Review_Requests
     }
 
     /**
-     * "Reviews" before "Log out".
+     * "Reviews" after Returns (or Orders), so that Points stays last before
+     * "Log out"; before "Log out" when neither is there.
      *
      * @param array $items Menu items.
      * @return array
      */
     public function menu_items($items)
     {
-        $out = array();
-        foreach ((array) $items as $key => $label) {
-            if ($key === 'customer-logout') {
+        $items = (array) $items;
+        $after = isset($items[Aftersale_Returns::ENDPOINT]) ? Aftersale_Returns::ENDPOINT : (isset($items['orders']) ? 'orders' : null);
+        $out   = array();
+        foreach ($items as $key => $label) {
+            if ($after === null && $key === 'customer-logout') {
                 $out[self::ENDPOINT] = __('Reviews', 'aftersale');
             }
             $out[$key] = $label;
+            if ($key === $after) {
+                $out[self::ENDPOINT] = __('Reviews', 'aftersale');
+            }
         }
         if (! isset($out[self::ENDPOINT])) {
             $out[self::ENDPOINT] = __('Reviews', 'aftersale');
