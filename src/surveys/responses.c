@@ -395,9 +395,12 @@ given_check(const json_t *order, struct err *e)
     if (json_array_size(ids) > SURVEYS_ORDER_MAX_PRODUCTS)
         return err_set(e, ERR_INVALID, "order.product_ids", "at most %d product ids",
                        SURVEYS_ORDER_MAX_PRODUCTS);
-    for (size_t i = 0; i < json_array_size(ids); i++)
-        if (!json_is_integer(json_array_get(ids, i)) || json_integer_value(json_array_get(ids, i)) <= 0)
-            return err_set(e, ERR_INVALID, "order.product_ids", "a product id is a positive integer");
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        const json_t *id = json_array_get(ids, i);
+        if (!json_is_integer(id) || json_integer_value(id) <= 0)
+            return err_set(e, ERR_INVALID, "order.product_ids",
+                           "a product id is a positive integer");
+    }
     return 0;
 }
 
