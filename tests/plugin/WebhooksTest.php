@@ -127,6 +127,15 @@ final class WebhooksTest extends TestCase
         $w->maybe_register();
         $this->assertCount(1, $GLOBALS['wpt']['requests']);
         $this->assertSame(0, (int) get_option(Aftersale_Webhooks::ENDPOINT_ID, 0));
+        // The settings tab says why, escaped; other screens do not.
+        ob_start();
+        $w->notices();
+        $this->assertSame('', (string) ob_get_clean());
+        $_GET['tab'] = 'aftersale';
+        ob_start();
+        $w->notices();
+        $html = (string) ob_get_clean();
+        $this->assertStringContainsString("could not register this shop's webhook endpoint: The aftersale service answered 422: url: private address", str_replace('&#039;', "'", $html));
     }
 
     public function test_previews_are_cached_per_generation(): void

@@ -255,8 +255,12 @@ class Aftersale_Webhooks
      */
     public function notices(): void
     {
+        if (! current_user_can('manage_woocommerce')) {
+            return;
+        }
+        $this->registration_notice();
         $notices = (array) get_option(self::NOTICES, array());
-        if ($notices === array() || ! current_user_can('manage_woocommerce')) {
+        if ($notices === array()) {
             return;
         }
         $dismiss = add_query_arg(
@@ -277,6 +281,26 @@ class Aftersale_Webhooks
             esc_html($text),
             esc_url($dismiss),
             esc_html__('Dismiss', 'aftersale')
+        );
+    }
+
+    /**
+     * On the Aftersale settings tab: why the last registration failed (the
+     * service refuses private addresses unless WEBHOOK_ALLOW_PRIVATE allows
+     * them, for example), until the next try an hour later.
+     */
+    private function registration_notice(): void
+    {
+        // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- which screen, read only.
+        $tab = isset($_GET['tab']) ? sanitize_key(wp_unslash($_GET['tab'])) : '';
+        $why = get_transient('aftersale_webhook_retry');
+        if ($tab !== 'aftersale' || $why === false) {
+            return;
+        }
+        printf(
+            '<div class="notice notice-warning aftersale-webhook-notice"><p>%s</p></div>',
+            /* translators: %s: the service's answer */
+            esc_html(sprintf(__('The aftersale service could not register this shop\'s webhook endpoint: %s', 'aftersale'), (string) $why))
         );
     }
 
