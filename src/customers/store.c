@@ -46,6 +46,9 @@
 #define RETURNS_OF                                                                                 \
     "(SELECT id FROM return_requests WHERE shop_id = $1 AND (lower(email) IN ($2,"                 \
     " customer_tombstone($2)) OR customer_id IN " CUSTOMERS_OF " OR order_id IN " ORDERS_OF "))"
+#define INVITATIONS_OF                                                                             \
+    "(SELECT id FROM survey_invitations WHERE shop_id = $1 AND (lower(email) IN ($2,"              \
+    " customer_tombstone($2)) OR customer_id IN " CUSTOMERS_OF " OR order_id IN " ORDERS_OF "))"
 /* A JSON text that mentions the email. */
 #define MENTIONS(col) "strpos(lower(" col "), $2) > 0"
 #define REDACT(col) "customer_redact(" col ", $2, customer_tombstone($2))"
@@ -131,6 +134,17 @@ static const char
                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                   " OR x.customer_id IN " CUSTOMERS_OF
                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                   ")") ")::text";
 
+/* Surveys: invitations (address, first name) and responses (free texts,
+ * "other" texts, the merchant's note; scores and choices are not personal
+ * and stay for the reports). Added to the export by customers_store_export. */
+static const char export_surveys_sql[] =
+    "SELECT jsonb_build_object("
+    " 'invitations', " ROWS(ROW_OF("x") " ORDER BY x.id",
+                            "survey_invitations x WHERE x.shop_id = $1 AND x.id IN " INVITATIONS_OF) ","
+    " 'responses', " ROWS(ROW_OF("x") " - 'facets' ORDER BY x.id",
+                          "survey_responses x WHERE x.shop_id = $1"
+                          " AND x.invitation_id IN " INVITATIONS_OF) ")::text";
+
 static void
 params_of(const struct customer_ref *who, char shop[24], char cust[24], const char *p[3])
 {
@@ -156,7 +170,25 @@ customers_store_export(struct db_conn *c, const struct customer_ref *who, json_t
         return -1;
     *out = jx_parse(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), e);
     PQclear(res);
-    return *out ? 0 : -1;
+    if (*out == NULL)
+        return -1;
+    res = db_exec(c, "customers_store_export_surveys", export_surveys_sql, 3, p, e);
+    if (res == NULL) {
+        json_decref(*out);
+        *out = NULL;
+        return -1;
+    }
+    {
+        json_t *surveys = jx_parse(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), e);
+        PQclear(res);
+        if (surveys == NULL) {
+            json_decref(*out);
+            *out = NULL;
+            return -1;
+        }
+        json_object_set_new(*out, "surveys", surveys);
+    }
+    return 0;
 }
 
 /* ---- erase --------------------------------------------------------------- */
@@ -234,6 +266,32 @@ static const struct erase_step steps[] = {
      "UPDATE review_requests SET email = customer_tombstone(email), first_name = '',"
      " updated_at = now() WHERE shop_id = $1 AND id IN " REQUESTS_OF
      " AND (email <> customer_tombstone(email) OR first_name <> '')"},
+    /* No survey email or reminder to an erased customer either. */
+    {"customers_erase_survey_cancel", "survey_invitations_cancelled", 3,
+     "UPDATE survey_invitations SET status = 'cancelled', cancel_reason = 'customer data erased',"
+     " updated_at = now() WHERE shop_id = $1 AND id IN " INVITATIONS_OF
+     " AND status = 'scheduled'"},
+    {"customers_erase_survey_invitations", "survey_invitations", 3,
+     "UPDATE survey_invitations SET email = customer_tombstone(email), first_name = '',"
+     " updated_at = now() WHERE shop_id = $1 AND id IN " INVITATIONS_OF
+     " AND (email <> customer_tombstone(email) OR first_name <> '')"},
+    /* Text answers (the questions of kind text of the response's version),
+     * "other" texts, the search text and the merchant's note; scores and
+     * choices stay (facets, hence the reports, do not change). */
+    {"customers_erase_survey_responses", "survey_responses", 3,
+     "UPDATE survey_responses r SET"
+     " answers = coalesce((SELECT jsonb_object_agg(a.key, CASE WHEN EXISTS (SELECT 1"
+     "   FROM survey_versions v, jsonb_array_elements(v.questions) q WHERE v.shop_id = r.shop_id"
+     "   AND v.survey_id = r.survey_id AND v.version = r.version AND q->>'id' = a.key"
+     "   AND q->>'kind' = 'text') THEN to_jsonb('[erased]'::text) ELSE a.value END)"
+     "   FROM jsonb_each(r.answers) a), '{}'::jsonb),"
+     " other = coalesce((SELECT jsonb_object_agg(o.key, to_jsonb('[erased]'::text))"
+     "   FROM jsonb_each(r.other) o), '{}'::jsonb),"
+     " search = CASE WHEN search = '' THEN '' ELSE '[erased]' END,"
+     " note = CASE WHEN note IS NULL THEN NULL ELSE '[erased]' END, updated_at = now()"
+     " WHERE shop_id = $1 AND invitation_id IN " INVITATIONS_OF
+     " AND (search NOT IN ('', '[erased]') OR note <> '[erased]'"
+     "  OR EXISTS (SELECT 1 FROM jsonb_each_text(r.other) o WHERE o.value <> '[erased]'))"},
     {"customers_erase_return_photos", "return_photos", 3,
      "DELETE FROM return_photos WHERE shop_id = $1 AND request_id IN " RETURNS_OF},
     {"customers_erase_return_lines", "return_lines", 3,

@@ -114,6 +114,8 @@ const struct route routes[] = {
     {"GET", "/v1/webhook-endpoints/{id}/deliveries", hooks_handle_deliveries, AUTH_SHOP, BODY_NONE},
     {"POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay", hooks_handle_replay, AUTH_SHOP, BODY_JSON_OPTIONAL},
     /* customers: a token of scope "returns", checked by the handlers */
+    /* customers: a token of scope "reviews", checked by the handler */
+    {"GET", "/v1/me/review-requests", reviews_handle_me_requests, AUTH_NONE, BODY_NONE},
     {"POST", "/v1/me/returns", returns_handle_me_create, AUTH_NONE, BODY_JSON},
     {"GET", "/v1/me/returns", returns_handle_me_list, AUTH_NONE, BODY_NONE},
     {"GET", "/v1/me/returns/{id}", returns_handle_me_get, AUTH_NONE, BODY_NONE},
@@ -132,6 +134,8 @@ const struct route routes[] = {
     {"GET", "/v1/surveys/{id}/responses", surveys_handle_responses_list, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/surveys/{id}/responses.csv", surveys_handle_csv, AUTH_SHOP, BODY_NONE},
     {"POST", "/v1/orders/{order_id}/delivered", surveys_handle_order_delivered, AUTH_SHOP, BODY_JSON_OPTIONAL},
+    {"POST", "/v1/orders/{order_id}/survey-link", surveys_handle_order_survey_link, AUTH_SHOP,
+     BODY_JSON_OPTIONAL},
     {"GET", "/v1/surveys/{id}/report", surveys_handle_report, AUTH_SHOP, BODY_NONE},
     {"PATCH", "/v1/survey-responses/{id}", surveys_handle_response_patch, AUTH_SHOP, BODY_JSON},
 

@@ -170,9 +170,12 @@ surveys_job_schedule(struct db_conn *c, struct job_env *env, const struct job *j
     if (surveys_order_returned(c, job->shop_id, o->order_id, &returned, e) < 0)
         goto out;
     DB_I64(shop, job->shop_id);
+    /* Email and order-note surveys; a link survey is never sent: the shop
+     * shows it (order_link.c). */
     res = db_exec(c, "surveys_triggered",
                   "SELECT id, version, settings::text FROM surveys WHERE shop_id = $1"
-                  " AND status = 'active' AND settings->'trigger'->>'event' = $2 ORDER BY id",
+                  " AND status = 'active' AND settings->'trigger'->>'event' = $2"
+                  " AND coalesce(settings->>'channel', 'email') <> 'link' ORDER BY id",
                   2, params, e);
     if (res == NULL)
         goto out;

@@ -33,25 +33,17 @@
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/outreach/catalogue.h"
 #include "aftersale/surveys/jobs.h"
+#include "aftersale/surveys/link.h"
 #include "aftersale/surveys/surveys.h"
 #include "aftersale/woo/link.h"
 
 /* ---- link invitations ------------------------------------------------------ */
 
-struct link_ctx {
-    int64_t shop_id, survey_id, order_id, id;
-    const char *locale; /* the customer's (a catalogue locale), or NULL */
-    bool created;
-    char *token_secret;
-    time_t exp;
-    char email[256];
-    json_t *out;
-};
 
-static int
-link_fn(struct db_conn *c, void *ctx, struct err *e)
+int
+surveys_link_tx(struct db_conn *c, void *ctx, struct err *e)
 {
-    struct link_ctx *x = ctx;
+    struct surveys_link *x = ctx;
     struct surveys_order_facts *o = NULL;
     char shop[24], sid[24], order[24], cust[24], ver[16], expiry[32];
     const char *params[2] = {shop, sid};
@@ -99,7 +91,10 @@ link_fn(struct db_conn *c, void *ctx, struct err *e)
         o = calloc(1, sizeof(*o));
         if (o == NULL)
             return err_set(e, ERR_INTERNAL, NULL, "out of memory");
-        if (surveys_order_load(c, x->shop_id, x->order_id, o, &found, e) < 0)
+        if (x->given != NULL) {
+            *o = *x->given;
+            found = true;
+        } else if (surveys_order_load(c, x->shop_id, x->order_id, o, &found, e) < 0)
             goto out;
         if (!found) {
             err_set(e, ERR_INVALID, "order_id",
@@ -195,14 +190,48 @@ out:
     return rc;
 }
 
+int
+surveys_link_token(const struct surveys_link *x, char **token, char **url)
+{
+    struct token_claims claims = {0};
+    const struct config *cfg = server_config();
+
+    *token = *url = NULL;
+    claims.shop_id = x->shop_id;
+    claims.rid = x->id;
+    /* As long as the invitation can be answered, but never longer than a
+     * customer token may live (TOKEN_MAX_LIFETIME_S, docs/tokens.md). */
+    claims.exp = x->exp;
+    if (claims.exp > time(NULL) + cfg->token_max_lifetime_s)
+        claims.exp = time(NULL) + cfg->token_max_lifetime_s;
+    snprintf(claims.scope, sizeof(claims.scope), "survey");
+    snprintf(claims.email, sizeof(claims.email), "%s", x->email[0] ? x->email : "guest@invalid");
+    *token = token_mint(x->token_secret, &claims);
+    if (*token == NULL)
+        return -1;
+    if (cfg->public_url)
+        *url = xasprintf("%s/s/%s", cfg->public_url, *token);
+    return 0;
+}
+
+void
+surveys_link_clear(struct surveys_link *x)
+{
+    json_decref(x->out);
+    x->out = NULL;
+    if (x->token_secret) {
+        crypto_wipe(x->token_secret, strlen(x->token_secret));
+        free(x->token_secret);
+        x->token_secret = NULL;
+    }
+}
+
 void
 surveys_handle_link_create(struct req *r)
 {
     static const struct jx_field fields[] = {{"order_id", JX_INTEGER, true, 0, 0},
                                              {"locale", JX_STRING, false, 0, 35}};
-    struct link_ctx x = {.shop_id = r->shop_id};
-    struct token_claims claims = {0};
-    const struct config *cfg = server_config();
+    struct surveys_link x = {.shop_id = r->shop_id};
     struct err e = {0};
     char *token = NULL, *url = NULL;
 
@@ -223,26 +252,14 @@ surveys_handle_link_create(struct req *r)
         reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
         return;
     }
-    if (db_tx(link_fn, &x, &e) < 0) {
+    if (db_tx(surveys_link_tx, &x, &e) < 0) {
         reply_err(r, &e);
         goto out;
     }
-    claims.shop_id = x.shop_id;
-    claims.rid = x.id;
-    /* As long as the invitation can be answered, but never longer than a
-     * customer token may live (TOKEN_MAX_LIFETIME_S, docs/tokens.md). */
-    claims.exp = x.exp;
-    if (claims.exp > time(NULL) + cfg->token_max_lifetime_s)
-        claims.exp = time(NULL) + cfg->token_max_lifetime_s;
-    snprintf(claims.scope, sizeof(claims.scope), "survey");
-    snprintf(claims.email, sizeof(claims.email), "%s", x.email[0] ? x.email : "guest@invalid");
-    token = token_mint(x.token_secret, &claims);
-    if (token == NULL) {
+    if (surveys_link_token(&x, &token, &url) < 0) {
         reply_problem(r, ERR_INTERNAL, NULL, "could not mint the survey token");
         goto out;
     }
-    if (cfg->public_url)
-        url = xasprintf("%s/s/%s", cfg->public_url, token);
     {
         char location[96];
         snprintf(location, sizeof(location), "/v1/surveys/%" PRId64 "/invitations?order_id=%" PRId64,
@@ -256,11 +273,7 @@ surveys_handle_link_create(struct req *r)
 out:
     free(token);
     free(url);
-    json_decref(x.out);
-    if (x.token_secret) {
-        crypto_wipe(x.token_secret, strlen(x.token_secret));
-        free(x.token_secret);
-    }
+    surveys_link_clear(&x);
 }
 
 /* ---- the public API ----------------------------------------------------------- */

@@ -423,7 +423,8 @@ audience_check(json_t *a, struct err *e)
 json_t *
 surveys_settings_merge(const json_t *base, const json_t *in, struct err *e)
 {
-    static const char *const events[] = {"order.completed", "order.delivered"};
+    static const char *const events[] = {"order.completed", "order.delivered", "order.placed"};
+    static const char *const channels[] = {"email", "order_note", "link"};
     json_t *s = base ? json_deep_copy(base) : surveys_settings_default();
     json_t *v;
     int idx;
@@ -440,9 +441,30 @@ surveys_settings_merge(const json_t *base, const json_t *in, struct err *e)
         json_object_update(json_object_get(s, "trigger"), v);
     }
     if (jx_choice(json_object_get(json_object_get(s, "trigger"), "event"), "trigger.event", events,
-                  2, &idx, e) < 0 ||
+                  3, &idx, e) < 0 ||
         duration_field(json_object_get(s, "trigger"), "delay", "trigger.delay", e) < 0)
         goto bad;
+    /* channel: "email" (the trigger schedules an invitation email),
+     * "order_note" (the same invitation as a customer note on the
+     * WooCommerce order) or "link" (never sent: the shop shows it on its own
+     * pages, e.g. the thank-you page, through
+     * POST /v1/orders/{order_id}/survey-link). Surveys stored before the
+     * setting existed have none: email. */
+    v = json_object_get(in, "channel");
+    if (v != NULL)
+        json_object_set(s, "channel", v);
+    if (json_object_get(s, "channel") == NULL)
+        json_object_set_new(s, "channel", json_string("email"));
+    if (jx_choice(json_object_get(s, "channel"), "channel", channels, 3, &idx, e) < 0)
+        goto bad;
+    /* Nothing emits order.placed: the shop's thank-you page is the moment,
+     * so only a link survey can have it. */
+    if (strcmp(jx_str(json_object_get(s, "trigger"), "event"), "order.placed") == 0 &&
+        strcmp(jx_str(s, "channel"), "link") != 0) {
+        err_set(e, ERR_INVALID, "trigger.event",
+                "order.placed is the shop's thank-you page: it needs channel \"link\"");
+        goto bad;
+    }
     v = json_object_get(in, "audience");
     if (v != NULL) {
         if (!json_is_object(v)) {
@@ -482,15 +504,6 @@ surveys_settings_merge(const json_t *base, const json_t *in, struct err *e)
             goto bad;
         }
         json_object_set(s, "alert_threshold", v);
-    }
-    v = json_object_get(in, "channel");
-    if (v != NULL) {
-        /* How a scheduled invitation reaches the customer (absent = email):
-         * our email, or a customer note on the WooCommerce order. */
-        static const char *const channels[] = {"email", "order_note"};
-        if (jx_choice(v, "channel", channels, 2, &idx, e) < 0)
-            goto bad;
-        json_object_set(s, "channel", v);
     }
     v = json_object_get(in, "alert_order_note");
     if (v != NULL) {

@@ -905,6 +905,8 @@ def test_spec_routes():
         ("GET", "/v1/surveys/{id}/responses"),
         ("GET", "/v1/surveys/{id}/responses.csv"),
         ("POST", "/v1/orders/{order_id}/delivered"),
+        ("POST", "/v1/orders/{order_id}/survey-link"),
+        ("GET", "/v1/me/review-requests"),
         ("GET", "/v1/surveys/{id}/report"),
         ("PATCH", "/v1/survey-responses/{id}"),
         ("GET", "/v1/public/survey-invitations/{token}"),

@@ -25,11 +25,13 @@ final class PluginTest extends TestCase
         $this->assertArrayHasKey('woocommerce_before_cart_totals', $GLOBALS['wpt']['actions']);
         $this->assertArrayHasKey('woocommerce_account_returns_endpoint', $GLOBALS['wpt']['actions']);
         $this->assertArrayHasKey('add_meta_boxes', $GLOBALS['wpt']['actions']);
+        $this->assertArrayHasKey('woocommerce_account_write-reviews_endpoint', $GLOBALS['wpt']['actions']);
+        $this->assertArrayHasKey('woocommerce_thankyou', $GLOBALS['wpt']['actions']);
         $pages = apply_filters('woocommerce_get_settings_pages', array());
         $this->assertInstanceOf(Aftersale_Settings::class, $pages[0]);
         $this->assertSame(array('aftersale' => 'Aftersale'), apply_filters('woocommerce_settings_tabs_array', array()));
         call_user_func($GLOBALS['wpt']['activation']);
-        $this->assertSame(array(array('points', EP_ROOT | EP_PAGES), array('returns', EP_ROOT | EP_PAGES)), $GLOBALS['wpt']['endpoints']);
+        $this->assertSame(array(array('points', EP_ROOT | EP_PAGES), array('returns', EP_ROOT | EP_PAGES), array('write-reviews', EP_ROOT | EP_PAGES)), $GLOBALS['wpt']['endpoints']);
         $this->assertSame(1, $GLOBALS['wpt']['flushed']);
     }
 

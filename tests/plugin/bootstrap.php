@@ -605,6 +605,16 @@ class Wpt_Order
         return $this->d['id'] ?? 0;
     }
 
+    public function get_billing_first_name()
+    {
+        return $this->d['first_name'] ?? '';
+    }
+
+    public function get_billing_country()
+    {
+        return $this->d['country'] ?? '';
+    }
+
     public function get_order_number()
     {
         return (string) ($this->d['id'] ?? 0);
@@ -747,6 +757,38 @@ class WC_Admin_Settings
     }
 }
 
+// ---- REST (the webhook receiver) ------------------------------------------
+
+function rest_url($path = '')
+{
+    return 'https://shop.test/wp-json/' . ltrim((string) $path, '/');
+}
+
+function register_rest_route($namespace, $route, $args = array())
+{
+    $GLOBALS['wpt']['rest_routes'][$namespace . $route] = $args;
+    return true;
+}
+
+function wp_get_referer()
+{
+    return false;
+}
+
+if (! class_exists('WP_REST_Response')) {
+    class WP_REST_Response
+    {
+        public $data;
+        public $status;
+
+        public function __construct($data = null, $status = 200)
+        {
+            $this->data   = $data;
+            $this->status = $status;
+        }
+    }
+}
+
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-options.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-client.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-tokens.php';
@@ -758,6 +800,9 @@ require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-returns.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-order-box.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-plugin.php';
 require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-settings.php';
+require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-survey.php';
+require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-review-requests.php';
+require_once AFTERSALE_TEST_PLUGIN . '/includes/class-aftersale-webhooks.php';
 if (! defined('AFTERSALE_DIR')) {
     define('AFTERSALE_DIR', AFTERSALE_TEST_PLUGIN . '/');
 }

@@ -215,6 +215,9 @@ settings_defaults_and_refusals(void **state)
         {"{\"reminders\":{\"count\":4}}", "reminders.count"},
         {"{\"reminders\":{\"count\":1,\"delay\":\"soon\"}}", "reminders.delay"},
         {"{\"reminders\":{\"every\":\"P1D\"}}", "reminders.every"},
+        {"{\"channel\":\"sms\"}", "channel"},
+        /* nothing emits order.placed: only a link survey (the thank-you page) */
+        {"{\"trigger\":{\"event\":\"order.placed\"}}", "trigger.event"},
     };
 
     assert_non_null(s);
@@ -236,7 +239,17 @@ settings_defaults_and_refusals(void **state)
         assert_int_equal(surveys_rate_bp(m), 2500);
         /* Reminders are optional: absent unless given. */
         assert_null(json_object_get(m, "reminders"));
+        assert_string_equal(json_string_value(json_object_get(m, "channel")), "email");
         json_decref(m);
+    }
+    {
+        json_t *b = parse("{\"channel\":\"link\",\"trigger\":{\"event\":\"order.placed\","
+                          "\"delay\":\"PT0S\"}}");
+        json_t *m = surveys_settings_merge(s, b, &e);
+        assert_non_null(m);
+        assert_string_equal(json_string_value(json_object_get(m, "channel")), "link");
+        json_decref(m);
+        json_decref(b);
     }
     json_decref(in);
     in = parse("{\"reminders\":{\"count\":2,\"delay\":\"PT72H\"}}");

@@ -35,6 +35,9 @@ require_once AFTERSALE_DIR . 'includes/class-aftersale-returns.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-order-box.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-plugin.php';
 require_once AFTERSALE_DIR . 'includes/class-aftersale-privacy.php';
+require_once AFTERSALE_DIR . 'includes/class-aftersale-survey.php';
+require_once AFTERSALE_DIR . 'includes/class-aftersale-review-requests.php';
+require_once AFTERSALE_DIR . 'includes/class-aftersale-webhooks.php';
 
 /*
  * The plugin reads and writes orders only through WooCommerce's CRUD

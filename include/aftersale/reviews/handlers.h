@@ -17,4 +17,8 @@ void reviews_handle_public_get(struct req *r);
 void reviews_handle_public_submit(struct req *r);
 void reviews_handle_page(struct req *r);
 
+/* GET /v1/me/review-requests: the customer's open review requests (a
+ * customer token of scope "reviews"; reviews/me.c). */
+void reviews_handle_me_requests(struct req *r);
+
 #endif

@@ -24,5 +24,7 @@ void surveys_handle_score_post(struct req *r);
 
 /* POST /v1/orders/{order_id}/delivered: emit order.delivered once. */
 void surveys_handle_order_delivered(struct req *r);
+/* POST /v1/orders/{order_id}/survey-link: the order's link survey, if any. */
+void surveys_handle_order_survey_link(struct req *r);
 
 #endif

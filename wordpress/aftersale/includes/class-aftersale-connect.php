@@ -168,6 +168,8 @@ class Aftersale_Connect
         if ($success !== 1) {
             $this->back('connect_declined');
         }
+        /* Aftersale_Webhooks registers this site for the service's events. */
+        do_action('aftersale_connected');
         $this->install_webhooks('connected');
     }
 

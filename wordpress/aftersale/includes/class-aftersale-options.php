@@ -43,6 +43,11 @@ class Aftersale_Options
             self::SHOP_ID,
             self::TIMEOUT,
             self::WEBHOOKS_JOB,
+            'aftersale_rewrite_version',
+            'aftersale_webhook_endpoint_id',
+            'aftersale_webhook_secret',
+            'aftersale_cache_generation',
+            'aftersale_admin_notices',
         );
     }
 

@@ -27,6 +27,9 @@ class Aftersale_Plugin
         (new Aftersale_Preview())->register();
         (new Aftersale_Returns())->register();
         (new Aftersale_Order_Box())->register();
+        (new Aftersale_Survey())->register();
+        (new Aftersale_Review_Requests())->register();
+        (new Aftersale_Webhooks())->register();
         if (is_admin()) {
             require_once AFTERSALE_DIR . 'includes/admin/class-aftersale-admin-menu.php';
             (new Aftersale_Admin_Menu())->register();
@@ -55,7 +58,9 @@ class Aftersale_Plugin
     {
         Aftersale_Account::add_endpoint();
         Aftersale_Returns::add_endpoint();
+        Aftersale_Review_Requests::add_endpoint();
         flush_rewrite_rules();
+        update_option(Aftersale_Review_Requests::REWRITE_OPTION, Aftersale_Review_Requests::REWRITE_VERSION);
     }
 
     public static function deactivate(): void

@@ -4,6 +4,8 @@
  * from the service's POST /v1/loyalty/preview.
  *
  * The cart preview is cached per cart hash (and customer) in a transient,
+ * under the cache generation that the service's loyalty events move on
+ * (Aftersale_Webhooks),
  * so a cart that did not change is not asked about again; a product's per
  * product, price and customer. Everything here
  * fails open: when the service is slow, down or answers an error, nothing
@@ -125,7 +127,7 @@ class Aftersale_Preview
         $cart     = WC()->cart;
         $customer = get_current_user_id();
         $currency = get_woocommerce_currency();
-        $key      = 'aftersale_pv_' . md5($cart->get_cart_hash() . '|' . $currency . '|' . $customer);
+        $key      = 'aftersale_pv_' . md5($cart->get_cart_hash() . '|' . $currency . '|' . $customer . '|' . Aftersale_Webhooks::generation());
         $cached   = get_transient($key);
         if (is_array($cached)) {
             return $cached;
@@ -154,7 +156,7 @@ class Aftersale_Preview
         $price    = self::money(wc_get_price_excluding_tax($product));
         $currency = get_woocommerce_currency();
         $customer = get_current_user_id();
-        $key      = 'aftersale_pp_' . md5((int) $product->get_id() . '|' . $price . '|' . $currency . '|' . $customer);
+        $key      = 'aftersale_pp_' . md5((int) $product->get_id() . '|' . $price . '|' . $currency . '|' . $customer . '|' . Aftersale_Webhooks::generation());
         $answer   = get_transient($key);
         if (! is_array($answer)) {
             $answer = $this->preview(

@@ -50,7 +50,11 @@ class Aftersale_Privacy
     public function register(): void
     {
         add_filter('wp_privacy_personal_data_exporters', array($this, 'exporters'));
-        add_filter('wp_privacy_personal_data_erasers', array($this, 'erasers'));
+        /*
+         * Last: WooCommerce's own erasers change the customer and orders,
+         * which reach the service as webhooks; aftersale erases after them.
+         */
+        add_filter('wp_privacy_personal_data_erasers', array($this, 'erasers'), 99);
     }
 
     /**
