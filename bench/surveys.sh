@@ -228,8 +228,9 @@ status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$svc_pid/status" 2>/d
 wrk_run() {
 	local name=$1 secs=$2 conns=$3 path=$4 script=$5 out=$tmp/wrk-$1.txt line kv
 	local -A w=()
+	local threads=$((LOAD_THREADS < conns ? LOAD_THREADS : conns))
 	shift 5
-	run_child "$out" $((secs + 60)) env "$@" wrk -t"$LOAD_THREADS" -c"$conns" -d"${secs}s" \
+	run_child "$out" $((secs + 60)) env "$@" wrk -t"$threads" -c"$conns" -d"${secs}s" \
 		--latency -s "$script" "http://127.0.0.1:$port$path" ||
 		{ cat "$out" >&2; die "wrk for $name failed"; }
 	kill -0 "$svc_pid" 2>/dev/null || { tail -n 5 "$svc_log" >&2; die "the service is gone after $name"; }
@@ -254,8 +255,9 @@ wrk_run() {
 # per-transaction log (prefix $tmp/pglog-NAME); sets P_tps P_failed.
 pgbench_once() {
 	local name=$1 secs=$2 clients=$3 mode=$4 out=$tmp/pgbench-$1.txt
+	local threads=$((LOAD_THREADS < clients ? LOAD_THREADS : clients))
 	shift 4
-	run_child "$out" $((secs + 60)) pgbench -n -c "$clients" -j "$LOAD_THREADS" -T "$secs" -M "$mode" \
+	run_child "$out" $((secs + 60)) pgbench -n -c "$clients" -j "$threads" -T "$secs" -M "$mode" \
 		-l --sampling-rate=0.1 --log-prefix="$tmp/pglog-$name" "$@" "$db_url" ||
 		{ cat "$out" >&2; die "pgbench for $name failed"; }
 	P_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
@@ -363,13 +365,17 @@ R_pfail=$P_fail R_ratios=$S_ratios
 R_lat=$(ratio "$R_p50" "$R_pp50")
 
 # -------------------------------------------------------------- 2. one click
-# Fresh invitations of survey 2, sent now, answerable for 30 days: POOL for
+# Fresh invitations of survey 2 (10 countries, a third first orders, as the
+# seed: each answer counts on its country's and customer type's rows of
+# today), sent now, answerable for 30 days: POOL for
 # wrk (tokens minted here with the shop's token secret, as the service
 # mints them) and POOL for pgbench. Inserted with the triggers off and
 # counted by survey_aggregates_rebuild, like the seed.
 q -c "SET session_replication_role = replica" -c "INSERT INTO survey_invitations (shop_id, survey_id, version,
 	order_id, email, first_name, country, first_order, channel, status, due_at, sent_at, expires_at)
-	SELECT $shop_id, $click_sid, 1, 9000000 + g, 'click' || g || '@example.com', 'Ann', 'SK', true, 'link',
+	SELECT $shop_id, $click_sid, 1, 9000000 + g, 'click' || g || '@example.com', 'Ann',
+	(ARRAY['SK','CZ','AT','DE','PL','HU','SI','HR','IT','FR'])[1 + abs(hashint8extended(g, 1) % 10)],
+	abs(hashint8extended(g, 2) % 3) = 0, 'link',
 	'sent', now(), now(), now() + interval '30 days' FROM generate_series(1, 2 * $POOL) g" \
 	-c "RESET session_replication_role" -c "SELECT survey_aggregates_rebuild($shop_id, $click_sid)" >/dev/null
 read -r wrk_first wrk_last pgb_first pgb_last < <(q -F ' ' -c "SELECT

@@ -106,11 +106,11 @@ count_add(json_t *counts, const char *facet, int64_t n)
  * ($3 from, $4 to, [$5, $6) the whole months; $7 the version or NULL).
  * COLS are the columns both tables share. */
 #define RANGE_COUNTS(DAILY, MONTHLY, COLS)                                                         \
-    "SELECT month AS day, " COLS " FROM " MONTHLY " WHERE shop_id = $1 AND survey_id = $2"       \
-    " AND month >= $5::date AND month < $6::date AND ($7::integer IS NULL OR version = $7)"         \
-    " UNION ALL SELECT day, " COLS " FROM " DAILY " WHERE shop_id = $1 AND survey_id = $2"        \
-    " AND day >= $3::date AND day < $5::date AND ($7::integer IS NULL OR version = $7)"             \
-    " UNION ALL SELECT day, " COLS " FROM " DAILY " WHERE shop_id = $1 AND survey_id = $2"        \
+    "SELECT month AS day, " COLS " FROM " MONTHLY " WHERE shop_id = $1 AND survey_id = $2"         \
+    " AND month >= $5::date AND month < $6::date AND ($7::integer IS NULL OR version = $7)"        \
+    " UNION ALL SELECT day, " COLS " FROM " DAILY " WHERE shop_id = $1 AND survey_id = $2"         \
+    " AND day >= $3::date AND day < $5::date AND ($7::integer IS NULL OR version = $7)"            \
+    " UNION ALL SELECT day, " COLS " FROM " DAILY " WHERE shop_id = $1 AND survey_id = $2"         \
     " AND day >= $6::date AND day <= $4::date AND ($7::integer IS NULL OR version = $7)"
 
 static int
