@@ -506,8 +506,8 @@ row "year's report by month, -c$REPORT_CONNS" "$R_rps" "$R_p50" "$R_p95" "$R_tps
 row "  pgbench -M extended, surveys_report.sql" "$R_tps" "$R_pp50" "$R_pp95" "" "" "" ""
 echo "ratio: service req/s / pgbench tps in the same round, median of the rounds (one-click: $C_ratios; report: $R_ratios);"
 echo "       report p50 service / pgbench: $R_lat; service p50/p95: medians of the rounds (wrk); pgbench p50/p95: its logs (10% sample)"
-echo "checks: report responses = rows: $report_check ($rep_responses); one-click: $C_requests answered, $c_rows responses,"
-echo "        day counts kept by the triggers under load = rows: $click_check ($c_counted)"
+echo "checks: report responses = rows: $report_check ($rep_responses); one-click: $C_requests answered in the measured service rounds,"
+echo "        $c_rows responses in all (service and pgbench, warm-ups included), their day counts kept by the triggers = rows: $click_check ($c_counted)"
 echo
 echo "CSV export GET /v1/surveys/{id}/responses.csv (a fresh service):"
 echo "  $csv_lines lines ($csv_check: $n_resp responses + header), $csv_bytes bytes in ${csv_secs}s (first byte after ${csv_ttfb}s):"
