@@ -33,8 +33,9 @@
 # alike. A missed target is MISS, not a failure: the exit status is non-zero
 # only when something failed to run. Everything it starts is stopped on exit,
 # also on failure and Ctrl-C; every child runs under a time limit. About
-# 2.5 minutes with the defaults, most of it the seeding (~45 s for a million
-# responses); SURVEYS_RESPONSES=100000 makes it about a minute.
+# 2.5 minutes with the defaults on a quiet machine, up to 5 when others load
+# it; the seeding is the largest part (40 s to 3 min for a million
+# responses); SURVEYS_RESPONSES=100000 makes the whole about a minute.
 #
 # Environment (all optional):
 #   BENCH_SECONDS=10        measured seconds of each side of scenarios 1 and 2
@@ -48,7 +49,7 @@
 #   SURVEYS_RESPONSES=1000000    responses seeded for the report and the CSV
 #   SURVEYS_REPORT_CONNECTIONS=1 wrk connections = pgbench clients (report)
 #   SURVEYS_CLICK_POOL=40000     fresh invitations per side for the one-click runs
-#   SURVEYS_ROUNDS=2             rounds of (wrk, pgbench) per scenario
+#   SURVEYS_ROUNDS=3             rounds of (wrk, pgbench) per scenario
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,7 +72,7 @@ SVC_LOG_LEVEL=${LOG_LEVEL:-info}
 RESPONSES=${SURVEYS_RESPONSES:-1000000}
 REPORT_CONNS=${SURVEYS_REPORT_CONNECTIONS:-1}
 POOL=${SURVEYS_CLICK_POOL:-40000}
-ROUNDS=${SURVEYS_ROUNDS:-2}
+ROUNDS=${SURVEYS_ROUNDS:-3}
 PY=/usr/bin/python3 # Debian's; the python3 on PATH may be a pyenv one
 
 num BENCH_SECONDS "$DURATION" 1
@@ -167,7 +168,11 @@ pick_port() {
 fmt_ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# median of the values (the mean of the two middle ones for an even count).
+median() {
+	printf '%s\n' "$@" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$db_url" "$@"; }
 # pcts: p50 and p95 (ms) of the microsecond values on stdin.
