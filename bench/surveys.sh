@@ -279,12 +279,12 @@ pgbench_once() {
 # VAR=VALUE...) and pgbench (SB_PGB = its arguments) alternately,
 # ROUNDS times ROUND_SECONDS each after a warm-up of each. Sets S_rps (all
 # requests over all rounds' time), S_p50 S_p95 (medians of the rounds), S_err,
-# S_requests, P_tps (mean of the rounds), P_p50 P_p95 (from the merged
-# pgbench logs), P_fail, S_ratio (median of the rounds' service/pgbench
+# S_requests, P_tps (mean of the rounds), P_p50 P_p95 (medians of the
+# rounds, each from that round's pgbench log), P_fail, S_ratio (median of the rounds' service/pgbench
 # ratios) and S_ratios (each round's).
 side_by_side() {
-	local name=$1 conns=$2 mode=$3 r req=0 dur=0
-	local -a p50s=() p95s=() ratios=() tpss=()
+	local name=$1 conns=$2 mode=$3 r req=0 dur=0 pp50 pp95
+	local -a p50s=() p95s=() pp50s=() pp95s=() ratios=() tpss=()
 	S_err=0 P_fail=0
 	if ((WARMUP > 0)); then
 		"$SB_WRK_FN" "$name-warmup" "$WARMUP" "$conns" "${SB_WRK[@]}"
@@ -296,6 +296,9 @@ side_by_side() {
 		req=$((req + W_requests)) dur=$((dur + W_duration_us)) S_err=$((S_err + W_errors))
 		p50s+=("$W_p50") p95s+=("$W_p95")
 		pgbench_once "$name-r$r" "$ROUND_SECONDS" "$conns" "$mode" "${SB_PGB[@]}"
+		read -r pp50 pp95 < <(cat "$tmp/pglog-$name-r$r".* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | pcts)
+		rm -f "$tmp/pglog-$name-r$r".*
+		pp50s+=("$pp50") pp95s+=("$pp95")
 		P_fail=$((P_fail + P_failed))
 		tpss+=("$P_tps")
 		ratios+=("$(ratio "$W_rps" "$P_tps")")
@@ -305,8 +308,7 @@ side_by_side() {
 	S_p50=$(median "${p50s[@]}") S_p95=$(median "${p95s[@]}")
 	P_tps=$(printf '%s\n' "${tpss[@]}" | awk '{ s += $1 } END { printf "%.1f", s / NR }')
 	S_ratio=$(median "${ratios[@]}") S_ratios="${ratios[*]}"
-	read -r P_p50 P_p95 < <(cat "$tmp/pglog-$name"-r*.* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | pcts)
-	rm -f "$tmp/pglog-$name"-r*.*
+	P_p50=$(median "${pp50s[@]}") P_p95=$(median "${pp95s[@]}")
 	say "$name: service $S_rps req/s, pgbench $P_tps tps, ratio per round: $S_ratios (median $S_ratio)"
 }
 
@@ -510,7 +512,7 @@ row "  pgbench -M prepared, surveys_click.sql" "$C_tps" "$C_pp50" "$C_pp95" "" "
 row "year's report by month, -c$REPORT_CONNS" "$R_rps" "$R_p50" "$R_p95" "$R_tps" "$(ratio "$R_rps" "$R_tps")" "p50 < ${T_REPORT_P50} ms" "$(verdict "$R_p50 < $T_REPORT_P50")"
 row "  pgbench -M extended, surveys_report.sql" "$R_tps" "$R_pp50" "$R_pp95" "" "" "" ""
 echo "ratio: service req/s / pgbench tps in the same round, median of the rounds (one-click: $C_ratios; report: $R_ratios);"
-echo "       report p50 service / pgbench: $R_lat; service p50/p95: medians of the rounds (wrk); pgbench p50/p95: its logs (10% sample)"
+echo "       report p50 service / pgbench: $R_lat; p50/p95: medians of the rounds (wrk; pgbench: its log, 10% sample)"
 echo "checks: report responses = rows: $report_check ($rep_responses); one-click: $C_requests answered in the measured service rounds,"
 echo "        $c_rows responses in all (service and pgbench, warm-ups included), their day counts kept by the triggers = rows: $click_check ($c_counted)"
 echo
