@@ -316,11 +316,12 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
          * once per category, with the categories known when the invitation
          * was sent / the response first given. The 50 with most responses. */
         json_t *by_category = json_array(), *counts = NULL;
+        const char *cp[5] = {shop, sid, from, to, params[6]};
         int64_t cur = -1;
         res = db_exec(c, "surveys_report_categories",
                       "WITH top AS (SELECT category_id FROM survey_daily_categories"
                       "  WHERE shop_id = $1 AND survey_id = $2 AND day BETWEEN $3::date AND $4::date"
-                      "  AND ($6::integer IS NULL OR version = $6) AND facet = '#response'"
+                      "  AND ($5::integer IS NULL OR version = $5) AND facet = '#response'"
                       "  GROUP BY category_id HAVING sum(n) > 0 ORDER BY sum(n) DESC, category_id"
                       "  LIMIT 50)"
                       " SELECT p.category_id, p.facet, sum(p.n)::bigint,"
@@ -329,10 +330,10 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
                       " FROM survey_daily_categories p JOIN top USING (category_id)"
                       " WHERE p.shop_id = $1 AND p.survey_id = $2"
                       " AND p.day BETWEEN $3::date AND $4::date"
-                      " AND ($6::integer IS NULL OR p.version = $6) AND $5::text IS NOT NULL"
+                      " AND ($5::integer IS NULL OR p.version = $5)"
                       " GROUP BY p.category_id, p.facet HAVING sum(p.n) <> 0"
                       " ORDER BY p.category_id",
-                      6, params, e);
+                      5, cp, e);
         if (res == NULL) {
             json_decref(by_category);
             goto out;
