@@ -737,7 +737,7 @@ requests_list(struct page *p, const struct lookup *x)
     {
         char *path = returns_view_path(x->token_secret, x->shop_id,
                                        json_integer_value(json_object_get(q, "id")), x->email,
-                                       days, NULL);
+                                       days, server_config()->token_max_lifetime_s, NULL);
         const char *vars[] = {"rma", jx_str(q, "rma"), NULL};
         buf_puts(&p->b, "<tr><th scope=\"row\"><a href=\"");
         put(&p->b, path ? path : "");
@@ -1308,10 +1308,10 @@ returns_handle_page_photo(struct req *r)
 
 char *
 returns_view_path(const char *token_secret, int64_t shop_id, int64_t request_id, const char *email,
-                  long window_days, time_t *exp)
+                  long window_days, long max_lifetime_s, time_t *exp)
 {
     struct token_claims c = {.shop_id = shop_id, .rid = request_id};
-    long max = server_config()->token_max_lifetime_s;
+    long max = max_lifetime_s;
     long life = window_days * 86400L + RETURNS_VIEW_MARGIN_S;
     char *token, *path;
 
