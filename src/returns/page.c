@@ -1067,7 +1067,8 @@ out:
  * status, the lines, the photos (served to this customer only, through a
  * link signed for this request), the instructions and the address. */
 static void
-request_page(struct page *p, const struct submit *s, const char *photo_token)
+request_page(struct page *p, const struct submit *s, const char *photo_token,
+             const char *view_path)
 {
     size_t i, k;
     json_t *line, *photo;
@@ -1130,6 +1131,14 @@ request_page(struct page *p, const struct submit *s, const char *photo_token)
         put(&p->b, jx_str(s->settings, "return_address"));
         buf_puts(&p->b, "</address>");
     }
+    if (view_path) {
+        /* where the customer comes back to: the status and the history */
+        buf_puts(&p->b, "<p><a id=\"view\" href=\"");
+        put(&p->b, view_path);
+        buf_printf(&p->b, "&amp;lang=%s\">", p->lang_code);
+        put_cat(p, p->lang_code, "returns.portal.link", NULL);
+        buf_puts(&p->b, "</a></p>");
+    }
     finish(p, 201);
 }
 
@@ -1143,7 +1152,7 @@ submit_page(struct page *p, const struct form *f, const char *token)
     struct problem problems[PROBLEMS_MAX];
     size_t nproblems;
     struct err e = {0};
-    char *photo_token = NULL;
+    char *photo_token = NULL, *view_path = NULL;
     int64_t order_id = order ? strtoll(order, NULL, 10) : 0;
 
     if (auth_token_verify(token, "returns", &claims, &e) < 0 || claims.shop_id != p->shop_id ||
@@ -1203,10 +1212,15 @@ submit_page(struct page *p, const struct form *f, const char *token)
         snprintf(c.email, sizeof(c.email), "%s", claims.email);
         snprintf(c.scope, sizeof(c.scope), "return_photos");
         photo_token = token_mint(s.shop.token_secret, &c);
+        view_path = returns_view_path(
+            s.shop.token_secret, p->shop_id, c.rid, claims.email,
+            (long)json_integer_value(json_object_get(s.settings, "window_days")),
+            server_config()->token_max_lifetime_s, NULL);
     }
-    request_page(p, &s, photo_token);
+    request_page(p, &s, photo_token, view_path);
 out:
     free(photo_token);
+    free(view_path);
     free(photos);
     json_decref(s.body);
     json_decref(s.out);

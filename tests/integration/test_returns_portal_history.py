@@ -51,6 +51,8 @@ class PortalShop(ReturnsShop):
         files = [(f"photos_{line}", (name, body, "image/png")) for line, name, body in photos]
         r = self.anon.post("/returns", params={"shop": self.id}, data=data, files=files or None)
         assert r.status_code == 201, r.text
+        # the answer links to the request's page
+        assert re.search(r'<a id="view" href="/returns/requests/\d+\?token=', r.text), r.text
         items = self.api.get("/v1/returns", params={"order_id": order["id"]}).json()["items"]
         return max(items, key=lambda i: i["id"])
 
