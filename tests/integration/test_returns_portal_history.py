@@ -194,6 +194,10 @@ def test_another_customers_or_a_tampered_token_opens_nothing(pshop):
 
 def test_cancel_from_the_page_and_a_received_request_refused(pshop):
     shop = pshop
+    # a reason label of the shop's with markup: escaped on the page
+    shop.settings(reasons=[{"code": "wrong_item", "labels": {"en": "Wrong <b>item</b> " + EVIL},
+                            "note_required": False, "photo_required": False,
+                            "customer_pays_shipping": False}])
     email = unique_email("cancel")
     o = shop.order([("Lamp", "30.00", 2)], email=email)
     lamp = o["line_items"][0]["id"]
@@ -205,6 +209,7 @@ def test_cancel_from_the_page_and_a_received_request_refused(pshop):
     # without the token (a cross-site form cannot know it): nothing happens
     r = shop.anon.post(f"/returns/requests/{ret['id']}/cancel", data={})
     assert r.status_code == 403 and shop.get(ret["id"])["state"] == "requested"
+    assert "Wrong &lt;b&gt;item&lt;/b&gt; &lt;script&gt;" in page and "<script" not in page
     r = shop.anon.post(f"/returns/requests/{ret['id']}/cancel", data={"token": token})
     assert r.status_code == 200, r.text
     assert '<dd id="state">Cancelled</dd>' in r.text and "Your return is cancelled." in r.text
@@ -268,6 +273,10 @@ def test_the_approval_email_links_to_the_page_and_german(pshop, pg):
     assert "Verlauf" in r.text and "Angefragt zu Genehmigt" in htmllib.unescape(r.text)
     assert "zu &lt;klein&gt;" in r.text and "Karton nutzen" in r.text
     assert "Diese R\u00fccksendung stornieren" in r.text
+    # the look-up in German lists it in German words
+    page = shop.lookup(o, email, lang="de").text
+    assert "Ihre R\u00fccksendeanfragen" in page and "<td>Genehmigt</td>" in page
+    assert ret["rma"] in request_links(page)
     # ?lang= wins over it
     r = shop.anon.get(links[0].split(shop.svc.url)[1] + "&lang=pl")
     assert '<html lang="pl">' in r.text and "Zaakceptowany" in r.text
