@@ -263,7 +263,9 @@ start(struct page *p, const char *title)
                     "button{font:inherit;padding:.6rem 1.2rem;margin-top:1rem}"
                     ":focus{outline:3px solid #333;outline-offset:2px}"
                     "[role=alert]{font-weight:600}#photos{list-style:none;padding:0;display:flex;"
-                    "flex-wrap:wrap;gap:.5rem}</style></head><body><main><h1>");
+                    "flex-wrap:wrap;gap:.5rem}table{border-collapse:collapse;margin:.5rem 0}"
+                    "th,td{text-align:left;vertical-align:top;padding:.25rem .75rem .25rem 0}"
+                    "</style></head><body><main><h1>");
     put(&p->b, title);
     buf_puts(&p->b, "</h1>");
 }
@@ -1633,7 +1635,9 @@ view_render(struct page *p, const struct view *x, const char *token, const char 
         put_cat(p, loc, notice_key, NULL);
         buf_puts(&p->b, "</p>");
     }
-    buf_puts(&p->b, "<dl><dt>");
+    buf_puts(&p->b, "<p id=\"order\">");
+    put_cat(p, loc, "returns.portal.order", vars_order);
+    buf_puts(&p->b, "</p><dl><dt>");
     put_cat(p, loc, "returns.portal.rma", NULL);
     buf_puts(&p->b, "</dt><dd id=\"rma\">");
     put(&p->b, jx_str(x->req, "rma"));
@@ -1641,8 +1645,6 @@ view_render(struct page *p, const struct view *x, const char *token, const char 
     put_cat(p, loc, "returns.portal.state", NULL);
     buf_puts(&p->b, "</dt><dd id=\"state\">");
     put_state(p, loc, state);
-    buf_puts(&p->b, "</dd><dd>");
-    put_cat(p, loc, "returns.portal.order", vars_order);
     buf_puts(&p->b, "</dd><dt>");
     put_cat(p, loc, "returns.portal.resolution", NULL);
     buf_puts(&p->b, "</dt><dd id=\"resolution\">");

@@ -301,3 +301,57 @@ def test_me_returns_takes_a_locale(pshop, pg):
                     " AND id = %s", (shop.id, r.json()["id"])) == [("pl",)]
     [m] = shop.wait_mails(email, 1)
     assert r.json()["rma"] in m.subject and "zwrot" in m.subject.lower(), m.subject
+
+
+# --------------------------------------------------------------------------
+# in a real browser: headless Chromium through tests/browser/returns_request_page.mjs
+
+def test_request_page_in_headless_chromium_reads_and_cancels(pshop):
+    import json
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    chromium = "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip(f"{chromium} is absent: apt-get install -y chromium (scripts/install-deps)")
+    node = shutil.which("node")
+    repo = Path(__file__).resolve().parents[2]
+    browser_dir = repo / "tests" / "browser"
+    assert node and (browser_dir / "node_modules" / "playwright-core").is_dir(), \
+        "node and playwright-core are needed: cd tests/browser && npm install"
+    shots = repo / "build" / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "returns-request-page.png"
+    shop = pshop
+    shop.settings(return_address="Shop & Co\nDock 4")
+    email = unique_email("browser")
+    o = shop.order([("Teapot", "35.00", 1)], email=email)
+    pot = o["line_items"][0]["id"]
+    ret = shop.portal_request(o, email, {f"qty_{pot}": "1", f"reason_{pot}": "damaged",
+                                         f"note_{pot}": "cracked <b>lid</b>"},
+                              [(pot, "pot.png", PNG)])
+    shop.act(ret["id"], "approve", {"note": "Send it back"})
+    link = request_links(shop.lookup(o, email).text)[ret["rma"]]
+    p = subprocess.run([node, str(browser_dir / "returns_request_page.mjs"),
+                        shop.svc.url + htmllib.unescape(link), str(shot)],
+                       cwd=browser_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    assert p.returncode == 0 and lines, f"stdout: {p.stdout[-3000:]}\nstderr: {p.stderr[-3000:]}"
+    out = json.loads(lines[-1])
+    assert out["ok"] and out["errors"] == [], out
+    # no CSP report, no script error: at most the favicon's 404
+    assert [c for c in out["console"] if "status of 404" not in c] == [], out
+    assert out["title"] == f"Return {ret['rma']}" and out["state"] == "Approved", out
+    assert out["headings"][0] == f"Return {ret['rma']}"
+    assert {"Items", "History", "Return address"} <= set(out["headings"]), out
+    assert out["tables"] == [["Item", "Quantity", "Reason", "Your note"], ["When", "Change"]], out
+    assert [row[1] for row in out["history"]] == \
+        ["Request sent: Requested", "Requested to Approved\nA note from the shop: Send it back"], out
+    # the photo (the 8-byte PNG header only: not decodable, so width 0 is fine) was asked for
+    assert any(r.startswith("GET /returns/photos/") for r in out["requests"]), out
+    assert out["after"] == "Cancelled" and out["status"] == "Your return is cancelled.", out
+    assert shop.get(ret["id"])["state"] == "cancelled"
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
