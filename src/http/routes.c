@@ -148,6 +148,9 @@ const struct route routes[] = {
     {"POST", "/returns", returns_handle_page_post, AUTH_NONE, BODY_FORM},
     /* the portal's request page: a token of scope "return_photos" in the link */
     {"GET", "/returns/photos/{photo_id}", returns_handle_page_photo, AUTH_NONE, BODY_NONE},
+    {"GET", "/returns/requests/{id}", returns_handle_page_request, AUTH_NONE, BODY_NONE},
+    {"POST", "/returns/requests/{id}/cancel", returns_handle_page_request_cancel, AUTH_NONE,
+     BODY_FORM},
     /* customers, from survey links: the survey token is the credential */
     {"GET", "/v1/public/survey-invitations/{token}", surveys_handle_public_get, AUTH_NONE,
      BODY_NONE},

@@ -19,6 +19,7 @@
 #include "aftersale/http/auth.h"
 #include "aftersale/http/router.h"
 #include "aftersale/http/token.h"
+#include "aftersale/outreach/catalogue.h"
 #include "aftersale/returns/handlers.h"
 #include "aftersale/returns/returns.h"
 #include "aftersale/returns/rules.h"
@@ -97,6 +98,7 @@ struct write_ctx {
     const struct returns_customer *cust; /* customer routes; NULL for the shop */
     const char *action;                  /* NULL: create */
     const json_t *body;
+    const char *locale; /* create: the body's locale as supported ("de-AT" -> "de"), or NULL */
     char actor[48], route[64];
     struct idempotency idem;
     int status;
@@ -120,6 +122,11 @@ write_fn(struct db_conn *c, void *ctx, struct err *e)
     if (w->action == NULL) {
         rc = returns_store_create(c, w->shop_id, w->body, w->cust, w->actor, &w->out, e);
         w->status = 201;
+        /* before the first message is sent (same transaction) */
+        if (rc == 0 && w->locale != NULL)
+            rc = returns_store_set_locale(c, w->shop_id,
+                                          json_integer_value(json_object_get(w->out, "id")),
+                                          w->locale, e);
     } else {
         bool owned;
         if (returns_store_owned(c, w->shop_id, w->id, w->cust, &owned, e) < 0)
@@ -164,6 +171,12 @@ write_reply(struct req *r, struct write_ctx *w)
     if (key && !db_idempotency_key_valid(key)) {
         reply_problem(r, ERR_MALFORMED, "Idempotency-Key",
                       "Idempotency-Key must be 1 to 255 visible ASCII characters");
+        return;
+    }
+    if (w->action == NULL && json_is_string(json_object_get(w->body, "locale")) &&
+        (w->locale = outreach_locale_match(jx_str(w->body, "locale"))) == NULL) {
+        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
+                      outreach_locales_joined());
         return;
     }
     if (w->cust == NULL) {

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "aftersale/core/buf.h"
+#include "aftersale/core/crypto.h"
 #include "aftersale/core/jx.h"
 #include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
@@ -46,6 +47,7 @@
 #include "aftersale/outreach/templates.h"
 #include "aftersale/returns/jobs.h"
 #include "aftersale/returns/returns.h"
+#include "aftersale/shops/shops.h"
 #include "aftersale/woo/client.h"
 #include "aftersale/woo/link.h"
 
@@ -56,6 +58,7 @@ struct nctx {
     char status[16], to_state[24], email[256], first_name[256], shop_name[256], customer_locale[16],
         currency[8];
     char *note; /* the merchant's note on this transition, may be "" */
+    char *view_link; /* the customer's page of the request, NULL without PUBLIC_URL */
     json_t *request, *settings;
     struct outreach_settings os;
     enum outreach_verdict verdict;
@@ -70,6 +73,8 @@ nctx_clear(struct nctx *x)
 {
     free(x->note);
     x->note = NULL;
+    free(x->view_link);
+    x->view_link = NULL;
     json_decref(x->request);
     x->request = NULL;
     json_decref(x->settings);
@@ -88,11 +93,34 @@ load_common(struct db_conn *c, struct nctx *x, struct err *e)
     if (outreach_settings_load(c, x->shop_id, &x->os, e) < 0 ||
         returns_settings_load(c, x->shop_id, &x->settings, e) < 0)
         return -1;
-    res = db_exec(c, "returns_notify_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
+    res = db_exec(c, "returns_notify_shop",
+                  "SELECT name, encode(token_secret_enc, 'hex') FROM shops WHERE id = $1", 1,
+                  params, e);
     if (res == NULL)
         return -1;
-    if (PQntuples(res) == 1)
+    if (PQntuples(res) == 1) {
         snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 0));
+        /* the link to the request's page (status and history), signed for
+         * this request and this customer, when the service knows its
+         * public address */
+        if (x->cfg && x->cfg->public_url && x->request_id > 0 && x->email[0]) {
+            char *hex = xasprintf("\\x%s", PQgetvalue(res, 0, 1));
+            char *secret = shops_secret_open(x->cfg->secret_key, "token_secret", hex);
+            char *path = secret ? returns_view_path(secret, x->shop_id, x->request_id, x->email,
+                                                    (long)json_integer_value(json_object_get(
+                                                        x->settings, "window_days")),
+                                                    x->cfg->token_max_lifetime_s, NULL)
+                                : NULL;
+            free(x->view_link);
+            x->view_link = path ? xasprintf("%s%s", x->cfg->public_url, path) : NULL;
+            free(path);
+            free(hex);
+            if (secret) {
+                crypto_wipe(secret, strlen(secret));
+                free(secret);
+            }
+        }
+    }
     PQclear(res);
     return 0;
 }
@@ -316,6 +344,17 @@ customer_body(const struct nctx *x, bool html)
         section(x, &b, "returns.label.address", jx_str(x->settings, "return_address"), html);
     }
     section(x, &b, "returns.label.note", x->note, html);
+    if (x->view_link) {
+        t = cat(x, "returns.portal.link", html, NULL);
+        if (html) {
+            char *href = mail_html_escape(x->view_link);
+            buf_printf(&b, "<p style=\"margin:12px 0;\"><a href=\"%s\">%s</a></p>", href, t);
+            free(href);
+        } else {
+            buf_printf(&b, "\n%s: %s\n", t, x->view_link);
+        }
+        free(t);
+    }
     t = cat(x, "returns.label.items", html, NULL);
     heading(&b, t, html);
     free(t);

@@ -38,6 +38,7 @@
 #include "aftersale/http/form.h"
 #include "aftersale/http/server.h"
 #include "aftersale/http/token.h"
+#include "aftersale/outreach/catalogue.h"
 #include "aftersale/returns/handlers.h"
 #include "aftersale/returns/returns.h"
 #include "aftersale/returns/rules.h"
@@ -211,6 +212,39 @@ put(struct buf *b, const char *s)
     }
 }
 
+/* A text of the catalogue in the page's locale, HTML-escaped. */
+static void
+put_cat(struct page *p, const char *loc, const char *key, const char *const *vars)
+{
+    char *t = outreach_text(loc, key, true, vars);
+
+    buf_puts(&p->b, t);
+    free(t);
+}
+
+/* A state in the customer's words. */
+static void
+put_state(struct page *p, const char *loc, const char *state)
+{
+    char key[64];
+
+    snprintf(key, sizeof(key), "returns.state.%s", state);
+    if (outreach_catalogue_get(loc, key) == NULL)
+        put(&p->b, state);
+    else
+        put_cat(p, loc, key, NULL);
+}
+
+static char *
+state_text(const char *loc, const char *state)
+{
+    char key[64];
+
+    snprintf(key, sizeof(key), "returns.state.%s", state);
+    return outreach_catalogue_get(loc, key) ? outreach_text(loc, key, false, NULL)
+                                            : xstrdup(state);
+}
+
 static void
 start(struct page *p, const char *title)
 {
@@ -229,7 +263,9 @@ start(struct page *p, const char *title)
                     "button{font:inherit;padding:.6rem 1.2rem;margin-top:1rem}"
                     ":focus{outline:3px solid #333;outline-offset:2px}"
                     "[role=alert]{font-weight:600}#photos{list-style:none;padding:0;display:flex;"
-                    "flex-wrap:wrap;gap:.5rem}</style></head><body><main><h1>");
+                    "flex-wrap:wrap;gap:.5rem}table{border-collapse:collapse;margin:.5rem 0}"
+                    "th,td{text-align:left;vertical-align:top;padding:.25rem .75rem .25rem 0}"
+                    "</style></head><body><main><h1>");
     put(&p->b, title);
     buf_puts(&p->b, "</h1>");
 }
@@ -305,6 +341,7 @@ struct lookup {
     bool shop_found, limited, found;
     char shop_name[256];
     json_t *settings, *lines; /* lines: [{line_item_id, name, left}] */
+    json_t *requests;         /* the order's requests: [{id, rma, state, created, updated}] */
     char *token_secret;
     char language_hint[8];
 };
@@ -427,6 +464,45 @@ order_fn(struct db_conn *c, struct lookup *x, struct err *e)
     return 0;
 }
 
+/* The order's return requests, when the number and the billing email
+ * match (the same credential as the look-up), with their dates in the
+ * shop's time zone: a customer comes back to see where they stand, even
+ * when nothing is left to return or the window has closed. */
+static int
+requests_fn(struct db_conn *c, struct lookup *x, struct err *e)
+{
+    char shop[24], order[24];
+    const char *params[3] = {shop, order, x->email};
+    PGresult *res;
+    int n;
+
+    DB_I64(shop, x->shop_id);
+    DB_I64(order, x->order_id);
+    res = db_exec(c, "returns_page_requests",
+                  "SELECT q.id, 'R-' || q.number, q.state,"
+                  " to_char(q.created_at AT TIME ZONE sh.timezone, 'YYYY-MM-DD'),"
+                  " to_char(q.updated_at AT TIME ZONE sh.timezone, 'YYYY-MM-DD')"
+                  " FROM return_requests q JOIN orders o ON o.shop_id = q.shop_id"
+                  " AND o.order_id = q.order_id JOIN shops sh ON sh.id = q.shop_id"
+                  " WHERE q.shop_id = $1 AND q.order_id = $2 AND NOT o.deleted"
+                  " AND lower(o.billing_email) = lower($3) ORDER BY q.id DESC",
+                  3, params, e);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    json_decref(x->requests);
+    x->requests = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(x->requests,
+                              json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
+                                        (json_int_t)atoll(PQgetvalue(res, i, 0)), "rma",
+                                        PQgetvalue(res, i, 1), "state", PQgetvalue(res, i, 2),
+                                        "created", PQgetvalue(res, i, 3), "updated",
+                                        PQgetvalue(res, i, 4)));
+    PQclear(res);
+    return 0;
+}
+
 static int
 lookup_fn(struct db_conn *c, void *ctx, struct err *e)
 {
@@ -444,7 +520,9 @@ lookup_fn(struct db_conn *c, void *ctx, struct err *e)
         return 0;
     if (returns_settings_load(c, x->shop_id, &x->settings, e) < 0)
         return -1;
-    return order_fn(c, x, e);
+    if (order_fn(c, x, e) < 0)
+        return -1;
+    return requests_fn(c, x, e);
 }
 
 static void
@@ -452,6 +530,7 @@ lookup_clear(struct lookup *x)
 {
     json_decref(x->settings);
     json_decref(x->lines);
+    json_decref(x->requests);
     if (x->token_secret) {
         crypto_wipe(x->token_secret, strlen(x->token_secret));
         free(x->token_secret);
@@ -635,6 +714,51 @@ choose_form(struct page *p, const struct lookup *x, const char *token, const str
     buf_puts(&p->b, "</button></form>");
 }
 
+/* The order's requests, each linking to its page (status and history). */
+static void
+requests_list(struct page *p, const struct lookup *x)
+{
+    size_t i;
+    json_t *q;
+    long days = (long)json_integer_value(json_object_get(x->settings, "window_days"));
+
+    if (json_array_size(x->requests) == 0)
+        return;
+    buf_puts(&p->b, "<h2>");
+    put_cat(p, p->lang_code, "returns.portal.your_requests", NULL);
+    buf_puts(&p->b, "</h2><table id=\"requests\"><thead><tr><th scope=\"col\">");
+    put_cat(p, p->lang_code, "returns.portal.rma", NULL);
+    buf_puts(&p->b, "</th><th scope=\"col\">");
+    put_cat(p, p->lang_code, "returns.portal.state", NULL);
+    buf_puts(&p->b, "</th><th scope=\"col\">");
+    put_cat(p, p->lang_code, "returns.portal.created", NULL);
+    buf_puts(&p->b, "</th><th scope=\"col\">");
+    put_cat(p, p->lang_code, "returns.portal.updated", NULL);
+    buf_puts(&p->b, "</th></tr></thead><tbody>");
+    json_array_foreach(x->requests, i, q)
+    {
+        char *path = returns_view_path(x->token_secret, x->shop_id,
+                                       json_integer_value(json_object_get(q, "id")), x->email,
+                                       days, server_config()->token_max_lifetime_s, NULL);
+        const char *vars[] = {"rma", jx_str(q, "rma"), NULL};
+        buf_puts(&p->b, "<tr><th scope=\"row\"><a href=\"");
+        put(&p->b, path ? path : "");
+        buf_printf(&p->b, "&amp;lang=%s\" aria-label=\"", p->lang_code);
+        put_cat(p, p->lang_code, "returns.portal.view", vars);
+        buf_puts(&p->b, "\">");
+        put(&p->b, jx_str(q, "rma"));
+        buf_puts(&p->b, "</a></th><td>");
+        put_state(p, p->lang_code, jx_str(q, "state"));
+        buf_puts(&p->b, "</td><td>");
+        put(&p->b, jx_str(q, "created"));
+        buf_puts(&p->b, "</td><td>");
+        put(&p->b, jx_str(q, "updated"));
+        buf_puts(&p->b, "</td></tr>");
+        free(path);
+    }
+    buf_puts(&p->b, "</tbody></table>");
+}
+
 static void
 lookup_page(struct page *p, const struct form *f)
 {
@@ -667,8 +791,13 @@ lookup_page(struct page *p, const struct form *f)
         finish(p, 429);
         goto out;
     }
-    if (!x.found || x.token_secret == NULL) {
+    if ((!x.found && json_array_size(x.requests) == 0) || x.token_secret == NULL) {
         lookup_form(p, w(p, W_NOT_FOUND), order, email);
+        finish(p, 200);
+        goto out;
+    }
+    requests_list(p, &x);
+    if (!x.found) { /* nothing left to return: the requests only */
         finish(p, 200);
         goto out;
     }
@@ -940,7 +1069,8 @@ out:
  * status, the lines, the photos (served to this customer only, through a
  * link signed for this request), the instructions and the address. */
 static void
-request_page(struct page *p, const struct submit *s, const char *photo_token)
+request_page(struct page *p, const struct submit *s, const char *photo_token,
+             const char *view_path)
 {
     size_t i, k;
     json_t *line, *photo;
@@ -1003,6 +1133,14 @@ request_page(struct page *p, const struct submit *s, const char *photo_token)
         put(&p->b, jx_str(s->settings, "return_address"));
         buf_puts(&p->b, "</address>");
     }
+    if (view_path) {
+        /* where the customer comes back to: the status and the history */
+        buf_puts(&p->b, "<p><a id=\"view\" href=\"");
+        put(&p->b, view_path);
+        buf_printf(&p->b, "&amp;lang=%s\">", p->lang_code);
+        put_cat(p, p->lang_code, "returns.portal.link", NULL);
+        buf_puts(&p->b, "</a></p>");
+    }
     finish(p, 201);
 }
 
@@ -1016,7 +1154,7 @@ submit_page(struct page *p, const struct form *f, const char *token)
     struct problem problems[PROBLEMS_MAX];
     size_t nproblems;
     struct err e = {0};
-    char *photo_token = NULL;
+    char *photo_token = NULL, *view_path = NULL;
     int64_t order_id = order ? strtoll(order, NULL, 10) : 0;
 
     if (auth_token_verify(token, "returns", &claims, &e) < 0 || claims.shop_id != p->shop_id ||
@@ -1052,8 +1190,10 @@ submit_page(struct page *p, const struct form *f, const char *token)
         if (e.kind == ERR_UNAVAILABLE && strncmp(e.field, "lines[", 6) == 0) {
             /* Categories not known yet (returns_categories_ready): retryable. */
             start(p, w(p, W_ERROR));
+            /* the store's detail is for the API (English, product ids):
+             * the customer reads the catalogue's sentence */
             buf_puts(&p->b, "<p role=\"alert\">");
-            put(&p->b, e.detail);
+            put_cat(p, p->lang_code, "returns.portal.categories_pending", NULL);
             buf_puts(&p->b, "</p>");
             req_add_header(p->r, "Retry-After", RETURNS_CATEGORIES_RETRY_S);
             finish(p, 503);
@@ -1074,10 +1214,15 @@ submit_page(struct page *p, const struct form *f, const char *token)
         snprintf(c.email, sizeof(c.email), "%s", claims.email);
         snprintf(c.scope, sizeof(c.scope), "return_photos");
         photo_token = token_mint(s.shop.token_secret, &c);
+        view_path = returns_view_path(
+            s.shop.token_secret, p->shop_id, c.rid, claims.email,
+            (long)json_integer_value(json_object_get(s.settings, "window_days")),
+            server_config()->token_max_lifetime_s, NULL);
     }
-    request_page(p, &s, photo_token);
+    request_page(p, &s, photo_token, view_path);
 out:
     free(photo_token);
+    free(view_path);
     free(photos);
     json_decref(s.body);
     json_decref(s.out);
@@ -1173,4 +1318,470 @@ returns_handle_page_photo(struct req *r)
     req_add_header(r, "Cache-Control", "private, no-store");
     req_add_header(r, "X-Content-Type-Options", "nosniff");
     reply_text_take(r, 200, x.type, (char *)x.bytes, x.len);
+}
+
+/* ---- the customer's page of a request: status, history, cancel ------------------- */
+
+char *
+returns_view_path(const char *token_secret, int64_t shop_id, int64_t request_id, const char *email,
+                  long window_days, long max_lifetime_s, time_t *exp)
+{
+    struct token_claims c = {.shop_id = shop_id, .rid = request_id};
+    long max = max_lifetime_s;
+    long life = window_days * 86400L + RETURNS_VIEW_MARGIN_S;
+    char *token, *path;
+
+    /* as long as the window and a margin (the request outlives the window
+     * it was made in), never longer than customer tokens may live */
+    if (life > max)
+        life = max;
+    c.exp = time(NULL) + life;
+    snprintf(c.email, sizeof(c.email), "%s", email ? email : "");
+    snprintf(c.scope, sizeof(c.scope), "return_view");
+    token = token_mint(token_secret, &c);
+    if (token == NULL)
+        return NULL;
+    path = xasprintf("/returns/requests/%" PRId64 "?token=%s", request_id, token);
+    free(token);
+    if (exp)
+        *exp = c.exp;
+    return path;
+}
+
+struct view {
+    int64_t shop_id, id;
+    struct returns_customer cust;
+    const char *action; /* "cancel" or NULL */
+    bool owned;
+    json_t *req, *settings, *history; /* history: [{from, to, at, note}] in the shop's zone */
+    char tz[64], locale[16], default_locale[16];
+    char *token_secret;
+};
+
+static void
+view_clear(struct view *x)
+{
+    json_decref(x->req);
+    json_decref(x->settings);
+    json_decref(x->history);
+    x->req = x->settings = x->history = NULL;
+    if (x->token_secret) {
+        crypto_wipe(x->token_secret, strlen(x->token_secret));
+        free(x->token_secret);
+        x->token_secret = NULL;
+    }
+}
+
+/* The request with its history in the shop's time zone. The events'
+ * actors (API key ids, customer ids) are not read: the customer sees
+ * what changed and when, and the shop's note when the transition had one
+ * (the same note their message carried). */
+static int
+view_load(struct db_conn *c, struct view *x, struct err *e)
+{
+    char shop[24], rid[24];
+    const char *params[2] = {shop, rid};
+    PGresult *res;
+    int n;
+
+    DB_I64(shop, x->shop_id);
+    DB_I64(rid, x->id);
+    if (returns_store_get(c, x->shop_id, x->id, &x->req, e) < 0 ||
+        returns_settings_load(c, x->shop_id, &x->settings, e) < 0)
+        return -1;
+    if (x->req == NULL)
+        return 0;
+    res = db_exec(c, "returns_view_shop",
+                  "SELECT sh.timezone, coalesce(q.locale, ''), encode(sh.token_secret_enc, 'hex')"
+                  " FROM return_requests q JOIN shops sh ON sh.id = q.shop_id"
+                  " WHERE q.shop_id = $1 AND q.id = $2",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) == 1) {
+        char *hex = xasprintf("\\x%s", PQgetvalue(res, 0, 2));
+        snprintf(x->tz, sizeof(x->tz), "%s", PQgetvalue(res, 0, 0));
+        snprintf(x->locale, sizeof(x->locale), "%s", PQgetvalue(res, 0, 1));
+        x->token_secret = shops_secret_open(server_config()->secret_key, "token_secret", hex);
+        free(hex);
+    }
+    PQclear(res);
+    res = db_exec(c, "returns_view_history",
+                  "SELECT coalesce(v.from_state, ''), v.to_state,"
+                  " to_char(v.created_at AT TIME ZONE sh.timezone, 'YYYY-MM-DD HH24:MI'),"
+                  " coalesce(v.changes ->> 'note', '')"
+                  " FROM return_events v JOIN shops sh ON sh.id = v.shop_id"
+                  " WHERE v.shop_id = $1 AND v.request_id = $2 ORDER BY v.id",
+                  2, params, e);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    x->history = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(x->history,
+                              json_pack("{s:s, s:s, s:s, s:s}", "from", PQgetvalue(res, i, 0),
+                                        "to", PQgetvalue(res, i, 1), "at", PQgetvalue(res, i, 2),
+                                        "note", PQgetvalue(res, i, 3)));
+    PQclear(res);
+    return 0;
+}
+
+static int
+view_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct view *x = ctx;
+
+    view_clear(x);
+    if (returns_store_owned(c, x->shop_id, x->id, &x->cust, &x->owned, e) < 0)
+        return -1;
+    if (!x->owned)
+        return 0;
+    if (x->action != NULL) {
+        json_t *out = NULL;
+        /* the customer's own action; the state machine decides (409 past
+         * approved: the items are on their way or back) */
+        if (returns_store_transition(c, x->shop_id, x->id, x->action, NULL, "customer", &out,
+                                     e) < 0)
+            return -1;
+        json_decref(out);
+    }
+    return view_load(c, x, e);
+}
+
+static const char *
+reason_text(const json_t *settings, const char *loc, const char *code)
+{
+    json_t *r;
+    size_t i;
+
+    json_array_foreach(json_object_get(settings, "reasons"), i, r)
+    {
+        if (strcmp(jx_str(r, "code") ? jx_str(r, "code") : "", code ? code : "") == 0) {
+            json_t *labels = json_object_get(r, "labels");
+            const char *l = json_string_value(json_object_get(labels, loc));
+            if (l == NULL)
+                l = json_string_value(json_object_get(labels, "en"));
+            return l ? l : code;
+        }
+    }
+    return code ? code : "";
+}
+
+static void
+h2(struct page *p, const char *loc, const char *key)
+{
+    buf_puts(&p->b, "<h2>");
+    put_cat(p, loc, key, NULL);
+    buf_puts(&p->b, "</h2>");
+}
+
+/* The lines as a table with headings. */
+static void
+view_lines(struct page *p, const struct view *x, const char *loc)
+{
+    size_t i;
+    json_t *l;
+    bool received = false;
+
+    json_array_foreach(json_object_get(x->req, "lines"), i, l)
+    {
+        received = received || json_is_integer(json_object_get(l, "quantity_received"));
+    }
+    h2(p, loc, "returns.portal.items");
+    buf_puts(&p->b, "<table id=\"lines\"><thead><tr><th scope=\"col\">");
+    put_cat(p, loc, "returns.portal.item", NULL);
+    buf_puts(&p->b, "</th><th scope=\"col\">");
+    put_cat(p, loc, "returns.portal.quantity", NULL);
+    if (received) {
+        buf_puts(&p->b, "</th><th scope=\"col\">");
+        put_cat(p, loc, "returns.portal.received", NULL);
+    }
+    buf_puts(&p->b, "</th><th scope=\"col\">");
+    put_cat(p, loc, "returns.portal.reason", NULL);
+    buf_puts(&p->b, "</th><th scope=\"col\">");
+    put_cat(p, loc, "returns.portal.note", NULL);
+    buf_puts(&p->b, "</th></tr></thead><tbody>");
+    json_array_foreach(json_object_get(x->req, "lines"), i, l)
+    {
+        buf_puts(&p->b, "<tr><th scope=\"row\">");
+        put(&p->b, jx_str(l, "name"));
+        buf_printf(&p->b, "</th><td>%" JSON_INTEGER_FORMAT "</td>",
+                   json_integer_value(json_object_get(l, "quantity")));
+        if (received) {
+            if (json_is_integer(json_object_get(l, "quantity_received")))
+                buf_printf(&p->b, "<td>%" JSON_INTEGER_FORMAT "</td>",
+                           json_integer_value(json_object_get(l, "quantity_received")));
+            else
+                buf_puts(&p->b, "<td></td>");
+        }
+        buf_puts(&p->b, "<td>");
+        put(&p->b, reason_text(x->settings, loc, jx_str(l, "reason")));
+        buf_puts(&p->b, "</td><td>");
+        put(&p->b, jx_str(l, "note"));
+        buf_puts(&p->b, "</td></tr>");
+    }
+    buf_puts(&p->b, "</tbody></table>");
+}
+
+static void
+view_photos(struct page *p, const struct view *x, const char *loc, time_t exp)
+{
+    struct token_claims c = {.shop_id = x->shop_id, .exp = exp, .rid = x->id};
+    char *token;
+    size_t i, k;
+    json_t *photo, *line;
+    int n = 0;
+
+    if (json_array_size(json_object_get(x->req, "photos")) == 0 || x->token_secret == NULL)
+        return;
+    snprintf(c.email, sizeof(c.email), "%s", x->cust.email);
+    snprintf(c.scope, sizeof(c.scope), "return_photos");
+    token = token_mint(x->token_secret, &c);
+    if (token == NULL)
+        return;
+    h2(p, loc, "returns.portal.photos");
+    buf_puts(&p->b, "<ul id=\"photos\">");
+    json_array_foreach(json_object_get(x->req, "photos"), k, photo)
+    {
+        int64_t lid = json_integer_value(json_object_get(photo, "line_item_id"));
+        const char *name = "";
+        json_array_foreach(json_object_get(x->req, "lines"), i, line)
+        {
+            if (json_integer_value(json_object_get(line, "line_item_id")) == lid)
+                name = jx_str(line, "name");
+        }
+        buf_printf(&p->b, "<li><img src=\"/returns/photos/%" JSON_INTEGER_FORMAT "?token=",
+                   json_integer_value(json_object_get(photo, "id")));
+        put(&p->b, token);
+        buf_puts(&p->b, "\" width=\"160\" alt=\"");
+        put_cat(p, loc, "returns.portal.photo", NULL);
+        buf_printf(&p->b, " %d: ", ++n);
+        put(&p->b, name);
+        buf_puts(&p->b, "\"></li>");
+    }
+    buf_puts(&p->b, "</ul>");
+    free(token);
+}
+
+/* Every transition: when (the shop's zone), from -> to in the customer's
+ * words, and the shop's note to the customer when there was one. */
+static void
+view_history(struct page *p, const struct view *x, const char *loc)
+{
+    size_t i;
+    json_t *h;
+
+    h2(p, loc, "returns.portal.history");
+    {
+        const char *vars[] = {"time_zone", x->tz, NULL};
+        buf_puts(&p->b, "<p>");
+        put_cat(p, loc, "returns.portal.time_zone", vars);
+        buf_puts(&p->b, "</p>");
+    }
+    buf_puts(&p->b, "<table id=\"history\"><thead><tr><th scope=\"col\">");
+    put_cat(p, loc, "returns.portal.when", NULL);
+    buf_puts(&p->b, "</th><th scope=\"col\">");
+    put_cat(p, loc, "returns.portal.change", NULL);
+    buf_puts(&p->b, "</th></tr></thead><tbody>");
+    json_array_foreach(x->history, i, h)
+    {
+        char *from = state_text(loc, jx_str(h, "from")), *to = state_text(loc, jx_str(h, "to"));
+        const char *vars[] = {"from", from, "to", to, NULL};
+        buf_puts(&p->b, "<tr><td><time>");
+        put(&p->b, jx_str(h, "at"));
+        buf_puts(&p->b, "</time></td><td>");
+        put_cat(p, loc, jx_str(h, "from")[0] ? "returns.portal.from_to"
+                                             : "returns.portal.created_event",
+                vars);
+        if (jx_str(h, "note")[0]) {
+            buf_puts(&p->b, "<br>");
+            put_cat(p, loc, "returns.portal.shop_note", NULL);
+            buf_puts(&p->b, ": ");
+            put(&p->b, jx_str(h, "note"));
+        }
+        buf_puts(&p->b, "</td></tr>");
+        free(from);
+        free(to);
+    }
+    buf_puts(&p->b, "</tbody></table>");
+}
+
+static void
+view_render(struct page *p, const struct view *x, const char *token, const char *alert_key,
+            const char *notice_key, int status)
+{
+    const char *loc = p->lang_code, *state = jx_str(x->req, "state");
+    const char *vars_rma[] = {"rma", jx_str(x->req, "rma"), NULL};
+    char order[24], *title, key[64];
+    const char *vars_order[] = {"order_number", order, NULL};
+    struct token_claims claims = {0};
+    struct err e = {0};
+
+    snprintf(order, sizeof(order), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(x->req, "order_id")));
+    title = outreach_text(loc, "returns.portal.request_title", false, vars_rma);
+    start(p, title);
+    free(title);
+    if (alert_key) {
+        char *st = state_text(loc, state);
+        const char *vars[] = {"state", st, NULL};
+        buf_puts(&p->b, "<p role=\"alert\">");
+        put_cat(p, loc, alert_key, vars);
+        buf_puts(&p->b, "</p>");
+        free(st);
+    }
+    if (notice_key) {
+        buf_puts(&p->b, "<p role=\"status\">");
+        put_cat(p, loc, notice_key, NULL);
+        buf_puts(&p->b, "</p>");
+    }
+    buf_puts(&p->b, "<p id=\"order\">");
+    put_cat(p, loc, "returns.portal.order", vars_order);
+    buf_puts(&p->b, "</p><dl><dt>");
+    put_cat(p, loc, "returns.portal.rma", NULL);
+    buf_puts(&p->b, "</dt><dd id=\"rma\">");
+    put(&p->b, jx_str(x->req, "rma"));
+    buf_puts(&p->b, "</dd><dt>");
+    put_cat(p, loc, "returns.portal.state", NULL);
+    buf_puts(&p->b, "</dt><dd id=\"state\">");
+    put_state(p, loc, state);
+    buf_puts(&p->b, "</dd><dt>");
+    put_cat(p, loc, "returns.portal.resolution", NULL);
+    buf_puts(&p->b, "</dt><dd id=\"resolution\">");
+    snprintf(key, sizeof(key), "returns.resolution.%s", jx_str(x->req, "resolution"));
+    if (outreach_catalogue_get(loc, key))
+        put_cat(p, loc, key, NULL);
+    else
+        put(&p->b, jx_str(x->req, "resolution"));
+    buf_puts(&p->b, "</dd></dl>");
+    view_lines(p, x, loc);
+    /* the photos' link lives as long as this page's */
+    if (auth_token_verify(token, "return_view", &claims, &e) == 0)
+        view_photos(p, x, loc, claims.exp);
+    if (strcmp(state, "approved") == 0) {
+        if (jx_str(x->settings, "instructions")[0]) {
+            h2(p, loc, "returns.label.instructions");
+            buf_puts(&p->b, "<p id=\"instructions\" style=\"white-space:pre-line\">");
+            put(&p->b, jx_str(x->settings, "instructions"));
+            buf_puts(&p->b, "</p>");
+        }
+        if (jx_str(x->settings, "return_address")[0]) {
+            h2(p, loc, "returns.label.address");
+            buf_puts(&p->b, "<address style=\"white-space:pre-line\">");
+            put(&p->b, jx_str(x->settings, "return_address"));
+            buf_puts(&p->b, "</address>");
+        }
+    }
+    view_history(p, x, loc);
+    if (strcmp(state, "requested") == 0 || strcmp(state, "approved") == 0) {
+        /* the token in the body is the credential and the CSRF guard */
+        buf_printf(&p->b,
+                   "<form method=\"post\" action=\"/returns/requests/%" PRId64
+                   "/cancel?lang=%s\"><input type=\"hidden\" name=\"token\" value=\"",
+                   x->id, loc);
+        put(&p->b, token);
+        buf_puts(&p->b, "\"><p>");
+        put_cat(p, loc, "returns.portal.cancel_explain", NULL);
+        buf_puts(&p->b, "</p><button type=\"submit\">");
+        put_cat(p, loc, "returns.portal.cancel", NULL);
+        buf_puts(&p->b, "</button></form>");
+    }
+    finish(p, status);
+}
+
+/* The page's locale: ?lang=, else the request's own, else Accept-Language. */
+static void
+view_locale(struct page *p, const struct view *x)
+{
+    const char *lang = req_query(p->r, "lang");
+
+    p->lang_code = outreach_locale_pick(lang && outreach_locale_match(lang) ? lang
+                                        : x && x->locale[0]               ? x->locale
+                                                                          : NULL,
+                                        req_header(p->r, "Accept-Language"), NULL);
+    p->lang = strcmp(p->lang_code, "de") == 0;
+}
+
+static void
+view_refused(struct page *p)
+{
+    char *t;
+
+    view_locale(p, NULL);
+    t = outreach_text(p->lang_code, "returns.portal.expired", false, NULL);
+    start(p, w(p, W_TITLE));
+    buf_puts(&p->b, "<p role=\"alert\">");
+    put(&p->b, t);
+    buf_puts(&p->b, "</p>");
+    free(t);
+    finish(p, 403);
+}
+
+static void
+view_page(struct req *r, const char *token, const char *action)
+{
+    struct page p = {.r = r};
+    struct view x = {.action = action};
+    struct token_claims claims;
+    struct err e = {0};
+    int rc;
+
+    if (req_param_id_or_reply(r, "id", &x.id) < 0)
+        return;
+    /* the link names one request and its customer: another request, a
+     * forged or expired token, or another scope open nothing */
+    if (token == NULL || auth_token_verify(token, "return_view", &claims, &e) < 0 ||
+        claims.rid != x.id || claims.email[0] == '\0') {
+        view_refused(&p);
+        return;
+    }
+    x.shop_id = claims.shop_id;
+    p.shop_id = claims.shop_id;
+    x.cust.email = claims.email;
+    rc = db_tx(view_fn, &x, &e);
+    if (rc < 0 && e.kind == ERR_CONFLICT) {
+        /* not cancellable any more: the page as it is, saying why */
+        struct err e2 = {0};
+        x.action = NULL;
+        if (db_run(view_fn, &x, &e2) < 0) {
+            reply_err(r, &e2);
+            goto out;
+        }
+        view_locale(&p, &x);
+        view_render(&p, &x, token, "returns.portal.cannot_cancel", NULL, 409);
+        goto out;
+    }
+    if (rc < 0) {
+        reply_err(r, &e);
+        goto out;
+    }
+    if (!x.owned || x.req == NULL) {
+        view_refused(&p);
+        goto out;
+    }
+    view_locale(&p, &x);
+    view_render(&p, &x, token, NULL, action ? "returns.portal.cancelled_done" : NULL, 200);
+out:
+    view_clear(&x);
+}
+
+void
+returns_handle_page_request(struct req *r)
+{
+    view_page(r, req_query(r, "token"), NULL);
+}
+
+void
+returns_handle_page_request_cancel(struct req *r)
+{
+    struct form f = {0};
+    struct err e = {0};
+
+    if (form_parse(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), r->body.data, r->body.len, &f,
+                   &e) < 0) {
+        reply_err(r, &e);
+        return;
+    }
+    view_page(r, form_value(&f, "token"), "cancel");
+    form_free(&f);
 }

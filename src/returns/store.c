@@ -474,6 +474,9 @@ body_check(const json_t *body, const json_t *s, struct err *e)
         {"resolution", JX_STRING, true, 1, 20},
         {"lines", JX_ARRAY, true, 0, 0},
         {"email", JX_STRING, false, 0, 254},
+        /* the customer's locale (their messages and page), checked and
+         * stored by the handler */
+        {"locale", JX_STRING, false, 0, 35},
     };
     static const struct jx_field fields[] = {
         {"line_item_id", JX_INTEGER, true, 0, 0},
@@ -490,7 +493,7 @@ body_check(const json_t *body, const json_t *s, struct err *e)
     size_t i, j;
     char f[48];
 
-    if (jx_check(body, top, 4, NULL, e) < 0)
+    if (jx_check(body, top, sizeof(top) / sizeof(top[0]), NULL, e) < 0)
         return -1;
     if (json_integer_value(json_object_get(body, "order_id")) <= 0)
         return err_set(e, ERR_INVALID, "order_id", "order_id must be a positive integer");

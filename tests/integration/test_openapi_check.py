@@ -864,6 +864,8 @@ def test_spec_routes():
         ("GET", "/returns"),
         ("POST", "/returns"),
         ("GET", "/returns/photos/{photo_id}"),
+        ("GET", "/returns/requests/{id}"),
+        ("POST", "/returns/requests/{id}/cancel"),
         ("POST", "/v1/returns/{id}/approve"),
         ("POST", "/v1/returns/{id}/reject"),
         ("POST", "/v1/returns/{id}/receive"),

@@ -42,5 +42,9 @@ void returns_handle_page(struct req *r);
 void returns_handle_page_post(struct req *r);
 /* GET /returns/photos/{photo_id}?token=: a photo shown on the portal's request page. */
 void returns_handle_page_photo(struct req *r);
+/* GET /returns/requests/{id}?token=: the request's status and history;
+ * POST /returns/requests/{id}/cancel (form, token): the customer cancels. */
+void returns_handle_page_request(struct req *r);
+void returns_handle_page_request_cancel(struct req *r);
 
 #endif

@@ -12,6 +12,7 @@
 #define AFTERSALE_RETURNS_RETURNS_H
 
 #include <jansson.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,6 +113,19 @@ int returns_notify_transition(struct db_conn *c, int64_t shop_id, int64_t reques
  * the creating transaction, before its messages are sent. */
 int returns_store_set_locale(struct db_conn *c, int64_t shop_id, int64_t id, const char *locale,
                              struct err *e);
+
+/*
+ * The customer's page of a request (status and history, page.c): the path
+ * "/returns/requests/<id>?token=<jwt>" with a token of scope "return_view"
+ * naming the request (rid) and the customer's email, signed with the
+ * shop's token secret. It lives the return window (window_days) plus
+ * RETURNS_VIEW_MARGIN_S, but never past max_lifetime_s (TOKEN_MAX_LIFETIME_S). Returns: new
+ * string, or NULL when the secret is missing. *exp = the token's expiry.
+ */
+#define RETURNS_VIEW_MARGIN_S (30L * 86400)
+char *returns_view_path(const char *token_secret, int64_t shop_id, int64_t request_id,
+                        const char *email, long window_days, long max_lifetime_s,
+                        time_t *exp);
 
 /* The merchant's alert of a new request: a returns.alert job, in the
  * caller's transaction (sent to the messaging settings' alert_email). */
