@@ -139,3 +139,27 @@ def test_a_single_question_survey_alerts_at_the_click(rshop):
     assert shop.anon.post(path, data="q=nps&v=0", headers=FORM).status_code == 200
     wait_for(lambda: shop.mails(alerts), HOLD_S - 5, interval=0.05, what="alert")
     assert time.time() - t0 < HOLD_S - 5
+
+
+def test_a_held_alert_is_dropped_when_the_page_raises_the_score(rshop):
+    shop = rshop
+    alerts, mug, s = _setup(shop)
+    email = unique_email("changed")
+    shop.completed_order([mug], email)
+    path = _score_path(shop, email)
+    assert shop.anon.post(path, data="q=nps&v=2", headers=FORM).status_code == 200
+    [job] = wait_for(lambda: shop.jobs(kind="surveys.alert"), 5, interval=0.05, what="job")
+    assert job["status"] == "pending"
+    # The customer corrects the score on the page: a promoter, no alert.
+    r = shop.anon.post(path, data=[("form", "page"), ("shown", "nps"), ("a.nps", "9")],
+                       headers=FORM)
+    assert r.status_code == 200 and "Thank you for your feedback" in r.text, r.text[:500]
+    assert shop.jobs(kind="surveys.alert") == [] and shop.jobs(kind="surveys.alert_note") == []
+    time.sleep(1)
+    assert shop.mails(alerts) == []
+    # Lowered again: the alert is back, and goes at once (the page's write).
+    r = shop.anon.post(path, data=[("form", "page"), ("shown", "nps"), ("shown", "better"),
+                                   ("a.nps", "4"), ("a.better", "Slow")], headers=FORM)
+    assert r.status_code == 200, r.text[:500]
+    [alert] = wait_for(lambda: shop.mails(alerts), HOLD_S - 5, interval=0.05, what="alert")
+    assert "score 4" in alert.subject and "- better: Slow" in alert.text, alert.text
