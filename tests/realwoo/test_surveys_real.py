@@ -197,6 +197,7 @@ def test_nps_detractor_in_the_real_shop(surveys_shop, sink):
     real.set_status(oid, "processing")
     real.set_status(oid, "completed")
     real.idle()
+    assert len(real.order_events(oid, kind="order.completed")) == 1
     [resp2] = responses(real, s["id"])
     assert resp2["id"] == resp["id"] and resp2["answers"]["nps"] == 2
     assert len(invitations(real, s["id"])) == 1
