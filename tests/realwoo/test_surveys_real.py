@@ -18,6 +18,7 @@ The service of this module is real_helpers' (one link to the shop, its
 webhooks installed) plus an SMTP sink (tests/fakes/smtp_sink.py).
 """
 
+import calendar
 import html
 import re
 import time
@@ -140,6 +141,10 @@ def test_nps_detractor_in_the_real_shop(surveys_shop, sink):
     [inv] = wait_for(lambda: invitations(real, s["id"]), WAIT_S, interval=0.2,
                      what="the invitation")
     assert inv["order_id"] == oid and inv["email"] == email, inv
+    # Due two seconds after WooCommerce's completion time (its UTC field).
+    done_at = calendar.timegm(time.strptime(o["date_completed_gmt"][:19], "%Y-%m-%dT%H:%M:%S"))
+    due_at = calendar.timegm(time.strptime(inv["due_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+    assert due_at - done_at == 2, (o["date_completed_gmt"], inv["due_at"])
     [mail] = wait_mails(sink, email)
     links = score_links(svc, mail.text)
     assert [(q, v) for _, q, v in links] == [("nps", v) for v in range(11)], mail.text
