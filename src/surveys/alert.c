@@ -36,27 +36,24 @@
 #include "aftersale/surveys/surveys.h"
 #include "aftersale/woo/link.h"
 
-/* The held alert jobs of the invitation's response (pending, due later):
- * released to run now (release) or dropped (the answer is no longer an
- * alert: a dropped job may be enqueued again by a later low answer). */
+/* The alert jobs of the invitation's response ($1 shop, $2 invitation)
+ * still held for the page: pending, never tried, due later. */
+#define HELD_ALERTS                                                                                \
+    " r.shop_id = $1 AND r.invitation_id = $2 AND j.shop_id = $1"                                  \
+    " AND j.status = 'pending' AND j.run_at > now() AND j.attempts = 0"                            \
+    " AND ((j.kind = 'surveys.alert' AND j.dedupe_key = 'alert:' || r.id)"                         \
+    "  OR (j.kind = 'surveys.alert_note' AND j.dedupe_key = 'alert_note:' || r.id))"
+
+/* Release the held alert jobs to run now (the page's write came). */
 static int
-alert_held(struct db_conn *c, const char *const params[2], bool release, struct err *e)
+alert_release(struct db_conn *c, const char *const params[2], struct err *e)
 {
-    static const char *const sql[2] = {
-        "DELETE FROM jobs j USING survey_responses r"
-        " WHERE r.shop_id = $1 AND r.invitation_id = $2 AND j.shop_id = $1"
-        " AND j.status = 'pending' AND j.run_at > now() AND j.attempts = 0"
-        " AND ((j.kind = 'surveys.alert' AND j.dedupe_key = 'alert:' || r.id)"
-        "  OR (j.kind = 'surveys.alert_note' AND j.dedupe_key = 'alert_note:' || r.id))",
-        "WITH up AS (UPDATE jobs j SET run_at = now() FROM survey_responses r"
-        " WHERE r.shop_id = $1 AND r.invitation_id = $2 AND j.shop_id = $1"
-        " AND j.status = 'pending' AND j.run_at > now() AND j.attempts = 0"
-        " AND ((j.kind = 'surveys.alert' AND j.dedupe_key = 'alert:' || r.id)"
-        "  OR (j.kind = 'surveys.alert_note' AND j.dedupe_key = 'alert_note:' || r.id))"
-        " RETURNING j.id)"
-        " SELECT pg_notify('" JOBS_CHANNEL "', '') FROM (SELECT 1 FROM up LIMIT 1) x"};
-    PGresult *res = db_exec(c, release ? "surveys_alert_release" : "surveys_alert_drop",
-                            sql[release], 2, params, e);
+    PGresult *res = db_exec(c, "surveys_alert_release",
+                            "WITH up AS (UPDATE jobs j SET run_at = now() FROM survey_responses r"
+                            " WHERE" HELD_ALERTS " RETURNING j.id)"
+                            " SELECT pg_notify('" JOBS_CHANNEL "', '')"
+                            " FROM (SELECT 1 FROM up LIMIT 1) x",
+                            2, params, e);
 
     if (res == NULL)
         return -1;
@@ -80,8 +77,12 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, b
     DB_I64(iid, invitation_id);
     /* The kind of the first scored question of the response's version
      * decides the threshold. */
+    /* One statement: the check, and when the answer is not (or no longer)
+     * an alert, the drop of an alert still held for the page (a low click,
+     * then a higher score on the page): it is not sent, and a later low
+     * answer may enqueue it again. */
     res = db_exec(c, "surveys_alert_check",
-                  "SELECT r.id, coalesce(s.settings->>'alert_order_note', 'true') = 'true',"
+                  "WITH chk AS (SELECT r.id, coalesce(s.settings->>'alert_order_note', 'true') = 'true',"
                   " r.survey_id, r.score, (SELECT i.order_id FROM survey_invitations i"
                   "  WHERE i.shop_id = r.shop_id AND i.id = r.invitation_id)"
                   " FROM survey_responses r JOIN surveys s ON s.shop_id = r.shop_id"
@@ -92,15 +93,16 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, b
                   "   ORDER BY n LIMIT 1) k"
                   " WHERE r.shop_id = $1 AND r.invitation_id = $2 AND r.score IS NOT NULL"
                   " AND r.score <= coalesce((s.settings->>'alert_threshold')::integer,"
-                  "  CASE k.kind WHEN 'nps' THEN 6 WHEN 'ces' THEN 3 ELSE 2 END)",
+                  "  CASE k.kind WHEN 'nps' THEN 6 WHEN 'ces' THEN 3 ELSE 2 END)),"
+                  " dropped AS (DELETE FROM jobs j USING survey_responses r"
+                  "  WHERE NOT EXISTS (SELECT 1 FROM chk) AND" HELD_ALERTS ")"
+                  " SELECT * FROM chk",
                   2, params, e);
     if (res == NULL)
         return -1;
     if (PQntuples(res) == 0) {
-        /* Not (or no longer) an alert: an alert still held for the page
-         * (a low click, then a higher score) is not sent. */
         PQclear(res);
-        return alert_held(c, params, false, e);
+        return 0;
     }
     rid = atoll(PQgetvalue(res, 0, 0));
     note = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
@@ -130,7 +132,7 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, b
             return -1;
         }
     }
-    if (hold_ms == 0 && alert_held(c, params, true, e) < 0) {
+    if (hold_ms == 0 && alert_release(c, params, e) < 0) {
         json_decref(data);
         return -1;
     }
