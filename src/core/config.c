@@ -74,6 +74,8 @@ static const struct option options[] = {
      "connect timeout of calls to a shop's WooCommerce API"},
     {"PRODUCT_CATEGORIES_TTL_S", "86400", K_LONG, AT(product_categories_ttl_s), 60, 31622400,
      "how long the cached categories of a product are trusted before an order with it asks the shop again"},
+    {"SURVEY_ALERT_HOLD_S", "300", K_LONG, AT(survey_alert_hold_s), 0, 86400,
+     "how long the alert of a low one-click survey score waits for the page's follow-up answers (0: sent at the click)"},
     {"SMTP_HOST", "127.0.0.1", K_STRING, AT(smtp_host), 0, 0, "SMTP server for review emails"},
     {"SMTP_PORT", "25", K_LONG, AT(smtp_port), 1, 65535, "its port (587 with STARTTLS, 465 implicit TLS)"},
     {"SMTP_TLS", "starttls-try", K_TLS, AT(smtp_tls), 0, 0,

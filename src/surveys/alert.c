@@ -28,6 +28,7 @@
 #include "aftersale/core/jx.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/hooks/hooks.h"
+#include "aftersale/http/server.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/mail/templates.h"
 #include "aftersale/outreach/outreach.h"
@@ -35,13 +36,40 @@
 #include "aftersale/surveys/surveys.h"
 #include "aftersale/woo/link.h"
 
+/* The alert jobs of the invitation's response ($1 shop, $2 invitation)
+ * still held for the page: pending, never tried, due later. */
+#define HELD_ALERTS                                                                                \
+    " r.shop_id = $1 AND r.invitation_id = $2 AND j.shop_id = $1"                                  \
+    " AND j.status = 'pending' AND j.run_at > now() AND j.attempts = 0"                            \
+    " AND ((j.kind = 'surveys.alert' AND j.dedupe_key = 'alert:' || r.id)"                         \
+    "  OR (j.kind = 'surveys.alert_note' AND j.dedupe_key = 'alert_note:' || r.id))"
+
+/* Release the held alert jobs to run now (the page's write came). */
+static int
+alert_release(struct db_conn *c, const char *const params[2], struct err *e)
+{
+    PGresult *res = db_exec(c, "surveys_alert_release",
+                            "WITH up AS (UPDATE jobs j SET run_at = now() FROM survey_responses r"
+                            " WHERE" HELD_ALERTS " RETURNING j.id)"
+                            " SELECT pg_notify('" JOBS_CHANNEL "', '')"
+                            " FROM (SELECT 1 FROM up LIMIT 1) x",
+                            2, params, e);
+
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
 int
-surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, struct err *e)
+surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, bool hold,
+                    struct err *e)
 {
     char shop[24], iid[24];
     const char *params[2] = {shop, iid};
     PGresult *res;
     int64_t rid, alert_job = 0;
+    long hold_ms;
     bool note;
     json_t *data;
 
@@ -49,8 +77,12 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
     DB_I64(iid, invitation_id);
     /* The kind of the first scored question of the response's version
      * decides the threshold. */
+    /* One statement: the check, and when the answer is not (or no longer)
+     * an alert, the drop of an alert still held for the page (a low click,
+     * then a higher score on the page): it is not sent, and a later low
+     * answer may enqueue it again. */
     res = db_exec(c, "surveys_alert_check",
-                  "SELECT r.id, coalesce(s.settings->>'alert_order_note', 'true') = 'true',"
+                  "WITH chk AS (SELECT r.id, coalesce(s.settings->>'alert_order_note', 'true') = 'true',"
                   " r.survey_id, r.score, (SELECT i.order_id FROM survey_invitations i"
                   "  WHERE i.shop_id = r.shop_id AND i.id = r.invitation_id)"
                   " FROM survey_responses r JOIN surveys s ON s.shop_id = r.shop_id"
@@ -61,7 +93,10 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
                   "   ORDER BY n LIMIT 1) k"
                   " WHERE r.shop_id = $1 AND r.invitation_id = $2 AND r.score IS NOT NULL"
                   " AND r.score <= coalesce((s.settings->>'alert_threshold')::integer,"
-                  "  CASE k.kind WHEN 'nps' THEN 6 WHEN 'ces' THEN 3 ELSE 2 END)",
+                  "  CASE k.kind WHEN 'nps' THEN 6 WHEN 'ces' THEN 3 ELSE 2 END)),"
+                  " dropped AS (DELETE FROM jobs j USING survey_responses r"
+                  "  WHERE NOT EXISTS (SELECT 1 FROM chk) AND" HELD_ALERTS ")"
+                  " SELECT * FROM chk",
                   2, params, e);
     if (res == NULL)
         return -1;
@@ -71,6 +106,12 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
     }
     rid = atoll(PQgetvalue(res, 0, 0));
     note = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    /* hold: a one-click score whose page asks the rest of the survey (the
+     * follow-up of an unhappy score). The alert waits SURVEY_ALERT_HOLD_S
+     * for it, so the merchant reads the customer's reason, not the score
+     * alone (seen in the real shop: the email went at the click). Any other
+     * write (the page, the public PUT) releases it at once. */
+    hold_ms = hold ? server_config()->survey_alert_hold_s * 1000L : 0;
     data = json_pack("{s:I, s:I, s:I, s:I, s:i}", "response_id", (json_int_t)rid, "survey_id",
                      (json_int_t)atoll(PQgetvalue(res, 0, 2)), "invitation_id",
                      (json_int_t)invitation_id, "order_id",
@@ -84,12 +125,16 @@ surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, s
         int rc;
         snprintf(key, sizeof(key), "%s:%" PRId64, i == 0 ? "alert" : "alert_note", rid);
         rc = jobs_enqueue(c, shop_id, i == 0 ? "surveys.alert" : "surveys.alert_note", payload,
-                          key, 0, 0, i == 0 ? &alert_job : NULL, e);
+                          key, hold_ms, 0, i == 0 ? &alert_job : NULL, e);
         json_decref(payload);
         if (rc < 0) {
             json_decref(data);
             return -1;
         }
+    }
+    if (hold_ms == 0 && alert_release(c, params, e) < 0) {
+        json_decref(data);
+        return -1;
     }
     /* The outbound survey.detractor event, once per response like the
      * alert email: only the write that enqueued the alert emits it. */

@@ -901,11 +901,11 @@ thank_you(struct req *r, const struct page_ctx *x, const json_t *kept, const cha
 /* Store, or reply with the failure page; -1 after replying. */
 static int
 save_or_page(struct req *r, struct page_ctx *x, const json_t *answers, const json_t *other,
-             const json_t *shown, json_t **saved)
+             const json_t *shown, bool one_click, json_t **saved)
 {
     struct err e = {0};
 
-    if (surveys_page_save(&x->claims, answers, other, shown, saved, &e) == 0)
+    if (surveys_page_save(&x->claims, answers, other, shown, one_click, saved, &e) == 0)
         return 0;
     if (e.kind == ERR_CONFLICT)
         message(r, 409, x->loc, "survey.page.closed.title", "survey.page.closed.text", &x->brand);
@@ -949,7 +949,7 @@ score_post(struct req *r, struct page_ctx *x, const json_t *form)
     }
     answers = json_pack("{s:i}", jx_str(q, "id"), score);
     shown = json_array();
-    if (save_or_page(r, x, answers, NULL, shown, &saved) < 0)
+    if (save_or_page(r, x, answers, NULL, shown, true, &saved) < 0)
         goto out;
     kept = json_object_get(saved, "answers");
     {
@@ -988,7 +988,7 @@ page_post(struct req *r, struct page_ctx *x, const json_t *form)
     size_t i;
 
     read_answers(x->questions, form, shown, answers, other, raw, errors);
-    if (save_or_page(r, x, answers, other, shown, &saved) < 0)
+    if (save_or_page(r, x, answers, other, shown, false, &saved) < 0)
         goto out;
     kept = json_object_get(saved, "answers");
     /* Required questions the page showed and the customer left empty; and

@@ -304,6 +304,7 @@ struct public_ctx {
     const json_t *answers, *other;
     const json_t *shown; /* merge: ids whose stored answers the new ones replace */
     bool partial, merge;
+    bool one_click; /* the email's one-click score (alert.c holds its alert) */
     bool created;
     json_t *dropped;
     json_t *out;
@@ -396,6 +397,21 @@ surveys_handle_public_get(struct req *r)
         reply_err(r, &e);
     else
         reply_json_take(r, 200, x.out);
+}
+
+/* Is a question its conditions show for `answers` still unanswered? (The
+ * one-click page then asks the rest, and alert.c holds the alert for it.) */
+static bool
+questions_left(const json_t *questions, const json_t *answers)
+{
+    json_t *q;
+    size_t i;
+
+    json_array_foreach(questions, i, q)
+        if (surveys_question_visible(q, answers) &&
+            json_object_get(answers, jx_str(q, "id")) == NULL)
+            return true;
+    return false;
 }
 
 /* Store the answers of the token's invitation; shared by the public PUT
@@ -512,7 +528,8 @@ submit_fn(struct db_conn *c, void *ctx, struct err *e)
                     "UPDATE survey_invitations SET status = 'answered', updated_at = now()"
                     " WHERE shop_id = $1 AND id = $2 AND status IN ('scheduled', 'sent')",
                     2, params, e) < 0 ||
-        surveys_alert_maybe(c, x->claims.shop_id, x->claims.rid, e) < 0 ||
+        surveys_alert_maybe(c, x->claims.shop_id, x->claims.rid,
+                            x->one_click && questions_left(questions, a.answers), e) < 0 ||
         response_of(c, x->claims.shop_id, x->claims.rid, &x->out, e) < 0)
         goto out;
     /* The outbound survey.response.created event, with the response as the
@@ -545,7 +562,7 @@ int
 surveys_record_score(const struct token_claims *claims, const char *qid, int score,
                      struct err *e)
 {
-    struct public_ctx x = {.claims = *claims, .partial = true, .merge = true};
+    struct public_ctx x = {.claims = *claims, .partial = true, .merge = true, .one_click = true};
     json_t *answers = json_pack("{s:i}", qid, score);
     int rc;
 
@@ -559,10 +576,10 @@ surveys_record_score(const struct token_claims *claims, const char *qid, int sco
 
 int
 surveys_page_save(const struct token_claims *claims, const json_t *answers, const json_t *other,
-                  const json_t *shown, json_t **out, struct err *e)
+                  const json_t *shown, bool one_click, json_t **out, struct err *e)
 {
     struct public_ctx x = {.claims = *claims, .partial = true, .merge = true, .answers = answers,
-                           .other = other, .shown = shown};
+                           .other = other, .shown = shown, .one_click = one_click};
     int rc = db_tx(submit_fn, &x, e);
 
     json_decref(x.dropped);

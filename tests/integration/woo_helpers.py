@@ -57,6 +57,8 @@ FAST_ENV = {
     "JOB_LEASE_S": "5",
     "WOO_TIMEOUT_MS": "5000",
     "WOO_CONNECT_TIMEOUT_MS": "1000",
+    # alerts of one-click survey scores at the click (test_surveys_alert_hold.py holds them)
+    "SURVEY_ALERT_HOLD_S": "0",
 }
 
 

@@ -45,6 +45,7 @@ struct config {
     long woo_timeout_ms;
     long woo_connect_timeout_ms;
     long product_categories_ttl_s; /* product categories cache (woo/products.c) */
+    long survey_alert_hold_s; /* a one-click score's alert waits for the page (surveys/alert.c) */
     char *smtp_host;
     long smtp_port;
     char *smtp_tls; /* none, starttls-try, starttls, implicit */

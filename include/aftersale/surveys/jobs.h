@@ -29,7 +29,8 @@ void surveys_job_alert(struct job_env *env, const struct job *job, struct job_ou
 void surveys_job_alert_note(struct job_env *env, const struct job *job, struct job_outcome *out);
 /* In the transaction that records a response: enqueue the alert jobs
  * (once per response) when its score is at or under its threshold. */
-int surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, struct err *e);
+int surveys_alert_maybe(struct db_conn *c, int64_t shop_id, int64_t invitation_id, bool hold,
+                        struct err *e);
 void surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome *out);
 /* Before the first email of a scheduled invitation (surveys.send): the
  * survey's category filters on the order's categories as known now (an

@@ -76,10 +76,11 @@ int surveys_record_score(const struct token_claims *claims, const char *qid, int
  * per invitation, last write wins): the stored answers and "other" texts
  * of the questions listed in `shown` (array of ids) are replaced by
  * `answers` / `other` (an id absent there: no answer), the others kept;
- * answers of questions the conditions now hide are dropped. *out: the
- * stored response as the API shows it (new ref). */
+ * answers of questions the conditions now hide are dropped. one_click:
+ * the email's score (an alert waits for the rest: SURVEY_ALERT_HOLD_S).
+ * *out: the stored response as the API shows it (new ref). */
 int surveys_page_save(const struct token_claims *claims, const json_t *answers, const json_t *other,
-                      const json_t *shown, json_t **out, struct err *e);
+                      const json_t *shown, bool one_click, json_t **out, struct err *e);
 
 /* Append one CSV field (RFC 4180: quoted when it holds a comma, a quote
  * or a line break, quotes doubled); a cell starting with = + - @ tab or
