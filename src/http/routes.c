@@ -84,6 +84,7 @@ const struct route routes[] = {
     {"PUT", "/v1/reviews/settings", reviews_handle_settings_put, AUTH_SHOP, BODY_JSON},
     {"POST", "/v1/review-requests", reviews_handle_request_create, AUTH_SHOP, BODY_JSON},
     {"GET", "/v1/review-requests/{id}", reviews_handle_request_get, AUTH_SHOP, BODY_NONE},
+    {"GET", "/v1/review-requests", reviews_handle_requests_list, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/reviews", reviews_handle_list, AUTH_SHOP, BODY_NONE},
     {"GET", "/v1/reviews/stats", reviews_handle_stats, AUTH_SHOP, BODY_NONE},
     {"POST", "/v1/reviews/{id}/approve", reviews_handle_approve, AUTH_SHOP, BODY_JSON_OPTIONAL},
@@ -138,6 +139,7 @@ const struct route routes[] = {
      BODY_JSON_OPTIONAL},
     {"GET", "/v1/surveys/{id}/report", surveys_handle_report, AUTH_SHOP, BODY_NONE},
     {"PATCH", "/v1/survey-responses/{id}", surveys_handle_response_patch, AUTH_SHOP, BODY_JSON},
+    {"GET", "/v1/survey-responses", surveys_handle_order_responses, AUTH_SHOP, BODY_NONE},
 
     /* customers, from the links in review emails: the token is the credential */
     {"GET", "/v1/public/review-requests/{token}", reviews_handle_public_get, AUTH_NONE, BODY_NONE},

@@ -804,3 +804,67 @@ surveys_handle_response_patch(struct req *r)
 bad:
     reply_err(r, &e);
 }
+
+/* ---- an order's responses, across surveys (the order screen's box) ------------- */
+
+struct order_resp_ctx {
+    int64_t shop_id, order_id, after, next_after;
+    int limit;
+    json_t *out;
+};
+
+static int
+order_resp_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct order_resp_ctx *x = ctx;
+    char shop[24], order[24], after[24], limit[16];
+    const char *params[4] = {shop, order, after, limit};
+    PGresult *res;
+    int n;
+
+    json_decref(x->out);
+    x->out = json_array();
+    DB_I64(shop, x->shop_id);
+    DB_I64(order, x->order_id);
+    DB_I64(after, x->after);
+    snprintf(limit, sizeof(limit), "%d", x->limit + 1);
+    /* The survey's name rides after the response's columns (index 16). */
+    res = db_exec(c, "surveys_responses_of_order",
+                  "SELECT " SURVEY_RESPONSE_COLS ", s.name FROM survey_responses r"
+                  " JOIN survey_invitations i ON i.shop_id = r.shop_id AND i.id = r.invitation_id"
+                  " JOIN surveys s ON s.shop_id = r.shop_id AND s.id = r.survey_id"
+                  " WHERE r.shop_id = $1 AND i.order_id = $2 AND r.id > $3"
+                  " ORDER BY r.id LIMIT $4",
+                  4, params, e);
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    for (int i = 0; i < n && i < x->limit; i++) {
+        json_t *one = surveys_response_json(res, i);
+        json_object_set_new(one, "survey_name", json_string(PQgetvalue(res, i, 16)));
+        json_array_append_new(x->out, one);
+    }
+    x->next_after = n > x->limit ? atoll(PQgetvalue(res, x->limit - 1, 0)) : 0;
+    PQclear(res);
+    return 0;
+}
+
+void
+surveys_handle_order_responses(struct req *r)
+{
+    struct order_resp_ctx x = {.shop_id = r->shop_id};
+    const char *order = req_query(r, "order_id");
+    struct err e = {0};
+
+    if (req_page_or_reply(r, &x.limit, &x.after) < 0)
+        return;
+    if (order == NULL || cursor_parse_id(order, &x.order_id) < 0) {
+        reply_problem(r, ERR_MALFORMED, "order_id", "order_id must be a positive integer");
+        return;
+    }
+    if (db_run(order_resp_fn, &x, &e) < 0) {
+        json_decref(x.out);
+        reply_err(r, &e);
+    } else
+        reply_page_take(r, x.out, x.next_after);
+}

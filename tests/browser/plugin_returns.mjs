@@ -11,8 +11,10 @@
 //       on order `order`, asks to return 1 unit of the first line with
 //       `reason`, `note` and the image file `photo`, and reads the Returns
 //       page it lands on
-//   {"step": "admin_order", ..., "path"}  the admin opens the order screen
-//       at `path` and reads the Aftersale box
+//   {"step": "admin_order", ..., "path", "follow"}  the admin opens the order
+//       screen at `path` and reads the Aftersale box (its sections and their
+//       links), then opens each `follow` [{"href", "selector", "value"}] and
+//       reads the selector's text there (and the field `value`'s value)
 //   {"step": "pages", ..., "pages": {"name": "/path"}}  loads pages and tells
 //       their status, the returns notice, "Request a return" links, orders
 //
@@ -178,7 +180,27 @@ const steps = {
     result.points = await page.locator('.aftersale-order-box__points li').evaluateAll((ls) => ls.map((l) => Number(l.dataset.delta)));
     result.returns = await page.locator('.aftersale-order-box__returns > li').evaluateAll((ls) => ls.map((l) => l.dataset.state));
     result.scripts_in_box = await page.locator('#aftersale-order script').count();
+    result.account_link = await page.locator('a.aftersale-order-box__account').evaluateAll((as) => as.map((a) => a.href));
+    result.return_links = await page.locator('.aftersale-order-box__returns > li > a').evaluateAll((as) => as.map((a) => a.href));
+    result.requests = await page.locator('.aftersale-order-box__request').evaluateAll((ds) => ds.map((d) => ({
+      status: d.dataset.status, text: d.querySelector('p').innerText.trim(), link: d.querySelector('p a').href })));
+    result.reviews = await page.locator('.aftersale-order-box__reviews > li').evaluateAll((ls) => ls.map((l) => ({
+      id: Number(l.dataset.review), status: l.dataset.status, stars: l.querySelector('.aftersale-stars').getAttribute('aria-label'),
+      text: l.innerText.trim(), links: Array.from(l.querySelectorAll('a')).map((a) => a.href) })));
+    result.responses = await page.locator('.aftersale-order-box__responses > li').evaluateAll((ls) => ls.map((l) => ({
+      id: Number(l.dataset.response), follow_up: l.dataset.followUp, text: l.innerText.trim(), link: l.querySelector('a').href })));
     if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    // Follow links of the box: {"href", "selector", "value"} -> the selector's
+    // text there, and the value of the form field `value` (optional).
+    result.followed = [];
+    for (const f of spec.follow || []) {
+      const resp = await open(page, f.href);
+      const field = f.value ? page.locator(f.value) : null;
+      result.followed.push({
+        href: f.href, status: resp ? resp.status() : null, text: await text(page, f.selector),
+        value: field && await field.count() ? await field.first().inputValue() : null,
+      });
+    }
   },
 };
 

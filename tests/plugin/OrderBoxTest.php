@@ -23,9 +23,9 @@ final class OrderBoxTest extends TestCase
             'created_at' => '2026-12-01T10:00:00Z');
     }
 
-    private function routes(): void
+    private function routes(array $override = array()): void
     {
-        wpt_routes(array(
+        wpt_routes(array_merge(array(
             'GET /v1/returns' => array(200, array('items' => array(array(
                 'id' => 7, 'rma' => 'R-1001', 'order_id' => 42, 'customer_id' => 15, 'email' => 'ann@example.com', 'state' => 'requested',
                 'resolution' => 'refund', 'created_by' => 'customer', 'result' => null, 'failure_message' => null,
@@ -42,7 +42,42 @@ final class OrderBoxTest extends TestCase
             'GET /v1/loyalty/accounts/3/ledger' => array(200, array('items' => array(
                 self::entry(9, -10, 'refund', 42), self::entry(8, 60, 'earn', 41), self::entry(7, 30, 'earn', 42),
             ), 'next_cursor' => null)),
-        ));
+            'GET /v1/review-requests' => array(200, array('items' => array(array(
+                'id' => 9, 'order_id' => 42, 'email' => 'ann@example.com', 'first_name' => 'Ann', 'status' => 'answered',
+                'due_at' => '2026-11-29T06:20:11Z', 'sent_at' => '2026-11-29T06:20:14Z', 'reminders_sent' => 0,
+                'expires_at' => '2026-12-29T06:20:14Z', 'answered_at' => '2026-11-30T09:12:00Z', 'cancel_reason' => null,
+                'created_at' => '2026-11-22T06:20:13Z', 'locale' => null,
+                'products' => array(
+                    array('product_id' => 5, 'name' => 'Mug <b>XL</b>', 'reviewed' => true),
+                    array('product_id' => 6, 'name' => 'Pot', 'reviewed' => true),
+                ),
+                'reviews' => array(
+                    self::review(12, 5, 2, 'pending', null),
+                    self::review(13, 6, 5, 'approved', 311),
+                ),
+            )), 'next_cursor' => null)),
+            'GET /v1/survey-responses' => array(200, array('items' => array(array(
+                'id' => 77, 'survey_id' => 4, 'invitation_id' => 70, 'order_id' => 42, 'version' => 1, 'answers' => array('nps' => 3),
+                'other' => array(), 'complete' => true, 'score' => 3, 'country' => 'SK', 'first_order' => true,
+                'email' => 'ann@example.com', 'follow_up' => 'contacted', 'note' => null, 'created_at' => '2026-12-01T11:00:00Z',
+                'updated_at' => '2026-12-01T11:00:00Z', 'survey_name' => 'After <em>delivery</em>',
+            )), 'next_cursor' => null)),
+        ), $override));
+    }
+
+    private static function review(int $id, int $product, int $rating, string $status, ?int $woo): array
+    {
+        return array('id' => $id, 'request_id' => 9, 'order_id' => 42, 'product_id' => $product, 'rating' => $rating,
+            'title' => 't', 'body' => 'b', 'reviewer_name' => 'Ann', 'reviewer_email' => 'ann@example.com', 'status' => $status,
+            'woo_review_id' => $woo, 'verified' => null, 'published_at' => null, 'reply' => null, 'replied_at' => null,
+            'created_at' => '2026-11-30T09:12:00Z', 'moderated_at' => null);
+    }
+
+    private function box_html(): string
+    {
+        ob_start();
+        (new Aftersale_Order_Box())->render(wc_get_order(42));
+        return (string) ob_get_clean();
     }
 
     public function test_the_box_is_on_the_hpos_order_screen_for_shop_managers_only(): void
@@ -84,10 +119,78 @@ final class OrderBoxTest extends TestCase
         $this->assertSame('Bearer ask_testkey0123456789', $GLOBALS['wpt']['requests'][0]['args']['headers']['Authorization']);
     }
 
+    public function test_review_request_reviews_survey_response_and_links(): void
+    {
+        $this->routes();
+        $html = $this->box_html();
+        $urls = array_column($GLOBALS['wpt']['requests'], 'url');
+        $this->assertContains('https://svc.test/v1/review-requests?limit=100&order_id=42', $urls);
+        $this->assertContains('https://svc.test/v1/survey-responses?limit=100&order_id=42', $urls);
+        $this->assertStringNotContainsString('aftersale-order-box__error', $html);
+
+        // The request: status, sent and answered.
+        $this->assertStringContainsString('data-status="answered"', $html);
+        $this->assertStringContainsString('>Answered</a>', $html);
+        $this->assertStringContainsString('Sent ' . date_i18n(get_option('date_format'), strtotime('2026-11-29T06:20:14Z')), $html);
+        $this->assertStringContainsString('Answered ' . date_i18n(get_option('date_format'), strtotime('2026-11-30T09:12:00Z')), $html);
+        $this->assertStringContainsString('href="https://shop.test/wp-admin/admin.php?page=aftersale-reviews&#038;tab=stats"', $html);
+
+        // Its reviews: stars, status, product name escaped, links on.
+        $this->assertStringContainsString('aria-label="2 of 5 stars">★★☆☆☆</span>', $html);
+        $this->assertStringContainsString('aria-label="5 of 5 stars">★★★★★</span>', $html);
+        $this->assertStringContainsString('Mug &lt;b&gt;XL&lt;/b&gt;', $html);
+        $this->assertStringNotContainsString('<b>XL', $html);
+        $this->assertMatchesRegularExpression('~data-review="12" data-status="pending">.*?<a href="https://shop\.test/wp-admin/admin\.php\?page=aftersale-reviews">Waiting for moderation</a>~s', $html);
+        $this->assertMatchesRegularExpression('~data-review="13" data-status="approved">.*?href="https://shop\.test/wp-admin/admin\.php\?page=aftersale-reviews&#038;tab=published">Approved</a>.*?href="https://shop\.test/wp-admin/comment\.php\?action=editcomment&#038;c=311">Open the review</a>~s', $html);
+        $this->assertSame(1, substr_count($html, 'comment.php?action=editcomment'), 'only the published review opens in WordPress');
+
+        // The survey response: name escaped, score, follow-up, link to the survey's responses.
+        $this->assertStringContainsString('After &lt;em&gt;delivery&lt;/em&gt;', $html);
+        $this->assertStringNotContainsString('<em>delivery', $html);
+        $this->assertStringContainsString('score 3', $html);
+        $this->assertStringContainsString('data-follow-up="contacted"', $html);
+        $this->assertStringContainsString('Contacted', $html);
+        $this->assertStringContainsString('href="https://shop.test/wp-admin/admin.php?page=aftersale-surveys&#038;view=responses&#038;survey=4#aftersale-response-77"', $html);
+
+        // The return and the loyalty account link to their screens.
+        $this->assertStringContainsString('href="https://shop.test/wp-admin/admin.php?page=aftersale-returns&#038;return=7"><strong>R-1001</strong></a>', $html);
+        $this->assertStringContainsString('href="https://shop.test/wp-admin/admin.php?page=aftersale-loyalty&#038;account=3"', $html);
+    }
+
+    public function test_nothing_yet_says_so_per_section(): void
+    {
+        wpt_routes(array(
+            'GET /v1/returns'            => array(200, array('items' => array(), 'next_cursor' => null)),
+            'GET /v1/review-requests'    => array(200, array('items' => array(), 'next_cursor' => null)),
+            'GET /v1/survey-responses'   => array(200, array('items' => array(), 'next_cursor' => null)),
+            'GET /v1/loyalty/accounts'   => array(200, array('items' => array(), 'next_cursor' => null)),
+        ));
+        $html = $this->box_html();
+        $this->assertStringContainsString('No points for this order.', $html);
+        $this->assertStringContainsString('No review request for this order.', $html);
+        $this->assertStringContainsString('No survey response for this order.', $html);
+        $this->assertStringContainsString('No return requests.', $html);
+        $this->assertStringNotContainsString('aftersale-order-box__error', $html);
+        $this->assertStringNotContainsString('no look-up by order', $html);
+    }
+
+    public function test_one_lookup_failing_leaves_the_rest_and_one_notice(): void
+    {
+        $this->routes(array('GET /v1/survey-responses' => array(503, array('type' => 'unavailable', 'title' => 'down', 'status' => 503))));
+        $html = $this->box_html();
+        $this->assertSame(1, substr_count($html, 'The aftersale service cannot be reached right now.'));
+        $this->assertStringNotContainsString('Survey responses', $html);
+        $this->assertStringContainsString('R-1001', $html);
+        $this->assertStringContainsString('data-review="13"', $html);
+        $this->assertStringContainsString('data-delta="30"', $html);
+    }
+
     public function test_service_down_says_so(): void
     {
         ob_start();
         (new Aftersale_Order_Box())->render(wc_get_order(42));
-        $this->assertStringContainsString('The aftersale service cannot be reached right now.', (string) ob_get_clean());
+        $html = (string) ob_get_clean();
+        $this->assertSame(1, substr_count($html, 'The aftersale service cannot be reached right now.'), 'one notice');
+        $this->assertStringNotContainsString('<h4>', $html, 'no empty sections');
     }
 }

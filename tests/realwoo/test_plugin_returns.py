@@ -15,8 +15,13 @@ opens My Account > Orders, follows "Request a return", asks to return one
 unit of the first line as damaged with a note holding a <script> and a PNG
 photo, and lands on My Account > Returns: both requests `requested`, every
 note printed as text, no script run. The service holds the request with the
-photo's bytes. The admin opens the order in wp-admin: the Aftersale box lists
-the two requests and the points the order earned. Every PHP message of the
+photo's bytes. The order's review request was answered first (the teapot
+approved and published in WooCommerce, the mug held) and a survey answered
+and followed up. The admin opens the order in wp-admin: the Aftersale box
+lists the two requests, the points the order earned, the review request with
+its two reviews and the survey response with its score; each links on (the
+Returns, Surveys, Loyalty screens and the WooCommerce review), and each link
+opens on its item. Every PHP message of the
 module goes to a log of its own (test_plugin_shop.py's must-use plugin);
 none may come from the plugin. About a minute; bounded by NODE_TIMEOUT_S per
 browser step and WAIT_S per wait.
@@ -44,7 +49,8 @@ from pathlib import Path
 
 import pytest
 
-from real_helpers import WAIT_S, RealLinked, real, real_admin, real_svc, unique_email, wait_for, woo_db  # noqa: F401
+from real_helpers import (TOKEN_RE, WAIT_S, RealLinked, real, real_admin, real_svc, unique_email,  # noqa: F401
+                          wait_for, woo_db)
 from loyalty_helpers import claims_for, mint
 
 import realwoo_shop
@@ -137,6 +143,38 @@ def test_a_customer_requests_a_return_and_the_admin_sees_it(plugged, browser, tm
     assert acct["customer_id"] == cid and acct["balance"] > 0, acct
     lines = {li["product_id"]: li["id"] for li in done["line_items"]}
 
+    # the order's review request (sent as a customer note: real's settings)
+    # answered: the teapot 5 stars (approved, published in WooCommerce), the
+    # mug 2 (held for moderation)
+    notes = wait_for(lambda: [n for n in shop.wc("GET", f"/orders/{o['id']}/notes",
+                                                 {"type": "customer"}, expect=200)
+                              if TOKEN_RE.search(n["note"])],
+                     WAIT_S, interval=0.2, what="the review request's customer note")
+    r = link.anon.post(f"/v1/public/review-requests/{TOKEN_RE.search(notes[0]['note']).group(1)}/reviews",
+                       json=[{"product_id": teapot, "rating": 5, "title": "Lovely", "body": "Keeps it hot."},
+                             {"product_id": mug, "rating": 2, "title": "Chipped", "body": "A chip."}])
+    assert r.status_code == 201, r.text
+    reviewed = {v["product_id"]: v for v in r.json()["reviews"]}
+    assert (reviewed[teapot]["status"], reviewed[mug]["status"]) == ("approved", "pending"), reviewed
+
+    def published():
+        got = link.api.get("/v1/reviews", params={"status": "approved", "limit": 100}).json()["items"]
+        mine = [x for x in got if x["id"] == reviewed[teapot]["id"] and x["woo_review_id"]]
+        return mine[0] if mine else None
+    reviewed[teapot] = wait_for(published, WAIT_S, interval=0.3, what="the review in WooCommerce")
+    # the order's survey response (a name with markup), followed up
+    r = link.api.post("/v1/surveys", json={"name": "After <i>delivery</i>", "questions": [
+        {"id": "nps", "kind": "nps", "required": True, "label": {"en": "Recommend us?"}}]})
+    assert r.status_code == 201, r.text
+    survey = r.json()
+    r = link.api.post(f"/v1/surveys/{survey['id']}/invitations", json={"order_id": o["id"]})
+    assert r.status_code in (200, 201), r.text
+    r = link.anon.put(f"/v1/public/survey-invitations/{r.json()['token']}", json={"answers": {"nps": 4}})
+    assert r.status_code == 201, r.text
+    [response] = link.api.get("/v1/survey-responses", params={"order_id": o["id"]}).json()["items"]
+    r = link.api.patch(f"/v1/survey-responses/{response['id']}", json={"follow_up": "contacted"})
+    assert r.status_code == 200, r.text
+
     # a request made elsewhere (as the portal could), its note HTML and script
     token = mint(link.token_secret, claims_for(link.id, sub=cid, scope="returns"))
     hostile = '<script>window.__aftersale_xss=1</script><img src=x onerror="window.__aftersale_xss=2">'
@@ -189,8 +227,16 @@ def test_a_customer_requests_a_return_and_the_admin_sees_it(plugged, browser, tm
                     "'woocommerce_custom_orders_table_enabled'")
     path = (f"/wp-admin/admin.php?page=wc-orders&action=edit&id={o['id']}"
             if hpos and hpos[0][0] == "yes" else f"/wp-admin/post.php?post={o['id']}&action=edit")
+    screen = shop.url + "/wp-admin/admin.php?page="
+    woo_review = f"{shop.url}/wp-admin/comment.php?action=editcomment&c={reviewed[teapot]['woo_review_id']}"
+    response_link = (f"{screen}aftersale-surveys&view=responses&survey={survey['id']}"
+                     f"#aftersale-response-{response['id']}")
     box = browser("admin_order", shop.admin_user, shop.admin_password, base=shop.url, path=path,
-                  shot=str(SHOTS / "returns-admin.png"))
+                  shot=str(SHOTS / "returns-admin.png"),
+                  follow=[{"href": f"{screen}aftersale-returns&return={req['id']}", "selector": ".wrap"},
+                          {"href": response_link, "selector": f"#aftersale-response-{response['id']}"},
+                          {"href": f"{screen}aftersale-loyalty&account={acct['id']}", "selector": ".wrap"},
+                          {"href": woo_review, "selector": "h1", "value": "textarea#content"}])
     assert box["box_title"] == "Aftersale", box
     assert box["returns"] == ["requested", "requested"], box
     assert first["rma"] in box["box"] and req["rma"] in box["box"], box["box"]
@@ -198,6 +244,28 @@ def test_a_customer_requests_a_return_and_the_admin_sees_it(plugged, browser, tm
     earned = [e["delta"] for e in link.api.get(f"/v1/loyalty/accounts/{acct['id']}/ledger").json()["items"]
               if e["order_id"] == o["id"]]
     assert earned and box["points"] == earned, (box["points"], earned)
+    # ... the review request, its reviews, the survey response, and the links on
+    [rq] = box["requests"]
+    assert rq["status"] == "answered" and rq["text"].startswith("Answered"), rq
+    assert "Sent " in rq["text"] and rq["link"] == f"{screen}aftersale-reviews&tab=stats", rq
+    by_id = {v["id"]: v for v in box["reviews"]}
+    assert set(by_id) == {reviewed[teapot]["id"], reviewed[mug]["id"]}, box["reviews"]
+    hot, chipped = by_id[reviewed[teapot]["id"]], by_id[reviewed[mug]["id"]]
+    assert (hot["status"], hot["stars"]) == ("approved", "5 of 5 stars"), hot
+    assert hot["links"] == [f"{screen}aftersale-reviews&tab=published", woo_review], hot
+    assert (chipped["status"], chipped["stars"]) == ("pending", "2 of 5 stars"), chipped
+    assert chipped["links"] == [f"{screen}aftersale-reviews"], chipped
+    [resp] = box["responses"]
+    assert (resp["id"], resp["follow_up"], resp["link"]) == (response["id"], "contacted", response_link), resp
+    assert resp["text"].startswith("After <i>delivery</i>: score 4") and "Contacted" in resp["text"], resp
+    assert sorted(box["return_links"]) == sorted(f"{screen}aftersale-returns&return={x['id']}" for x in mine)
+    assert box["account_link"] == [f"{screen}aftersale-loyalty&account={acct['id']}"], box
+    # each screen the box links to opens on the item
+    ret, srow, loyal, woo = box["followed"]
+    assert ret["status"] == 200 and req["rma"] in ret["text"], ret
+    assert srow["status"] == 200 and srow["text"] and "Order #" in srow["text"], srow
+    assert loyal["status"] == 200 and f"Account #{acct['id']} ({email})" in loyal["text"], loyal
+    assert woo["status"] == 200 and woo["value"] and "Keeps it hot." in woo["value"], woo
     plugged.state = {"customer": (login, password), "order": o["id"], "admin_path": path}
 
 

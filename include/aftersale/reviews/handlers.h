@@ -8,6 +8,7 @@ void reviews_handle_settings_get(struct req *r);
 void reviews_handle_settings_put(struct req *r);
 void reviews_handle_request_create(struct req *r);
 void reviews_handle_request_get(struct req *r);
+void reviews_handle_requests_list(struct req *r);
 void reviews_handle_list(struct req *r);
 void reviews_handle_stats(struct req *r);
 void reviews_handle_approve(struct req *r);

@@ -14,6 +14,7 @@ void surveys_handle_archive(struct req *r);
 void surveys_handle_invitations_list(struct req *r);
 void surveys_handle_link_create(struct req *r);
 void surveys_handle_responses_list(struct req *r);
+void surveys_handle_order_responses(struct req *r);
 void surveys_handle_response_patch(struct req *r);
 void surveys_handle_public_get(struct req *r);
 void surveys_handle_public_put(struct req *r);

@@ -7,9 +7,16 @@
  * the classic post screen or the HPOS order screen, whichever the shop
  * uses; the box's callback gets a WP_Post or a WC_Order accordingly.
  *
- * The service has no route listing an order's review request (only
- * POST /v1/review-requests and GET /v1/review-requests/{id}), so the box
- * shows none.
+ * It also shows the order's review request and the reviews made from it
+ * (GET /v1/review-requests?order_id=) and its survey responses across
+ * surveys (GET /v1/survey-responses?order_id=). Each item links on: the
+ * Loyalty screen's account, the Returns screen's return, the Reviews
+ * screen (and the WooCommerce review once published), the Surveys
+ * screen's responses of that survey.
+ *
+ * Fail-open: each look-up that fails leaves its section out, and the box
+ * says once that the service cannot be reached; the order screen itself
+ * is never held up longer than the client's timeout per call.
  *
  * @package Aftersale
  */
@@ -91,24 +98,156 @@ class Aftersale_Order_Box
     {
         $order_id = (int) $order->get_id();
         $view     = array(
-            'order_id' => $order_id,
-            'error'    => '',
-            'points'   => null,
-            'returns'  => null,
-            'account'  => null,
+            'order_id'  => $order_id,
+            'error'     => '',
+            'points'    => null,
+            'returns'   => null,
+            'account'   => null,
+            'requests'  => null,
+            'responses' => null,
+            'links'     => array(),
         );
         if (! Aftersale_Options::configured()) {
             $view['error'] = __('The aftersale service is not connected.', 'aftersale');
             return $view;
         }
-        $returns = $this->client()->get('/v1/returns?limit=100&order_id=' . $order_id);
-        if (is_wp_error($returns)) {
+        $view['returns']   = $this->items('/v1/returns?limit=100&order_id=' . $order_id);
+        $view['requests']  = $this->items('/v1/review-requests?limit=100&order_id=' . $order_id);
+        $view['responses'] = $this->items('/v1/survey-responses?limit=100&order_id=' . $order_id);
+        $view['points']    = $view['returns'] === null ? null : $this->order_points($order, $view);
+        if ($view['returns'] === null || $view['requests'] === null || $view['responses'] === null || $view['points'] === null) {
             $view['error'] = __('The aftersale service cannot be reached right now.', 'aftersale');
-            return $view;
         }
-        $view['returns'] = isset($returns['items']) ? (array) $returns['items'] : array();
-        $view['points']  = $this->order_points($order, $view);
+        $view['links'] = self::links($view);
         return $view;
+    }
+
+    /**
+     * The items of a list route, or null when the service cannot answer.
+     *
+     * @param string $path The route with its query.
+     */
+    private function items(string $path): ?array
+    {
+        $got = $this->client()->get($path);
+        if (is_wp_error($got) || ! is_array($got)) {
+            return null;
+        }
+        return isset($got['items']) ? (array) $got['items'] : array();
+    }
+
+    /**
+     * A URL of one of the plugin's admin screens.
+     *
+     * @param string $slug The screen's page slug.
+     * @param array  $args Query arguments.
+     */
+    public static function admin_link(string $slug, array $args = array()): string
+    {
+        return add_query_arg(array_merge(array('page' => $slug), $args), admin_url('admin.php'));
+    }
+
+    /**
+     * Where each item of the box links to (unescaped URLs; the template
+     * escapes them): by section, then by the item's id.
+     *
+     * @param array $view The view.
+     */
+    private static function links(array $view): array
+    {
+        $links = array(
+            'account'   => '',
+            'returns'   => array(),
+            'reviews'   => array(),
+            'woo'       => array(),
+            'responses' => array(),
+            'requests'  => self::admin_link('aftersale-reviews', array('tab' => 'stats')),
+        );
+        if ($view['account'] !== null) {
+            $links['account'] = self::admin_link('aftersale-loyalty', array('account' => (string) (int) $view['account']['id']));
+        }
+        foreach ((array) $view['returns'] as $r) {
+            $links['returns'][(int) $r['id']] = self::admin_link('aftersale-returns', array('return' => (string) (int) $r['id']));
+        }
+        foreach ((array) $view['requests'] as $rr) {
+            foreach ((array) ($rr['reviews'] ?? array()) as $rv) {
+                $id                    = (int) $rv['id'];
+                $links['reviews'][$id] = (string) $rv['status'] === 'pending'
+                    ? self::admin_link('aftersale-reviews')
+                    : self::admin_link('aftersale-reviews', array('tab' => 'published'));
+                if (! empty($rv['woo_review_id'])) {
+                    $links['woo'][$id] = admin_url('comment.php?action=editcomment&c=' . (int) $rv['woo_review_id']);
+                }
+            }
+        }
+        foreach ((array) $view['responses'] as $sr) {
+            $links['responses'][(int) $sr['id']] = self::admin_link(
+                'aftersale-surveys',
+                array('view' => 'responses', 'survey' => (string) (int) $sr['survey_id'])
+            ) . '#aftersale-response-' . (int) $sr['id'];
+        }
+        return $links;
+    }
+
+    /**
+     * A review request's status, in words.
+     *
+     * @param string $status The service's status.
+     */
+    public static function request_status_label(string $status): string
+    {
+        $labels = array(
+            'scheduled'    => __('Scheduled', 'aftersale'),
+            'sent'         => __('Sent, not answered yet', 'aftersale'),
+            'answered'     => __('Answered', 'aftersale'),
+            'expired'      => __('Expired', 'aftersale'),
+            'cancelled'    => __('Cancelled', 'aftersale'),
+            'unsubscribed' => __('Unsubscribed', 'aftersale'),
+        );
+        return $labels[$status] ?? $status;
+    }
+
+    /**
+     * A review's moderation status, in words.
+     *
+     * @param string $status pending, approved or rejected.
+     */
+    public static function review_status_label(string $status): string
+    {
+        $labels = array(
+            'pending'  => __('Waiting for moderation', 'aftersale'),
+            'approved' => __('Approved', 'aftersale'),
+            'rejected' => __('Rejected', 'aftersale'),
+        );
+        return $labels[$status] ?? $status;
+    }
+
+    /**
+     * A survey response's follow-up state, in words (the Surveys screen's).
+     *
+     * @param string $state new, contacted or resolved.
+     */
+    public static function follow_up_label(string $state): string
+    {
+        $labels = array(
+            'new'       => __('Not contacted', 'aftersale'),
+            'contacted' => __('Contacted', 'aftersale'),
+            'resolved'  => __('Resolved', 'aftersale'),
+        );
+        return $labels[$state] ?? $state;
+    }
+
+    /**
+     * A service timestamp in the site's date format ('' when absent).
+     *
+     * @param mixed $ts RFC 3339 or null.
+     */
+    public static function date($ts): string
+    {
+        if (! is_string($ts) || $ts === '' || strtotime($ts) === false) {
+            return '';
+        }
+        return (string) date_i18n(get_option('date_format'), strtotime($ts));
     }
 
     /**

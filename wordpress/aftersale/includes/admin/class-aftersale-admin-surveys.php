@@ -488,7 +488,7 @@ class Aftersale_Admin_Surveys extends Aftersale_Admin_Base
             foreach ((array) ($r['other'] ?? array()) as $qid => $a) {
                 $answers[] = $qid . ' (' . __('other', 'aftersale') . '): ' . (string) $a;
             }
-            printf('<tr>');
+            printf('<tr id="aftersale-response-%d">', $rid); // the order box links here
             printf('<td>%s</td>', esc_html(self::date($r['created_at'] ?? '')));
             /* translators: %d: order number */
             printf('<td>%1$s<br><small>%2$s</small></td>', esc_html((string) ($r['email'] ?? '')), esc_html(sprintf(__('Order #%d', 'aftersale'), (int) $r['order_id'])));
