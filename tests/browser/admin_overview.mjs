@@ -23,106 +23,9 @@
 //
 // Used by tests/realwoo/test_admin_overview.py.
 
-import { chromium } from 'playwright-core';
+import { screenshot, shopScript, text, texts } from './lib.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ACTION_MS = 15000;
-const TOTAL_MS = 90000;
-const PHP_MESSAGE = /<b>(Notice|Warning|Deprecated|Fatal error|Parse error)<\/b>:|^(PHP )?(Notice|Warning|Deprecated|Fatal error): /m;
-
-let spec;
-try {
-  spec = JSON.parse(process.argv[2] || '');
-} catch (e) {
-  process.stderr.write('usage: node admin_overview.mjs \'{"step": ...}\'\n');
-  process.exit(2);
-}
-for (const k of ['step', 'base', 'user', 'password', 'profile']) {
-  if (!spec[k]) {
-    process.stderr.write(`missing ${k}\n`);
-    process.exit(2);
-  }
-}
-
-let context = null;
-const result = { ok: false, step: spec.step, console: [], errors: [], php: [], visited: [] };
-
-const watchdog = setTimeout(async () => {
-  result.errors.push(`gave up after ${TOTAL_MS} ms`);
-  await finish(1);
-}, TOTAL_MS);
-
-async function finish(code) {
-  clearTimeout(watchdog);
-  try {
-    if (context) await context.close();
-  } catch (e) {
-    result.errors.push(`close: ${e.message}`);
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(code);
-}
-
-async function open(page, path) {
-  const url = new URL(path, spec.base).toString();
-  let resp = await page.goto(url, { waitUntil: 'load' });
-  if (page.url().includes('/wp-login.php')) {
-    await login(page);
-    resp = await page.goto(url, { waitUntil: 'load' });
-  }
-  await check(page, resp);
-  return resp;
-}
-
-// WordPress's login form; one more try on a fresh wp-login.php when it is
-// sent back (as plugin_returns.mjs does).
-async function login(page) {
-  for (let attempt = 1; ; attempt++) {
-    if (attempt > 1 || !page.url().includes('/wp-login.php')) {
-      await page.goto(new URL('/wp-login.php', spec.base).toString(), { waitUntil: 'load' });
-    }
-    await page.locator('#user_login').fill(spec.user);
-    await page.locator('#user_pass').fill(spec.password);
-    await page.locator('#rememberme').check();
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#wp-submit').click()]);
-    if (!page.url().includes('/wp-login.php')) {
-      return;
-    }
-    const why = (await page.locator('#login_error').count()) > 0
-      ? (await page.locator('#login_error').innerText()).trim() : 'no message';
-    if (attempt >= 2) {
-      throw new Error(`login as ${spec.user} failed: ${why}`);
-    }
-    result.notes = (result.notes || []).concat(`login as ${spec.user} refused once (${why})`);
-  }
-}
-
-async function check(page, resp) {
-  const status = resp ? resp.status() : null;
-  result.visited.push(`${status} ${new URL(page.url()).pathname}${new URL(page.url()).search}`);
-  const html = await page.content();
-  const m = html.match(PHP_MESSAGE);
-  if (m) {
-    const at = html.indexOf(m[0]);
-    result.php.push(html.slice(Math.max(0, at - 40), at + 300).replace(/<[^>]+>/g, ''));
-  }
-}
-
-async function text(page, selector) {
-  const loc = page.locator(selector);
-  if (await loc.count() === 0) return null;
-  return (await loc.first().innerText()).trim();
-}
-
-async function texts(page, selector) {
-  return (await page.locator(selector).allInnerTexts()).map((t) => t.trim());
-}
-
-async function submit(page, button) {
-  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  await check(page, resp);
-  return resp;
-}
+const { spec, result, open, submit, run } = shopScript('admin_overview.mjs');
 
 const steps = {
   async overview(page) {
@@ -158,7 +61,7 @@ const steps = {
         rows: Array.from(f.querySelectorAll('table tbody tr')).map((tr) => Array.from(tr.children).map((c) => c.textContent.trim())),
       };
     }));
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 
   async adjust(page) {
@@ -181,7 +84,7 @@ const steps = {
       note: r.querySelector('.aftersale-ledger__note').textContent,
       note_html: r.querySelector('.aftersale-ledger__note').innerHTML,
     })));
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 
   async settings(page) {
@@ -191,43 +94,9 @@ const steps = {
     await submit(page, page.getByRole('button', { name: 'Save loyalty settings' }));
     result.final_url = page.url();
     result.notices = await texts(page, '.aftersale-notice');
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 };
 
-try {
-  if (!steps[spec.step]) throw new Error(`unknown step ${spec.step}`);
-  context = await chromium.launchPersistentContext(spec.profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1200 },
-    timeout: ACTION_MS * 2,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(ACTION_MS);
-  page.setDefaultNavigationTimeout(ACTION_MS * 2);
-  const origin = new URL(spec.base).origin;
-  result.external = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const where = m.location() && m.location().url ? m.location().url : '';
-    // Failed loads of other hosts (the test shop has no internet) and
-    // WooCommerce admin's Jetpack route (403 without Jetpack) are not the
-    // plugin's: kept apart, as plugin_returns.mjs does.
-    const jetpack = where.startsWith(`${origin}/wp-json/jetpack/`);
-    if (m.text().startsWith('Failed to load resource') && where && (!where.startsWith(origin) || jetpack)) {
-      result.external.push(where);
-    } else {
-      result.console.push(`${m.text()} ${where}`.trim());
-    }
-  });
-  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
-  await steps[spec.step](page);
-  result.ok = result.errors.length === 0;
-  await finish(result.ok ? 0 : 1);
-} catch (e) {
-  result.errors.push(e.message.split('\n')[0]);
-  await finish(1);
-}
+
+await run(steps, { launch: { viewport: { width: 1280, height: 1200 } } });

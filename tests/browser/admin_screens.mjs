@@ -26,105 +26,13 @@
 //
 // Used by tests/realwoo/test_admin_screens.py.
 
-import { chromium } from 'playwright-core';
+import { screenshot, shopScript, text, texts } from './lib.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ACTION_MS = 15000;
-const TOTAL_MS = 90000;
-const PHP_MESSAGE = /<b>(Notice|Warning|Deprecated|Fatal error|Parse error)<\/b>:|^(PHP )?(Notice|Warning|Deprecated|Fatal error): /m;
-
-let spec;
-try {
-  spec = JSON.parse(process.argv[2] || '');
-} catch (e) {
-  process.stderr.write('usage: node admin_screens.mjs \'{"step": ...}\'\n');
-  process.exit(2);
-}
-for (const k of ['step', 'base', 'user', 'password', 'profile', 'shots']) {
-  if (!spec[k]) {
-    process.stderr.write(`missing ${k}\n`);
-    process.exit(2);
-  }
-}
-
-let context = null;
-const result = { ok: false, step: spec.step, console: [], errors: [], php: [], visited: [], shots: [] };
-
-const watchdog = setTimeout(async () => {
-  result.errors.push(`gave up after ${TOTAL_MS} ms`);
-  await finish(1);
-}, TOTAL_MS);
-
-async function finish(code) {
-  clearTimeout(watchdog);
-  try {
-    if (context) await context.close();
-  } catch (e) {
-    result.errors.push(`close: ${e.message}`);
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(code);
-}
-
-async function open(page, path) {
-  const url = new URL(path, spec.base).toString();
-  let resp = await page.goto(url, { waitUntil: 'load' });
-  if (page.url().includes('/wp-login.php')) {
-    await login(page);
-    resp = await page.goto(url, { waitUntil: 'load' });
-  }
-  await check(page, resp);
-  return resp;
-}
-
-// WordPress's login form; one more try on a fresh wp-login.php when it is
-// sent back (as plugin_returns.mjs), the second refusal with its message.
-async function login(page) {
-  for (let attempt = 1; ; attempt++) {
-    if (attempt > 1 || !page.url().includes('/wp-login.php')) {
-      await page.goto(new URL('/wp-login.php', spec.base).toString(), { waitUntil: 'load' });
-    }
-    await page.locator('#user_login').fill(spec.user);
-    await page.locator('#user_pass').fill(spec.password);
-    await page.locator('#rememberme').check();
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#wp-submit').click()]);
-    if (!page.url().includes('/wp-login.php')) return;
-    const why = (await page.locator('#login_error').count()) > 0
-      ? (await page.locator('#login_error').innerText()).trim() : 'no message';
-    if (attempt >= 2) throw new Error(`login as ${spec.user} failed: ${why}`);
-    result.notes = (result.notes || []).concat(`login as ${spec.user} refused once (${why})`);
-  }
-}
-
-async function check(page, resp) {
-  const status = resp ? resp.status() : null;
-  const u = new URL(page.url());
-  result.visited.push(`${status} ${u.pathname}${u.search}`);
-  if (status !== null && status >= 400) throw new Error(`${status} on ${u.pathname}${u.search}`);
-  const html = await page.content();
-  const m = html.match(PHP_MESSAGE);
-  if (m) {
-    const at = html.indexOf(m[0]);
-    result.php.push(html.slice(Math.max(0, at - 40), at + 300).replace(/<[^>]+>/g, ''));
-  }
-}
-
-// Click what submits a form and wait for the page it leads to.
-async function submit(page, locator) {
-  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
-  await check(page, resp);
-  return resp;
-}
-
-async function text(page, selector) {
-  const loc = page.locator(selector);
-  if (await loc.count() === 0) return null;
-  return (await loc.first().innerText()).trim();
-}
-
-async function texts(page, selector) {
-  return (await page.locator(selector).allInnerTexts()).map((t) => t.trim());
-}
+const { spec, result, open, submit, run } = shopScript('admin_screens.mjs', {
+  required: ['step', 'base', 'user', 'password', 'profile', 'shots'],
+  extra: { shots: [] },
+  httpErrorsFail: true, // a page answering 4xx/5xx fails the step
+});
 
 async function notices(page) {
   return texts(page, '.wrap .notice p');
@@ -254,40 +162,8 @@ const steps = {
   },
 };
 
-try {
-  if (!steps[spec.step]) throw new Error(`unknown step ${spec.step}`);
-  context = await chromium.launchPersistentContext(spec.profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1000 },
-    timeout: ACTION_MS * 2,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(ACTION_MS);
-  page.setDefaultNavigationTimeout(ACTION_MS * 2);
-  await page.addInitScript(() => { window.__aftersale_xss = 0; });
-  const origin = new URL(spec.base).origin;
-  result.external = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const where = m.location() && m.location().url ? m.location().url : '';
-    // WooCommerce's admin asks Jetpack's REST route of a shop without Jetpack
-    // (403, some page loads), and the outside world is blocked: not the
-    // plugin's, kept apart (as plugin_returns.mjs does).
-    const jetpack = where.startsWith(`${origin}/wp-json/jetpack/`);
-    if (m.text().startsWith('Failed to load resource') && where && (!where.startsWith(origin) || jetpack)) {
-      result.external.push(where);
-    } else {
-      result.console.push(`${m.text()} ${where}`.trim());
-    }
-  });
-  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
-  await steps[spec.step](page);
-  result.ok = result.errors.length === 0;
-  await finish(result.ok ? 0 : 1);
-} catch (e) {
-  result.errors.push(e.message.split('\n')[0]);
-  await finish(1);
-}
+
+await run(steps, {
+  launch: { viewport: { width: 1280, height: 1000 } },
+  initScript: () => { window.__aftersale_xss = 0; },
+});

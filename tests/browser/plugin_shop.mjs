@@ -29,95 +29,9 @@
 //
 // Used by tests/realwoo/test_plugin_shop.py.
 
-import { chromium } from 'playwright-core';
+import { screenshot, shopScript, text, texts } from './lib.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ACTION_MS = 15000;
-const TOTAL_MS = 90000;
-const PHP_MESSAGE = /<b>(Notice|Warning|Deprecated|Fatal error|Parse error)<\/b>:|^(PHP )?(Notice|Warning|Deprecated|Fatal error): /m;
-
-let spec;
-try {
-  spec = JSON.parse(process.argv[2] || '');
-} catch (e) {
-  process.stderr.write('usage: node plugin_shop.mjs \'{"step": ...}\'\n');
-  process.exit(2);
-}
-for (const k of ['step', 'base', 'user', 'password', 'profile']) {
-  if (!spec[k]) {
-    process.stderr.write(`missing ${k}\n`);
-    process.exit(2);
-  }
-}
-
-let context = null;
-const result = { ok: false, step: spec.step, console: [], errors: [], php: [], visited: [] };
-
-const watchdog = setTimeout(async () => {
-  result.errors.push(`gave up after ${TOTAL_MS} ms`);
-  await finish(1);
-}, TOTAL_MS);
-
-async function finish(code) {
-  clearTimeout(watchdog);
-  try {
-    if (context) await context.close();
-  } catch (e) {
-    result.errors.push(`close: ${e.message}`);
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(code);
-}
-
-// Go to a page; log in first when WordPress asks for it. Returns the response.
-async function open(page, path) {
-  const url = new URL(path, spec.base).toString();
-  let resp = await page.goto(url, { waitUntil: 'load' });
-  if (page.url().includes('/wp-login.php') || await page.locator('form.woocommerce-form-login').count() > 0) {
-    await login(page);
-    resp = await page.goto(url, { waitUntil: 'load' });
-  }
-  await check(page, resp);
-  return resp;
-}
-
-async function login(page) {
-  if (!page.url().includes('/wp-login.php')) {
-    await page.goto(new URL('/wp-login.php', spec.base).toString(), { waitUntil: 'load' });
-  }
-  await page.locator('#user_login').fill(spec.user);
-  await page.locator('#user_pass').fill(spec.password);
-  // "Remember me": the login cookies outlive this browser, so the next step
-  // (a new browser on the same profile) is the same WordPress session, and
-  // the nonces a page of this session printed still verify there.
-  await page.locator('#rememberme').check();
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#wp-submit').click()]);
-  if (page.url().includes('/wp-login.php')) {
-    throw new Error(`login as ${spec.user} failed: ${await text(page, '#login_error')}`);
-  }
-}
-
-// Every page: its status and any PHP message printed into it.
-async function check(page, resp) {
-  const status = resp ? resp.status() : null;
-  result.visited.push(`${status} ${new URL(page.url()).pathname}${new URL(page.url()).search}`);
-  const html = await page.content();
-  const m = html.match(PHP_MESSAGE);
-  if (m) {
-    const at = html.indexOf(m[0]);
-    result.php.push(html.slice(Math.max(0, at - 40), at + 300).replace(/<[^>]+>/g, ''));
-  }
-}
-
-async function text(page, selector) {
-  const loc = page.locator(selector);
-  if (await loc.count() === 0) return null;
-  return (await loc.first().innerText()).trim();
-}
-
-async function texts(page, selector) {
-  return (await page.locator(selector).allInnerTexts()).map((t) => t.trim());
-}
+const { spec, result, open, check, run } = shopScript('plugin_shop.mjs');
 
 const settingsPath = '/wp-admin/admin.php?page=wc-settings&tab=aftersale';
 
@@ -146,13 +60,13 @@ const steps = {
     ]);
     await check(page, resp);
     await readSettings(page);
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 
   async view(page) {
     await open(page, settingsPath);
     await readSettings(page);
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 
   async connect(page) {
@@ -175,7 +89,7 @@ const steps = {
     await check(page, null);
     result.final_url = page.url();
     await readSettings(page);
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 
   async redeem(page) {
@@ -196,7 +110,7 @@ const steps = {
     const apply = page.locator('.aftersale-points__coupon a');
     result.apply_url = (await apply.count()) ? await apply.getAttribute('href') : null;
     result.ledger_after = await texts(page, 'table.aftersale-points__ledger tbody tr');
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 
   async apply(page) {
@@ -209,7 +123,7 @@ const steps = {
     result.discount_classes = await page.locator('tr.cart-discount').evaluateAll((rs) => rs.map((r) => r.className));
     result.order_total = await text(page, 'tr.order-total td');
     result.earn = await text(page, '.aftersale-earn');
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 
   async pages(page) {
@@ -227,41 +141,9 @@ const steps = {
         h1: await text(page, 'h1'),
       };
     }
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
   },
 };
 
-try {
-  if (!steps[spec.step]) throw new Error(`unknown step ${spec.step}`);
-  context = await chromium.launchPersistentContext(spec.profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 1200 },
-    timeout: ACTION_MS * 2,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(ACTION_MS);
-  page.setDefaultNavigationTimeout(ACTION_MS * 2);
-  // The shop has no internet: what wp-admin loads from elsewhere (fonts,
-  // WooCommerce's remote inbox) fails, and is listed apart in `external`.
-  const origin = new URL(spec.base).origin;
-  result.external = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const where = m.location() && m.location().url ? m.location().url : '';
-    if (m.text().startsWith('Failed to load resource') && where && !where.startsWith(origin)) {
-      result.external.push(where);
-    } else {
-      result.console.push(`${m.text()} ${where}`.trim());
-    }
-  });
-  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
-  await steps[spec.step](page);
-  result.ok = result.errors.length === 0;
-  await finish(result.ok ? 0 : 1);
-} catch (e) {
-  result.errors.push(e.message.split('\n')[0]);
-  await finish(1);
-}
+
+await run(steps, { launch: { acceptDownloads: true } });

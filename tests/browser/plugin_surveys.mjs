@@ -27,101 +27,9 @@
 //
 // Used by tests/realwoo/test_plugin_surveys.py.
 
-import { chromium } from 'playwright-core';
+import { screenshot, shopScript, text, texts } from './lib.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ACTION_MS = 15000;
-const TOTAL_MS = 90000;
-const PHP_MESSAGE = /<b>(Notice|Warning|Deprecated|Fatal error|Parse error)<\/b>:|^(PHP )?(Notice|Warning|Deprecated|Fatal error): /m;
-
-let spec;
-try {
-  spec = JSON.parse(process.argv[2] || '');
-} catch (e) {
-  process.stderr.write('usage: node plugin_returns.mjs \'{"step": ...}\'\n');
-  process.exit(2);
-}
-for (const k of ['step', 'base', 'user', 'password', 'profile']) {
-  if (!spec[k]) {
-    process.stderr.write(`missing ${k}\n`);
-    process.exit(2);
-  }
-}
-
-let context = null;
-const result = { ok: false, step: spec.step, console: [], errors: [], php: [], visited: [] };
-
-const watchdog = setTimeout(async () => {
-  result.errors.push(`gave up after ${TOTAL_MS} ms`);
-  await finish(1);
-}, TOTAL_MS);
-
-async function finish(code) {
-  clearTimeout(watchdog);
-  try {
-    if (context) await context.close();
-  } catch (e) {
-    result.errors.push(`close: ${e.message}`);
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(code);
-}
-
-async function open(page, path) {
-  const url = new URL(path, spec.base).toString();
-  let resp = await page.goto(url, { waitUntil: 'load' });
-  if (page.url().includes('/wp-login.php') || await page.locator('form.woocommerce-form-login').count() > 0) {
-    await login(page);
-    resp = await page.goto(url, { waitUntil: 'load' });
-  }
-  await check(page, resp);
-  return resp;
-}
-
-// WordPress's login form. One more try, on a fresh wp-login.php, when
-// WordPress sends the form back (seen once in a full CI run, cause not
-// found); the second refusal fails the test with WordPress's own message.
-async function login(page) {
-  for (let attempt = 1; ; attempt++) {
-    if (attempt > 1 || !page.url().includes('/wp-login.php')) {
-      await page.goto(new URL('/wp-login.php', spec.base).toString(), { waitUntil: 'load' });
-    }
-    await page.locator('#user_login').fill(spec.user);
-    await page.locator('#user_pass').fill(spec.password);
-    await page.locator('#rememberme').check();
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#wp-submit').click()]);
-    if (!page.url().includes('/wp-login.php')) {
-      return;
-    }
-    const why = (await page.locator('#login_error').count()) > 0
-      ? (await page.locator('#login_error').innerText()).trim() : 'no message';
-    if (attempt >= 2) {
-      throw new Error(`login as ${spec.user} failed: ${why}`);
-    }
-    result.notes = (result.notes || []).concat(`login as ${spec.user} refused once (${why})`);
-  }
-}
-
-async function check(page, resp) {
-  const status = resp ? resp.status() : null;
-  result.visited.push(`${status} ${new URL(page.url()).pathname}${new URL(page.url()).search}`);
-  const html = await page.content();
-  const m = html.match(PHP_MESSAGE);
-  if (m) {
-    const at = html.indexOf(m[0]);
-    result.php.push(html.slice(Math.max(0, at - 40), at + 300).replace(/<[^>]+>/g, ''));
-  }
-}
-
-async function text(page, selector) {
-  const loc = page.locator(selector);
-  if (await loc.count() === 0) return null;
-  return (await loc.first().innerText()).trim();
-}
-
-async function texts(page, selector) {
-  return (await page.locator(selector).allInnerTexts()).map((t) => t.trim());
-}
+const { spec, result, open, check, run, ACTION_MS } = shopScript('plugin_surveys.mjs');
 
 const steps = {
   async admin(page) {
@@ -162,7 +70,7 @@ const steps = {
       ]).catch(() => {});
       if (!/order-received/.test(page.url())) {
         result.checkout_notices = await texts(page, '.woocommerce-error li, .woocommerce-error');
-        if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+        await screenshot(page, spec.shot);
         throw new Error(`checkout refused: ${JSON.stringify(result.checkout_notices)}`);
       }
       await page.waitForLoadState('load');
@@ -183,7 +91,7 @@ const steps = {
     result.scores = await page.locator('.aftersale-survey input[name="v"]').evaluateAll((is) => is.map((i) => i.value));
     result.q = (await form.count()) ? await form.locator('input[name="q"]').getAttribute('value') : null;
     result.scripts_in_survey = await page.locator('.aftersale-survey script').count();
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
     if (!result.form_action) throw new Error('no survey form on the thank-you page');
     await page.locator(`.aftersale-survey input[name="v"][value="${spec.score}"]`).check();
     const [sent] = await Promise.all([
@@ -194,7 +102,7 @@ const steps = {
     result.answered_url = page.url();
     result.answered_h1 = await text(page, 'h1');
     result.answered_text = await text(page, 'body');
-    if (spec.shot_answered) await page.screenshot({ path: spec.shot_answered, fullPage: true });
+    await screenshot(page, spec.shot_answered);
     // Back on the thank-you page: the survey says it was answered.
     await open(page, spec.path);
     result.after = await text(page, '.aftersale-survey__done');
@@ -210,7 +118,7 @@ const steps = {
     })));
     result.none = await text(page, '.aftersale-review-requests__none');
     result.info = await text(page, '.aftersale-review-requests .woocommerce-info');
-    if (spec.shot) await page.screenshot({ path: spec.shot, fullPage: true });
+    await screenshot(page, spec.shot);
     if (result.requests.length && result.requests[0].link) {
       const resp = await page.goto(result.requests[0].link, { waitUntil: 'load' });
       result.review_page_status = resp ? resp.status() : null;
@@ -241,7 +149,7 @@ const steps = {
       .locator('visible=true').first().waitFor({ timeout: ACTION_MS * 2 });
     result.export_done = await ex.row.locator('.export-personal-data-success').first().isVisible();
     result.export_results = await texts(page, 'tr.request-results');
-    if (spec.shot_export) await page.screenshot({ path: spec.shot_export, fullPage: true });
+    await screenshot(page, spec.shot_export);
 
     const er = await request('erase');
     result.erase_status = er.status;
@@ -250,43 +158,9 @@ const steps = {
       .locator('visible=true').first().waitFor({ timeout: ACTION_MS * 2 });
     result.erase_done = await er.row.locator('td.column-next_steps .remove-personal-data-success').isVisible();
     result.erase_results = await texts(page, 'tr.request-results');
-    if (spec.shot_erase) await page.screenshot({ path: spec.shot_erase, fullPage: true });
+    await screenshot(page, spec.shot_erase);
   },
 };
 
-try {
-  if (!steps[spec.step]) throw new Error(`unknown step ${spec.step}`);
-  context = await chromium.launchPersistentContext(spec.profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1100, height: 1200 },
-    acceptDownloads: true,
-    timeout: ACTION_MS * 2,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(ACTION_MS);
-  page.setDefaultNavigationTimeout(ACTION_MS * 2);
-  const origin = new URL(spec.base).origin;
-  result.external = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const where = m.location() && m.location().url ? m.location().url : '';
-    // WooCommerce's admin asks Jetpack's REST route of a shop without Jetpack
-    // (403, some page loads): not the plugin's, kept apart like `external`.
-    const jetpack = where.startsWith(`${origin}/wp-json/jetpack/`);
-    if (m.text().startsWith('Failed to load resource') && where && (!where.startsWith(origin) || jetpack)) {
-      result.external.push(where);
-    } else {
-      result.console.push(`${m.text()} ${where}`.trim());
-    }
-  });
-  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
-  await steps[spec.step](page);
-  result.ok = result.errors.length === 0;
-  await finish(result.ok ? 0 : 1);
-} catch (e) {
-  result.errors.push(e.message.split('\n')[0]);
-  await finish(1);
-}
+
+await run(steps, { launch: { acceptDownloads: true } });

@@ -17,14 +17,7 @@
 // profile directory are always removed. Used by
 // tests/integration/test_returns_portal_browser.py.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ACTION_MS = 10000;
-const TOTAL_MS = 45000;
+import { openOk, recordPage, runInBrowser } from './lib.mjs';
 
 const [url, shot, order, email, line, photo] = process.argv.slice(2);
 if (!url || !shot || !/^\d+$/.test(order || '') || !email || !/^\d+$/.test(line || '') || !photo) {
@@ -32,76 +25,45 @@ if (!url || !shot || !/^\d+$/.test(order || '') || !email || !/^\d+$/.test(line 
   process.exit(2);
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'aftersale-chromium-'));
-let context = null;
 const result = { ok: false, rma: null, state: null, title: null, images: [], requests: [], failed: [], console: [], errors: [] };
 
-const watchdog = setTimeout(async () => {
-  result.errors.push(`gave up after ${TOTAL_MS} ms`);
-  await finish(1);
-}, TOTAL_MS);
+await runInBrowser({
+  result,
+  actionMs: 10000,
+  totalMs: 45000,
+  async body(page, context) {
+    recordPage(page, result);
+    // what answered an error, so a console "404" can be told apart (Chromium
+    // asks for /favicon.ico by itself)
+    context.on('response', (r) => {
+      if (r.status() >= 400) result.failed.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
 
-async function finish(code) {
-  clearTimeout(watchdog);
-  try {
-    if (context) await context.close();
-  } catch (e) {
-    result.errors.push(`close: ${e.message}`);
-  }
-  rmSync(profile, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(code);
-}
-
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 900, height: 1100 },
-    timeout: ACTION_MS * 2,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(ACTION_MS);
-  page.on('console', (m) => result.console.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
-  page.on('request', (r) => result.requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
-  // what answered an error, so a console "404" can be told apart (Chromium
-  // asks for /favicon.ico by itself)
-  context.on('response', (r) => {
-    if (r.status() >= 400) result.failed.push(`${r.status()} ${new URL(r.url()).pathname}`);
-  });
-
-  const resp = await page.goto(url, { waitUntil: 'load' });
-  if (!resp || resp.status() !== 200) throw new Error(`GET ${url}: ${resp ? resp.status() : 'no response'}`);
-  // the look-up, through the labels as a person reads them
-  await page.getByLabel('Order number').fill(order);
-  await page.getByLabel('Billing email').fill(email);
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
-    page.getByRole('button', { name: 'Find my order' }).click()]);
-  // the line: quantity, reason, note, photo
-  await page.locator(`#q${line}`).selectOption('1');
-  await page.locator(`#r${line}`).selectOption('damaged');
-  await page.locator(`#n${line}`).fill('Arrived <b>cracked</b>');
-  await page.locator(`#p${line}`).setInputFiles(photo);
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
-    page.getByRole('button', { name: 'Send my return request' }).click()]);
-  result.title = await page.title();
-  result.rma = (await page.locator('#rma').textContent()).trim();
-  result.state = (await page.locator('#state').textContent()).trim();
-  // every photo on the page is loaded and decoded by the browser
-  result.images = await page.$$eval('#photos img', (imgs) => imgs.map((i) => ({
-    complete: i.complete, width: i.naturalWidth, alt: i.alt,
-  })));
-  await page.screenshot({ path: shot, fullPage: true });
-  if (!/^R-\d+$/.test(result.rma)) throw new Error(`rma: ${result.rma}`);
-  if (result.images.length === 0 || result.images.some((i) => !i.complete || i.width === 0)) {
-    throw new Error(`photos not shown: ${JSON.stringify(result.images)}`);
-  }
-  result.ok = true;
-  await finish(0);
-} catch (e) {
-  result.errors.push(e.message.split('\n')[0]);
-  await finish(1);
-}
+    await openOk(page, url);
+    // the look-up, through the labels as a person reads them
+    await page.getByLabel('Order number').fill(order);
+    await page.getByLabel('Billing email').fill(email);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+      page.getByRole('button', { name: 'Find my order' }).click()]);
+    // the line: quantity, reason, note, photo
+    await page.locator(`#q${line}`).selectOption('1');
+    await page.locator(`#r${line}`).selectOption('damaged');
+    await page.locator(`#n${line}`).fill('Arrived <b>cracked</b>');
+    await page.locator(`#p${line}`).setInputFiles(photo);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+      page.getByRole('button', { name: 'Send my return request' }).click()]);
+    result.title = await page.title();
+    result.rma = (await page.locator('#rma').textContent()).trim();
+    result.state = (await page.locator('#state').textContent()).trim();
+    // every photo on the page is loaded and decoded by the browser
+    result.images = await page.$$eval('#photos img', (imgs) => imgs.map((i) => ({
+      complete: i.complete, width: i.naturalWidth, alt: i.alt,
+    })));
+    await page.screenshot({ path: shot, fullPage: true });
+    if (!/^R-\d+$/.test(result.rma)) throw new Error(`rma: ${result.rma}`);
+    if (result.images.length === 0 || result.images.some((i) => !i.complete || i.width === 0)) {
+      throw new Error(`photos not shown: ${JSON.stringify(result.images)}`);
+    }
+    result.ok = true;
+  },
+});

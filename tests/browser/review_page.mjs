@@ -21,16 +21,10 @@
 // Set up: cd tests/browser && npm install --no-audit --no-fund
 //         apt-get install -y chromium   (scripts/install-deps)
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { openOk, recordPage, runInBrowser } from './lib.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ACTION_MS = 10000;
 const LOCALE = process.env.PAGE_LOCALE || undefined;
 const EXPECT_STATUS = process.env.EXPECT_STATUS || 'Thank you';
-const TOTAL_MS = 45000;
 
 function usage(msg) {
   process.stderr.write(`${msg}\nusage: node review_page.mjs <url> <screenshot.png> <product>:<stars>[:<text>] ...\n`);
@@ -45,69 +39,36 @@ const picks = specs.map((s) => {
   return { product, stars: Number(stars), text: text.join(':') || `${stars} stars from a browser` };
 });
 
-const profile = mkdtempSync(join(tmpdir(), 'aftersale-chromium-'));
-let context = null;
 const result = { ok: false, status: null, title: null, checked: {}, requests: [], console: [], errors: [] };
 
-const watchdog = setTimeout(async () => {
-  result.errors.push(`gave up after ${TOTAL_MS} ms`);
-  await finish(1);
-}, TOTAL_MS);
+await runInBrowser({
+  result,
+  actionMs: 10000,
+  totalMs: 45000,
+  launch: { locale: LOCALE },
+  async body(page) {
+    recordPage(page, result);
 
-async function finish(code) {
-  clearTimeout(watchdog);
-  try {
-    if (context) await context.close();
-  } catch (e) {
-    result.errors.push(`close: ${e.message}`);
-  }
-  rmSync(profile, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(code);
-}
+    await openOk(page, url);
+    result.title = await page.title();
+    result.lang = await page.getAttribute('html', 'lang');
 
-try {
-  // A persistent context is how playwright takes a --user-data-dir: a new,
-  // empty one here, removed at the end.
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 900, height: 1100 },
-    locale: LOCALE,
-    timeout: ACTION_MS * 2,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(ACTION_MS);
-  page.on('console', (m) => result.console.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
-  page.on('request', (r) => result.requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
-
-  const resp = await page.goto(url, { waitUntil: 'load' });
-  if (!resp || resp.status() !== 200) throw new Error(`GET ${url}: ${resp ? resp.status() : 'no response'}`);
-  result.title = await page.title();
-  result.lang = await page.getAttribute('html', 'lang');
-
-  for (const p of picks) {
-    const fs = page.locator(`fieldset[data-product="${p.product}"]`);
-    // The star is the label around the radio button ("5 stars").
-    await fs.locator('label', { has: page.locator(`input[type=radio][value="${p.stars}"]`) }).click();
-    await fs.locator(`#title-${p.product}`).pressSequentially(`${p.stars} stars`);
-    await fs.locator(`#body-${p.product}`).pressSequentially(p.text);
-    result.checked[p.product] = await fs.locator('input[type=radio]:checked').getAttribute('value');
-  }
-  const button = page.locator('#reviews button[type=submit]');
-  result.button = (await button.textContent()).trim();
-  await button.click();
-  const status = page.locator('#status');
-  await status.filter({ hasText: /\S/ }).waitFor();
-  result.status = (await status.textContent()).trim();
-  await page.screenshot({ path: shot, fullPage: true });
-  if (!result.status.startsWith(EXPECT_STATUS)) throw new Error(`status: ${result.status}`);
-  result.ok = true;
-  await finish(0);
-} catch (e) {
-  result.errors.push(e.message.split('\n')[0]);
-  await finish(1);
-}
+    for (const p of picks) {
+      const fs = page.locator(`fieldset[data-product="${p.product}"]`);
+      // The star is the label around the radio button ("5 stars").
+      await fs.locator('label', { has: page.locator(`input[type=radio][value="${p.stars}"]`) }).click();
+      await fs.locator(`#title-${p.product}`).pressSequentially(`${p.stars} stars`);
+      await fs.locator(`#body-${p.product}`).pressSequentially(p.text);
+      result.checked[p.product] = await fs.locator('input[type=radio]:checked').getAttribute('value');
+    }
+    const button = page.locator('#reviews button[type=submit]');
+    result.button = (await button.textContent()).trim();
+    await button.click();
+    const status = page.locator('#status');
+    await status.filter({ hasText: /\S/ }).waitFor();
+    result.status = (await status.textContent()).trim();
+    await page.screenshot({ path: shot, fullPage: true });
+    if (!result.status.startsWith(EXPECT_STATUS)) throw new Error(`status: ${result.status}`);
+    result.ok = true;
+  },
+});

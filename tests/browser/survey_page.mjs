@@ -27,14 +27,7 @@
 // Set up: cd tests/browser && npm install --no-audit --no-fund
 //         apt-get install -y chromium   (scripts/install-deps)
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ACTION_MS = 10000;
-const TOTAL_MS = 45000;
+import { openOk, recordPage, runInBrowser } from './lib.mjs';
 
 const [url, shot, path] = process.argv.slice(2);
 if (!url || !shot || !['detractor', 'promoter'].includes(path)) {
@@ -42,29 +35,10 @@ if (!url || !shot || !['detractor', 'promoter'].includes(path)) {
   process.exit(2);
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'aftersale-chromium-'));
-let context = null;
 const result = {
   ok: false, path, steps: [], unlabelled: [], fieldsets_without_legend: 0, scripts: 0,
   lang: null, title: null, requests: [], console: [], errors: [],
 };
-
-const watchdog = setTimeout(async () => {
-  result.errors.push(`gave up after ${TOTAL_MS} ms`);
-  await finish(1);
-}, TOTAL_MS);
-
-async function finish(code) {
-  clearTimeout(watchdog);
-  try {
-    if (context) await context.close();
-  } catch (e) {
-    result.errors.push(`close: ${e.message}`);
-  }
-  rmSync(profile, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exit(code);
-}
 
 let page;
 
@@ -118,59 +92,48 @@ async function score(n) {
   result.checked = await page.locator('input[name="a.nps"]:checked').getAttribute('value');
 }
 
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 900, height: 1100 },
-    timeout: ACTION_MS * 2,
-  });
-  page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(ACTION_MS);
-  page.on('console', (m) => result.console.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => result.errors.push(`pageerror: ${e.message}`));
-  page.on('request', (r) => result.requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
+await runInBrowser({
+  result,
+  actionMs: 10000,
+  totalMs: 45000,
+  async body(p) {
+    page = p;
+    recordPage(page, result);
 
-  const resp = await page.goto(url, { waitUntil: 'load' });
-  if (!resp || resp.status() !== 200) throw new Error(`GET ${url}: ${resp ? resp.status() : 'no response'}`);
-  result.title = await page.title();
-  result.lang = await page.getAttribute('html', 'lang');
-  await audit('start');
+    await openOk(page, url);
+    result.title = await page.title();
+    result.lang = await page.getAttribute('html', 'lang');
+    await audit('start');
 
-  if (path === 'detractor') {
-    await score(3);
-    await tabTo('#a-more');
-    await page.keyboard.type('The box was dented.');
-    await submit();
-    await audit('follow-up');
-    // Submitted without the required answer: the error, the text kept.
-    await submit();
-    const err = await audit('error');
-    result.error_status = err.alert ? 'alert' : null;
-    result.kept_more = await page.inputValue('#a-more');
-    result.wrong_described_by = await page.getAttribute('#a-wrong', 'aria-describedby');
-    result.error_text = (await page.textContent('#e-wrong')).trim();
-    await page.screenshot({ path: shot, fullPage: true });
-    await tabTo('#a-wrong');
-    await page.keyboard.type('It came a week late.');
-    await submit();
-  } else {
-    await score(10);
-    await submit();
-    await audit('follow-up');
-    await tabTo('input[name="a.liked"]');
-    await page.keyboard.press('Space');
-    result.liked = await page.locator('input[name="a.liked"]:checked').getAttribute('value');
-    await page.screenshot({ path: shot, fullPage: true });
-    await submit();
-  }
-  const end = await audit('end');
-  if (!end.h1.startsWith('Thank you')) throw new Error(`last page: ${end.h1}`);
-  result.ok = true;
-  await finish(0);
-} catch (e) {
-  result.errors.push(e.message.split('\n')[0]);
-  await finish(1);
-}
+    if (path === 'detractor') {
+      await score(3);
+      await tabTo('#a-more');
+      await page.keyboard.type('The box was dented.');
+      await submit();
+      await audit('follow-up');
+      // Submitted without the required answer: the error, the text kept.
+      await submit();
+      const err = await audit('error');
+      result.error_status = err.alert ? 'alert' : null;
+      result.kept_more = await page.inputValue('#a-more');
+      result.wrong_described_by = await page.getAttribute('#a-wrong', 'aria-describedby');
+      result.error_text = (await page.textContent('#e-wrong')).trim();
+      await page.screenshot({ path: shot, fullPage: true });
+      await tabTo('#a-wrong');
+      await page.keyboard.type('It came a week late.');
+      await submit();
+    } else {
+      await score(10);
+      await submit();
+      await audit('follow-up');
+      await tabTo('input[name="a.liked"]');
+      await page.keyboard.press('Space');
+      result.liked = await page.locator('input[name="a.liked"]:checked').getAttribute('value');
+      await page.screenshot({ path: shot, fullPage: true });
+      await submit();
+    }
+    const end = await audit('end');
+    if (!end.h1.startsWith('Thank you')) throw new Error(`last page: ${end.h1}`);
+    result.ok = true;
+  },
+});

@@ -13,25 +13,16 @@ Needs: chromium (apt, scripts/install-deps), node, and
 /usr/bin/chromium is absent.
 """
 
-import json
-import os
 import shutil
 import struct
-import subprocess
 import tempfile
 import zlib
 from pathlib import Path
 
-import pytest
-
+from browser_helpers import SHOTS, assert_png, browser_ready, run_browser_script  # noqa: F401
 from returns_helpers import fake, shop, woo_admin, woo_db, woo_svc  # noqa: F401
 
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[2]
-BROWSER_DIR = REPO / "tests" / "browser"
-SCRIPT = BROWSER_DIR / "returns_portal.mjs"
-SHOTS = REPO / "build" / "artifacts" / "screenshots"
-NODE_TIMEOUT_S = 60
+SCRIPT = "returns_portal.mjs"
 
 
 def png(width, height):
@@ -45,17 +36,6 @@ def png(width, height):
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-@pytest.fixture
-def browser_ready():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (scripts/install-deps)")
-    node = shutil.which("node")
-    assert node, "node is missing: apt-get install -y nodejs (scripts/install-deps)"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), (
-        "playwright-core is not installed: cd tests/browser && npm install --no-audit --no-fund")
-    return node
-
-
 def test_guest_returns_an_item_with_a_photo_in_headless_chromium(shop, browser_ready):
     shop.settings(instructions="Pack it well.")
     o = shop.order([("Teapot", "35.00", 1), ("Tray", "12.00", 1)], email="guest.b@example.com")
@@ -66,16 +46,8 @@ def test_guest_returns_an_item_with_a_photo_in_headless_chromium(shop, browser_r
     shot = SHOTS / "returns-portal.png"
     try:
         (tmp / "teapot.png").write_bytes(photo)
-        p = subprocess.run(
-            [browser_ready, str(SCRIPT), f"{shop.svc.url}/returns?shop={shop.id}", str(shot),
-             str(o["id"]), "guest.b@example.com", str(teapot), str(tmp / "teapot.png")],
-            cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            timeout=NODE_TIMEOUT_S)
-        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-        assert p.returncode == 0 and lines, (
-            f"returns_portal.mjs exited {p.returncode}\nstdout: {p.stdout[-3000:]}\n"
-            f"stderr: {p.stderr[-3000:]}")
-        out = json.loads(lines[-1])
+        _, out = run_browser_script(browser_ready, SCRIPT, f"{shop.svc.url}/returns?shop={shop.id}", shot,
+                                    o["id"], "guest.b@example.com", teapot, tmp / "teapot.png")
         assert out["ok"] and out["errors"] == [] and out["failed"] == [], out
         # No console errors but the one 404 of the favicon Chromium asks for
         # by itself (not a request of the page: every request the page made
@@ -88,7 +60,7 @@ def test_guest_returns_an_item_with_a_photo_in_headless_chromium(shop, browser_r
         paths = [r.split(" ", 1)[1] for r in out["requests"] if r != "GET /favicon.ico"]
         assert paths[:3] == ["/returns", "/returns", "/returns"], out
         assert [r for r in paths[3:] if not r.startswith("/returns/photos/")] == [], out
-        assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert_png(shot)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     # the shop sees the request, one line, and the photo's very bytes on it

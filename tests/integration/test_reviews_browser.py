@@ -13,33 +13,16 @@ Needs: chromium (apt, scripts/install-deps), node, and
 /usr/bin/chromium is absent.
 """
 
-import json
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
+from browser_helpers import assert_png, browser_ready, run_browser_script  # noqa: F401
 from reviews_helpers import (rshop, rv_admin, rv_db, rv_svc, sink, token_of,  # noqa: F401
                              unique_email, wfake)
 
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
-SCRIPT = BROWSER_DIR / "review_page.mjs"
-NODE_TIMEOUT_S = 60
-
-
-@pytest.fixture
-def browser_ready():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (scripts/install-deps)")
-    node = shutil.which("node")
-    assert node, "node is missing: apt-get install -y nodejs (scripts/install-deps)"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), (
-        "playwright-core is not installed: cd tests/browser && npm install --no-audit --no-fund")
-    return node
+SCRIPT = "review_page.mjs"
 
 
 def test_review_page_in_headless_chromium(rshop, browser_ready):
@@ -55,16 +38,8 @@ def test_review_page_in_headless_chromium(rshop, browser_ready):
     shot_dir = Path(tempfile.mkdtemp(prefix="aftersale-shot-"))
     shot = shot_dir / "review-page.png"
     try:
-        p = subprocess.run(
-            [browser_ready, str(SCRIPT), link, str(shot),
-             f"{kettle}:5:Boils fast, quiet too.", f"{toaster}:2:Burns one side."],
-            cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            timeout=NODE_TIMEOUT_S)
-        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-        assert p.returncode == 0 and lines, (
-            f"review_page.mjs exited {p.returncode}\nstdout: {p.stdout[-3000:]}\n"
-            f"stderr: {p.stderr[-3000:]}")
-        out = json.loads(lines[-1])
+        _, out = run_browser_script(browser_ready, SCRIPT, link, shot,
+                                    f"{kettle}:5:Boils fast, quiet too.", f"{toaster}:2:Burns one side.")
         assert out["ok"] and out["status"].startswith("Thank you"), out
         assert out["errors"] == [], out
         assert out["checked"] == {str(kettle): "5", str(toaster): "2"}, out
@@ -72,8 +47,7 @@ def test_review_page_in_headless_chromium(rshop, browser_ready):
         # The page talked to no one but the service: the page, then the API.
         assert out["requests"][0].startswith("GET /review"), out
         assert f"POST /v1/public/review-requests/{token_of(link)}/reviews" in out["requests"], out
-        assert shot.is_file() and shot.stat().st_size > 5000, "no screenshot"
-        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert_png(shot, min_bytes=5000)
         if os.environ.get("KEEP_SCREENSHOT"):
             shutil.copy(shot, os.environ["KEEP_SCREENSHOT"])
     finally:
@@ -110,13 +84,8 @@ def test_review_page_in_the_browsers_language(rshop, browser_ready):
     try:
         for locale, expect in (("de-DE", "Vielen Dank"),):
             env = dict(os.environ, PAGE_LOCALE=locale, EXPECT_STATUS=expect)
-            p = subprocess.run(
-                [browser_ready, str(SCRIPT), mail.review_link, str(shot), f"{kettle}:4:Sehr gut."],
-                cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                timeout=NODE_TIMEOUT_S, env=env)
-            lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-            assert lines, f"stdout: {p.stdout[-3000:]}\nstderr: {p.stderr[-3000:]}"
-            results[locale] = (p.returncode, json.loads(lines[-1]))
+            results[locale] = run_browser_script(browser_ready, SCRIPT, mail.review_link, shot,
+                                                 f"{kettle}:4:Sehr gut.", env=env, expect_ok=False)
             if os.environ.get("KEEP_SCREENSHOT") and locale == "de-DE":
                 shutil.copy(shot, os.environ["KEEP_SCREENSHOT"])
     finally:

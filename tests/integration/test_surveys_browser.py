@@ -15,46 +15,16 @@ Needs: chromium (apt, scripts/install-deps), node, and
 /usr/bin/chromium is absent.
 """
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
+from browser_helpers import SHOTS, assert_png, browser_ready, run_browser_script  # noqa: F401
 from surveys_helpers import (create_survey, link_invitation, list_all, rshop,  # noqa: F401
                              rv_admin, rv_db, rv_svc, sink, unique_email, wfake)
 from test_surveys_page import PATHS
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-BROWSER_DIR = ROOT / "tests" / "browser"
-SCRIPT = BROWSER_DIR / "survey_page.mjs"
-SHOTS = ROOT / "build" / "artifacts" / "screenshots"
-NODE_TIMEOUT_S = 60
-
-
-@pytest.fixture
-def browser_ready():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (scripts/install-deps)")
-    node = shutil.which("node")
-    assert node, "node is missing: apt-get install -y nodejs (scripts/install-deps)"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), (
-        "playwright-core is not installed: cd tests/browser && npm install --no-audit --no-fund")
-    return node
+SCRIPT = "survey_page.mjs"
 
 
 def _run(node, url, shot, path):
-    p = subprocess.run([node, str(SCRIPT), url, str(shot), path], cwd=BROWSER_DIR,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=NODE_TIMEOUT_S)
-    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    assert p.returncode == 0 and lines, (
-        f"survey_page.mjs exited {p.returncode}\nstdout: {p.stdout[-3000:]}\n"
-        f"stderr: {p.stderr[-3000:]}")
-    out = json.loads(lines[-1])
+    _, out = run_browser_script(node, SCRIPT, url, shot, path)
     assert out["ok"], out
     # Accessible and clean at every step.
     assert out["unlabelled"] == [] and out["fieldsets_without_legend"] == 0, out
@@ -92,8 +62,7 @@ def test_survey_page_by_keyboard_in_headless_chromium(rshop, browser_ready):
     assert end["h1"] == "Thank you for your feedback", end
     # Form posts to the page itself, nothing else (no API call, no third party).
     assert set(out["requests"]) == {f"GET /s/{det['token']}", f"POST /s/{det['token']}"}, out
-    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert shot.stat().st_size > 5000
+    assert_png(shot, min_bytes=5000)
 
     out = _run(browser_ready, pro["url"], SHOTS / "survey_page_promoter.png", "promoter")
     assert out["checked"] == "10" and out["liked"] == "fast", out

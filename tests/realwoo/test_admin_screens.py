@@ -27,29 +27,18 @@ plugin, a test-only must-use plugin registers the three screens under the
 same slugs; with the menu present it does nothing.
 """
 
-import json
-import os
 import secrets
-import shutil
-import subprocess
-import tempfile
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from real_helpers import TOKEN_RE, WAIT_S, real, real_admin, real_svc, unique_email, wait_for, woo_db  # noqa: F401
-from test_plugin_shop import mu_plugin
+from browser_helpers import SHOTS
+from real_helpers import (TOKEN_RE, WAIT_S, assert_no_php_messages, browser_steps,  # noqa: F401
+                          plugin_installed, product_id, real, real_admin, real_svc, unique_email,
+                          wait_for, woo_db)
 from test_plugin_returns import tiny_png
 
-import realwoo_shop
 
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_DIR = realwoo_shop.REPO / "tests" / "browser"
-SCRIPT = BROWSER_DIR / "admin_screens.mjs"
-SHOTS = realwoo_shop.REPO / "build" / "artifacts" / "screenshots"
-NODE_TIMEOUT_S = 120
-MU_LOG = "aftersale-admin-screens-tests.php"
 MU_MENU = "aftersale-admin-screens-menu.php"
 
 # Registers the three screens when the plugin has no admin menu of its own
@@ -83,58 +72,21 @@ add_action('plugins_loaded', function () {
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (scripts/install-deps)")
-    node = shutil.which("node")
-    assert node, "node is missing: apt-get install -y nodejs (scripts/install-deps)"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), (
-        "playwright-core is not installed: make browser-deps")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    profiles = Path(tempfile.mkdtemp(prefix="aftersale-admin-chromium-"))
-
-    def run(step, shop, **spec):
-        spec.update({"step": step, "base": shop.url, "user": shop.admin_user,
-                     "password": shop.admin_password, "profile": str(profiles / "admin"),
-                     "shots": str(SHOTS)})
-        p = subprocess.run([node, str(SCRIPT), json.dumps(spec)], cwd=BROWSER_DIR,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=NODE_TIMEOUT_S)
-        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-        assert lines, f"admin_screens.mjs {step}: exit {p.returncode}\n{p.stdout[-2000:]}\n" \
-                      f"{p.stderr[-3000:]}"
-        out = json.loads(lines[-1])
-        assert p.returncode == 0 and out["ok"], f"admin_screens.mjs {step}: {out}\n{p.stderr[-2000:]}"
-        assert out["php"] == [], out["php"]
-        assert out["errors"] == [] and out["console"] == [], out
-        for shot in out["shots"]:
-            assert Path(shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
-        return out
-    yield run
-    shutil.rmtree(profiles, ignore_errors=True)
+    """run(step, shop, **spec): a step of admin_screens.mjs as the shop's admin,
+    its screenshots into SHOTS."""
+    with browser_steps("admin_screens.mjs", "aftersale-admin-chromium-") as run_as:
+        def run(step, shop, **spec):
+            return run_as(step, shop.admin_user, shop.admin_password, base=shop.url,
+                          shots=str(SHOTS), **spec)
+        yield run
 
 
 @pytest.fixture(scope="module")
 def plugged(real):  # noqa: F811
     """The plugin installed, activated and configured for `real`'s shop."""
-    shop = real.shop
-    real.error_log = shop.logs / "aftersale-admin-screens-php.log"
-    real.error_log.write_text("")
-    real.server_log_start = shop.server_log.stat().st_size
-    shop.add_mu_plugin(MU_LOG, mu_plugin("/nonexistent.crt", 1, real.error_log))
-    shop.add_mu_plugin(MU_MENU, MENU_FALLBACK)
-    real.activation = shop.install_aftersale()
-    shop.set_options(aftersale_service_url=real.svc.url, aftersale_api_key=real.api_key,
-                     aftersale_token_secret=real.token_secret, aftersale_shop_id=real.id)
-    try:
-        yield real
-    finally:
-        shop.remove_aftersale()
-        shop.remove_mu_plugin(MU_MENU)
-        shop.remove_mu_plugin(MU_LOG)
-
-
-def product_id(shop, name):
-    return next(p["id"] for p in shop.products if p["name"] == name)
+    with plugin_installed(real, "aftersale-admin-screens",
+                          more_mu_plugins=[(MU_MENU, MENU_FALLBACK)]) as link:
+        yield link
 
 
 def completed_order(link, email, items, first_name="Ann"):
@@ -288,6 +240,5 @@ def test_the_admin_creates_a_survey_and_reads_its_report(plugged, browser):
 
 
 def test_no_php_message_from_the_plugin(plugged):
-    logged = plugged.error_log.read_text(errors="replace")
-    mine = [ln for ln in logged.splitlines() if "/plugins/aftersale/" in ln]
-    assert mine == [], "\n".join(mine[:20])
+    """Every request of this module ran with E_ALL into plugged.error_log."""
+    assert_no_php_messages(plugged)

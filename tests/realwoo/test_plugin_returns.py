@@ -35,33 +35,19 @@ Screenshot: build/artifacts/screenshots/returns.png (My Account > Returns
 after the request), returns-admin.png (the order screen), returns-down.png.
 """
 
-import json
-import os
 import re
 import secrets
-import shutil
 import struct
-import subprocess
-import tempfile
 import urllib.parse
 import zlib
-from pathlib import Path
 
 import pytest
 
-from real_helpers import (TOKEN_RE, WAIT_S, RealLinked, real, real_admin, real_svc, unique_email,  # noqa: F401
+from browser_helpers import SHOTS
+from real_helpers import (TOKEN_RE, WAIT_S, RealLinked, assert_no_php_messages, browser_steps,  # noqa: F401
+                          plugin_installed, product_id, real, real_admin, real_svc, unique_email,
                           wait_for, woo_db)
 from loyalty_helpers import claims_for, mint
-
-import realwoo_shop
-from test_plugin_shop import mu_plugin
-
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_DIR = realwoo_shop.REPO / "tests" / "browser"
-SCRIPT = BROWSER_DIR / "plugin_returns.mjs"
-SHOTS = realwoo_shop.REPO / "build" / "artifacts" / "screenshots"
-NODE_TIMEOUT_S = 120
-MU_NAME = "aftersale-plugin-returns-tests.php"
 
 
 def tiny_png():
@@ -75,55 +61,15 @@ def tiny_png():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (scripts/install-deps)")
-    node = shutil.which("node")
-    assert node, "node is missing: apt-get install -y nodejs (scripts/install-deps)"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), (
-        "playwright-core is not installed: make browser-deps")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    profiles = Path(tempfile.mkdtemp(prefix="aftersale-returns-chromium-"))
-
-    def run(step, user, password, **spec):
-        spec.update({"step": step, "user": user, "password": password,
-                     "profile": str(profiles / user)})
-        p = subprocess.run([node, str(SCRIPT), json.dumps(spec)], cwd=BROWSER_DIR,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=NODE_TIMEOUT_S)
-        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-        assert lines, f"plugin_returns.mjs {step}: exit {p.returncode}\n{p.stdout[-2000:]}\n" \
-                      f"{p.stderr[-3000:]}"
-        out = json.loads(lines[-1])
-        assert p.returncode == 0 and out["ok"], f"plugin_returns.mjs {step}: {out}\n{p.stderr[-2000:]}"
-        assert out["php"] == [], out["php"]
-        assert out["errors"] == [] and out["console"] == [], out
-        return out
-    yield run
-    shutil.rmtree(profiles, ignore_errors=True)
+    with browser_steps("plugin_returns.mjs", "aftersale-returns-chromium-") as run:
+        yield run
 
 
 @pytest.fixture(scope="module")
 def plugged(real):  # noqa: F811
     """The plugin installed, activated and configured for `real`'s shop."""
-    shop = real.shop
-    real.error_log = shop.logs / "aftersale-plugin-returns-php.log"
-    real.error_log.write_text("")
-    real.server_log_start = shop.server_log.stat().st_size
-    # the must-use plugin of test_plugin_shop.py: E_ALL into error_log (its
-    # TLS part names a front that does not exist here and matches nothing)
-    shop.add_mu_plugin(MU_NAME, mu_plugin("/nonexistent.crt", 1, real.error_log))
-    real.activation = shop.install_aftersale()
-    shop.set_options(aftersale_service_url=real.svc.url, aftersale_api_key=real.api_key,
-                     aftersale_token_secret=real.token_secret, aftersale_shop_id=real.id)
-    try:
-        yield real
-    finally:
-        shop.remove_aftersale()
-        shop.remove_mu_plugin(MU_NAME)
-
-
-def product_id(shop, name):
-    return next(p["id"] for p in shop.products if p["name"] == name)
+    with plugin_installed(real, "aftersale-plugin-returns") as link:
+        yield link
 
 
 def test_a_customer_requests_a_return_and_the_admin_sees_it(plugged, browser, tmp_path):
@@ -292,12 +238,4 @@ def test_my_account_keeps_working_when_the_service_is_stopped(plugged, browser):
 
 def test_no_php_message_from_the_plugin(plugged):
     """Every request of this module ran with E_ALL into plugged.error_log."""
-    logged = plugged.error_log.read_text(errors="replace")
-    mine = [ln for ln in logged.splitlines() if "/plugins/aftersale/" in ln]
-    assert mine == [], "\n".join(mine[:20])
-    with open(plugged.shop.server_log, errors="replace") as f:
-        f.seek(plugged.server_log_start)
-        server = f.read()
-    bad = [ln for ln in server.splitlines()
-           if re.search(r"PHP (Warning|Fatal error|Parse error|Notice|Deprecated)", ln)]
-    assert bad == [], "\n".join(bad[:20])
+    assert_no_php_messages(plugged)

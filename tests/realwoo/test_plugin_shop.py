@@ -47,16 +47,12 @@ from pathlib import Path
 import pytest
 
 from aftersale_it import Service, free_port
-from real_helpers import REAL_ENV, WAIT_S, RealLinked, unique_email, wait_for, woo_db  # noqa: F401
+from browser_helpers import SHOTS
+from real_helpers import (REAL_ENV, WAIT_S, RealLinked, assert_no_php_messages, browser_steps,  # noqa: F401
+                          mu_plugin, product_id, unique_email, wait_for, watch_php, woo_db)
 from woo_helpers import assert_no_secrets_in_logs, client, service_env
 
-import realwoo_shop
 
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_DIR = realwoo_shop.REPO / "tests" / "browser"
-SCRIPT = BROWSER_DIR / "plugin_shop.mjs"
-SHOTS = realwoo_shop.REPO / "build" / "artifacts" / "screenshots"
-NODE_TIMEOUT_S = 120
 MU_NAME = "aftersale-plugin-tests.php"
 MASK = "\u2022" * 8
 
@@ -143,32 +139,8 @@ class TlsFront:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium (scripts/install-deps)")
-    node = shutil.which("node")
-    assert node, "node is missing: apt-get install -y nodejs (scripts/install-deps)"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), (
-        "playwright-core is not installed: make browser-deps")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    profiles = Path(tempfile.mkdtemp(prefix="aftersale-plugin-chromium-"))
-
-    def run(step, user, password, **spec):
-        spec.update({"step": step, "user": user, "password": password,
-                     "profile": str(profiles / user)})
-        p = subprocess.run([node, str(SCRIPT), json.dumps(spec)], cwd=BROWSER_DIR,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=NODE_TIMEOUT_S)
-        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-        assert lines, f"plugin_shop.mjs {step}: exit {p.returncode}\n{p.stdout[-2000:]}\n" \
-                      f"{p.stderr[-3000:]}"
-        out = json.loads(lines[-1])
-        assert p.returncode == 0 and out["ok"], f"plugin_shop.mjs {step}: {out}\n{p.stderr[-2000:]}"
-        # no PHP message printed into any page, no script error in the browser
-        assert out["php"] == [], out["php"]
-        assert out["errors"] == [] and out["console"] == [], out
-        return out
-    yield run
-    shutil.rmtree(profiles, ignore_errors=True)
+    with browser_steps("plugin_shop.mjs", "aftersale-plugin-chromium-") as run:
+        yield run
 
 
 @pytest.fixture(scope="module")
@@ -205,27 +177,6 @@ def plug_svc(pg, base_env, woo_db, workdir, tls_files):  # noqa: F811
     assert_no_secrets_in_logs(svc, svc.secrets)
 
 
-def mu_plugin(cert, front_port, error_log):
-    """The test shop's must-use plugin: trust the front's certificate for its
-    address only; every PHP message into error_log, none on the pages."""
-    return f"""<?php
-/*
- * Plugin Name: aftersale plugin tests (tests/realwoo/test_plugin_shop.py)
- * Description: trusts the test's TLS front and logs every PHP message. Test shop only.
- */
-error_reporting(E_ALL);
-ini_set('display_errors', '0');
-ini_set('log_errors', '1');
-ini_set('error_log', {json.dumps(str(error_log))});
-add_filter('http_request_args', function ($args, $url) {{
-\tif (strpos($url, 'https://127.0.0.1:{front_port}/') === 0) {{
-\t\t$args['sslcertificates'] = {json.dumps(str(cert))};
-\t}}
-\treturn $args;
-}}, 10, 2);
-"""
-
-
 class PluginShop(RealLinked):
     """The service's shop linked to the real shop, with the plugin installed."""
 
@@ -244,9 +195,7 @@ def plug(plug_svc, real_shop, admin_token, tls_files, pg):  # noqa: F811
     admin = client(plug_svc.url, admin_token)
     link = PluginShop(plug_svc, admin, real_shop, pg)
     link.settings(points_per_unit="10")
-    link.error_log = real_shop.logs / "aftersale-plugin-php.log"
-    link.error_log.write_text("")
-    link.server_log_start = real_shop.server_log.stat().st_size
+    watch_php(link, "aftersale-plugin-php.log")
     real_shop.add_mu_plugin(MU_NAME, mu_plugin(tls_files[0], plug_svc.front.port, link.error_log))
     link.activation = real_shop.install_aftersale()
     try:
@@ -268,10 +217,6 @@ def admin_step(browser, plug, step, **spec):
 def option(shop, name):
     rows = shop.sql(f"SELECT option_value, autoload FROM wp_options WHERE option_name = '{name}'")
     return tuple(rows[0]) if rows else None
-
-
-def product_id(shop, name):
-    return next(p["id"] for p in shop.products if p["name"] == name)
 
 
 # --------------------------------------------------------------------------
@@ -448,14 +393,6 @@ def test_the_shop_keeps_working_when_the_service_is_stopped(plug, browser):
 
 def test_no_php_message_from_the_plugin(plug):
     """Every request of this module ran with E_ALL into plug.error_log."""
-    logged = plug.error_log.read_text(errors="replace")
-    mine = [ln for ln in logged.splitlines() if "/plugins/aftersale/" in ln]
-    assert mine == [], "\n".join(mine[:20])
-    with open(plug.shop.server_log, errors="replace") as f:
-        f.seek(plug.server_log_start)
-        server = f.read()
-    bad = [ln for ln in server.splitlines()
-           if re.search(r"PHP (Warning|Fatal error|Parse error|Notice|Deprecated)", ln)]
-    assert bad == [], "\n".join(bad[:20])
+    logged = assert_no_php_messages(plug)
     errors = [ln for ln in logged.splitlines() if re.search(r"PHP (Warning|Fatal error)", ln)]
     assert errors == [], "\n".join(errors[:20])
