@@ -20,7 +20,7 @@
 #      equals the rows';
 #   2. the one-click answer, POST /s/{token} q=nps&v=8, the first answer of
 #      a fresh invitation each time (survey 2), wrk -c BENCH_CONNECTIONS
-#      against pgbench -M prepared running the same thirteen statements
+#      against pgbench -M prepared running the same fifteen statements
 #      (bench/surveys_click.sql); target >= 0.7 x pgbench. Checks after that
 #      the day counts the triggers kept under that load equal the rows;
 #   3. the CSV export of survey 1, GET /v1/surveys/1/responses.csv, on a
