@@ -6,10 +6,11 @@ Two endpoints on receivers in this process (127.0.0.1, allowed by
 WEBHOOK_ALLOW_PRIVATE): one answering 200 for every type, one answering
 500 until after the erasure, so its deliveries are still pending retries
 then. The customer of test_privacy.build_customer (an order, a review, a
-loyalty adjustment and redemption, a return with a note and a photo) makes
-events in three programmes; after the erasure no text, JSON or bytea
-column of the shop's rows holds the address, the names or the texts, ids
-and amounts of the messages are unchanged, the retry delivers the erased
+loyalty adjustment and redemption, a return with a note and a photo) plus
+a survey answer with a text makes events in four programmes; after the
+erasure no text, JSON or bytea column of the shop's rows holds the
+address, the names or the texts, ids, scores and amounts of the messages
+are unchanged, the retry delivers the erased
 body (signed, same webhook-id) and the first receiver gets
 `customer.erased`.
 
@@ -25,6 +26,7 @@ import pytest
 from aftersale_it import Service, free_port
 from reviews_helpers import (MAIL_FROM, WP_APP_PASSWORD, assert_no_secrets_in_logs,  # noqa: F401
                              rshop, rv_admin, rv_db, sink, unique_email, wait_for, wfake)
+from surveys_helpers import create_survey, link_invitation, put_answers
 from test_privacy import ALL_KINDS, build_customer, dump_hits, erase, export
 from test_webhook_endpoints import Receiver, add_endpoint, event, hdr, verifies
 from woo_helpers import service_env
@@ -61,6 +63,10 @@ def receivers():
         failing.stop()
 
 
+QS = [{"id": "nps", "kind": "nps", "required": True, "label": {"en": "Recommend us?"}},
+      {"id": "why", "kind": "text", "label": {"en": "Why?"}}]
+
+
 def bodies(pg, db, shop_id):
     return {row[0]: (row[1], json.loads(row[2])) for row in pg.query(
         db, "SELECT msg_id, type, body FROM outbound_events WHERE shop_id = %s", (shop_id,))}
@@ -74,12 +80,20 @@ def test_erase_reaches_outbound_messages_and_a_pending_retry_sends_the_erased_bo
     first, last = f"Wilhelmina{tag}", f"Hookworth{tag}"
     review_text = f"Sings when the kettle boils {tag}"
     note_text = f"Arrived in seven pieces {tag}"
-    needles = [email, first, last, review_text, note_text]
+    survey_text = f"The courier shouted at me {tag}"
+    needles = [email, first, last, review_text, note_text, survey_text]
 
     ep_ok = add_endpoint(shop, ok.url, ["*"])
     ep_failing = add_endpoint(shop, failing.url, ["review.created", "return.created",
-                                                  "loyalty.points_changed"])
+                                                  "loyalty.points_changed",
+                                                  "survey.response.created"])
     made = build_customer(shop, email, first, last, review_text, note_text)
+    # ... and a survey answered with a text (a detractor's score).
+    sv = create_survey(shop, name="NPS", status="active", questions=QS, recontact_days=0,
+                       trigger={"event": "order.completed", "delay": "P30D"})
+    inv = link_invitation(shop, sv["id"], made["order"]["id"])
+    r = put_answers(shop, inv["token"], {"nps": 3, "why": survey_text})
+    assert r.status_code == 201, r.text
     shop.idle(kinds=ALL_KINDS)
 
     def review_created(r):
@@ -91,11 +105,16 @@ def test_erase_reaches_outbound_messages_and_a_pending_retry_sends_the_erased_bo
     assert event(got)["data"]["reviewer_email"] == email.lower()
     ok.wait(1, pred=lambda r: event(r)["type"] == "return.created")
     ok.wait(1, pred=lambda r: event(r)["type"] == "loyalty.points_changed")
+    [sr] = ok.wait(1, pred=lambda r: event(r)["type"] == "survey.response.created")
+    assert event(sr)["data"]["answers"] == {"nps": 3, "why": survey_text}
+    assert event(sr)["data"]["email"] == email.lower()
+    ok.wait(1, pred=lambda r: event(r)["type"] == "survey.detractor")
     [first_try] = failing.wait(1, pred=review_created)
     msg_id = hdr(first_try, "webhook-id")
     before = bodies(pg, rv_svc.db, shop.id)
     assert {t for t, _ in before.values()} >= {"review.created", "return.created",
-                                               "loyalty.points_changed"}
+                                               "loyalty.points_changed",
+                                               "survey.response.created", "survey.detractor"}
     hits = dump_hits(pg, rv_svc.db, shop.id, needles)
     assert ("outbound_events.body", email) in hits, hits
     assert ("outbound_events.body", review_text) in hits, hits
@@ -129,7 +148,13 @@ def test_erase_reaches_outbound_messages_and_a_pending_retry_sends_the_erased_bo
             keep = ("id", "request_id", "order_id", "product_id", "rating", "status",
                     "created_at")
             assert {k: d.get(k) for k in keep} == {k: body["data"].get(k) for k in keep}
-        elif typ.startswith(("loyalty.", "return.")):
+        elif typ == "survey.response.created":
+            d = now["data"]
+            assert d["email"].endswith("@erased.invalid")
+            assert d["answers"] == {"nps": 3, "why": "[erased]"}, d
+            keep = ("id", "survey_id", "invitation_id", "order_id", "score", "complete")
+            assert {k: d.get(k) for k in keep} == {k: body["data"].get(k) for k in keep}
+        elif typ.startswith(("loyalty.", "return.", "survey.detractor")):
             # ids, amounts, states: nothing personal, nothing changed
             assert now == body, (typ, now, body)
     x2 = export(shop, email=email)
