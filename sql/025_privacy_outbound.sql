@@ -52,27 +52,37 @@ BEGIN
 END $$;
 
 -- The erased body of an outbound message of shop `shop` (a text that
--- parses as JSON, as hooks_emit writes it): `data` scrubbed as above; a
--- survey response's answers and "other" texts taken from the response
--- row, already erased by then (text answers -> '[erased]', scores and
--- choices kept); any remaining mention of `email` -> its tombstone.
+-- parses as JSON, as hooks_emit writes it): `data` scrubbed as above; in a
+-- survey response, the answers to questions of kind text and every
+-- "other" text -> '[erased]' (as the erasure does to survey_responses:
+-- scores and choices kept, as they were when the message was written);
+-- any remaining mention of `email` -> its tombstone.
 CREATE FUNCTION customer_outbound_erased(shop bigint, type text, body text, email text)
 RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     doc  jsonb := body::jsonb;
     d    jsonb := doc -> 'data';
-    r    record;
 BEGIN
     IF d IS NULL OR jsonb_typeof(d) <> 'object' THEN
         RETURN CASE WHEN email IS NULL THEN body
                     ELSE customer_redact(body, email, customer_tombstone(email)) END;
     END IF;
     IF type = 'survey.response.created' THEN
-        SELECT x.answers, x.other INTO r FROM survey_responses x
-        WHERE x.shop_id = shop AND x.id = customer_json_id(d, 'id');
-        IF FOUND THEN
-            IF d ? 'answers' THEN d := jsonb_set(d, '{answers}', r.answers); END IF;
-            IF d ? 'other' THEN d := jsonb_set(d, '{other}', r.other); END IF;
+        IF jsonb_typeof(d -> 'answers') = 'object' THEN
+            d := jsonb_set(d, '{answers}', coalesce((
+                SELECT jsonb_object_agg(a.key, CASE WHEN EXISTS (
+                    SELECT 1 FROM survey_versions v, jsonb_array_elements(v.questions) q
+                    WHERE v.shop_id = shop AND v.survey_id = customer_json_id(d, 'survey_id')
+                      AND (customer_json_id(d, 'version') IS NULL
+                           OR v.version = customer_json_id(d, 'version'))
+                      AND q ->> 'id' = a.key AND q ->> 'kind' = 'text')
+                    THEN to_jsonb('[erased]'::text) ELSE a.value END)
+                FROM jsonb_each(d -> 'answers') a), '{}'::jsonb));
+        END IF;
+        IF jsonb_typeof(d -> 'other') = 'object' THEN
+            d := jsonb_set(d, '{other}', coalesce((
+                SELECT jsonb_object_agg(o.key, to_jsonb('[erased]'::text))
+                FROM jsonb_each(d -> 'other') o), '{}'::jsonb));
         END IF;
     END IF;
     doc := jsonb_set(doc, '{data}', customer_scrub_deep(d));

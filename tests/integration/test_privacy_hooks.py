@@ -94,6 +94,9 @@ def test_erase_reaches_outbound_messages_and_a_pending_retry_sends_the_erased_bo
     inv = link_invitation(shop, sv["id"], made["order"]["id"])
     r = put_answers(shop, inv["token"], {"nps": 3, "why": survey_text})
     assert r.status_code == 201, r.text
+    # a later change of score (no new event): the message keeps its 3
+    r = put_answers(shop, inv["token"], {"nps": 1, "why": survey_text})
+    assert r.status_code == 200, r.text
     shop.idle(kinds=ALL_KINDS)
 
     def review_created(r):
