@@ -49,6 +49,22 @@
 #define INVITATIONS_OF                                                                             \
     "(SELECT id FROM survey_invitations WHERE shop_id = $1 AND (lower(email) IN ($2,"              \
     " customer_tombstone($2)) OR customer_id IN " CUSTOMERS_OF " OR order_id IN " ORDERS_OF "))"
+/* The outbound webhook messages about the customer (docs/privacy.md): a
+ * body that mentions the address, or whose data names one of the
+ * customer's reviews, survey invitations, returns, loyalty accounts,
+ * orders or customer ids. Alias ev. */
+#define EV_DATA "(ev.body::jsonb -> 'data')"
+#define EV_ID(key) "customer_json_id(" EV_DATA ", '" key "')"
+#define OUTBOUND_OF                                                                                \
+    "(strpos(lower(ev.body), $2) > 0"                                                              \
+    " OR (ev.type LIKE 'review.%' AND coalesce(" EV_ID("review_id") ", " EV_ID("id") ") IN"        \
+    "  (SELECT id FROM reviews WHERE shop_id = $1 AND (lower(reviewer_email) IN ($2,"              \
+    "   customer_tombstone($2)) OR request_id IN " REQUESTS_OF ")))"                               \
+    " OR (ev.type LIKE 'survey.%' AND " EV_ID("invitation_id") " IN " INVITATIONS_OF ")"           \
+    " OR (ev.type LIKE 'return.%' AND " EV_ID("return_id") " IN " RETURNS_OF ")"                   \
+    " OR (ev.type LIKE 'loyalty.%' AND " EV_ID("account_id") " IN " ACCOUNTS_OF ")"                \
+    " OR " EV_ID("order_id") " IN " ORDERS_OF " OR " EV_ID("customer_id") " IN " CUSTOMERS_OF ")"
+
 /* A JSON text that mentions the email. */
 #define MENTIONS(col) "strpos(lower(" col "), $2) > 0"
 #define REDACT(col) "customer_redact(" col ", $2, customer_tombstone($2))"
@@ -145,6 +161,35 @@ static const char export_surveys_sql[] =
                           "survey_responses x WHERE x.shop_id = $1"
                           " AND x.invitation_id IN " INVITATIONS_OF) ")::text";
 
+/* Outbound webhook messages about the customer: what each held (its
+ * data, as it now stands) and where it went. Added as "webhooks". */
+static const char export_outbound_sql[] =
+    "SELECT jsonb_build_object('events', " ROWS(
+        "jsonb_build_object('id', ev.id, 'webhook_id', ev.msg_id, 'type', ev.type,"
+        " 'created_at', ev.created_at, 'data', ev.body::jsonb -> 'data', 'deliveries',"
+        " coalesce((SELECT jsonb_agg(jsonb_build_object('endpoint_id', d.endpoint_id,"
+        "  'status', d.status, 'attempts', d.attempts) ORDER BY d.id) FROM outbound_deliveries d"
+        "  WHERE d.shop_id = ev.shop_id AND d.event_id = ev.id), '[]'::jsonb)) ORDER BY ev.id",
+        "outbound_events ev WHERE ev.shop_id = $1 AND " OUTBOUND_OF) ")::text";
+
+/* One more group of the export: the JSON of `sql` set as `key` of *out. */
+static int
+export_group(struct db_conn *c, const char *name, const char *sql, const char *p[3],
+             const char *key, json_t *out, struct err *e)
+{
+    PGresult *res = db_exec(c, name, sql, 3, p, e);
+    json_t *v;
+
+    if (res == NULL)
+        return -1;
+    v = jx_parse(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), e);
+    PQclear(res);
+    if (v == NULL)
+        return -1;
+    json_object_set_new(out, key, v);
+    return 0;
+}
+
 static void
 params_of(const struct customer_ref *who, char shop[24], char cust[24], const char *p[3])
 {
@@ -172,21 +217,13 @@ customers_store_export(struct db_conn *c, const struct customer_ref *who, json_t
     PQclear(res);
     if (*out == NULL)
         return -1;
-    res = db_exec(c, "customers_store_export_surveys", export_surveys_sql, 3, p, e);
-    if (res == NULL) {
+    if (export_group(c, "customers_store_export_surveys", export_surveys_sql, p, "surveys", *out,
+                     e) < 0 ||
+        export_group(c, "customers_store_export_outbound", export_outbound_sql, p, "webhooks",
+                     *out, e) < 0) {
         json_decref(*out);
         *out = NULL;
         return -1;
-    }
-    {
-        json_t *surveys = jx_parse(PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)), e);
-        PQclear(res);
-        if (surveys == NULL) {
-            json_decref(*out);
-            *out = NULL;
-            return -1;
-        }
-        json_object_set_new(*out, "surveys", surveys);
     }
     return 0;
 }
@@ -313,6 +350,13 @@ static const struct erase_step steps[] = {
     {"customers_erase_return_requests", "return_requests", 3,
      "UPDATE return_requests SET email = customer_tombstone(email), updated_at = now()"
      " WHERE shop_id = $1 AND id IN " RETURNS_OF " AND email <> customer_tombstone(email)"},
+    /* Outbound webhook messages: after the reviews and survey responses,
+     * whose erased texts the survey answers are taken from. The body is
+     * read at each attempt, so a pending retry or a replay sends this. */
+    {"customers_erase_outbound_events", "outbound_events", 3,
+     "UPDATE outbound_events ev SET body = customer_outbound_erased($1, ev.type, ev.body, $2)"
+     " WHERE ev.shop_id = $1 AND " OUTBOUND_OF
+     " AND customer_outbound_erased($1, ev.type, ev.body, $2)::jsonb <> ev.body::jsonb"},
     /* Where personal data sits inside JSON that must keep working (a
      * pending job, a replayed response), only the address is replaced
      * and the names emptied (customer_scrub). */

@@ -94,6 +94,32 @@ final class PrivacyTest extends TestCase
         $this->assertNotContains('birthday_month', array_column($by_id['aftersale-loyalty-accounts-5']['data'], 'name'));
     }
 
+    public function test_export_lists_the_outbound_webhook_messages(): void
+    {
+        $answer = array(
+            'customer' => array('email' => 'ann@example.com', 'customer_id' => null),
+            'webhooks' => array(
+                'events' => array(
+                    array(
+                        'id'         => 4,
+                        'webhook_id' => 'msg_abc',
+                        'type'       => 'review.created',
+                        'data'       => array('id' => 9, 'reviewer_email' => 'ann@example.com', 'body' => 'Lovely mug'),
+                        'deliveries' => array(array('endpoint_id' => 2, 'status' => 'succeeded', 'attempts' => 1)),
+                    ),
+                ),
+            ),
+        );
+        wpt_routes(array('GET /v1/customers/export' => array(200, $answer)));
+        $out = (new Aftersale_Privacy())->export('ann@example.com');
+        $this->assertCount(1, $out['data']);
+        $item = $out['data'][0];
+        $this->assertSame('aftersale-webhooks-events-4', $item['item_id']);
+        $this->assertSame('Aftersale: webhooks (events)', $item['group_label']);
+        $this->assertContains(array('name' => 'type', 'value' => 'review.created'), $item['data']);
+        $this->assertContains(array('name' => 'data', 'value' => '{"id":9,"reviewer_email":"ann@example.com","body":"Lovely mug"}'), $item['data']);
+    }
+
     public function test_export_error_is_shown_not_an_empty_export(): void
     {
         $out = (new Aftersale_Privacy())->export('ann@example.com');

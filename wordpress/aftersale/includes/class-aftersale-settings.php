@@ -137,6 +137,8 @@ class Aftersale_Settings extends WC_Settings_Page
         if (! current_user_can('manage_woocommerce')) {
             return;
         }
+        $old_url = Aftersale_Options::service_url();
+        $old_key = Aftersale_Options::api_key();
         WC_Admin_Settings::save_fields($this->plain_settings());
         // phpcs:disable WordPress.Security.NonceVerification -- checked by WC_Admin_Settings::save().
         foreach (array(Aftersale_Options::API_KEY, Aftersale_Options::TOKEN_SECRET) as $name) {
@@ -146,6 +148,11 @@ class Aftersale_Settings extends WC_Settings_Page
         // phpcs:enable
         $this->client = null;
         $this->refresh_shop_id();
+        // Another service or another key (or none: disconnected): the
+        // webhook endpoint of the old settings goes, a new one is registered.
+        if ($old_url !== Aftersale_Options::service_url() || ! hash_equals($old_key, Aftersale_Options::api_key())) {
+            do_action('aftersale_service_changed', $old_url, $old_key);
+        }
         do_action('woocommerce_update_options_' . $this->id);
     }
 

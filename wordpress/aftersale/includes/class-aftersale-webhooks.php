@@ -12,9 +12,19 @@
  * `v1,` + base64 HMAC-SHA256 of "id.timestamp.body" with the secret's
  * decoded key, compared in constant time (hash_equals), the timestamp
  * within TOLERANCE seconds of this clock (a captured message cannot be
- * replayed later), and each `webhook-id` processed once (a transient per id
- * for longer than the tolerance: retries and replays carry the same id).
+ * replayed later), and each `webhook-id` processed once: retries and
+ * replays carry the same id. "Once" is claimed atomically, by add_option()
+ * of one option per id (SEEN_PREFIX + md5(id)), which fails when the option
+ * exists, even when two deliveries of one id arrive at the same time (see
+ * claim()); a get-then-set would let both through. The options expire
+ * after SEEN_TTL and are purged at most once an hour (purge_seen()).
  * The body is verified as received, before it is parsed.
+ *
+ * The endpoint is deleted at the service (best effort, short timeout) when
+ * the plugin is uninstalled (uninstall.php) and when the merchant changes
+ * the service URL or the API key or clears the URL to disconnect
+ * (Aftersale_Settings::save() fires `aftersale_service_changed`); with new
+ * settings the plugin then registers again.
  *
  * What the events do here: any loyalty event starts a new cache generation
  * (the "earn N points" previews are cached per generation, so they are
@@ -43,16 +53,26 @@ class Aftersale_Webhooks
     public const SEEN_TTL = 86400;
     /** After a failed registration, the next try waits this long. */
     public const RETRY_AFTER = 3600;
+    /** Seconds to wait for the service when deleting the endpoint. */
+    public const UNREGISTER_TIMEOUT = 3;
+    /** Option name prefix of a processed webhook-id (value: its expiry). */
+    public const SEEN_PREFIX = 'aftersale_seen_';
+    /** Transient that spaces the purges of expired ids. */
+    public const PURGE_TRANSIENT = 'aftersale_seen_purge';
 
     /** @var Aftersale_Client|null */
     private $client;
+
+    /** @var bool Whether $client was given (else built from the options). */
+    private $injected;
 
     /**
      * @param Aftersale_Client|null $client The service client (tests inject one).
      */
     public function __construct(?Aftersale_Client $client = null)
     {
-        $this->client = $client;
+        $this->client   = $client;
+        $this->injected = $client !== null;
     }
 
     public function register(): void
@@ -62,6 +82,7 @@ class Aftersale_Webhooks
         add_action('admin_init', array($this, 'maybe_register'));
         add_action('admin_notices', array($this, 'notices'));
         add_action('admin_post_aftersale_dismiss_events', array($this, 'handle_dismiss'));
+        add_action('aftersale_service_changed', array($this, 'service_changed'), 10, 2);
     }
 
     private function client(): Aftersale_Client
@@ -122,6 +143,96 @@ class Aftersale_Webhooks
         Aftersale_Options::set_secret(self::SECRET, (string) $answer['secret']);
         delete_transient('aftersale_webhook_retry');
         return true;
+    }
+
+    /**
+     * Delete this site's endpoint at the service, best effort (a short
+     * timeout; a service that is gone or refuses does not stop an
+     * uninstall or a change of settings), and forget it here: the id, the
+     * signing secret and a pending retry. A 404 counts as deleted.
+     *
+     * @param Aftersale_Client $client A client with the settings the endpoint was registered with.
+     * @return bool Whether the service confirmed (or there was nothing to delete).
+     */
+    public static function unregister(Aftersale_Client $client): bool
+    {
+        $id = (int) get_option(self::ENDPOINT_ID, 0);
+        $ok = true;
+        if ($id > 0) {
+            $answer = $client->request('DELETE', '/v1/webhook-endpoints/' . $id, null, null, self::UNREGISTER_TIMEOUT);
+            if (is_wp_error($answer)) {
+                $data = $answer->get_error_data();
+                $ok   = is_array($data) && (int) ($data['status'] ?? 0) === 404;
+            }
+        }
+        delete_option(self::ENDPOINT_ID);
+        delete_option(self::SECRET);
+        delete_transient('aftersale_webhook_retry');
+        return $ok;
+    }
+
+    /**
+     * The merchant changed the service URL or the API key (or cleared the
+     * URL): the endpoint registered with the old settings is deleted with
+     * them, and, when still configured, registered again with the new ones.
+     *
+     * @param string $old_url The service URL before the change.
+     * @param string $old_key The API key before the change.
+     */
+    public function service_changed(string $old_url, string $old_key): void
+    {
+        if ($old_url !== '' && $old_key !== '') {
+            self::unregister(new Aftersale_Client($old_url, $old_key, self::UNREGISTER_TIMEOUT));
+        } else {
+            delete_option(self::ENDPOINT_ID);
+            delete_option(self::SECRET);
+            delete_transient('aftersale_webhook_retry');
+        }
+        if (! $this->injected) {
+            $this->client = null;
+        }
+        $this->register_endpoint();
+    }
+
+    /**
+     * Claim a webhook-id: true for the first caller, false for every later
+     * one, also a concurrent one. add_option() fails when the option exists;
+     * when two requests both find it missing, both INSERT ... ON DUPLICATE
+     * KEY UPDATE, and the second one affects no row (MySQL counts a row set
+     * to the values it already holds as 0 affected), so add_option() fails
+     * for it too. That needs the same value from both: the expiry is
+     * therefore computed from the message's own timestamp, not this clock.
+     *
+     * @param string $id        webhook-id.
+     * @param int    $timestamp webhook-timestamp (verified).
+     */
+    public static function claim(string $id, int $timestamp): bool
+    {
+        return add_option(self::SEEN_PREFIX . md5($id), (string) ($timestamp + self::SEEN_TTL), '', 'no');
+    }
+
+    /**
+     * Delete the claims of ids older than SEEN_TTL (their messages are far
+     * outside the tolerance, so they cannot come back), at most once per
+     * PURGE_TRANSIENT period. Returns the number deleted, or -1 when skipped.
+     *
+     * @param int $now This clock.
+     */
+    public static function purge_seen(int $now): int
+    {
+        global $wpdb;
+        if (get_transient(self::PURGE_TRANSIENT) !== false || ! isset($wpdb)) {
+            return -1;
+        }
+        set_transient(self::PURGE_TRANSIENT, $now, self::RETRY_AFTER);
+        // phpcs:ignore WordPress.DB.DirectDatabaseQuery -- a prefix of many options, no API for it.
+        return (int) $wpdb->query(
+            $wpdb->prepare(
+                "DELETE FROM {$wpdb->options} WHERE option_name LIKE %s AND CAST(option_value AS UNSIGNED) < %d",
+                $wpdb->esc_like(self::SEEN_PREFIX) . '%',
+                $now
+            )
+        );
     }
 
     /**
@@ -198,15 +309,14 @@ class Aftersale_Webhooks
         if (! $result[0]) {
             return array(401, array('error' => $result[1]));
         }
-        $seen = 'aftersale_wh_' . md5($id);
-        if (get_transient($seen) !== false) {
-            return array(200, array('duplicate' => true));
-        }
         $event = json_decode($body, true);
         if (! is_array($event) || ! isset($event['type'])) {
             return array(400, array('error' => 'not an event'));
         }
-        set_transient($seen, 1, self::SEEN_TTL);
+        self::purge_seen($now);
+        if (! self::claim($id, (int) ($headers['webhook-timestamp'] ?? 0))) {
+            return array(200, array('duplicate' => true));
+        }
         $this->apply((string) $event['type'], is_array($event['data'] ?? null) ? $event['data'] : array());
         return array(200, array('ok' => true));
     }
