@@ -83,14 +83,24 @@ out:
 
 /*
  * Store the delivery and enqueue its processing in ONE statement, run on
- * its own (autocommit): the new row is uncommitted only while PostgreSQL
- * executes that statement, never across a round trip to this thread. That
- * matters because a replay of the same body (same unique key) arriving
- * meanwhile waits on that uncommitted row, and under load a request thread
- * between two statements can be off the CPU for a long time (with the old
- * INSERT, enqueue, COMMIT sequence, replays waited seconds in a burst on a
- * busy machine). No other lock is taken here: no order row, no UPDATE of a
- * shared row; the per-order work is the woo.delivery job's.
+ * its own (autocommit). Why it is shaped like this (docs/reliability.md):
+ *
+ * - A replay (same topic, resource and body) must not wait on a job. The
+ *   woo.delivery job UPDATEs the delivery's row (status) inside its own
+ *   transaction, which also does the whole per-order work; INSERT ... ON
+ *   CONFLICT DO NOTHING on a key whose row has an uncommitted UPDATE waits
+ *   for that transaction (measured: replays waited seconds, blocked by
+ *   job transactions, and past DB_LOCK_TIMEOUT_MS answered 503). So a
+ *   committed row with the key, read from the statement's snapshot (a
+ *   plain read never waits), answers "duplicate" and nothing is inserted.
+ *   ON CONFLICT stays for the only case left: two receipts of one body at
+ *   the same moment, where one waits for the other's single statement.
+ * - The new row is uncommitted only while PostgreSQL runs this statement,
+ *   never across a round trip to this thread (which under load can be off
+ *   the CPU for a long time).
+ *
+ * No other lock is taken here: no order row, no UPDATE of a shared row;
+ * the per-order work is the woo.delivery job's.
  */
 static int
 store_fn(struct db_conn *c, void *ctx, struct err *e)
@@ -117,7 +127,9 @@ store_fn(struct db_conn *c, void *ctx, struct err *e)
     res = db_exec(c, "woo_webhook_store_enqueue",
                   "WITH d AS (INSERT INTO webhook_deliveries (shop_id, topic, resource_id,"
                   " delivery_id, webhook_id, body, body_sha256, status)"
-                  " VALUES ($1::bigint, $2, $3, $4, $5::bigint, $6::bytea, $7::bytea, $8::text)"
+                  " SELECT $1::bigint, $2, $3::bigint, $4, $5::bigint, $6::bytea, $7::bytea, $8::text"
+                  " WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.shop_id = $1::bigint"
+                  " AND w.topic = $2 AND w.resource_id = $3::bigint AND w.body_sha256 = $7::bytea)"
                   " ON CONFLICT (shop_id, topic, resource_id, body_sha256) DO NOTHING RETURNING id),"
                   " j AS (INSERT INTO jobs (shop_id, kind, payload, dedupe_key, run_at, max_attempts)"
                   " SELECT $1::bigint, 'woo.delivery', jsonb_build_object('delivery', d.id),"

@@ -131,8 +131,11 @@ class WaitSampler:
         deadline = time.monotonic() + 120  # bounded whatever happens
         while not self.stop.is_set() and time.monotonic() < deadline:
             with self.conn.cursor() as cur:
-                cur.execute("SELECT wait_event_type || '/' || wait_event, left(query, 60)"
-                            " FROM pg_stat_activity WHERE datname = current_database()"
+                cur.execute("SELECT wait_event_type || '/' || wait_event, left(a.query, 60)"
+                            " || ' <- blocked by: ' || coalesce((SELECT b.state || ': '"
+                            " || left(b.query, 50) FROM pg_stat_activity b"
+                            " WHERE b.pid = (pg_blocking_pids(a.pid))[1]), '-')"
+                            " FROM pg_stat_activity a WHERE datname = current_database()"
                             " AND pid <> pg_backend_pid() AND state = 'active'"
                             " AND wait_event_type IN ('Lock', 'LWLock')")
                 for row in cur.fetchall():
