@@ -290,3 +290,52 @@ def _burst(linked, woo_svc, pg):
         return pg.query(woo_svc.db, "SELECT count(*) FROM jobs WHERE shop_id = %s AND status"
                         " IN ('pending', 'running') AND kind IN ('woo.delivery', 'woo.order_fetch')", (linked.id,))[0][0] == 0
     wait_for(jobs_idle, timeout=60, what="the shop's delivery and fetch jobs to finish")
+
+
+def test_replay_is_answered_while_a_job_holds_the_delivery_row(linked, woo_svc, pg):
+    """The woo.delivery job UPDATEs its delivery's row inside the
+    transaction that does the per-order work. A replay of that delivery
+    arriving meanwhile must be answered (200, duplicate) without waiting for
+    that transaction; before, INSERT ... ON CONFLICT waited for it and, past
+    the lock timeout, answered 503 (a lost delivery). Here a transaction of
+    the test stands for the job: it holds the row's uncommitted UPDATE until
+    the replay's answer is in."""
+    o = linked.fake.add_order(status="processing")
+    body = php_json(linked.fake.webhook_payload("order.updated", o["id"])).strip().encode()
+    delivery_id = secrets.token_hex(16)
+    first = raw_post(linked.svc.port, linked.hook_path, body,
+                     delivery_headers("order.updated", body, linked.secret,
+                                      delivery_id=delivery_id))
+    assert first.status_code == 200 and first.json()["duplicate"] is False, first.text
+    stored = first.json()["id"]
+    linked.delivery_jobs_done(timeout=30)
+
+    holder = pg.connect(woo_svc.db)
+    holder.autocommit = False
+    answers = {}
+    try:
+        with holder.cursor() as cur:
+            cur.execute("UPDATE webhook_deliveries SET note = coalesce(note, '') WHERE shop_id = %s"
+                        " AND id = %s", (linked.id, stored))
+            assert cur.rowcount == 1
+
+        def replay():
+            answers["replay"] = raw_post(
+                linked.svc.port, linked.hook_path, body,
+                delivery_headers("order.updated", body, linked.secret, delivery_id=delivery_id),
+                timeout=60)
+        t = threading.Thread(target=replay, daemon=True)
+        t.start()
+        t.join(60)  # bounded; the holder stays open until the answer is in
+        assert not t.is_alive(), "the replay got no answer within 60 s"
+        open_while_answered = holder.get_transaction_status() != 0  # not idle: still open
+    finally:
+        holder.rollback()
+        holder.close()
+    r = answers["replay"]
+    assert open_while_answered
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "received", "duplicate": True, "id": None}
+    n = pg.query(woo_svc.db, "SELECT count(*) FROM webhook_deliveries WHERE shop_id = %s",
+                 (linked.id,))[0][0]
+    assert n == 1
