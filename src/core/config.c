@@ -95,6 +95,10 @@ static const struct option options[] = {
      "longest a statement of the service may run (PostgreSQL statement_timeout); 0 = no limit"},
     {"DB_LOCK_TIMEOUT_MS", "5000", K_LONG, AT(db_lock_timeout_ms), 0, 3600000,
      "longest a statement waits for a row or table lock (PostgreSQL lock_timeout); 0 = no limit"},
+    {"WEBHOOK_DB_WAIT_MS", "20000", K_LONG, AT(webhook_db_wait_ms), 1, 50000,
+     "how long a WooCommerce webhook delivery waits for a database connection, a lock or a "
+     "statement before it answers 503, where DB_ACQUIRE_MS, DB_LOCK_TIMEOUT_MS or "
+     "DB_STATEMENT_TIMEOUT_MS are shorter (the shop waits 60 s and never resends a delivery)"},
     {"WEBHOOK_ALLOW_PRIVATE", "off", K_STRING, AT(webhook_allow_private), 0, 0,
      "outbound webhooks to private, loopback or link-local addresses: off, on, or CIDRs separated by commas (docs/webhooks.md)"},
     {"WEBHOOK_DISABLE_AFTER_S", "86400", K_LONG, AT(webhook_disable_after_s), 1, 31622400,

@@ -44,6 +44,7 @@ struct db_conn {
     int index;
     int statements; /* statements sent since it was lent out */
     bool reused;    /* lent out open, not opened by this acquisition */
+    long st_ms, lk_ms; /* statement_timeout, lock_timeout set on it (0: server's) */
 };
 
 static struct {
@@ -146,28 +147,32 @@ db_connect(const char *conninfo, struct err *e)
     return pg;
 }
 
-/* Apply the pool's timeouts to a new connection (set_config with
- * parameters rather than connection options, so DATABASE_URL's own
- * `options` stay as they are). */
+/* Apply timeouts to a connection (set_config with parameters rather than
+ * connection options, so DATABASE_URL's own `options` stay as they are).
+ * A 0 leaves that one as it is: the server's setting. */
 static int
-set_timeouts(PGconn *pg, struct err *e)
+set_timeouts(struct db_conn *c, long st_ms, long lk_ms, struct err *e)
 {
     char st[24], lk[24];
     const char *params[2] = {st, lk};
     PGresult *res;
     int rc = 0;
 
-    if (pool.statement_timeout_ms == 0 && pool.lock_timeout_ms == 0)
+    if (st_ms == 0 && lk_ms == 0)
         return 0;
-    DB_I64(st, pool.statement_timeout_ms);
-    DB_I64(lk, pool.lock_timeout_ms);
-    res = PQexecParams(pg,
+    DB_I64(st, st_ms);
+    DB_I64(lk, lk_ms);
+    res = PQexecParams(c->pg,
                        "SELECT CASE WHEN $1::text <> '0' THEN set_config('statement_timeout', $1::text, false) END,"
                        " CASE WHEN $2::text <> '0' THEN set_config('lock_timeout', $2::text, false) END",
                        2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        rc = db_error(pg, res, e);
+        rc = db_error(c->pg, res, e);
     PQclear(res);
+    if (rc == 0) {
+        c->st_ms = st_ms;
+        c->lk_ms = lk_ms;
+    }
     return rc;
 }
 
@@ -178,7 +183,8 @@ reconnect(struct db_conn *c, struct err *e)
     c->pg = db_connect(pool.conninfo, e);
     if (c->pg == NULL)
         return -1;
-    if (set_timeouts(c->pg, e) < 0) {
+    c->st_ms = c->lk_ms = 0;
+    if (set_timeouts(c, pool.statement_timeout_ms, pool.lock_timeout_ms, e) < 0) {
         forget(c);
         return err_set(e, ERR_UNAVAILABLE, NULL, "database unavailable: cannot set timeouts");
     }
@@ -227,6 +233,40 @@ ensure_live(struct db_conn *c, struct err *e)
 static __thread bool scoped;
 static __thread struct db_conn *held;
 static __thread bool held_busy;
+static __thread long request_wait_ms; /* db_request_wait_ms(); 0: the pool's */
+
+/* The timeouts the calling thread wants on its connection: the pool's, or
+ * for a request that asked for a longer wait (db_request_wait_ms) the
+ * longer of the two. A timeout the pool leaves off (0) stays off. */
+static long
+wanted(long pool_ms)
+{
+    return pool_ms == 0 || request_wait_ms <= pool_ms ? pool_ms : request_wait_ms;
+}
+
+/* Give a lent connection the timeouts its borrower wants: a statement only
+ * when they differ from what the connection has (a connection goes back
+ * to the pool with a request's longer timeouts and the next borrower
+ * that wants the pool's sets them back here). */
+static int
+fit_timeouts(struct db_conn *c, struct err *e)
+{
+    long st = wanted(pool.statement_timeout_ms), lk = wanted(pool.lock_timeout_ms);
+
+    if (c->st_ms == st && c->lk_ms == lk)
+        return 0;
+    if (set_timeouts(c, st, lk, e) < 0) {
+        forget(c); /* unknown state: ensure_live() opens a fresh one next time */
+        return -1;
+    }
+    return 0;
+}
+
+void
+db_request_wait_ms(long ms)
+{
+    request_wait_ms = ms > 0 ? ms : 0;
+}
 
 /* Back to the free list. A waiter is woken, but a running thread that
  * asks first may take the connection: handing it to the oldest waiter
@@ -257,6 +297,7 @@ db_request_end(void)
     scoped = false;
     held = NULL;
     held_busy = false;
+    request_wait_ms = 0;
     if (c != NULL)
         give_back(c);
 }
@@ -285,14 +326,20 @@ db_acquire(struct db_conn **out, struct err *e)
     struct db_conn *c;
     bool waited = false;
 
+    long acquire_ms = pool.acquire_ms > request_wait_ms ? pool.acquire_ms : request_wait_ms;
+
     if (scoped && (c = take_held()) != NULL) {
+        if (fit_timeouts(c, e) < 0) {
+            held_busy = false;
+            return -1;
+        }
         *out = c;
         return 0;
     }
 
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += pool.acquire_ms / 1000;
-    deadline.tv_nsec += (pool.acquire_ms % 1000) * 1000000L;
+    deadline.tv_sec += acquire_ms / 1000;
+    deadline.tv_nsec += (acquire_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
@@ -307,12 +354,12 @@ db_acquire(struct db_conn **out, struct err *e)
             pool.timeouts++;
             pthread_mutex_unlock(&pool.mu);
             return err_set(e, ERR_UNAVAILABLE, NULL,
-                           "no database connection free within %ld ms", pool.acquire_ms);
+                           "no database connection free within %ld ms", acquire_ms);
         }
     }
     c = &pool.conns[pool.free_list[--pool.nfree]];
     pthread_mutex_unlock(&pool.mu);
-    if (ensure_live(c, e) < 0) {
+    if (ensure_live(c, e) < 0 || fit_timeouts(c, e) < 0) {
         give_back(c);
         return -1;
     }

@@ -81,47 +81,68 @@ out:
     return 0;
 }
 
+/*
+ * Store the delivery and enqueue its processing in ONE statement, run on
+ * its own (autocommit). Why it is shaped like this (docs/reliability.md):
+ *
+ * - A replay (same topic, resource and body) must not wait on a job. The
+ *   woo.delivery job UPDATEs the delivery's row (status) inside its own
+ *   transaction, which also does the whole per-order work; INSERT ... ON
+ *   CONFLICT DO NOTHING on a key whose row has an uncommitted UPDATE waits
+ *   for that transaction (measured: replays waited seconds, blocked by
+ *   job transactions, and past DB_LOCK_TIMEOUT_MS answered 503). So a
+ *   committed row with the key, read from the statement's snapshot (a
+ *   plain read never waits), answers "duplicate" and nothing is inserted.
+ *   ON CONFLICT stays for the only case left: two receipts of one body at
+ *   the same moment, where one waits for the other's single statement.
+ * - The new row is uncommitted only while PostgreSQL runs this statement,
+ *   never across a round trip to this thread (which under load can be off
+ *   the CPU for a long time).
+ *
+ * No other lock is taken here: no order row, no UPDATE of a shared row;
+ * the per-order work is the woo.delivery job's.
+ */
 static int
 store_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct receipt *rc = ctx;
-    char shop[24], resource[24], hash_param[2 * CRYPTO_SHA256_LEN + 3];
+    char shop[24], resource[24], max[16], hash_param[2 * CRYPTO_SHA256_LEN + 3];
     char *body_hex = xmalloc(2 * rc->len + 3);
     uint8_t hash[CRYPTO_SHA256_LEN];
-    const char *params[8] = {shop, rc->topic, resource, rc->delivery_id, rc->webhook_id,
-                             body_hex, hash_param, rc->status};
-    const char *note_params[1];
+    const char *params[9] = {shop, rc->topic, resource, rc->delivery_id, rc->webhook_id,
+                             body_hex, hash_param, rc->status, max};
     PGresult *res;
     int ret = -1;
 
-    (void)note_params;
     DB_I64(shop, rc->shop_id);
     DB_I64(resource, rc->resource_id);
+    snprintf(max, sizeof(max), "%d", JOBS_MAX_ATTEMPTS_DEFAULT);
     memcpy(body_hex, "\\x", 2);
     crypto_hex((const uint8_t *)rc->body, rc->len, body_hex + 2);
     crypto_sha256(rc->body, rc->len, hash);
     memcpy(hash_param, "\\x", 2);
     crypto_hex(hash, sizeof(hash), hash_param + 2);
-    res = db_exec(c, "woo_webhook_store",
-                  "INSERT INTO webhook_deliveries (shop_id, topic, resource_id, delivery_id,"
-                  " webhook_id, body, body_sha256, status)"
-                  " VALUES ($1, $2, $3, $4, $5::bigint, $6::bytea, $7::bytea, $8)"
-                  " ON CONFLICT (shop_id, topic, resource_id, body_sha256) DO NOTHING RETURNING id",
-                  8, params, e);
+    /* The jobs INSERT is jobs_enqueue()'s (queue.c), with the delivery id
+     * from the first INSERT; its NOTIFY is delivered at the commit. */
+    res = db_exec(c, "woo_webhook_store_enqueue",
+                  "WITH d AS (INSERT INTO webhook_deliveries (shop_id, topic, resource_id,"
+                  " delivery_id, webhook_id, body, body_sha256, status)"
+                  " SELECT $1::bigint, $2, $3::bigint, $4, $5::bigint, $6::bytea, $7::bytea, $8::text"
+                  " WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.shop_id = $1::bigint"
+                  " AND w.topic = $2 AND w.resource_id = $3::bigint AND w.body_sha256 = $7::bytea)"
+                  " ON CONFLICT (shop_id, topic, resource_id, body_sha256) DO NOTHING RETURNING id),"
+                  " j AS (INSERT INTO jobs (shop_id, kind, payload, dedupe_key, run_at, max_attempts)"
+                  " SELECT $1::bigint, 'woo.delivery', jsonb_build_object('delivery', d.id),"
+                  " 'delivery:' || d.id, now(), $9::int FROM d WHERE $8::text = 'received'"
+                  " ON CONFLICT (shop_id, kind, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"
+                  " RETURNING id)"
+                  " SELECT d.id, CASE WHEN EXISTS (SELECT 1 FROM j)"
+                  " THEN pg_notify('" JOBS_CHANNEL "', '') END FROM d",
+                  9, params, e);
     if (res == NULL)
         goto out;
     rc->stored_id = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : 0;
     PQclear(res);
-    if (rc->stored_id > 0 && strcmp(rc->status, "received") == 0) {
-        char key[32];
-        json_t *payload = json_pack("{s:I}", "delivery", (json_int_t)rc->stored_id);
-        int r;
-        snprintf(key, sizeof(key), "delivery:%" PRId64, rc->stored_id);
-        r = jobs_enqueue(c, rc->shop_id, "woo.delivery", payload, key, 0, 0, NULL, e);
-        json_decref(payload);
-        if (r < 0)
-            goto out;
-    }
     ret = 0;
 out:
     free(body_hex);
@@ -165,6 +186,10 @@ woo_handle_webhook(struct req *r)
 
     if (req_param_id_or_reply(r, "shop_id", &rc.shop_id) < 0)
         return;
+    /* A 503 here loses the delivery (WooCommerce never resends it) while
+     * the shop waits up to 60 s for our answer: wait for a connection or a
+     * lock up to WEBHOOK_DB_WAIT_MS, not the general request bounds. */
+    db_request_wait_ms(server_config()->webhook_db_wait_ms);
     rc.body = r->body.data ? r->body.data : "";
     rc.len = r->body.len;
     rc.signature = req_header(r, "X-WC-Webhook-Signature");
@@ -201,7 +226,7 @@ woo_handle_webhook(struct req *r)
         rc.webhook_id = webhook_text;
     }
     classify(&rc);
-    if (db_tx(store_fn, &rc, &e) < 0) {
+    if (db_run(store_fn, &rc, &e) < 0) {
         reply_err(r, &e);
         return;
     }

@@ -312,7 +312,7 @@ class Sender:
         self.port = port
         self.local = threading.local()
 
-    def send(self, shop_id, path, secret, topic, body, attempt=1):
+    def send(self, shop_id, path, secret, topic, body):
         conn = getattr(self.local, "conn", None)
         if conn is None:
             conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port,
@@ -331,14 +331,10 @@ class Sender:
                              hr.getheaders(), payload)
         if CHECK_OPENAPI:
             openapi_check(resp)
-        if resp.status_code == 503 and attempt < 5:
-            # The database was busy (a lock or the pool past its timeout: seen
-            # under 16-way load on a busy 2-core machine). Nothing was stored;
-            # send again after the pause the answer asks for, as the
-            # reconciliation pull would bring the order in. The property under
-            # test is the ledger, whatever the order of arrival.
-            time.sleep(float(resp.headers.get("Retry-After", "1")))
-            return self.send(shop_id, path, secret, topic, body, attempt + 1)
+        # No resend of a 503: WooCommerce never resends a delivery, and the
+        # receiver no longer waits on job transactions nor answers 503 for a
+        # busy pool or lock within WEBHOOK_DB_WAIT_MS (docs/reliability.md).
+        # The callers assert 200.
         return resp
 
 

@@ -57,6 +57,7 @@ struct config {
     enum access_log access_log;
     long db_statement_timeout_ms; /* 0: no limit */
     long db_lock_timeout_ms;      /* 0: no limit */
+    long webhook_db_wait_ms;      /* the receive route's bound (db_request_wait_ms) */
     char *webhook_allow_private; /* off, on or CIDRs (hooks/addr.c) */
     long webhook_disable_after_s;
     long webhook_timeout_ms;

@@ -64,6 +64,14 @@ int db_acquire_own(struct db_conn **out, struct err *e);
 void db_request_begin(void);
 void db_request_end(void);
 
+/* For the rest of this request (until db_request_end), wait up to `ms` for
+ * a connection, a lock and a statement where the pool's DB_ACQUIRE_MS,
+ * DB_LOCK_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS are shorter: for a route
+ * whose 503 loses data (WooCommerce never resends a webhook delivery).
+ * Only ever longer than the pool's; a timeout the pool leaves off stays
+ * off. */
+void db_request_wait_ms(long ms);
+
 /* Run a statement. `name` non-NULL: prepared once per connection under
  * that name (the caller's function name); NULL: one-off PQexecParams.
  * The first statement on a pooled connection that turns out dead is sent
