@@ -28,7 +28,7 @@ SCRIPT = "returns_portal.mjs"
 BROWSER_TIMEOUT_S = 90   # the script bounds itself at 45 s
 
 
-def test_guest_returns_in_the_portal_and_the_refund_lands_in_the_real_shop(real, taxed):
+def test_guest_returns_in_the_portal_and_the_refund_lands_in_the_real_shop(real, taxed, pg, real_svc):
     node = require_browser()
     shop = real.shop
     mug, pot = product_id(shop, "Mug"), product_id(shop, "Teapot")
@@ -136,9 +136,19 @@ def test_guest_returns_in_the_portal_and_the_refund_lands_in_the_real_shop(real,
     taken = reversals()
     assert [e["delta"] for e in taken] == [-130], taken    # 530 * 15.73 / 64.13
     assert real.account(acct["id"])["balance"] == 400
+    [ev] = real.order_events(o["id"], "order.refunded")
+    assert ev["payload"]["refund_id"] == refund["id"] and ev["payload"]["amount"] == "15.73", ev
+
     # one more order.updated from the shop (a note on the order) changes nothing
+    def updates():
+        return pg.query(real_svc.db, "SELECT count(*) FROM webhook_deliveries WHERE shop_id = %s"
+                        " AND resource_id = %s AND topic = 'order.updated'",
+                        (real.id, o["id"]))[0][0]
+    before = updates()
     shop.wc("PUT", f"/orders/{o['id']}", json_body={"customer_note": "thanks"}, expect=200)
     real.idle()
+    assert updates() > before
+    assert len(real.order_events(o["id"], "order.refunded")) == 1
     assert [e["delta"] for e in reversals()] == [-130]
     assert real.account(acct["id"])["balance"] == 400
     # and a second resolve is refused; the shop still has one refund
