@@ -12,7 +12,9 @@ and that JSON. Screenshots meant as CI artefacts go to SHOTS
 import json
 import os
 import shutil
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,15 @@ def assert_png(path, min_bytes=0):
     assert path.is_file(), f"no screenshot {path}"
     assert path.read_bytes()[:8] == PNG_MAGIC, path
     assert path.stat().st_size > min_bytes, f"{path}: {path.stat().st_size} bytes"
+
+
+def png(width, height):
+    """A real PNG (RGB stripes) the browser decodes, made without PIL: the
+    photo the returns portal's scripts attach."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    rows = b"".join(b"\x00" + b"".join(bytes((x * 5 % 256, y * 7 % 256, 120)) for x in range(width))
+                    for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))

@@ -14,26 +14,13 @@ Needs: chromium (apt, scripts/install-deps), node, and
 """
 
 import shutil
-import struct
 import tempfile
-import zlib
 from pathlib import Path
 
-from browser_helpers import SHOTS, assert_png, browser_ready, run_browser_script  # noqa: F401
+from browser_helpers import SHOTS, assert_png, browser_ready, png, run_browser_script  # noqa: F401
 from returns_helpers import fake, shop, woo_admin, woo_db, woo_svc  # noqa: F401
 
 SCRIPT = "returns_portal.mjs"
-
-
-def png(width, height):
-    """A real PNG (RGB stripes) the browser decodes, made without PIL."""
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data +
-                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    rows = b"".join(b"\x00" + b"".join(bytes((x * 5 % 256, y * 7 % 256, 120)) for x in range(width))
-                    for y in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def test_guest_returns_an_item_with_a_photo_in_headless_chromium(shop, browser_ready):

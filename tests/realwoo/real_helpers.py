@@ -321,3 +321,25 @@ def browser_steps(script, profiles_prefix):
         yield run
     finally:
         shutil.rmtree(profiles, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# taxes (test_returns_real.py, test_returns_portal_real.py)
+
+
+@pytest.fixture(scope="module")
+def taxed(real):
+    """Taxes on in the real shop for the module: one rate, ES 21 % ("IVA",
+    not on shipping); removed and taxes off again at the end (the other
+    flows expect untaxed totals). Yields the rate."""
+    shop = real.shop
+    shop.wc("PUT", "/settings/general/woocommerce_calc_taxes", json_body={"value": "yes"},
+            expect=200)
+    rate = shop.wc("POST", "/taxes", json_body={"country": "ES", "rate": "21.0000",
+                                                "name": "IVA", "shipping": False}, expect=201)
+    try:
+        yield rate
+    finally:
+        shop.wc("DELETE", f"/taxes/{rate['id']}", {"force": "true"})
+        shop.wc("PUT", "/settings/general/woocommerce_calc_taxes", json_body={"value": "no"},
+                expect=200)

@@ -10,30 +10,13 @@ Taxes are switched on in the shop for this module only (the other flows
 expect untaxed totals) and switched off again at the end.
 """
 
-import pytest
-
-from real_helpers import (WAIT_S, real, real_admin, real_svc, unique_email,  # noqa: F401
+from real_helpers import (WAIT_S, real, real_admin, real_svc, taxed, unique_email,  # noqa: F401
                           wait_for, woo_db)
 
 
 def product(real, name):
     [p] = [p for p in real.shop.products if p["name"] == name]
     return p["id"]
-
-
-@pytest.fixture(scope="module")
-def taxed(real):
-    shop = real.shop
-    shop.wc("PUT", "/settings/general/woocommerce_calc_taxes", json_body={"value": "yes"},
-            expect=200)
-    rate = shop.wc("POST", "/taxes", json_body={"country": "ES", "rate": "21.0000",
-                                                "name": "IVA", "shipping": False}, expect=201)
-    try:
-        yield rate
-    finally:
-        shop.wc("DELETE", f"/taxes/{rate['id']}", {"force": "true"})
-        shop.wc("PUT", "/settings/general/woocommerce_calc_taxes", json_body={"value": "no"},
-                expect=200)
 
 
 def test_return_resolved_by_refund_in_the_real_shop(real, taxed):
