@@ -30,7 +30,11 @@
 --                             side does, and bench/surveys.sh says so)
 --   :answers :facets :other :complete :score
 --                             '{"nps": 8}', '{nps,nps=8}', '{}', t, 8 as the service sends them
--- Differences: the empty text `search` is the literal '' (pgbench -D cannot
+-- Differences: the event body of hooks_emit is a literal with a space
+-- after each colon and no colons in its times (pgbench would read ":8",
+-- ":true" and ":17" as its variables; the service sends it compact, as a
+-- parameter; with no endpoint nothing is inserted either way); the empty
+-- text `search` is the literal '' (pgbench -D cannot
 -- hold an empty value; the service sends it as a parameter), and the
 -- to_char formats are split into adjacent literals, as in get_shop.sql,
 -- because pgbench would turn :MI and :SS into parameters.
@@ -59,6 +63,6 @@ SELECT r.id, r.survey_id, r.invitation_id, i.order_id, r.version, r.answers::tex
 'SS"Z"'), to_char(r.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:'
 'MI:'
 'SS"Z"') FROM survey_responses r JOIN survey_invitations i ON i.shop_id = r.shop_id AND i.id = r.invitation_id WHERE r.shop_id = :shop_id AND r.invitation_id = :iid;
-WITH ev AS (  INSERT INTO outbound_events (shop_id, msg_id, type, body)  SELECT :shop_id, 'msg_bench_' || :iid::text, 'survey.response.created', '{"data":{"answers":{"nps":8},"complete":true,"country":"SK","created_at":"2026-12-02T20:17:23Z","email":"p.0ee00a37@example.com","first_order":true,"follow_up":"new","id":1,"invitation_id":1,"note":null,"order_id":11,"other":{},"score":8,"survey_id":1,"updated_at":"2026-12-02T20:17:23Z","version":1},"timestamp":"2026-12-02T20:17:23Z","type":"survey.response.created"}' WHERE EXISTS (SELECT 1 FROM webhook_endpoints w   WHERE w.shop_id = :shop_id AND w.enabled AND ('survey.response.created' = ANY (w.event_types) OR '*' = ANY (w.event_types))) RETURNING id) INSERT INTO outbound_deliveries (shop_id, endpoint_id, event_id) SELECT :shop_id, w.id, ev.id FROM webhook_endpoints w, ev  WHERE w.shop_id = :shop_id AND w.enabled AND ('survey.response.created' = ANY (w.event_types) OR '*' = ANY (w.event_types)) RETURNING id;
+WITH ev AS (  INSERT INTO outbound_events (shop_id, msg_id, type, body)  SELECT :shop_id, 'msg_bench_' || :iid::text, 'survey.response.created', '{"data": {"answers": {"nps": 8},"complete": true,"country": "SK","created_at": "2026-12-02T201723Z","email": "p.0ee00a37@example.com","first_order": true,"follow_up": "new","id": 1,"invitation_id": 1,"note": null,"order_id": 11,"other": {},"score": 8,"survey_id": 1,"updated_at": "2026-12-02T201723Z","version": 1},"timestamp": "2026-12-02T201723Z","type": "survey.response.created"}' WHERE EXISTS (SELECT 1 FROM webhook_endpoints w   WHERE w.shop_id = :shop_id AND w.enabled AND ('survey.response.created' = ANY (w.event_types) OR '*' = ANY (w.event_types))) RETURNING id) INSERT INTO outbound_deliveries (shop_id, endpoint_id, event_id) SELECT :shop_id, w.id, ev.id FROM webhook_endpoints w, ev  WHERE w.shop_id = :shop_id AND w.enabled AND ('survey.response.created' = ANY (w.event_types) OR '*' = ANY (w.event_types)) RETURNING id;
 SELECT settings::text FROM loyalty_settings WHERE shop_id = :shop_id;
 COMMIT;
