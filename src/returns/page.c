@@ -2,7 +2,7 @@
  * page.c - the returns portal: a guest finds their order with its number
  * and billing email, picks what to return, and gets an RMA number.
  *
- *   GET  /returns?shop=ID[&lang=de]       the look-up form
+ *   GET  /returns?shop=ID[&lang=pl]       the look-up form
  *   POST /returns?shop=ID  (form)         look-up: the order's lines with a
  *                                         quantity, a reason and a note each,
  *                                         the resolutions offered; or, with
@@ -19,6 +19,8 @@
  * POST must carry: it is both the credential and the CSRF guard.
  * The client address is the socket's peer: behind a proxy, every guest
  * shares the proxy's limit (documented in docs/returns.md).
+ * Every word comes from the catalogue (returns.portal.* in the locales),
+ * in the locale page_locale() picks.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -465,7 +467,8 @@ page_locale(struct page *p, const char *lang, const char *accept)
      * in the browser's language or English beats no page */
     if (p->shop_id > 0 && db_run(default_locale_fn, &x, &e) < 0)
         x.default_locale[0] = '\0';
-    p->lang_code = outreach_locale_pick(NULL, accept, x.default_locale[0] ? x.default_locale : NULL);
+    p->lang_code =
+        outreach_locale_pick(NULL, accept, x.default_locale[0] ? x.default_locale : NULL);
 }
 
 static int
