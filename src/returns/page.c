@@ -2,7 +2,7 @@
  * page.c - the returns portal: a guest finds their order with its number
  * and billing email, picks what to return, and gets an RMA number.
  *
- *   GET  /returns?shop=ID[&lang=de]       the look-up form
+ *   GET  /returns?shop=ID[&lang=pl]       the look-up form
  *   POST /returns?shop=ID  (form)         look-up: the order's lines with a
  *                                         quantity, a reason and a note each,
  *                                         the resolutions offered; or, with
@@ -19,6 +19,8 @@
  * POST must carry: it is both the credential and the CSRF guard.
  * The client address is the socket's peer: behind a proxy, every guest
  * shares the proxy's limit (documented in docs/returns.md).
+ * Every word comes from the catalogue (returns.portal.* in the locales),
+ * in the locale page_locale() picks.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -39,6 +41,7 @@
 #include "aftersale/http/server.h"
 #include "aftersale/http/token.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/outreach.h"
 #include "aftersale/returns/handlers.h"
 #include "aftersale/returns/returns.h"
 #include "aftersale/returns/rules.h"
@@ -49,139 +52,26 @@
 #define LOOKUPS_PER_ORDER 5
 #define TOKEN_TTL_S 1800
 
-/* ---- words: en and de ------------------------------------------------- */
-
-enum word {
-    W_TITLE,
-    W_INTRO,
-    W_ORDER,
-    W_EMAIL,
-    W_FIND,
-    W_NOT_FOUND,
-    W_TOO_MANY,
-    W_CHOOSE,
-    W_QTY,
-    W_REASON,
-    W_NOTE,
-    W_RESOLUTION,
-    W_SEND,
-    W_DONE,
-    W_DONE_TEXT,
-    W_INSTRUCTIONS,
-    W_ADDRESS,
-    W_ERROR,
-    W_EXPIRED,
-    W_NOTHING,
-    W_REFUND,
-    W_CREDIT,
-    W_EXCHANGE,
-    W_UNKNOWN_SHOP,
-    W_PHOTOS,
-    W_PHOTO_BIG,
-    W_PHOTO_TYPE,
-    W_PHOTO_MANY,
-    W_PHOTOS_AGAIN,
-    W_STATUS,
-    W_YOUR_PHOTOS,
-    W_PHOTO_ALT,
-    W_COUNT
-};
-
-static const char *const words[2][W_COUNT] = {
-    {"Return items",
-     "Enter your order number and the email address of the order.",
-     "Order number",
-     "Billing email",
-     "Find my order",
-     "We could not find an order with this number and email address, or it cannot be returned "
-     "online. Please check both and try again.",
-     "Too many attempts. Please wait a few minutes and try again.",
-     "Choose what to return",
-     "Quantity to return",
-     "Reason",
-     "Note (optional)",
-     "What would you like?",
-     "Send my return request",
-     "Return requested",
-     "Your return number is",
-     "How to send the items back",
-     "Return address",
-     "Your request could not be sent",
-     "This page has expired. Please look up your order again.",
-     "Choose a quantity for at least one item.",
-     "A refund",
-     "Store credit",
-     "An exchange (the shop will contact you)",
-     "This shop has no returns portal.",
-     "Photos (optional: up to 5, JPEG, PNG or WebP, 5 MB each)",
-     "is larger than 5 MB",
-     "is not a JPEG, PNG or WebP image",
-     "At most 5 photos per item",
-     "Please choose your photos again.",
-     "Status",
-     "Your photos",
-     "Photo"},
-    {"Artikel zur\xc3\xbc"
-     "cksenden",
-     "Geben Sie Ihre Bestellnummer und die E-Mail-Adresse der Bestellung ein.",
-     "Bestellnummer",
-     "E-Mail-Adresse",
-     "Bestellung finden",
-     "Wir konnten keine Bestellung mit dieser Nummer und E-Mail-Adresse finden, oder sie kann "
-     "nicht online zur\xc3\xbc"
-     "ckgesendet werden. Bitte pr\xc3\xbc"
-     "fen Sie beides.",
-     "Zu viele Versuche. Bitte warten Sie einige Minuten.",
-     "W\xc3\xa4hlen Sie, was Sie zur\xc3\xbc"
-     "cksenden",
-     "Menge",
-     "Grund",
-     "Anmerkung (optional)",
-     "Was m\xc3\xb6"
-     "chten Sie?",
-     "R\xc3\xbc"
-     "cksendung anfragen",
-     "R\xc3\xbc"
-     "cksendung angefragt",
-     "Ihre R\xc3\xbc"
-     "cksendenummer ist",
-     "So senden Sie die Artikel zur\xc3\xbc"
-     "ck",
-     "R\xc3\xbc"
-     "cksendeadresse",
-     "Ihre Anfrage konnte nicht gesendet werden",
-     "Diese Seite ist abgelaufen. Bitte suchen Sie Ihre Bestellung erneut.",
-     "W\xc3\xa4hlen Sie f\xc3\xbc"
-     "r mindestens einen Artikel eine Menge.",
-     "Eine Erstattung",
-     "Ein Guthaben",
-     "Einen Umtausch (der Shop meldet sich)",
-     "Dieser Shop hat kein R\xc3\xbc"
-     "ckgabeportal.",
-     "Fotos (optional: bis zu 5, JPEG, PNG oder WebP, je 5 MB)",
-     "ist gr\xc3\xb6\xc3\x9f"
-     "er als 5 MB",
-     "ist kein JPEG-, PNG- oder WebP-Bild",
-     "H\xc3\xb6"
-     "chstens 5 Fotos pro Artikel",
-     "Bitte w\xc3\xa4hlen Sie Ihre Fotos erneut aus.",
-     "Status",
-     "Ihre Fotos",
-     "Foto"},
-};
+/* the photo problems, compared by value in photos_check() */
+#define W_PHOTO_BIG "returns.portal.photo_big"
+#define W_PHOTO_TYPE "returns.portal.photo_type"
+#define W_PHOTO_MANY "returns.portal.photo_many"
 
 struct page {
     struct req *r;
     int64_t shop_id;
-    int lang; /* 0 en, 1 de */
-    const char *lang_code;
+    const char *lang_code; /* a supported locale: the catalogue the page reads */
     struct buf b;
 };
 
+/* A text of the catalogue in the page's locale, not escaped (put() does
+ * that). Borrowed, static. */
 static const char *
-w(const struct page *p, enum word k)
+w(const struct page *p, const char *key)
 {
-    return words[p->lang][k];
+    const char *t = outreach_catalogue_get(p->lang_code, key);
+
+    return t ? t : key;
 }
 
 /* ---- HTML ---------------------------------------------------------------- */
@@ -295,22 +185,22 @@ lookup_form(struct page *p, const char *alert, const char *order, const char *em
         buf_puts(&p->b, "</p>");
     }
     buf_puts(&p->b, "<p>");
-    put(&p->b, w(p, W_INTRO));
+    put(&p->b, w(p, "returns.portal.intro"));
     buf_printf(&p->b,
                "</p><form method=\"post\" action=\"/returns?shop=%" PRId64 "&amp;lang=%s\">"
                "<label for=\"order\">",
                p->shop_id, p->lang_code);
-    put(&p->b, w(p, W_ORDER));
+    put(&p->b, w(p, "returns.portal.order_number"));
     buf_puts(&p->b, "</label><input id=\"order\" name=\"order\" inputmode=\"numeric\" required "
                     "autocomplete=\"off\" value=\"");
     put(&p->b, order ? order : "");
     buf_puts(&p->b, "\"><label for=\"email\">");
-    put(&p->b, w(p, W_EMAIL));
+    put(&p->b, w(p, "returns.portal.email"));
     buf_puts(&p->b, "</label><input id=\"email\" name=\"email\" type=\"email\" required "
                     "autocomplete=\"email\" value=\"");
     put(&p->b, email ? email : "");
     buf_puts(&p->b, "\"><button type=\"submit\">");
-    put(&p->b, w(p, W_FIND));
+    put(&p->b, w(p, "returns.portal.find"));
     buf_puts(&p->b, "</button></form>");
 }
 
@@ -539,6 +429,48 @@ lookup_clear(struct lookup *x)
 
 /* ---- the pages ------------------------------------------------------------------ */
 
+/*
+ * The page's locale, as the request's page picks it: ?lang= (the form
+ * posts it back, so the look-up, the form and the result stay in one
+ * language), else Accept-Language, else the shop's default_locale, else
+ * English. Before the look-up matches, the customer is not known: there
+ * is no locale of theirs to take.
+ */
+struct page_locale_ctx {
+    int64_t shop_id;
+    char default_locale[16];
+};
+
+static int
+default_locale_fn(struct db_conn *c, void *ctx, struct err *e)
+{
+    struct page_locale_ctx *x = ctx;
+    struct outreach_settings os;
+
+    if (outreach_settings_load(c, x->shop_id, &os, e) < 0)
+        return -1;
+    snprintf(x->default_locale, sizeof(x->default_locale), "%s", os.default_locale);
+    return 0;
+}
+
+static void
+page_locale(struct page *p, const char *lang, const char *accept)
+{
+    struct page_locale_ctx x = {.shop_id = p->shop_id};
+    struct err e = {0};
+
+    if (outreach_locale_match(lang) != NULL) {
+        p->lang_code = outreach_locale_match(lang);
+        return;
+    }
+    /* the shop's default is read only when ?lang= does not decide; a page
+     * in the browser's language or English beats no page */
+    if (p->shop_id > 0 && db_run(default_locale_fn, &x, &e) < 0)
+        x.default_locale[0] = '\0';
+    p->lang_code =
+        outreach_locale_pick(NULL, accept, x.default_locale[0] ? x.default_locale : NULL);
+}
+
 static int
 page_init(struct page *p, struct req *r)
 {
@@ -548,18 +480,17 @@ page_init(struct page *p, struct req *r)
 
     p->r = r;
     p->shop_id = shop ? strtoll(shop, &end, 10) : 0;
-    p->lang = (lang && strcmp(lang, "de") == 0) ||
-              (lang == NULL && accept && strncasecmp(accept, "de", 2) == 0);
-    p->lang_code = p->lang ? "de" : "en";
     if (shop == NULL || *shop == '\0' || *end != '\0' || p->shop_id <= 0) {
         p->shop_id = 0;
-        start(p, w(p, W_TITLE));
+        page_locale(p, lang, accept);
+        start(p, w(p, "returns.portal.title"));
         buf_puts(&p->b, "<p role=\"alert\">");
-        put(&p->b, w(p, W_UNKNOWN_SHOP));
+        put(&p->b, w(p, "returns.portal.unknown_shop"));
         buf_puts(&p->b, "</p>");
         finish(p, 404);
         return -1;
     }
+    page_locale(p, lang, accept);
     return 0;
 }
 
@@ -570,7 +501,7 @@ returns_handle_page(struct req *r)
 
     if (page_init(&p, r) < 0)
         return;
-    start(&p, w(&p, W_TITLE));
+    start(&p, w(&p, "returns.portal.title"));
     lookup_form(&p, NULL, NULL, NULL);
     finish(&p, 200);
 }
@@ -628,13 +559,13 @@ line_fieldset(struct page *p, const struct lookup *x, const json_t *line, const 
     buf_puts(&p->b, "<fieldset><legend>");
     put(&p->b, jx_str(line, "name"));
     buf_printf(&p->b, "</legend><label for=\"q%" PRId64 "\">", id);
-    put(&p->b, w(p, W_QTY));
+    put(&p->b, w(p, "returns.portal.quantity_to_return"));
     buf_printf(&p->b, "</label><select id=\"q%" PRId64 "\" name=\"qty_%" PRId64 "\">", id, id);
     for (json_int_t q = 0; q <= json_integer_value(json_object_get(line, "left")); q++)
         buf_printf(&p->b, "<option%s>%" JSON_INTEGER_FORMAT "</option>",
                    qty && atoll(qty) == q && q > 0 ? " selected" : "", q);
     buf_printf(&p->b, "</select><label for=\"r%" PRId64 "\">", id);
-    put(&p->b, w(p, W_REASON));
+    put(&p->b, w(p, "returns.portal.reason"));
     buf_printf(&p->b, "</label><select id=\"r%" PRId64 "\" name=\"reason_%" PRId64 "\">", id, id);
     json_array_foreach(json_object_get(x->settings, "reasons"), k, reason)
     {
@@ -645,14 +576,14 @@ line_fieldset(struct page *p, const struct lookup *x, const json_t *line, const 
         buf_puts(&p->b, "</option>");
     }
     buf_printf(&p->b, "</select><label for=\"n%" PRId64 "\">", id);
-    put(&p->b, w(p, W_NOTE));
+    put(&p->b, w(p, "returns.portal.note_optional"));
     buf_printf(&p->b,
                "</label><textarea id=\"n%" PRId64 "\" name=\"note_%" PRId64
                "\" rows=\"2\" maxlength=\"2000\">",
                id, id);
     put(&p->b, note ? note : "");
     buf_printf(&p->b, "</textarea><label for=\"p%" PRId64 "\">", id);
-    put(&p->b, w(p, W_PHOTOS));
+    put(&p->b, w(p, "returns.portal.photos_hint"));
     buf_printf(&p->b,
                "</label><input id=\"p%" PRId64 "\" name=\"photos_%" PRId64
                "\" type=\"file\" multiple accept=\"image/jpeg,image/png,image/webp\"></fieldset>",
@@ -666,7 +597,9 @@ choose_form(struct page *p, const struct lookup *x, const char *token, const str
             const char *alert_html)
 {
     static const char *const kinds[] = {"refund", "store_credit", "exchange"};
-    static const enum word kind_words[] = {W_REFUND, W_CREDIT, W_EXCHANGE};
+    static const char *const kind_words[] = {"returns.resolution.refund",
+                                             "returns.resolution.store_credit",
+                                             "returns.portal.exchange_wish"};
     const json_t *res = json_object_get(x->settings, "resolutions");
     const char *chosen = prev ? form_value(prev, "resolution") : NULL;
     size_t i, k;
@@ -686,14 +619,14 @@ choose_form(struct page *p, const struct lookup *x, const char *token, const str
     put(&p->b, token);
     buf_printf(&p->b, "\"><input type=\"hidden\" name=\"order\" value=\"%" PRId64 "\"><h2>",
                x->order_id);
-    put(&p->b, w(p, W_CHOOSE));
+    put(&p->b, w(p, "returns.portal.choose"));
     buf_puts(&p->b, "</h2>");
     json_array_foreach(x->lines, i, line)
     {
         line_fieldset(p, x, line, prev);
     }
     buf_puts(&p->b, "<fieldset><legend>");
-    put(&p->b, w(p, W_RESOLUTION));
+    put(&p->b, w(p, "returns.portal.wish"));
     buf_puts(&p->b, "</legend>");
     for (k = 0; k < 2; k++)
         any = any || (json_is_true(json_object_get(res, kinds[k])) && same(chosen, kinds[k]));
@@ -710,7 +643,7 @@ choose_form(struct page *p, const struct lookup *x, const char *token, const str
         first = false;
     }
     buf_puts(&p->b, "</fieldset><button type=\"submit\">");
-    put(&p->b, w(p, W_SEND));
+    put(&p->b, w(p, "returns.portal.send"));
     buf_puts(&p->b, "</button></form>");
 }
 
@@ -777,22 +710,22 @@ lookup_page(struct page *p, const struct form *f)
         reply_err(p->r, &e);
         goto out;
     }
-    start(p, w(p, W_TITLE));
+    start(p, w(p, "returns.portal.title"));
     if (!x.shop_found) {
         buf_puts(&p->b, "<p role=\"alert\">");
-        put(&p->b, w(p, W_UNKNOWN_SHOP));
+        put(&p->b, w(p, "returns.portal.unknown_shop"));
         buf_puts(&p->b, "</p>");
         finish(p, 404);
         goto out;
     }
     if (x.limited) {
         req_add_header(p->r, "Retry-After", "900");
-        lookup_form(p, w(p, W_TOO_MANY), order, email);
+        lookup_form(p, w(p, "returns.portal.too_many"), order, email);
         finish(p, 429);
         goto out;
     }
     if ((!x.found && json_array_size(x.requests) == 0) || x.token_secret == NULL) {
-        lookup_form(p, w(p, W_NOT_FOUND), order, email);
+        lookup_form(p, w(p, "returns.portal.not_found"), order, email);
         finish(p, 200);
         goto out;
     }
@@ -831,7 +764,7 @@ struct photo {
 struct problem {
     int64_t line_item_id;  /* 0: not about one line */
     const char *filename;  /* borrowed; NULL when not about one photo */
-    enum word what;
+    const char *what; /* a catalogue key; may name {{file}} */
 };
 #define PROBLEMS_MAX 16
 
@@ -941,7 +874,7 @@ photos_check(const struct form *f, const json_t *body, struct photo *photos, siz
         const struct form_field *fl = &f->fields[i];
         struct photo ph = {0};
         size_t same_line = 0;
-        enum word bad = W_COUNT;
+        const char *bad = NULL;
 
         if (!fl->is_file || strncmp(fl->name, "photos_", 7) != 0 ||
             (fl->len == 0 && fl->filename[0] == '\0'))
@@ -959,18 +892,18 @@ photos_check(const struct form *f, const json_t *body, struct photo *photos, siz
             bad = W_PHOTO_BIG;
         else if (ph.type == NULL)
             bad = W_PHOTO_TYPE;
-        if (bad == W_COUNT) {
+        if (bad == NULL) {
             photos[(*nphotos)++] = ph;
             continue;
         }
         /* one "too many" per line is enough */
-        if (bad == W_PHOTO_MANY)
+        if (same(bad, W_PHOTO_MANY))
             for (size_t k = 0; k < np; k++)
-                if (problems[k].what == W_PHOTO_MANY &&
+                if (same(problems[k].what, W_PHOTO_MANY) &&
                     problems[k].line_item_id == ph.line_item_id)
-                    bad = W_COUNT;
-        if (bad != W_COUNT && np < PROBLEMS_MAX)
-            problems[np++] = (struct problem){ph.line_item_id, bad == W_PHOTO_MANY ? NULL
+                    bad = NULL;
+        if (bad != NULL && np < PROBLEMS_MAX)
+            problems[np++] = (struct problem){ph.line_item_id, same(bad, W_PHOTO_MANY) ? NULL
                                                                                   : fl->filename,
                                               bad};
     }
@@ -1031,11 +964,15 @@ form_again(struct page *p, const struct form *f, const char *token, int64_t orde
             put(&alerts, name);
             buf_puts(&alerts, ": ");
         }
-        if (pr[i].filename) {
-            put(&alerts, pr[i].filename[0] ? pr[i].filename : "?");
-            buf_puts(&alerts, " ");
+        {
+            /* the file's name goes where the language puts it */
+            const char *vars[] = {"file", pr[i].filename && pr[i].filename[0] ? pr[i].filename
+                                                                              : "?",
+                                  NULL};
+            char *t = outreach_text(p->lang_code, pr[i].what, true, vars);
+            buf_puts(&alerts, t);
+            free(t);
         }
-        put(&alerts, w(p, pr[i].what));
         buf_puts(&alerts, "</li>");
     }
     if (detail) {
@@ -1046,10 +983,10 @@ form_again(struct page *p, const struct form *f, const char *token, int64_t orde
     buf_puts(&alerts, "</ul>");
     if (photos) {
         buf_puts(&alerts, "<p>");
-        put(&alerts, w(p, W_PHOTOS_AGAIN));
+        put(&alerts, w(p, "returns.portal.photos_again"));
         buf_puts(&alerts, "</p>");
     }
-    start(p, w(p, W_ERROR));
+    start(p, w(p, "returns.portal.error"));
     if (json_array_size(x.lines) == 0) {
         /* nothing left to return (or the window closed meanwhile) */
         buf_puts(&p->b, "<div role=\"alert\">");
@@ -1076,13 +1013,13 @@ request_page(struct page *p, const struct submit *s, const char *photo_token,
     json_t *line, *photo;
     int n;
 
-    start(p, w(p, W_DONE));
+    start(p, w(p, "returns.portal.done"));
     buf_puts(&p->b, "<p>");
-    put(&p->b, w(p, W_DONE_TEXT));
+    put(&p->b, w(p, "returns.portal.done_text"));
     buf_puts(&p->b, " <strong id=\"rma\">");
     put(&p->b, jx_str(s->out, "rma"));
     buf_puts(&p->b, "</strong>.</p><p>");
-    put(&p->b, w(p, W_STATUS));
+    put(&p->b, w(p, "returns.portal.state"));
     buf_puts(&p->b, ": <span id=\"state\">");
     put(&p->b, jx_str(s->out, "state"));
     buf_puts(&p->b, "</span></p><ul>");
@@ -1096,7 +1033,7 @@ request_page(struct page *p, const struct submit *s, const char *photo_token,
     buf_puts(&p->b, "</ul>");
     if (json_array_size(json_object_get(s->out, "photos")) > 0 && photo_token) {
         buf_puts(&p->b, "<h2>");
-        put(&p->b, w(p, W_YOUR_PHOTOS));
+        put(&p->b, w(p, "returns.portal.photos"));
         buf_puts(&p->b, "</h2><ul id=\"photos\">");
         n = 0;
         json_array_foreach(json_object_get(s->out, "photos"), k, photo)
@@ -1112,7 +1049,7 @@ request_page(struct page *p, const struct submit *s, const char *photo_token,
                        json_integer_value(json_object_get(photo, "id")));
             put(&p->b, photo_token);
             buf_printf(&p->b, "\" width=\"160\" alt=\"");
-            put(&p->b, w(p, W_PHOTO_ALT));
+            put(&p->b, w(p, "returns.portal.photo"));
             buf_printf(&p->b, " %d: ", ++n);
             put(&p->b, name);
             buf_puts(&p->b, "\"></li>");
@@ -1121,14 +1058,14 @@ request_page(struct page *p, const struct submit *s, const char *photo_token,
     }
     if (jx_str(s->settings, "instructions")[0]) {
         buf_puts(&p->b, "<h2>");
-        put(&p->b, w(p, W_INSTRUCTIONS));
+        put(&p->b, w(p, "returns.label.instructions"));
         buf_puts(&p->b, "</h2><p>");
         put(&p->b, jx_str(s->settings, "instructions"));
         buf_puts(&p->b, "</p>");
     }
     if (jx_str(s->settings, "return_address")[0]) {
         buf_puts(&p->b, "<h2>");
-        put(&p->b, w(p, W_ADDRESS));
+        put(&p->b, w(p, "returns.label.address"));
         buf_puts(&p->b, "</h2><address style=\"white-space:pre-line\">");
         put(&p->b, jx_str(s->settings, "return_address"));
         buf_puts(&p->b, "</address>");
@@ -1159,8 +1096,8 @@ submit_page(struct page *p, const struct form *f, const char *token)
 
     if (auth_token_verify(token, "returns", &claims, &e) < 0 || claims.shop_id != p->shop_id ||
         claims.email[0] == '\0') {
-        start(p, w(p, W_TITLE));
-        lookup_form(p, w(p, W_EXPIRED), NULL, NULL);
+        start(p, w(p, "returns.portal.title"));
+        lookup_form(p, w(p, "returns.portal.form_expired"), NULL, NULL);
         finish(p, 200);
         goto out;
     }
@@ -1170,7 +1107,7 @@ submit_page(struct page *p, const struct form *f, const char *token)
     s.cust.email = claims.email;
     s.body = request_from_form(f, order_id, resolution);
     if (json_array_size(json_object_get(s.body, "lines")) == 0) {
-        problems[0] = (struct problem){0, NULL, W_NOTHING};
+        problems[0] = (struct problem){0, NULL, "returns.portal.nothing"};
         form_again(p, f, token, order_id, claims.email, problems, 1, NULL, 422);
         goto out;
     }
@@ -1179,7 +1116,7 @@ submit_page(struct page *p, const struct form *f, const char *token)
     if (nproblems > 0) {
         bool big = false;
         for (size_t i = 0; i < nproblems; i++)
-            big = big || problems[i].what == W_PHOTO_BIG;
+            big = big || same(problems[i].what, W_PHOTO_BIG);
         form_again(p, f, token, order_id, claims.email, problems, nproblems, NULL,
                    big ? 413 : 422);
         goto out;
@@ -1189,7 +1126,7 @@ submit_page(struct page *p, const struct form *f, const char *token)
         db_tx(submit_fn, &s, &e) < 0) {
         if (e.kind == ERR_UNAVAILABLE && strncmp(e.field, "lines[", 6) == 0) {
             /* Categories not known yet (returns_categories_ready): retryable. */
-            start(p, w(p, W_ERROR));
+            start(p, w(p, "returns.portal.error"));
             /* the store's detail is for the API (English, product ids):
              * the customer reads the catalogue's sentence */
             buf_puts(&p->b, "<p role=\"alert\">");
@@ -1699,7 +1636,6 @@ view_locale(struct page *p, const struct view *x)
                                         : x && x->locale[0]               ? x->locale
                                                                           : NULL,
                                         req_header(p->r, "Accept-Language"), NULL);
-    p->lang = strcmp(p->lang_code, "de") == 0;
 }
 
 static void
@@ -1709,7 +1645,7 @@ view_refused(struct page *p)
 
     view_locale(p, NULL);
     t = outreach_text(p->lang_code, "returns.portal.expired", false, NULL);
-    start(p, w(p, W_TITLE));
+    start(p, w(p, "returns.portal.title"));
     buf_puts(&p->b, "<p role=\"alert\">");
     put(&p->b, t);
     buf_puts(&p->b, "</p>");
