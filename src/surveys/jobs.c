@@ -41,57 +41,23 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
                                .products = o->products, .nproducts = o->nproducts,
                                .categories = o->categories, .ncategories = o->ncategories,
                                .categories_unknown = o->nunknown_categories > 0};
-    char shop[24], sid[24], order[24], ver[16], days[16], cust[24];
+    char shop[24], sid[24], order[24], ver[16], cust[24];
     PGresult *res;
-    bool unsub;
+    bool ok;
 
     *invitation_id = 0;
-    if (o->email[0] == '\0')
-        return *outcome = "the order has no billing email", 0;
     bool deferred = so.categories_unknown && surveys_audience_has_categories(settings);
 
-    if (!surveys_audience_match(settings, &so, outcome))
-        return 0;
-    if (!surveys_sampled(survey_id, o->order_id, surveys_rate_bp(settings)))
-        return *outcome = "not in the sample", 0;
-    if (surveys_outreach_unsubscribed(c, shop_id, o->email, &unsub, e) < 0)
+    if (surveys_invitation_admits(c, shop_id, survey_id, settings, &so, o->email, &ok, outcome,
+                                  e) < 0)
         return -1;
-    if (unsub)
-        return *outcome = "the customer unsubscribed", 0;
+    if (!ok)
+        return 0;
     DB_I64(shop, shop_id);
     DB_I64(sid, survey_id);
     DB_I64(order, o->order_id);
     DB_I64(cust, o->customer_id);
     snprintf(ver, sizeof(ver), "%d", version);
-    snprintf(days, sizeof(days), "%" JSON_INTEGER_FORMAT,
-             json_integer_value(json_object_get(settings, "recontact_days")));
-    {
-        /* Serialise the invitations of one customer to one survey, so the
-         * recontact check below sees a concurrent one. */
-        const char *p[3] = {shop, sid, o->email};
-        res = db_exec(c, "surveys_recontact_lock",
-                      "SELECT pg_advisory_xact_lock(hashtextextended("
-                      "'survey:' || $1 || ':' || $2 || ':' || $3, 0))",
-                      3, p, e);
-        if (res == NULL)
-            return -1;
-        PQclear(res);
-    }
-    {
-        const char *p[5] = {shop, sid, o->email, days, order};
-        res = db_exec(c, "surveys_recontact",
-                      "SELECT 1 FROM survey_invitations WHERE shop_id = $1 AND survey_id = $2"
-                      " AND email = $3 AND order_id <> $5 AND status <> 'cancelled'"
-                      " AND created_at > now() - $4::integer * interval '1 day' LIMIT 1",
-                      5, p, e);
-        if (res == NULL)
-            return -1;
-        if (PQntuples(res) > 0) {
-            PQclear(res);
-            return *outcome = "invited to this survey within the recontact window", 0;
-        }
-        PQclear(res);
-    }
     {
         const char *channel = jx_str(settings, "channel");
         const char *p[13] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
