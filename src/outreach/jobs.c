@@ -7,6 +7,10 @@
  * held, then record. The check is made and asserted on anyway, so the
  * rule "transactional messages are never capped nor suppressed" is
  * exercised end to end by tests/integration/test_messaging.py.
+ *
+ * Below it, the steps the programmes' sending jobs (reviews/jobs.c,
+ * surveys/send.c) share: what to do with a verdict other than SEND, and
+ * the one-row state change that skipping a message makes.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -125,4 +129,49 @@ out:
     free(subject);
     free(text);
     free(html);
+}
+
+/* ---- the shared steps of the programmes' sending jobs ---------------------- */
+
+int
+outreach_job_mark(struct db_conn *c, const char *name, const char *sql, int64_t shop_id,
+                  int64_t id, struct err *e)
+{
+    char shop[24], ref[24];
+    const char *params[2] = {shop, ref};
+
+    DB_I64(shop, shop_id);
+    DB_I64(ref, id);
+    return db_exec_cmd(c, name, sql, 2, params, e) < 0 ? -1 : 0;
+}
+
+void
+outreach_job_skip(db_fn mark, void *ctx, const char *why, struct job_outcome *out)
+{
+    struct err e = {0};
+
+    if (mark != NULL && db_tx(mark, ctx, &e) < 0) {
+        out->status = JOB_RETRY;
+        out->err = e;
+    }
+    out->result = json_pack("{s:s}", "skipped", why);
+}
+
+bool
+outreach_job_verdict(enum outreach_verdict v, time_t now, time_t slot, db_fn suppressed,
+                     void *ctx, struct job_outcome *out)
+{
+    if (v == OUTREACH_SUPPRESSED) {
+        outreach_job_skip(suppressed, ctx, "unsubscribed", out);
+        return true;
+    }
+    if (v == OUTREACH_WAIT) {
+        /* Over the contact cap: postponed to the first free slot, not lost. */
+        out->status = JOB_RESCHEDULE;
+        out->delay_ms = (long)(slot - now) * 1000 + 1000;
+        out->result = json_pack("{s:s, s:I}", "postponed", "contact policy", "seconds",
+                                (json_int_t)(slot - now));
+        return true;
+    }
+    return false;
 }
