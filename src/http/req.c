@@ -20,6 +20,7 @@
 #include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/http/req.h"
+#include "aftersale/woo/link.h" /* woo_rfc3339_valid: pure */
 
 /* A client-chosen request id is kept when it is short and plain. */
 static bool
@@ -221,6 +222,22 @@ req_page_or_reply(struct req *r, int *limit, int64_t *after)
     if (cursor_limit(req_query(r, "limit"), limit, &e) < 0 ||
         cursor_decode(req_query(r, "cursor"), after, &e) < 0) {
         reply_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+int
+req_time_range_or_reply(struct req *r, const char **from, const char **to)
+{
+    *from = req_query(r, "from");
+    *to = req_query(r, "to");
+    if (*from && !woo_rfc3339_valid(*from)) {
+        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+        return -1;
+    }
+    if (*to && !woo_rfc3339_valid(*to)) {
+        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
         return -1;
     }
     return 0;

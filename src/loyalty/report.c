@@ -103,18 +103,11 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
 void
 loyalty_handle_report(struct req *r)
 {
-    struct report_ctx x = {
-        .shop_id = r->shop_id, .from = req_query(r, "from"), .to = req_query(r, "to")};
+    struct report_ctx x = {.shop_id = r->shop_id};
     struct err e = {0};
 
-    if (x.from && !woo_rfc3339_valid(x.from)) {
-        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+    if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    }
-    if (x.to && !woo_rfc3339_valid(x.to)) {
-        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
-        return;
-    }
     if (db_run(report_fn, &x, &e) < 0) {
         reply_err(r, &e);
         return;

@@ -131,6 +131,26 @@ unsub_token_or_page(struct req *r, struct unsub_ctx *x)
     return 0;
 }
 
+int
+outreach_order_locale_or_reply(struct req *r, int64_t *order_id, const char **locale)
+{
+    const char *given = jx_str(r->json, "locale");
+
+    /* The customer's language, when the caller knows it ("de-AT" is de). */
+    *locale = NULL;
+    if (given != NULL && (*locale = outreach_locale_match(given)) == NULL) {
+        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
+                      outreach_locales_joined());
+        return -1;
+    }
+    *order_id = json_integer_value(json_object_get(r->json, "order_id"));
+    if (*order_id <= 0) {
+        reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
+        return -1;
+    }
+    return 0;
+}
+
 void
 outreach_handle_unsubscribe_page(struct req *r)
 {

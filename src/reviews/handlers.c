@@ -26,6 +26,7 @@
 #include "aftersale/jobs/queue.h"
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/handlers.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/returns/returns.h"
@@ -300,19 +301,9 @@ reviews_handle_request_create(struct req *r)
         reply_err(r, &e);
         return;
     }
-    /* The customer's language, when the caller knows it ("de-AT" is de). */
-    if (jx_str(r->json, "locale") != NULL &&
-        (x.locale = outreach_locale_match(jx_str(r->json, "locale"))) == NULL) {
-        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
-                      outreach_locales_joined());
+    if (outreach_order_locale_or_reply(r, &x.order_id, &x.locale) < 0)
         return;
-    }
-    x.order_id = json_integer_value(json_object_get(r->json, "order_id"));
     x.send_now = json_is_true(json_object_get(r->json, "send_now"));
-    if (x.order_id <= 0) {
-        reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
-        return;
-    }
     if (db_tx(request_create_fn, &x, &e) < 0) {
         reply_err(r, &e);
         return;
@@ -670,18 +661,11 @@ stats_fn(struct db_conn *c, void *ctx, struct err *e)
 void
 reviews_handle_stats(struct req *r)
 {
-    struct stats_ctx x = {.shop_id = r->shop_id, .from = req_query(r, "from"),
-                          .to = req_query(r, "to")};
+    struct stats_ctx x = {.shop_id = r->shop_id};
     struct err e = {0};
 
-    if (x.from && !woo_rfc3339_valid(x.from)) {
-        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+    if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    }
-    if (x.to && !woo_rfc3339_valid(x.to)) {
-        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
-        return;
-    }
     if (db_run(stats_fn, &x, &e) < 0) {
         reply_err(r, &e);
         return;

@@ -32,6 +32,7 @@
 #include "aftersale/hooks/hooks.h"
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/handlers.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/link.h"
 #include "aftersale/surveys/surveys.h"
@@ -241,17 +242,8 @@ surveys_handle_link_create(struct req *r)
         reply_err(r, &e);
         return;
     }
-    if (jx_str(r->json, "locale") != NULL &&
-        (x.locale = outreach_locale_match(jx_str(r->json, "locale"))) == NULL) {
-        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
-                      outreach_locales_joined());
+    if (outreach_order_locale_or_reply(r, &x.order_id, &x.locale) < 0)
         return;
-    }
-    x.order_id = json_integer_value(json_object_get(r->json, "order_id"));
-    if (x.order_id <= 0) {
-        reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
-        return;
-    }
     if (db_tx(surveys_link_tx, &x, &e) < 0) {
         reply_err(r, &e);
         goto out;
@@ -683,8 +675,6 @@ surveys_handle_responses_list(struct req *r)
         return;
     x.score_min = req_query(r, "score_min");
     x.score_max = req_query(r, "score_max");
-    x.from = req_query(r, "from");
-    x.to = req_query(r, "to");
     x.q = req_query(r, "q");
     x.follow_up = req_query(r, "follow_up");
     if (x.score_min && !small_int(x.score_min)) {
@@ -695,14 +685,8 @@ surveys_handle_responses_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "score_max", "score_max must be 0 to 10");
         return;
     }
-    if (x.from && !woo_rfc3339_valid(x.from)) {
-        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+    if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    }
-    if (x.to && !woo_rfc3339_valid(x.to)) {
-        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
-        return;
-    }
     if (x.q && (strlen(x.q) == 0 || strlen(x.q) > 200)) {
         reply_problem(r, ERR_MALFORMED, "q", "q must be 1 to 200 characters");
         return;

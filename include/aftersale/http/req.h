@@ -68,6 +68,12 @@ int req_param_id_or_reply(struct req *r, const char *name, int64_t *out);
  * value replies 400 (field named) and returns -1. */
 int req_page_or_reply(struct req *r, int *limit, int64_t *after);
 
+/* The report query parameters `from` and `to`, each optional (NULL when
+ * absent, borrowed from r) and an RFC 3339 time when given
+ * (woo_rfc3339_valid); on a bad one replies 400 (field named) and
+ * returns -1. */
+int req_time_range_or_reply(struct req *r, const char **from, const char **to);
+
 /* Reply 200 {"items": items, "next_cursor": cursor of next_after or null}
  * (items stolen). */
 void reply_page_take(struct req *r, json_t *items, int64_t next_after);
