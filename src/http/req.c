@@ -244,6 +244,20 @@ req_time_range_or_reply(struct req *r, const char **from, const char **to)
 }
 
 void
+reply_tx_json_take(struct req *r, db_fn fn, void *ctx, json_t **out)
+{
+    struct err e = {0};
+
+    if (db_tx(fn, ctx, &e) < 0) {
+        json_decref(*out);
+        reply_err(r, &e);
+    } else {
+        reply_json_take(r, 200, *out);
+    }
+    *out = NULL;
+}
+
+void
 reply_page_take(struct req *r, json_t *items, int64_t next_after)
 {
     json_t *next = json_null();

@@ -99,7 +99,6 @@ settings(struct req *r, const json_t *body)
      * here, so that a document read by GET is always accepted by PUT. */
     static const char *const read_only[] = {NULL};
     struct settings_ctx s = {.shop_id = r->shop_id, .opt_in = -1};
-    struct err e = {0};
 
     if (body != NULL) {
         const json_t *v = json_object_get(body, OPT_IN_KEY);
@@ -112,10 +111,7 @@ settings(struct req *r, const json_t *body)
         s.patch = jx_without_read_only(body, read_only);
         json_object_del(s.patch, OPT_IN_KEY);
     }
-    if (db_tx(settings_fn, &s, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, s.out);
+    reply_tx_json_take(r, settings_fn, &s, &s.out);
     json_decref(s.patch);
 }
 

@@ -55,28 +55,18 @@ void
 outreach_handle_settings_get(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
 }
 
 void
 outreach_handle_settings_put(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
     json_t *body = jx_without_read_only(r->json, outreach_settings_read_only);
 
     x.patch = body;
-    if (db_tx(settings_fn, &x, &e) < 0) {
-        json_decref(x.out);
-        reply_err(r, &e);
-    } else {
-        reply_json_take(r, 200, x.out);
-    }
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
     json_decref(body);
 }
 

@@ -132,12 +132,8 @@ void
 reviews_handle_settings_get(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
 }
 
 /* The "wordpress" member of a PUT: null or an object with a username
@@ -208,10 +204,7 @@ reviews_handle_settings_put(struct req *r)
     json_object_del(x.patch, "wordpress");
     x.contact_policy = json_incref(json_object_get(x.patch, "contact_policy"));
     json_object_del(x.patch, "contact_policy");
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
     json_decref(x.patch);
     json_decref(x.contact_policy);
     json_decref(body);

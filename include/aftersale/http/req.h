@@ -19,6 +19,7 @@
 
 #include "aftersale/core/buf.h"
 #include "aftersale/core/err.h"
+#include "aftersale/db/pool.h"
 #include "aftersale/http/router.h"
 
 #define REQ_MAX_HEADERS 6
@@ -73,6 +74,13 @@ int req_page_or_reply(struct req *r, int *limit, int64_t *after);
  * (woo_rfc3339_valid); on a bad one replies 400 (field named) and
  * returns -1. */
 int req_time_range_or_reply(struct req *r, const char **from, const char **to);
+
+/* Run fn(ctx) in one transaction (db_tx, retried on serialisation
+ * failures) and reply 200 with *out, the new reference fn left there
+ * (stolen), or the error (*out released). The GET and PUT of every
+ * settings document: the transaction reads the document (a PUT merges
+ * and saves it first) and leaves what to show. */
+void reply_tx_json_take(struct req *r, db_fn fn, void *ctx, json_t **out);
 
 /* Reply 200 {"items": items, "next_cursor": cursor of next_after or null}
  * (items stolen). */
