@@ -8,6 +8,7 @@
  * from the single kind table in core/err.c.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -251,6 +252,23 @@ reply_tx_json_take(struct req *r, db_fn fn, void *ctx, json_t **out)
     if (db_tx(fn, ctx, &e) < 0) {
         json_decref(*out);
         reply_err(r, &e);
+    } else {
+        reply_json_take(r, 200, *out);
+    }
+    *out = NULL;
+}
+
+void
+reply_run_json_take(struct req *r, db_fn fn, void *ctx, json_t **out, const char *what,
+                    int64_t id)
+{
+    struct err e = {0};
+
+    if (db_run(fn, ctx, &e) < 0) {
+        json_decref(*out);
+        reply_err(r, &e);
+    } else if (*out == NULL && what != NULL) {
+        reply_problem(r, ERR_NOT_FOUND, NULL, "no %s %" PRId64, what, id);
     } else {
         reply_json_take(r, 200, *out);
     }

@@ -214,16 +214,10 @@ void
 loyalty_handle_account_get(struct req *r)
 {
     struct read_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "account", &x.account_id) < 0)
         return;
-    if (db_run(account_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no loyalty account %" PRId64, x.account_id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, account_fn, &x, &x.out, "loyalty account", x.account_id);
 }
 
 static int

@@ -104,13 +104,8 @@ void
 loyalty_handle_report(struct req *r)
 {
     struct report_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    if (db_run(report_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, report_fn, &x, &x.out, NULL, 0);
 }

@@ -283,16 +283,10 @@ void
 returns_handle_get(struct req *r)
 {
     struct read_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.id) < 0)
         return;
-    if (db_run(get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x.id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, get_fn, &x, &x.out, "return request", x.id);
 }
 
 static int
@@ -511,18 +505,12 @@ returns_handle_me_get(struct req *r)
 {
     struct customer cu;
     struct me_read x = {0};
-    struct err e = {0};
 
     if (customer_or_reply(r, &cu) < 0 || req_param_id_or_reply(r, "id", &x.id) < 0)
         return;
     x.shop_id = cu.claims.shop_id;
     x.cust = &cu.cust;
-    if (db_run(me_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x.id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, me_get_fn, &x, &x.out, "return request", x.id);
 }
 
 struct me_list {

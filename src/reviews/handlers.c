@@ -317,16 +317,10 @@ void
 reviews_handle_request_get(struct req *r)
 {
     struct request_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.id) < 0)
         return;
-    if (db_run(request_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no review request %" PRId64, x.id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, request_get_fn, &x, &x.out, "review request", x.id);
 }
 
 /* ---- moderation ------------------------------------------------------------ */
@@ -655,15 +649,10 @@ void
 reviews_handle_stats(struct req *r)
 {
     struct stats_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    if (db_run(stats_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, stats_fn, &x, &x.out, NULL, 0);
 }
 
 /* ---- the public API ---------------------------------------------------------- */
@@ -728,14 +717,10 @@ void
 reviews_handle_public_get(struct req *r)
 {
     struct public_ctx x = {0};
-    struct err e = {0};
 
     if (token_or_reply(r, req_param(r, "token"), "review", &x.claims) < 0)
         return;
-    if (db_run(public_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, public_get_fn, &x, &x.out, NULL, 0);
 }
 
 static int

@@ -384,7 +384,6 @@ surveys_handle_report(struct req *r)
     struct report_ctx x = {.shop_id = r->shop_id, .from = req_query(r, "from"),
                            .to = req_query(r, "to"), .interval = req_query(r, "interval")};
     const char *ver = req_query(r, "version");
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.survey_id) < 0)
         return;
@@ -418,10 +417,7 @@ surveys_handle_report(struct req *r)
             return;
         }
     }
-    if (db_run(report_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, report_fn, &x, &x.out, NULL, 0);
 }
 
 /* ---- CSV ---------------------------------------------------------------------- */

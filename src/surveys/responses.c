@@ -380,14 +380,10 @@ void
 surveys_handle_public_get(struct req *r)
 {
     struct public_ctx x = {0};
-    struct err e = {0};
 
     if (token_or_reply(r, &x.claims) < 0)
         return;
-    if (db_run(public_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, public_get_fn, &x, &x.out, NULL, 0);
 }
 
 /* Store the answers of the token's invitation; shared by the public PUT

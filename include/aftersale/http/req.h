@@ -82,6 +82,13 @@ int req_time_range_or_reply(struct req *r, const char **from, const char **to);
  * and saves it first) and leaves what to show. */
 void reply_tx_json_take(struct req *r, db_fn fn, void *ctx, json_t **out);
 
+/* Run fn(ctx) on a pooled connection in autocommit (db_run) and reply:
+ * the error; 404 "no <what> <id>" when `what` is given and fn left *out
+ * NULL (no such object); else 200 with *out (stolen). The GET of one
+ * object, or of a report fn always makes. */
+void reply_run_json_take(struct req *r, db_fn fn, void *ctx, json_t **out, const char *what,
+                         int64_t id);
+
 /* Reply 200 {"items": items, "next_cursor": cursor of next_after or null}
  * (items stolen). */
 void reply_page_take(struct req *r, json_t *items, int64_t next_after);
