@@ -52,13 +52,8 @@ surveys_link_tx(struct db_conn *c, void *ctx, struct err *e)
     bool found;
     int rc = -1;
 
-    json_decref(x->out);
-    x->out = NULL;
-    if (x->token_secret) {
-        crypto_wipe(x->token_secret, strlen(x->token_secret));
-        free(x->token_secret);
-        x->token_secret = NULL;
-    }
+    /* A retried transaction starts from nothing. */
+    surveys_link_clear(x);
     DB_I64(shop, x->shop_id);
     DB_I64(sid, x->survey_id);
     DB_I64(order, x->order_id);
