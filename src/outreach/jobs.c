@@ -10,7 +10,8 @@
  *
  * Below it, the steps the programmes' sending jobs (reviews/jobs.c,
  * surveys/send.c) share: what to do with a verdict other than SEND, and
- * the one-row state change that skipping a message makes.
+ * the one-row state change that skipping a message makes, and the
+ * cancelling of an order's pending messages when the order is gone.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "aftersale/outreach/jobs.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/outreach/templates.h"
+#include "aftersale/woo/link.h"
 #include "aftersale/core/mem.h"
 
 struct test_ctx {
@@ -143,6 +145,25 @@ outreach_job_mark(struct db_conn *c, const char *name, const char *sql, int64_t 
     DB_I64(shop, shop_id);
     DB_I64(ref, id);
     return db_exec_cmd(c, name, sql, 2, params, e) < 0 ? -1 : 0;
+}
+
+int
+outreach_job_cancel_order(struct db_conn *c, const struct job *job, const char *name,
+                          const char *sql, long *n, struct err *e)
+{
+    char shop[24], order[24];
+    const char *params[3] = {shop, order, NULL};
+    int64_t order_id;
+
+    *n = 0;
+    if (woo_events_order_gone(c, job, &order_id, &params[2], e) < 0)
+        return -1;
+    if (order_id <= 0)
+        return 0;
+    DB_I64(shop, job->shop_id);
+    DB_I64(order, order_id);
+    *n = db_exec_cmd(c, name, sql, 3, params, e);
+    return *n < 0 ? -1 : 0;
 }
 
 void

@@ -86,27 +86,18 @@ int
 reviews_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
                    struct job_outcome *out, struct err *e)
 {
-    char shop[24], order[24];
-    const char *params[3] = {shop, order, NULL};
-    int64_t order_id;
-    long n = 0;
+    long n;
 
     (void)env;
     out->status = JOB_DONE;
     /* A partial refund keeps the request: the customer still has the rest. */
-    if (woo_events_order_gone(c, job, &order_id, &params[2], e) < 0)
+    if (outreach_job_cancel_order(c, job, "reviews_cancel",
+                                  "UPDATE review_requests SET status = 'cancelled',"
+                                  " cancel_reason = $3, updated_at = now()"
+                                  " WHERE shop_id = $1 AND order_id = $2"
+                                  " AND status = 'scheduled'",
+                                  &n, e) < 0)
         return -1;
-    if (order_id > 0) {
-        DB_I64(shop, job->shop_id);
-        DB_I64(order, order_id);
-        n = db_exec_cmd(c, "reviews_cancel",
-                        "UPDATE review_requests SET status = 'cancelled', cancel_reason = $3,"
-                        " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
-                        " AND status = 'scheduled'",
-                        3, params, e);
-        if (n < 0)
-            return -1;
-    }
     out->result = json_pack("{s:b}", "cancelled", n > 0);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include "aftersale/core/jx.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/jobs.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/surveys/surveys.h"
@@ -250,27 +251,18 @@ int
 surveys_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
                    struct job_outcome *out, struct err *e)
 {
-    char shop[24], order[24];
-    const char *params[3] = {shop, order, NULL};
-    int64_t order_id;
-    long n = 0;
+    long n;
 
     (void)env;
     out->status = JOB_DONE;
     /* A partial refund keeps the invitation: the customer kept the rest. */
-    if (woo_events_order_gone(c, job, &order_id, &params[2], e) < 0)
+    if (outreach_job_cancel_order(c, job, "surveys_cancel",
+                                  "UPDATE survey_invitations SET status = 'cancelled',"
+                                  " cancel_reason = $3, updated_at = now()"
+                                  " WHERE shop_id = $1 AND order_id = $2"
+                                  " AND status = 'scheduled'",
+                                  &n, e) < 0)
         return -1;
-    if (order_id > 0) {
-        DB_I64(shop, job->shop_id);
-        DB_I64(order, order_id);
-        n = db_exec_cmd(c, "surveys_cancel",
-                        "UPDATE survey_invitations SET status = 'cancelled', cancel_reason = $3,"
-                        " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
-                        " AND status = 'scheduled'",
-                        3, params, e);
-        if (n < 0)
-            return -1;
-    }
     out->result = json_pack("{s:I}", "cancelled", (json_int_t)n);
     return 0;
 }

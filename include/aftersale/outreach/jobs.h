@@ -39,6 +39,15 @@ void outreach_job_skip(db_fn mark, void *ctx, const char *why, struct job_outcom
  * over the shop's contact cap, reschedules the job one second after
  * `slot`, never drops it. true when the job ends here (out filled), false
  * for SEND: the caller sends. */
+/* An order refunded in full or cancelled (woo_events_order_gone on the
+ * event of `job`) stops the messages of that order not sent yet: run the
+ * programme's `sql` (prepared as `name`) with $1 = shop, $2 = order id,
+ * $3 = the reason. *n the rows it changed, 0 when the order is not gone
+ * (a partial refund keeps them: the customer kept the rest). 0/-1 with e,
+ * in the caller's transaction. */
+int outreach_job_cancel_order(struct db_conn *c, const struct job *job, const char *name,
+                              const char *sql, long *n, struct err *e);
+
 bool outreach_job_verdict(enum outreach_verdict v, time_t now, time_t slot, db_fn suppressed,
                           void *ctx, struct job_outcome *out);
 
