@@ -276,6 +276,20 @@ reply_run_json_take(struct req *r, db_fn fn, void *ctx, json_t **out, const char
 }
 
 void
+reply_run_page_take(struct req *r, db_fn fn, void *ctx, json_t **items, const int64_t *next_after)
+{
+    struct err e = {0};
+
+    if (db_run(fn, ctx, &e) < 0) {
+        json_decref(*items);
+        reply_err(r, &e);
+    } else {
+        reply_page_take(r, *items, *next_after);
+    }
+    *items = NULL;
+}
+
+void
 reply_page_take(struct req *r, json_t *items, int64_t next_after)
 {
     json_t *next = json_null();

@@ -189,7 +189,6 @@ void
 loyalty_handle_accounts_list(struct req *r)
 {
     struct read_ctx x = {.shop_id = r->shop_id, .email = req_query(r, "email")};
-    struct err e = {0};
 
     if (reply_page_args(r, &x) < 0)
         return;
@@ -197,10 +196,7 @@ loyalty_handle_accounts_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "email", "email must be 1 to 254 characters");
         return;
     }
-    if (db_run(accounts_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, accounts_fn, &x, &x.out, &x.next_after);
 }
 
 static int

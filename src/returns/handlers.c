@@ -360,7 +360,6 @@ returns_handle_list(struct req *r)
                                          "received",  "resolving", "resolution_failed",
                                          "resolved",  "closed",    "cancelled"};
     struct read_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
     const char *order = req_query(r, "order_id");
     bool ok = false;
 
@@ -401,11 +400,7 @@ returns_handle_list(struct req *r)
                       "filter too long");
         return;
     }
-    if (db_run(list_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, list_fn, &x, &x.out, &x.next_after);
 }
 
 /* ---- customers: a token of scope "returns" ------------------------------- */
@@ -538,17 +533,12 @@ returns_handle_me_list(struct req *r)
 {
     struct customer cu;
     struct me_list x = {0};
-    struct err e = {0};
 
     if (customer_or_reply(r, &cu) < 0 || req_page_or_reply(r, &x.limit, &x.before) < 0)
         return;
     x.shop_id = cu.claims.shop_id;
     x.cust = &cu.cust;
-    if (db_run(me_list_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_page_take(r, x.out, x.next);
+    reply_run_page_take(r, me_list_fn, &x, &x.out, &x.next);
 }
 
 /* ---- photos ------------------------------------------------------------------ */

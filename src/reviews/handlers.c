@@ -369,7 +369,6 @@ reviews_handle_list(struct req *r)
 {
     struct list_ctx x = {.shop_id = r->shop_id, .status = req_query(r, "status")};
     const char *product = req_query(r, "product_id"), *rating = req_query(r, "rating");
-    struct err e = {0};
 
     if (req_page_or_reply(r, &x.limit, &x.after) < 0)
         return;
@@ -389,10 +388,7 @@ reviews_handle_list(struct req *r)
         }
         x.rating = rating[0] - '0';
     }
-    if (db_run(list_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, list_fn, &x, &x.out, &x.next_after);
 }
 
 struct moderate_ctx {

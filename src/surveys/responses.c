@@ -659,7 +659,6 @@ void
 surveys_handle_responses_list(struct req *r)
 {
     struct resp_list_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.survey_id) < 0 ||
         req_page_or_reply(r, &x.limit, &x.after) < 0)
@@ -687,11 +686,7 @@ surveys_handle_responses_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "follow_up", "follow_up must be new, contacted or resolved");
         return;
     }
-    if (db_run(resp_list_fn, &x, &e) < 0) {
-        json_decref(x.out);
-        reply_err(r, &e);
-    } else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, resp_list_fn, &x, &x.out, &x.next_after);
 }
 
 static int

@@ -89,6 +89,12 @@ void reply_tx_json_take(struct req *r, db_fn fn, void *ctx, json_t **out);
 void reply_run_json_take(struct req *r, db_fn fn, void *ctx, json_t **out, const char *what,
                          int64_t id);
 
+/* Run fn(ctx) (db_run) and reply the page it left: 200 with *items
+ * (stolen) and the cursor of *next_after (reply_page_take), or the error
+ * (*items released). Every list route. */
+void reply_run_page_take(struct req *r, db_fn fn, void *ctx, json_t **items,
+                         const int64_t *next_after);
+
 /* Reply 200 {"items": items, "next_cursor": cursor of next_after or null}
  * (items stolen). */
 void reply_page_take(struct req *r, json_t *items, int64_t next_after);
