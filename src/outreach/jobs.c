@@ -40,23 +40,13 @@ static int
 load_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct test_ctx *x = ctx;
-    char shop[24];
-    const char *params[1] = {shop};
-    PGresult *res;
 
-    DB_I64(shop, x->shop_id);
     if (outreach_settings_load(c, x->shop_id, &x->os, e) < 0 ||
         outreach_unsubscribed(c, x->shop_id, x->email, &x->unsubscribed, e) < 0 ||
         outreach_contact_check(c, x->shop_id, x->email, OUTREACH_TRANSACTIONAL, time(NULL),
                                &x->verdict, &x->slot, e) < 0)
         return -1;
-    res = db_exec(c, "outreach_test_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
-    if (res == NULL)
-        return -1;
-    if (PQntuples(res) == 1)
-        snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+    return outreach_shop_name(c, x->shop_id, x->shop_name, sizeof(x->shop_name), e);
 }
 
 static int

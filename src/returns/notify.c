@@ -80,21 +80,10 @@ nctx_clear(struct nctx *x)
 static int
 load_common(struct db_conn *c, struct nctx *x, struct err *e)
 {
-    char shop[24];
-    const char *params[1] = {shop};
-    PGresult *res;
-
-    DB_I64(shop, x->shop_id);
     if (outreach_settings_load(c, x->shop_id, &x->os, e) < 0 ||
         returns_settings_load(c, x->shop_id, &x->settings, e) < 0)
         return -1;
-    res = db_exec(c, "returns_notify_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
-    if (res == NULL)
-        return -1;
-    if (PQntuples(res) == 1)
-        snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+    return outreach_shop_name(c, x->shop_id, x->shop_name, sizeof(x->shop_name), e);
 }
 
 static int
