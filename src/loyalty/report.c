@@ -48,18 +48,8 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
 
     DB_I64(shop, x->shop_id);
     /* Name the bad bound: the RFC 3339 shape was checked, the calendar is PostgreSQL's. */
-    for (int i = 0; i < 2; i++) {
-        const char *p[1] = {i == 0 ? x->from : x->to};
-        if (p[0] == NULL)
-            continue;
-        res = db_exec(c, "loyalty_report_bound", "SELECT $1::timestamptz", 1, p, e);
-        if (res == NULL)
-            return strncmp(e->sqlstate, "22", 2) == 0
-                       ? err_set(e, ERR_MALFORMED, i == 0 ? "from" : "to", "%s is not a valid time",
-                                 i == 0 ? "from" : "to")
-                       : -1;
-        PQclear(res);
-    }
+    if (db_time_range_check(c, x->from, x->to, e) < 0)
+        return -1;
     if (loyalty_settings_load(c, x->shop_id, &s, e) < 0)
         return -1;
     DB_I64(ppu, s.redeem_points_per_unit);
