@@ -576,6 +576,18 @@ photo_add_fn(struct db_conn *c, void *ctx, struct err *e)
 
 /* The body is the image itself (Content-Type image/...); its type is read
  * from its first bytes, never from the name or the header. */
+/* The customer routes of photos: x for the token's customer (x->cust
+ * borrows cu), so the return must be theirs; -1 after replying 401/403. */
+static int
+me_photo_or_reply(struct req *r, struct customer *cu, struct photo_ctx *x)
+{
+    if (customer_or_reply(r, cu) < 0)
+        return -1;
+    x->shop_id = cu->claims.shop_id;
+    x->cust = &cu->cust;
+    return 0;
+}
+
 static void
 photo_add(struct req *r, struct photo_ctx *x)
 {
@@ -621,11 +633,8 @@ returns_handle_me_photo_add(struct req *r)
     struct customer cu;
     struct photo_ctx x = {0};
 
-    if (customer_or_reply(r, &cu) < 0)
-        return;
-    x.shop_id = cu.claims.shop_id;
-    x.cust = &cu.cust;
-    photo_add(r, &x);
+    if (me_photo_or_reply(r, &cu, &x) == 0)
+        photo_add(r, &x);
 }
 
 static int
@@ -680,9 +689,6 @@ returns_handle_me_photo_get(struct req *r)
     struct customer cu;
     struct photo_ctx x = {0};
 
-    if (customer_or_reply(r, &cu) < 0)
-        return;
-    x.shop_id = cu.claims.shop_id;
-    x.cust = &cu.cust;
-    photo_get(r, &x);
+    if (me_photo_or_reply(r, &cu, &x) == 0)
+        photo_get(r, &x);
 }
