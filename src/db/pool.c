@@ -535,6 +535,27 @@ db_exec_cmd(struct db_conn *c, const char *name, const char *sql, int nparams,
     return n;
 }
 
+int
+db_time_range_check(struct db_conn *c, const char *from, const char *to, struct err *e)
+{
+    for (int i = 0; i < 2; i++) {
+        const char *p[1] = {i == 0 ? from : to};
+        PGresult *res;
+
+        if (p[0] == NULL)
+            continue;
+        res = db_exec(c, "db_time_range_check", "SELECT $1::timestamptz", 1, p, e);
+        if (res == NULL)
+            /* class 22, data exception: the value, not the server */
+            return strncmp(e->sqlstate, "22", 2) == 0
+                       ? err_set(e, ERR_MALFORMED, i == 0 ? "from" : "to",
+                                 "%s is not a valid time", i == 0 ? "from" : "to")
+                       : -1;
+        PQclear(res);
+    }
+    return 0;
+}
+
 static bool
 retryable(const struct err *e)
 {

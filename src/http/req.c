@@ -8,6 +8,7 @@
  * from the single kind table in core/err.c.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "aftersale/core/log.h"
 #include "aftersale/core/mem.h"
 #include "aftersale/http/req.h"
+#include "aftersale/woo/link.h" /* woo_rfc3339_valid: pure */
 
 /* A client-chosen request id is kept when it is short and plain. */
 static bool
@@ -224,6 +226,67 @@ req_page_or_reply(struct req *r, int *limit, int64_t *after)
         return -1;
     }
     return 0;
+}
+
+int
+req_time_range_or_reply(struct req *r, const char **from, const char **to)
+{
+    *from = req_query(r, "from");
+    *to = req_query(r, "to");
+    if (*from && !woo_rfc3339_valid(*from)) {
+        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+        return -1;
+    }
+    if (*to && !woo_rfc3339_valid(*to)) {
+        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
+        return -1;
+    }
+    return 0;
+}
+
+void
+reply_tx_json_take(struct req *r, db_fn fn, void *ctx, json_t **out)
+{
+    struct err e = {0};
+
+    if (db_tx(fn, ctx, &e) < 0) {
+        json_decref(*out);
+        reply_err(r, &e);
+    } else {
+        reply_json_take(r, 200, *out);
+    }
+    *out = NULL;
+}
+
+void
+reply_run_json_take(struct req *r, db_fn fn, void *ctx, json_t **out, const char *what,
+                    int64_t id)
+{
+    struct err e = {0};
+
+    if (db_run(fn, ctx, &e) < 0) {
+        json_decref(*out);
+        reply_err(r, &e);
+    } else if (*out == NULL && what != NULL) {
+        reply_problem(r, ERR_NOT_FOUND, NULL, "no %s %" PRId64, what, id);
+    } else {
+        reply_json_take(r, 200, *out);
+    }
+    *out = NULL;
+}
+
+void
+reply_run_page_take(struct req *r, db_fn fn, void *ctx, json_t **items, const int64_t *next_after)
+{
+    struct err e = {0};
+
+    if (db_run(fn, ctx, &e) < 0) {
+        json_decref(*items);
+        reply_err(r, &e);
+    } else {
+        reply_page_take(r, *items, *next_after);
+    }
+    *items = NULL;
 }
 
 void

@@ -99,7 +99,6 @@ settings(struct req *r, const json_t *body)
      * here, so that a document read by GET is always accepted by PUT. */
     static const char *const read_only[] = {NULL};
     struct settings_ctx s = {.shop_id = r->shop_id, .opt_in = -1};
-    struct err e = {0};
 
     if (body != NULL) {
         const json_t *v = json_object_get(body, OPT_IN_KEY);
@@ -112,10 +111,7 @@ settings(struct req *r, const json_t *body)
         s.patch = jx_without_read_only(body, read_only);
         json_object_del(s.patch, OPT_IN_KEY);
     }
-    if (db_tx(settings_fn, &s, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, s.out);
+    reply_tx_json_take(r, settings_fn, &s, &s.out);
     json_decref(s.patch);
 }
 
@@ -193,7 +189,6 @@ void
 loyalty_handle_accounts_list(struct req *r)
 {
     struct read_ctx x = {.shop_id = r->shop_id, .email = req_query(r, "email")};
-    struct err e = {0};
 
     if (reply_page_args(r, &x) < 0)
         return;
@@ -201,10 +196,7 @@ loyalty_handle_accounts_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "email", "email must be 1 to 254 characters");
         return;
     }
-    if (db_run(accounts_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, accounts_fn, &x, &x.out, &x.next_after);
 }
 
 static int
@@ -218,16 +210,10 @@ void
 loyalty_handle_account_get(struct req *r)
 {
     struct read_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "account", &x.account_id) < 0)
         return;
-    if (db_run(account_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no loyalty account %" PRId64, x.account_id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, account_fn, &x, &x.out, "loyalty account", x.account_id);
 }
 
 static int

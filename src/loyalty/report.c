@@ -48,18 +48,8 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
 
     DB_I64(shop, x->shop_id);
     /* Name the bad bound: the RFC 3339 shape was checked, the calendar is PostgreSQL's. */
-    for (int i = 0; i < 2; i++) {
-        const char *p[1] = {i == 0 ? x->from : x->to};
-        if (p[0] == NULL)
-            continue;
-        res = db_exec(c, "loyalty_report_bound", "SELECT $1::timestamptz", 1, p, e);
-        if (res == NULL)
-            return strncmp(e->sqlstate, "22", 2) == 0
-                       ? err_set(e, ERR_MALFORMED, i == 0 ? "from" : "to", "%s is not a valid time",
-                                 i == 0 ? "from" : "to")
-                       : -1;
-        PQclear(res);
-    }
+    if (db_time_range_check(c, x->from, x->to, e) < 0)
+        return -1;
     if (loyalty_settings_load(c, x->shop_id, &s, e) < 0)
         return -1;
     DB_I64(ppu, s.redeem_points_per_unit);
@@ -103,21 +93,9 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
 void
 loyalty_handle_report(struct req *r)
 {
-    struct report_ctx x = {
-        .shop_id = r->shop_id, .from = req_query(r, "from"), .to = req_query(r, "to")};
-    struct err e = {0};
+    struct report_ctx x = {.shop_id = r->shop_id};
 
-    if (x.from && !woo_rfc3339_valid(x.from)) {
-        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+    if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    }
-    if (x.to && !woo_rfc3339_valid(x.to)) {
-        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
-        return;
-    }
-    if (db_run(report_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, report_fn, &x, &x.out, NULL, 0);
 }

@@ -55,28 +55,18 @@ void
 outreach_handle_settings_get(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
 }
 
 void
 outreach_handle_settings_put(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
     json_t *body = jx_without_read_only(r->json, outreach_settings_read_only);
 
     x.patch = body;
-    if (db_tx(settings_fn, &x, &e) < 0) {
-        json_decref(x.out);
-        reply_err(r, &e);
-    } else {
-        reply_json_take(r, 200, x.out);
-    }
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
     json_decref(body);
 }
 
@@ -126,6 +116,26 @@ unsub_token_or_page(struct req *r, struct unsub_ctx *x)
         outreach_page_message(r, e.kind == ERR_UNAVAILABLE ? 503 : 401,
                               outreach_page_locale(r, NULL, &x->brand), "page.link_broken.title",
                               "unsubscribe.link_broken", NULL, &x->brand);
+        return -1;
+    }
+    return 0;
+}
+
+int
+outreach_order_locale_or_reply(struct req *r, int64_t *order_id, const char **locale)
+{
+    const char *given = jx_str(r->json, "locale");
+
+    /* The customer's language, when the caller knows it ("de-AT" is de). */
+    *locale = NULL;
+    if (given != NULL && (*locale = outreach_locale_match(given)) == NULL) {
+        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
+                      outreach_locales_joined());
+        return -1;
+    }
+    *order_id = json_integer_value(json_object_get(r->json, "order_id"));
+    if (*order_id <= 0) {
+        reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
         return -1;
     }
     return 0;

@@ -7,6 +7,11 @@
  * held, then record. The check is made and asserted on anyway, so the
  * rule "transactional messages are never capped nor suppressed" is
  * exercised end to end by tests/integration/test_messaging.py.
+ *
+ * Below it, the steps the programmes' sending jobs (reviews/jobs.c,
+ * surveys/send.c) share: what to do with a verdict other than SEND, and
+ * the one-row state change that skipping a message makes, and the
+ * cancelling of an order's pending messages when the order is gone.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 #include "aftersale/outreach/jobs.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/outreach/templates.h"
+#include "aftersale/woo/link.h"
 #include "aftersale/core/mem.h"
 
 struct test_ctx {
@@ -34,23 +40,13 @@ static int
 load_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct test_ctx *x = ctx;
-    char shop[24];
-    const char *params[1] = {shop};
-    PGresult *res;
 
-    DB_I64(shop, x->shop_id);
     if (outreach_settings_load(c, x->shop_id, &x->os, e) < 0 ||
         outreach_unsubscribed(c, x->shop_id, x->email, &x->unsubscribed, e) < 0 ||
         outreach_contact_check(c, x->shop_id, x->email, OUTREACH_TRANSACTIONAL, time(NULL),
                                &x->verdict, &x->slot, e) < 0)
         return -1;
-    res = db_exec(c, "outreach_test_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
-    if (res == NULL)
-        return -1;
-    if (PQntuples(res) == 1)
-        snprintf(x->shop_name, sizeof(x->shop_name), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+    return outreach_shop_name(c, x->shop_id, x->shop_name, sizeof(x->shop_name), e);
 }
 
 static int
@@ -125,4 +121,68 @@ out:
     free(subject);
     free(text);
     free(html);
+}
+
+/* ---- the shared steps of the programmes' sending jobs ---------------------- */
+
+int
+outreach_job_mark(struct db_conn *c, const char *name, const char *sql, int64_t shop_id,
+                  int64_t id, struct err *e)
+{
+    char shop[24], ref[24];
+    const char *params[2] = {shop, ref};
+
+    DB_I64(shop, shop_id);
+    DB_I64(ref, id);
+    return db_exec_cmd(c, name, sql, 2, params, e) < 0 ? -1 : 0;
+}
+
+int
+outreach_job_cancel_order(struct db_conn *c, const struct job *job, const char *name,
+                          const char *sql, long *n, struct err *e)
+{
+    char shop[24], order[24];
+    const char *params[3] = {shop, order, NULL};
+    int64_t order_id;
+
+    *n = 0;
+    if (woo_events_order_gone(c, job, &order_id, &params[2], e) < 0)
+        return -1;
+    if (order_id <= 0)
+        return 0;
+    DB_I64(shop, job->shop_id);
+    DB_I64(order, order_id);
+    *n = db_exec_cmd(c, name, sql, 3, params, e);
+    return *n < 0 ? -1 : 0;
+}
+
+void
+outreach_job_skip(db_fn mark, void *ctx, const char *why, struct job_outcome *out)
+{
+    struct err e = {0};
+
+    if (mark != NULL && db_tx(mark, ctx, &e) < 0) {
+        out->status = JOB_RETRY;
+        out->err = e;
+    }
+    out->result = json_pack("{s:s}", "skipped", why);
+}
+
+bool
+outreach_job_verdict(enum outreach_verdict v, time_t now, time_t slot, db_fn suppressed,
+                     void *ctx, struct job_outcome *out)
+{
+    if (v == OUTREACH_SUPPRESSED) {
+        outreach_job_skip(suppressed, ctx, "unsubscribed", out);
+        return true;
+    }
+    if (v == OUTREACH_WAIT) {
+        /* Over the contact cap: postponed to the first free slot, not lost. */
+        out->status = JOB_RESCHEDULE;
+        out->delay_ms = (long)(slot - now) * 1000 + 1000;
+        out->result = json_pack("{s:s, s:I}", "postponed", "contact policy", "seconds",
+                                (json_int_t)(slot - now));
+        return true;
+    }
+    return false;
 }

@@ -53,20 +53,13 @@ int
 outreach_brand_load(struct db_conn *c, int64_t shop_id, struct outreach_brand *b, struct err *e)
 {
     struct outreach_settings s;
-    char shop[24];
-    const char *params[1] = {shop};
-    PGresult *res;
 
     outreach_brand_default(b);
-    if (outreach_settings_load(c, shop_id, &s, e) < 0)
+    if (outreach_settings_load(c, shop_id, &s, e) < 0 ||
+        outreach_shop_name(c, shop_id, b->name, sizeof(b->name), e) < 0)
         return -1;
-    DB_I64(shop, shop_id);
-    res = db_exec(c, "outreach_brand_shop", "SELECT name FROM shops WHERE id = $1", 1, params, e);
-    if (res == NULL)
-        return -1;
-    snprintf(b->name, sizeof(b->name), "%s",
-             s.brand_name[0] ? s.brand_name : PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
-    PQclear(res);
+    if (s.brand_name[0])
+        snprintf(b->name, sizeof(b->name), "%s", s.brand_name);
     snprintf(b->logo_url, sizeof(b->logo_url), "%s", s.logo_url);
     snprintf(b->accent_color, sizeof(b->accent_color), "%s", s.accent_color);
     snprintf(b->default_locale, sizeof(b->default_locale), "%s", s.default_locale);

@@ -147,3 +147,19 @@ outreach_contact_record(struct db_conn *c, int64_t shop_id, const char *email,
                ? -1
                : 0;
 }
+
+int
+outreach_shop_name(struct db_conn *c, int64_t shop_id, char *out, size_t n, struct err *e)
+{
+    char shop[24];
+    const char *params[1] = {shop};
+    PGresult *res;
+
+    DB_I64(shop, shop_id);
+    res = db_exec(c, "outreach_shop_name", "SELECT name FROM shops WHERE id = $1", 1, params, e);
+    if (res == NULL)
+        return -1;
+    snprintf(out, n, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return 0;
+}

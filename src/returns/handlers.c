@@ -68,26 +68,18 @@ void
 returns_handle_settings_get(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
 }
 
 void
 returns_handle_settings_put(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
     json_t *body = jx_without_read_only(r->json, returns_settings_read_only);
 
     x.patch = body;
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
     json_decref(body);
 }
 
@@ -304,16 +296,10 @@ void
 returns_handle_get(struct req *r)
 {
     struct read_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.id) < 0)
         return;
-    if (db_run(get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x.id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, get_fn, &x, &x.out, "return request", x.id);
 }
 
 static int
@@ -387,7 +373,6 @@ returns_handle_list(struct req *r)
                                          "received",  "resolving", "resolution_failed",
                                          "resolved",  "closed",    "cancelled"};
     struct read_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
     const char *order = req_query(r, "order_id");
     bool ok = false;
 
@@ -428,11 +413,7 @@ returns_handle_list(struct req *r)
                       "filter too long");
         return;
     }
-    if (db_run(list_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, list_fn, &x, &x.out, &x.next_after);
 }
 
 /* ---- customers: a token of scope "returns" ------------------------------- */
@@ -532,18 +513,12 @@ returns_handle_me_get(struct req *r)
 {
     struct customer cu;
     struct me_read x = {0};
-    struct err e = {0};
 
     if (customer_or_reply(r, &cu) < 0 || req_param_id_or_reply(r, "id", &x.id) < 0)
         return;
     x.shop_id = cu.claims.shop_id;
     x.cust = &cu.cust;
-    if (db_run(me_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no return request %" PRId64, x.id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, me_get_fn, &x, &x.out, "return request", x.id);
 }
 
 struct me_list {
@@ -571,17 +546,12 @@ returns_handle_me_list(struct req *r)
 {
     struct customer cu;
     struct me_list x = {0};
-    struct err e = {0};
 
     if (customer_or_reply(r, &cu) < 0 || req_page_or_reply(r, &x.limit, &x.before) < 0)
         return;
     x.shop_id = cu.claims.shop_id;
     x.cust = &cu.cust;
-    if (db_run(me_list_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_page_take(r, x.out, x.next);
+    reply_run_page_take(r, me_list_fn, &x, &x.out, &x.next);
 }
 
 /* ---- photos ------------------------------------------------------------------ */
@@ -619,6 +589,18 @@ photo_add_fn(struct db_conn *c, void *ctx, struct err *e)
 
 /* The body is the image itself (Content-Type image/...); its type is read
  * from its first bytes, never from the name or the header. */
+/* The customer routes of photos: x for the token's customer (x->cust
+ * borrows cu), so the return must be theirs; -1 after replying 401/403. */
+static int
+me_photo_or_reply(struct req *r, struct customer *cu, struct photo_ctx *x)
+{
+    if (customer_or_reply(r, cu) < 0)
+        return -1;
+    x->shop_id = cu->claims.shop_id;
+    x->cust = &cu->cust;
+    return 0;
+}
+
 static void
 photo_add(struct req *r, struct photo_ctx *x)
 {
@@ -664,11 +646,8 @@ returns_handle_me_photo_add(struct req *r)
     struct customer cu;
     struct photo_ctx x = {0};
 
-    if (customer_or_reply(r, &cu) < 0)
-        return;
-    x.shop_id = cu.claims.shop_id;
-    x.cust = &cu.cust;
-    photo_add(r, &x);
+    if (me_photo_or_reply(r, &cu, &x) == 0)
+        photo_add(r, &x);
 }
 
 static int
@@ -723,9 +702,6 @@ returns_handle_me_photo_get(struct req *r)
     struct customer cu;
     struct photo_ctx x = {0};
 
-    if (customer_or_reply(r, &cu) < 0)
-        return;
-    x.shop_id = cu.claims.shop_id;
-    x.cust = &cu.cust;
-    photo_get(r, &x);
+    if (me_photo_or_reply(r, &cu, &x) == 0)
+        photo_get(r, &x);
 }

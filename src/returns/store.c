@@ -116,6 +116,36 @@ returns_store_get(struct db_conn *c, int64_t shop_id, int64_t id, json_t **out, 
     return 0;
 }
 
+/* One page of a list query whose rows are (request JSON text, id), with
+ * one row more than `limit` asked for: *items the first `limit` requests
+ * (new reference), *next the id of the last one shown when there are more
+ * (the cursor), else left as it is. Takes res (cleared, even on failure);
+ * -1 with e when res is NULL (e already set) or a row does not parse. */
+static int
+page_take(PGresult *res, int limit, json_t **items, int64_t *next, struct err *e)
+{
+    int n;
+
+    if (res == NULL)
+        return -1;
+    *items = json_array();
+    n = PQntuples(res);
+    for (int i = 0; i < n && i < limit; i++) {
+        json_t *v = parse_text(PQgetvalue(res, i, 0), e);
+        if (v == NULL) {
+            PQclear(res);
+            json_decref(*items);
+            *items = NULL;
+            return -1;
+        }
+        json_array_append_new(*items, v);
+    }
+    if (n > limit)
+        *next = atoll(PQgetvalue(res, limit - 1, 1));
+    PQclear(res);
+    return 0;
+}
+
 int
 returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filter *f,
                    int64_t after, int limit, json_t **items, int64_t *next_after, struct err *e)
@@ -131,7 +161,6 @@ returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filt
                              f->created_after,
                              f->created_before};
     PGresult *res;
-    int n;
 
     *items = NULL;
     *next_after = 0;
@@ -151,24 +180,7 @@ returns_store_list(struct db_conn *c, int64_t shop_id, const struct returns_filt
                   " AND ($9::timestamptz IS NULL OR q.created_at < $9)"
                   " ORDER BY q.id LIMIT $3",
                   9, params, e);
-    if (res == NULL)
-        return -1;
-    *items = json_array();
-    n = PQntuples(res);
-    for (int i = 0; i < n && i < limit; i++) {
-        json_t *v = parse_text(PQgetvalue(res, i, 0), e);
-        if (v == NULL) {
-            PQclear(res);
-            json_decref(*items);
-            *items = NULL;
-            return -1;
-        }
-        json_array_append_new(*items, v);
-    }
-    if (n > limit)
-        *next_after = atoll(PQgetvalue(res, limit - 1, 1));
-    PQclear(res);
-    return 0;
+    return page_take(res, limit, items, next_after, e);
 }
 
 int
@@ -179,7 +191,6 @@ returns_store_list_customer(struct db_conn *c, int64_t shop_id,
     char shop[24], b[24], l[24], cid[24];
     const char *params[5] = {shop, b, l, cid, cust->email ? cust->email : ""};
     PGresult *res;
-    int n;
 
     *items = NULL;
     *next_before = 0;
@@ -198,24 +209,7 @@ returns_store_list_customer(struct db_conn *c, int64_t shop_id,
                   "   AND (lower(q.email) = lower($5) OR lower(o.billing_email) = lower($5))))"
                   " ORDER BY q.id DESC LIMIT $3",
                   5, params, e);
-    if (res == NULL)
-        return -1;
-    *items = json_array();
-    n = PQntuples(res);
-    for (int i = 0; i < n && i < limit; i++) {
-        json_t *v = parse_text(PQgetvalue(res, i, 0), e);
-        if (v == NULL) {
-            PQclear(res);
-            json_decref(*items);
-            *items = NULL;
-            return -1;
-        }
-        json_array_append_new(*items, v);
-    }
-    if (n > limit)
-        *next_before = atoll(PQgetvalue(res, limit - 1, 1));
-    PQclear(res);
-    return 0;
+    return page_take(res, limit, items, next_before, e);
 }
 
 /* ---- events and messages ------------------------------------------------- */

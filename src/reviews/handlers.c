@@ -26,6 +26,7 @@
 #include "aftersale/jobs/queue.h"
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/handlers.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/reviews/handlers.h"
 #include "aftersale/returns/returns.h"
@@ -131,12 +132,8 @@ void
 reviews_handle_settings_get(struct req *r)
 {
     struct settings_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
 }
 
 /* The "wordpress" member of a PUT: null or an object with a username
@@ -207,10 +204,7 @@ reviews_handle_settings_put(struct req *r)
     json_object_del(x.patch, "wordpress");
     x.contact_policy = json_incref(json_object_get(x.patch, "contact_policy"));
     json_object_del(x.patch, "contact_policy");
-    if (db_tx(settings_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_tx_json_take(r, settings_fn, &x, &x.out);
     json_decref(x.patch);
     json_decref(x.contact_policy);
     json_decref(body);
@@ -300,19 +294,9 @@ reviews_handle_request_create(struct req *r)
         reply_err(r, &e);
         return;
     }
-    /* The customer's language, when the caller knows it ("de-AT" is de). */
-    if (jx_str(r->json, "locale") != NULL &&
-        (x.locale = outreach_locale_match(jx_str(r->json, "locale"))) == NULL) {
-        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
-                      outreach_locales_joined());
+    if (outreach_order_locale_or_reply(r, &x.order_id, &x.locale) < 0)
         return;
-    }
-    x.order_id = json_integer_value(json_object_get(r->json, "order_id"));
     x.send_now = json_is_true(json_object_get(r->json, "send_now"));
-    if (x.order_id <= 0) {
-        reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
-        return;
-    }
     if (db_tx(request_create_fn, &x, &e) < 0) {
         reply_err(r, &e);
         return;
@@ -333,16 +317,10 @@ void
 reviews_handle_request_get(struct req *r)
 {
     struct request_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.id) < 0)
         return;
-    if (db_run(request_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else if (x.out == NULL)
-        reply_problem(r, ERR_NOT_FOUND, NULL, "no review request %" PRId64, x.id);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, request_get_fn, &x, &x.out, "review request", x.id);
 }
 
 /* ---- an order's requests (the order screen's box) --------------------------- */
@@ -487,7 +465,6 @@ reviews_handle_list(struct req *r)
 {
     struct list_ctx x = {.shop_id = r->shop_id, .status = req_query(r, "status")};
     const char *product = req_query(r, "product_id"), *rating = req_query(r, "rating");
-    struct err e = {0};
 
     if (req_page_or_reply(r, &x.limit, &x.after) < 0)
         return;
@@ -507,10 +484,7 @@ reviews_handle_list(struct req *r)
         }
         x.rating = rating[0] - '0';
     }
-    if (db_run(list_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, list_fn, &x, &x.out, &x.next_after);
 }
 
 struct moderate_ctx {
@@ -710,18 +684,8 @@ stats_fn(struct db_conn *c, void *ctx, struct err *e)
 
     DB_I64(shop, x->shop_id);
     /* Name the bad bound: RFC 3339 shape was checked, the calendar is PostgreSQL's. */
-    for (int i = 0; i < 2; i++) {
-        const char *p[1] = {i == 0 ? x->from : x->to};
-        if (p[0] == NULL)
-            continue;
-        res = db_exec(c, "reviews_stats_bound", "SELECT $1::timestamptz", 1, p, e);
-        if (res == NULL)
-            return strncmp(e->sqlstate, "22", 2) == 0
-                       ? err_set(e, ERR_MALFORMED, i == 0 ? "from" : "to",
-                                 "%s is not a valid time", i == 0 ? "from" : "to")
-                       : -1;
-        PQclear(res);
-    }
+    if (db_time_range_check(c, x->from, x->to, e) < 0)
+        return -1;
     res = db_exec(
         c, "reviews_stats",
         "WITH span AS (SELECT coalesce($2::timestamptz, now() - interval '30 days') AS f,"
@@ -766,23 +730,11 @@ stats_fn(struct db_conn *c, void *ctx, struct err *e)
 void
 reviews_handle_stats(struct req *r)
 {
-    struct stats_ctx x = {.shop_id = r->shop_id, .from = req_query(r, "from"),
-                          .to = req_query(r, "to")};
-    struct err e = {0};
+    struct stats_ctx x = {.shop_id = r->shop_id};
 
-    if (x.from && !woo_rfc3339_valid(x.from)) {
-        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+    if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    }
-    if (x.to && !woo_rfc3339_valid(x.to)) {
-        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
-        return;
-    }
-    if (db_run(stats_fn, &x, &e) < 0) {
-        reply_err(r, &e);
-        return;
-    }
-    reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, stats_fn, &x, &x.out, NULL, 0);
 }
 
 /* ---- the public API ---------------------------------------------------------- */
@@ -847,14 +799,10 @@ void
 reviews_handle_public_get(struct req *r)
 {
     struct public_ctx x = {0};
-    struct err e = {0};
 
     if (token_or_reply(r, req_param(r, "token"), "review", &x.claims) < 0)
         return;
-    if (db_run(public_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, public_get_fn, &x, &x.out, NULL, 0);
 }
 
 static int

@@ -28,6 +28,7 @@
 #include "aftersale/mail/smtp.h"
 #include "aftersale/mail/templates.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/jobs.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/outreach/templates.h"
 #include "aftersale/returns/returns.h"
@@ -85,27 +86,18 @@ int
 reviews_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
                    struct job_outcome *out, struct err *e)
 {
-    char shop[24], order[24];
-    const char *params[3] = {shop, order, NULL};
-    int64_t order_id;
-    long n = 0;
+    long n;
 
     (void)env;
     out->status = JOB_DONE;
     /* A partial refund keeps the request: the customer still has the rest. */
-    if (woo_events_order_gone(c, job, &order_id, &params[2], e) < 0)
+    if (outreach_job_cancel_order(c, job, "reviews_cancel",
+                                  "UPDATE review_requests SET status = 'cancelled',"
+                                  " cancel_reason = $3, updated_at = now()"
+                                  " WHERE shop_id = $1 AND order_id = $2"
+                                  " AND status = 'scheduled'",
+                                  &n, e) < 0)
         return -1;
-    if (order_id > 0) {
-        DB_I64(shop, job->shop_id);
-        DB_I64(order, order_id);
-        n = db_exec_cmd(c, "reviews_cancel",
-                        "UPDATE review_requests SET status = 'cancelled', cancel_reason = $3,"
-                        " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
-                        " AND status = 'scheduled'",
-                        3, params, e);
-        if (n < 0)
-            return -1;
-    }
     out->result = json_pack("{s:b}", "cancelled", n > 0);
     return 0;
 }
@@ -427,39 +419,27 @@ static int
 returned_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct send_ctx *x = ctx;
-    char shop[24], id[24];
-    const char *params[2] = {shop, id};
 
-    DB_I64(shop, x->shop_id);
-    DB_I64(id, x->request_id);
-    return db_exec_cmd(c, "reviews_cancel_returned",
-                       "UPDATE review_requests SET status = 'cancelled',"
-                       " cancel_reason = 'items returned', updated_at = now()"
-                       " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
-                       2, params, e) < 0
-               ? -1
-               : 0;
+    return outreach_job_mark(c, "reviews_cancel_returned",
+                             "UPDATE review_requests SET status = 'cancelled',"
+                             " cancel_reason = 'items returned', updated_at = now()"
+                             " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
+                             x->shop_id, x->request_id, e);
 }
 
+/* The customer unsubscribed: the request stops, sent or not. */
 static int
 unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct send_ctx *x = ctx;
-    char shop[24], id[24];
-    const char *params[2] = {shop, id};
 
-    DB_I64(shop, x->shop_id);
-    DB_I64(id, x->request_id);
-    return db_exec_cmd(c, "reviews_mark_unsubscribed",
-                       "UPDATE review_requests SET status = 'unsubscribed', updated_at = now()"
-                       " WHERE shop_id = $1 AND id = $2 AND status IN ('scheduled', 'sent')",
-                       2, params, e) < 0
-               ? -1
-               : 0;
+    return outreach_job_mark(c, "reviews_mark_unsubscribed",
+                             "UPDATE review_requests SET status = 'unsubscribed',"
+                             " updated_at = now()"
+                             " WHERE shop_id = $1 AND id = $2 AND status IN ('scheduled', 'sent')",
+                             x->shop_id, x->request_id, e);
 }
 
-/* The template of a part: the shop's own for the message's locale (or for
- * the review settings' locale, as before), else the built-in one. */
 static const char *
 template_for(const struct reviews_settings *s, const char *locale, const char *kind,
              enum mail_part part)
@@ -609,11 +589,7 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         goto out;
     }
     if (x->nproducts == 0 && x->returned > 0) {
-        if (x->reminder == 0 && db_tx(returned_fn, x, &e) < 0) {
-            out->status = JOB_RETRY;
-            out->err = e;
-        }
-        out->result = json_pack("{s:s}", "skipped", "items returned");
+        outreach_job_skip(x->reminder == 0 ? returned_fn : NULL, x, "items returned", out);
         goto out;
     }
     if (enrich_products(env, x, out) < 0)
@@ -622,22 +598,8 @@ reviews_job_send(struct job_env *env, const struct job *job, struct job_outcome 
         out->result = json_pack("{s:s}", "skipped", "no product left to review");
         goto out;
     }
-    if (x->verdict == OUTREACH_SUPPRESSED) {
-        if (db_tx(unsubscribed_fn, x, &e) < 0) {
-            out->status = JOB_RETRY;
-            out->err = e;
-        }
-        out->result = json_pack("{s:s}", "skipped", "unsubscribed");
+    if (outreach_job_verdict(x->verdict, now, x->slot, unsubscribed_fn, x, out))
         goto out;
-    }
-    if (x->verdict == OUTREACH_WAIT) {
-        /* Over the contact cap: postponed to the first free slot, not lost. */
-        out->status = JOB_RESCHEDULE;
-        out->delay_ms = (long)(x->slot - now) * 1000 + 1000;
-        out->result = json_pack("{s:s, s:I}", "postponed", "contact policy", "seconds",
-                                (json_int_t)(x->slot - now));
-        goto out;
-    }
     if (deliver(env, x, out) < 0)
         goto out;
     if (db_tx(send_mark_fn, x, &e) < 0) {

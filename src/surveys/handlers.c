@@ -244,7 +244,6 @@ void
 surveys_handle_list(struct req *r)
 {
     struct get_ctx x = {.shop_id = r->shop_id, .status = req_query(r, "status")};
-    struct err e = {0};
 
     if (req_page_or_reply(r, &x.limit, &x.after) < 0)
         return;
@@ -253,11 +252,7 @@ surveys_handle_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "status", "status must be draft, active, paused or archived");
         return;
     }
-    if (db_run(list_fn, &x, &e) < 0) {
-        json_decref(x.out);
-        reply_err(r, &e);
-    } else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, list_fn, &x, &x.out, &x.next_after);
 }
 
 /* ---- update, archive ----------------------------------------------------------- */
@@ -477,7 +472,6 @@ surveys_handle_invitations_list(struct req *r)
     static const char *const st[] = {"scheduled", "sent", "answered", "expired", "cancelled", NULL};
     struct inv_list_ctx x = {.shop_id = r->shop_id, .status = req_query(r, "status")};
     const char *order = req_query(r, "order_id");
-    struct err e = {0};
     bool ok = x.status == NULL;
 
     if (req_param_id_or_reply(r, "id", &x.survey_id) < 0 ||
@@ -494,11 +488,7 @@ surveys_handle_invitations_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "order_id", "order_id must be a positive integer");
         return;
     }
-    if (db_run(inv_list_fn, &x, &e) < 0) {
-        json_decref(x.out);
-        reply_err(r, &e);
-    } else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, inv_list_fn, &x, &x.out, &x.next_after);
 }
 
 /* ---- order.delivered by a caller ----------------------------------------------- */

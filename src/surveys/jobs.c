@@ -24,6 +24,7 @@
 #include "aftersale/core/jx.h"
 #include "aftersale/jobs/queue.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/jobs.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/rules.h"
 #include "aftersale/surveys/surveys.h"
@@ -41,57 +42,23 @@ invite(struct db_conn *c, int64_t shop_id, int64_t survey_id, int version, const
                                .products = o->products, .nproducts = o->nproducts,
                                .categories = o->categories, .ncategories = o->ncategories,
                                .categories_unknown = o->nunknown_categories > 0};
-    char shop[24], sid[24], order[24], ver[16], days[16], cust[24];
+    char shop[24], sid[24], order[24], ver[16], cust[24];
     PGresult *res;
-    bool unsub;
+    bool ok;
 
     *invitation_id = 0;
-    if (o->email[0] == '\0')
-        return *outcome = "the order has no billing email", 0;
     bool deferred = so.categories_unknown && surveys_audience_has_categories(settings);
 
-    if (!surveys_audience_match(settings, &so, outcome))
-        return 0;
-    if (!surveys_sampled(survey_id, o->order_id, surveys_rate_bp(settings)))
-        return *outcome = "not in the sample", 0;
-    if (surveys_outreach_unsubscribed(c, shop_id, o->email, &unsub, e) < 0)
+    if (surveys_invitation_admits(c, shop_id, survey_id, settings, &so, o->email, &ok, outcome,
+                                  e) < 0)
         return -1;
-    if (unsub)
-        return *outcome = "the customer unsubscribed", 0;
+    if (!ok)
+        return 0;
     DB_I64(shop, shop_id);
     DB_I64(sid, survey_id);
     DB_I64(order, o->order_id);
     DB_I64(cust, o->customer_id);
     snprintf(ver, sizeof(ver), "%d", version);
-    snprintf(days, sizeof(days), "%" JSON_INTEGER_FORMAT,
-             json_integer_value(json_object_get(settings, "recontact_days")));
-    {
-        /* Serialise the invitations of one customer to one survey, so the
-         * recontact check below sees a concurrent one. */
-        const char *p[3] = {shop, sid, o->email};
-        res = db_exec(c, "surveys_recontact_lock",
-                      "SELECT pg_advisory_xact_lock(hashtextextended("
-                      "'survey:' || $1 || ':' || $2 || ':' || $3, 0))",
-                      3, p, e);
-        if (res == NULL)
-            return -1;
-        PQclear(res);
-    }
-    {
-        const char *p[5] = {shop, sid, o->email, days, order};
-        res = db_exec(c, "surveys_recontact",
-                      "SELECT 1 FROM survey_invitations WHERE shop_id = $1 AND survey_id = $2"
-                      " AND email = $3 AND order_id <> $5 AND status <> 'cancelled'"
-                      " AND created_at > now() - $4::integer * interval '1 day' LIMIT 1",
-                      5, p, e);
-        if (res == NULL)
-            return -1;
-        if (PQntuples(res) > 0) {
-            PQclear(res);
-            return *outcome = "invited to this survey within the recontact window", 0;
-        }
-        PQclear(res);
-    }
     {
         const char *channel = jx_str(settings, "channel");
         const char *p[13] = {shop, sid, ver, order, cust, o->email, o->first_name, o->country,
@@ -284,27 +251,18 @@ int
 surveys_job_cancel(struct db_conn *c, struct job_env *env, const struct job *job,
                    struct job_outcome *out, struct err *e)
 {
-    char shop[24], order[24];
-    const char *params[3] = {shop, order, NULL};
-    int64_t order_id;
-    long n = 0;
+    long n;
 
     (void)env;
     out->status = JOB_DONE;
     /* A partial refund keeps the invitation: the customer kept the rest. */
-    if (woo_events_order_gone(c, job, &order_id, &params[2], e) < 0)
+    if (outreach_job_cancel_order(c, job, "surveys_cancel",
+                                  "UPDATE survey_invitations SET status = 'cancelled',"
+                                  " cancel_reason = $3, updated_at = now()"
+                                  " WHERE shop_id = $1 AND order_id = $2"
+                                  " AND status = 'scheduled'",
+                                  &n, e) < 0)
         return -1;
-    if (order_id > 0) {
-        DB_I64(shop, job->shop_id);
-        DB_I64(order, order_id);
-        n = db_exec_cmd(c, "surveys_cancel",
-                        "UPDATE survey_invitations SET status = 'cancelled', cancel_reason = $3,"
-                        " updated_at = now() WHERE shop_id = $1 AND order_id = $2"
-                        " AND status = 'scheduled'",
-                        3, params, e);
-        if (n < 0)
-            return -1;
-    }
     out->result = json_pack("{s:I}", "cancelled", (json_int_t)n);
     return 0;
 }

@@ -40,7 +40,9 @@ outcome_add(json_t *outcomes, int64_t survey_id, const char *outcome)
                                               "outcome", outcome));
 }
 
-/* Whether survey `sid` (settings) may invite order o now; *why otherwise. */
+/* Whether survey `sid` (settings) may invite order o now; *why otherwise.
+ * A link never revives a cancelled or expired invitation of the order;
+ * the rest is the trigger's rule (surveys_invitation_admits). */
 static int
 pick_admits(struct db_conn *c, int64_t shop_id, int64_t sid, const json_t *settings,
             const struct surveys_order_facts *o, bool *ok, const char **why, struct err *e)
@@ -48,9 +50,8 @@ pick_admits(struct db_conn *c, int64_t shop_id, int64_t sid, const json_t *setti
     struct surveys_order so = {.order_id = o->order_id, .first_order = o->first_order,
                                .country = o->country, .total = o->total,
                                .products = o->products, .nproducts = o->nproducts};
-    char shop[24], sidb[24], order[24], days[16];
+    char shop[24], sidb[24], order[24];
     PGresult *res;
-    bool unsub;
 
     *ok = false;
     DB_I64(shop, shop_id);
@@ -74,47 +75,7 @@ pick_admits(struct db_conn *c, int64_t shop_id, int64_t sid, const json_t *setti
         }
         PQclear(res);
     }
-    if (o->email[0] == '\0')
-        return *why = "the order has no billing email", 0;
-    if (!surveys_audience_match(settings, &so, why))
-        return 0;
-    if (!surveys_sampled(sid, o->order_id, surveys_rate_bp(settings)))
-        return *why = "not in the sample", 0;
-    if (surveys_outreach_unsubscribed(c, shop_id, o->email, &unsub, e) < 0)
-        return -1;
-    if (unsub)
-        return *why = "the customer unsubscribed", 0;
-    snprintf(days, sizeof(days), "%" JSON_INTEGER_FORMAT,
-             json_integer_value(json_object_get(settings, "recontact_days")));
-    {
-        /* The trigger's lock (surveys/jobs.c): two orders of one customer
-         * at once see each other for the recontact window. */
-        const char *p[3] = {shop, sidb, o->email};
-        res = db_exec(c, "surveys_pick_lock",
-                      "SELECT pg_advisory_xact_lock(hashtextextended("
-                      "'survey:' || $1 || ':' || $2 || ':' || $3, 0))",
-                      3, p, e);
-        if (res == NULL)
-            return -1;
-        PQclear(res);
-    }
-    {
-        const char *p[5] = {shop, sidb, o->email, days, order};
-        res = db_exec(c, "surveys_pick_recontact",
-                      "SELECT 1 FROM survey_invitations WHERE shop_id = $1 AND survey_id = $2"
-                      " AND email = $3 AND order_id <> $5 AND status <> 'cancelled'"
-                      " AND created_at > now() - $4::integer * interval '1 day' LIMIT 1",
-                      5, p, e);
-        if (res == NULL)
-            return -1;
-        if (PQntuples(res) > 0) {
-            PQclear(res);
-            return *why = "invited to this survey within the recontact window", 0;
-        }
-        PQclear(res);
-    }
-    *ok = true;
-    return 0;
+    return surveys_invitation_admits(c, shop_id, sid, settings, &so, o->email, ok, why, e);
 }
 
 /* Check the body's "order" {email, first_name?, country?, total,

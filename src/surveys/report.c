@@ -101,6 +101,39 @@ count_add(json_t *counts, const char *facet, int64_t n)
     json_object_set_new(counts, facet, json_integer(cur + n));
 }
 
+/* The breakdown rows (id, facet, n, name), ordered by id, as one metrics
+ * object per id (surveys_metrics of its facet counts, questions qs) with
+ * `id_key` and `name_key` ("" for a NULL name), in the rows' order. The
+ * products and the categories of the report are both made so. Returns a
+ * new array; res is borrowed. */
+static json_t *
+metrics_by(const json_t *qs, const PGresult *res, const char *id_key, const char *name_key)
+{
+    json_t *out = json_array(), *counts = NULL;
+    int64_t cur = -1;
+
+    for (int i = 0; i <= PQntuples(res); i++) {
+        int64_t id = i < PQntuples(res) ? atoll(PQgetvalue(res, i, 0)) : -2;
+        if (id != cur && counts != NULL) {
+            json_t *m = surveys_metrics(qs, counts);
+            json_object_set_new(m, id_key, json_integer(cur));
+            json_object_set_new(
+                m, name_key,
+                json_string(PQgetisnull(res, i - 1, 3) ? "" : PQgetvalue(res, i - 1, 3)));
+            json_array_append_new(out, m);
+            json_decref(counts);
+            counts = NULL;
+        }
+        if (i == PQntuples(res))
+            break;
+        if (counts == NULL)
+            counts = json_object();
+        cur = id;
+        count_add(counts, PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2)));
+    }
+    return out;
+}
+
 /* The counts of a range: its whole months from the monthly table, the days
  * before the first and after the last whole month from the daily one
  * ($3 from, $4 to, [$5, $6) the whole months; $7 the version or NULL).
@@ -267,8 +300,6 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
     }
     {
         /* By product of the order: the 50 products with the most responses. */
-        json_t *by_product = json_array(), *counts = NULL;
-        int64_t cur = -1;
         /* Summed per (product, facet) first, then the top 50 and their
          * names (one index probe each: the CTE is materialised so that the
          * name is not looked up again for every facet row). */
@@ -285,39 +316,17 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
                       " SELECT a.product_id, a.facet, a.n, top.name FROM a JOIN top USING (product_id)"
                       " ORDER BY a.product_id",
                       7, params, e);
-        if (res == NULL) {
-            json_decref(by_product);
+        if (res == NULL)
             goto out;
-        }
-        for (int i = 0; i <= PQntuples(res); i++) {
-            int64_t pid = i < PQntuples(res) ? atoll(PQgetvalue(res, i, 0)) : -2;
-            if (pid != cur && counts != NULL) {
-                json_t *m = surveys_metrics(qs, counts);
-                json_object_set_new(m, "product_id", json_integer(cur));
-                json_object_set_new(m, "product_name",
-                                    json_string(PQgetisnull(res, i - 1, 3) ? ""
-                                                                           : PQgetvalue(res, i - 1, 3)));
-                json_array_append_new(by_product, m);
-                json_decref(counts);
-                counts = NULL;
-            }
-            if (i == PQntuples(res))
-                break;
-            if (counts == NULL)
-                counts = json_object();
-            cur = pid;
-            count_add(counts, PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2)));
-        }
+        json_object_set_new(x->out, "by_product",
+                            metrics_by(qs, res, "product_id", "product_name"));
         PQclear(res);
-        json_object_set_new(x->out, "by_product", by_product);
     }
     {
         /* By category of the order's products (sql/018): an order counts
          * once per category, with the categories known when the invitation
          * was sent / the response first given. The 50 with most responses. */
-        json_t *by_category = json_array(), *counts = NULL;
         const char *cp[5] = {shop, sid, from, to, params[6]};
-        int64_t cur = -1;
         res = db_exec(c, "surveys_report_categories",
                       "WITH top AS (SELECT category_id FROM survey_daily_categories"
                       "  WHERE shop_id = $1 AND survey_id = $2 AND day BETWEEN $3::date AND $4::date"
@@ -334,32 +343,11 @@ report_fn(struct db_conn *c, void *ctx, struct err *e)
                       " GROUP BY p.category_id, p.facet HAVING sum(p.n) <> 0"
                       " ORDER BY p.category_id",
                       5, cp, e);
-        if (res == NULL) {
-            json_decref(by_category);
+        if (res == NULL)
             goto out;
-        }
-        for (int i = 0; i <= PQntuples(res); i++) {
-            int64_t cid = i < PQntuples(res) ? atoll(PQgetvalue(res, i, 0)) : -2;
-            if (cid != cur && counts != NULL) {
-                json_t *m = surveys_metrics(qs, counts);
-                json_object_set_new(m, "category_id", json_integer(cur));
-                json_object_set_new(m, "category_name",
-                                    json_string(PQgetisnull(res, i - 1, 3)
-                                                    ? ""
-                                                    : PQgetvalue(res, i - 1, 3)));
-                json_array_append_new(by_category, m);
-                json_decref(counts);
-                counts = NULL;
-            }
-            if (i == PQntuples(res))
-                break;
-            if (counts == NULL)
-                counts = json_object();
-            cur = cid;
-            count_add(counts, PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2)));
-        }
+        json_object_set_new(x->out, "by_category",
+                            metrics_by(qs, res, "category_id", "category_name"));
         PQclear(res);
-        json_object_set_new(x->out, "by_category", by_category);
     }
     rc = 0;
 out:
@@ -396,7 +384,6 @@ surveys_handle_report(struct req *r)
     struct report_ctx x = {.shop_id = r->shop_id, .from = req_query(r, "from"),
                            .to = req_query(r, "to"), .interval = req_query(r, "interval")};
     const char *ver = req_query(r, "version");
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.survey_id) < 0)
         return;
@@ -430,10 +417,7 @@ surveys_handle_report(struct req *r)
             return;
         }
     }
-    if (db_run(report_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, report_fn, &x, &x.out, NULL, 0);
 }
 
 /* ---- CSV ---------------------------------------------------------------------- */

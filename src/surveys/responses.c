@@ -32,6 +32,7 @@
 #include "aftersale/hooks/hooks.h"
 #include "aftersale/loyalty/loyalty.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/handlers.h"
 #include "aftersale/surveys/jobs.h"
 #include "aftersale/surveys/link.h"
 #include "aftersale/surveys/surveys.h"
@@ -51,13 +52,8 @@ surveys_link_tx(struct db_conn *c, void *ctx, struct err *e)
     bool found;
     int rc = -1;
 
-    json_decref(x->out);
-    x->out = NULL;
-    if (x->token_secret) {
-        crypto_wipe(x->token_secret, strlen(x->token_secret));
-        free(x->token_secret);
-        x->token_secret = NULL;
-    }
+    /* A retried transaction starts from nothing. */
+    surveys_link_clear(x);
     DB_I64(shop, x->shop_id);
     DB_I64(sid, x->survey_id);
     DB_I64(order, x->order_id);
@@ -241,17 +237,8 @@ surveys_handle_link_create(struct req *r)
         reply_err(r, &e);
         return;
     }
-    if (jx_str(r->json, "locale") != NULL &&
-        (x.locale = outreach_locale_match(jx_str(r->json, "locale"))) == NULL) {
-        reply_problem(r, ERR_INVALID, "locale", "locale must be one of the supported locales (%s)",
-                      outreach_locales_joined());
+    if (outreach_order_locale_or_reply(r, &x.order_id, &x.locale) < 0)
         return;
-    }
-    x.order_id = json_integer_value(json_object_get(r->json, "order_id"));
-    if (x.order_id <= 0) {
-        reply_problem(r, ERR_INVALID, "order_id", "order_id must be a positive integer");
-        return;
-    }
     if (db_tx(surveys_link_tx, &x, &e) < 0) {
         reply_err(r, &e);
         goto out;
@@ -389,14 +376,10 @@ void
 surveys_handle_public_get(struct req *r)
 {
     struct public_ctx x = {0};
-    struct err e = {0};
 
     if (token_or_reply(r, &x.claims) < 0)
         return;
-    if (db_run(public_get_fn, &x, &e) < 0)
-        reply_err(r, &e);
-    else
-        reply_json_take(r, 200, x.out);
+    reply_run_json_take(r, public_get_fn, &x, &x.out, NULL, 0);
 }
 
 /* Is a question its conditions show for `answers` still unanswered? (The
@@ -693,15 +676,12 @@ void
 surveys_handle_responses_list(struct req *r)
 {
     struct resp_list_ctx x = {.shop_id = r->shop_id};
-    struct err e = {0};
 
     if (req_param_id_or_reply(r, "id", &x.survey_id) < 0 ||
         req_page_or_reply(r, &x.limit, &x.after) < 0)
         return;
     x.score_min = req_query(r, "score_min");
     x.score_max = req_query(r, "score_max");
-    x.from = req_query(r, "from");
-    x.to = req_query(r, "to");
     x.q = req_query(r, "q");
     x.follow_up = req_query(r, "follow_up");
     if (x.score_min && !small_int(x.score_min)) {
@@ -712,14 +692,8 @@ surveys_handle_responses_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "score_max", "score_max must be 0 to 10");
         return;
     }
-    if (x.from && !woo_rfc3339_valid(x.from)) {
-        reply_problem(r, ERR_MALFORMED, "from", "from must be an RFC 3339 time");
+    if (req_time_range_or_reply(r, &x.from, &x.to) < 0)
         return;
-    }
-    if (x.to && !woo_rfc3339_valid(x.to)) {
-        reply_problem(r, ERR_MALFORMED, "to", "to must be an RFC 3339 time");
-        return;
-    }
     if (x.q && (strlen(x.q) == 0 || strlen(x.q) > 200)) {
         reply_problem(r, ERR_MALFORMED, "q", "q must be 1 to 200 characters");
         return;
@@ -729,11 +703,7 @@ surveys_handle_responses_list(struct req *r)
         reply_problem(r, ERR_MALFORMED, "follow_up", "follow_up must be new, contacted or resolved");
         return;
     }
-    if (db_run(resp_list_fn, &x, &e) < 0) {
-        json_decref(x.out);
-        reply_err(r, &e);
-    } else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, resp_list_fn, &x, &x.out, &x.next_after);
 }
 
 static int

@@ -37,6 +37,7 @@
 #include "aftersale/jobs/queue.h"
 #include "aftersale/mail/templates.h"
 #include "aftersale/outreach/catalogue.h"
+#include "aftersale/outreach/jobs.h"
 #include "aftersale/outreach/outreach.h"
 #include "aftersale/outreach/templates.h"
 #include "aftersale/shops/shops.h"
@@ -168,22 +169,17 @@ sv_send_load_fn(struct db_conn *c, void *ctx, struct err *e)
     return x->note ? woo_creds_load(c, x->shop_id, x->cfg->secret_key, &x->cr, e) : 0;
 }
 
+/* The customer unsubscribed before the invitation went: cancelled. */
 static int
 sv_unsubscribed_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct sv_send_ctx *x = ctx;
-    char shop[24], id[24];
-    const char *params[2] = {shop, id};
 
-    DB_I64(shop, x->shop_id);
-    DB_I64(id, x->invitation_id);
-    return db_exec_cmd(c, "surveys_send_unsubscribed",
-                       "UPDATE survey_invitations SET status = 'cancelled',"
-                       " cancel_reason = 'unsubscribed', updated_at = now()"
-                       " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
-                       2, params, e) < 0
-               ? -1
-               : 0;
+    return outreach_job_mark(c, "surveys_send_unsubscribed",
+                             "UPDATE survey_invitations SET status = 'cancelled',"
+                             " cancel_reason = 'unsubscribed', updated_at = now()"
+                             " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
+                             x->shop_id, x->invitation_id, e);
 }
 
 /* Every item was returned before the invitation went: cancelled. */
@@ -191,18 +187,12 @@ static int
 sv_returned_fn(struct db_conn *c, void *ctx, struct err *e)
 {
     struct sv_send_ctx *x = ctx;
-    char shop[24], id[24];
-    const char *params[2] = {shop, id};
 
-    DB_I64(shop, x->shop_id);
-    DB_I64(id, x->invitation_id);
-    return db_exec_cmd(c, "surveys_send_returned",
-                       "UPDATE survey_invitations SET status = 'cancelled',"
-                       " cancel_reason = 'items returned', updated_at = now()"
-                       " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
-                       2, params, e) < 0
-               ? -1
-               : 0;
+    return outreach_job_mark(c, "surveys_send_returned",
+                             "UPDATE survey_invitations SET status = 'cancelled',"
+                             " cancel_reason = 'items returned', updated_at = now()"
+                             " WHERE shop_id = $1 AND id = $2 AND status = 'scheduled'",
+                             x->shop_id, x->invitation_id, e);
 }
 
 static int
@@ -487,29 +477,11 @@ surveys_job_send(struct job_env *env, const struct job *job, struct job_outcome 
     }
     if (x->returned) {
         /* A reminder just stops; the invitation not sent yet is cancelled. */
-        if (x->reminder == 0 && db_tx(sv_returned_fn, x, &e) < 0) {
-            out->status = JOB_RETRY;
-            out->err = e;
-        }
-        out->result = json_pack("{s:s}", "skipped", "items returned");
+        outreach_job_skip(x->reminder == 0 ? sv_returned_fn : NULL, x, "items returned", out);
         goto out;
     }
-    if (x->verdict == OUTREACH_SUPPRESSED) {
-        if (db_tx(sv_unsubscribed_fn, x, &e) < 0) {
-            out->status = JOB_RETRY;
-            out->err = e;
-        }
-        out->result = json_pack("{s:s}", "skipped", "unsubscribed");
+    if (outreach_job_verdict(x->verdict, x->now, x->slot, sv_unsubscribed_fn, x, out))
         goto out;
-    }
-    if (x->verdict == OUTREACH_WAIT) {
-        /* Over the contact cap: postponed to the first free slot, not lost. */
-        out->status = JOB_RESCHEDULE;
-        out->delay_ms = (long)(x->slot - x->now) * 1000 + 1000;
-        out->result = json_pack("{s:s, s:I}", "postponed", "contact policy", "seconds",
-                                (json_int_t)(x->slot - x->now));
-        goto out;
-    }
     if (sv_deliver(env, x, out) < 0)
         goto out;
     if (db_tx(sv_mark_fn, x, &e) < 0) {

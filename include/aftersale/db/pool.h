@@ -87,6 +87,13 @@ PGresult *db_exec(struct db_conn *c, const char *name, const char *sql, int npar
 long db_exec_cmd(struct db_conn *c, const char *name, const char *sql, int nparams,
                  const char *const *params, struct err *e);
 
+/* A report's `from` and `to` (each may be NULL), already of RFC 3339
+ * shape, as PostgreSQL's calendar takes them ("2026-02-30T00:00:00Z" is
+ * refused there): -1 with e ERR_MALFORMED naming the bad bound, or any
+ * other error of the query. Run it outside a transaction or first in
+ * one: a refused cast aborts the transaction it runs in. */
+int db_time_range_check(struct db_conn *c, const char *from, const char *to, struct err *e);
+
 typedef int (*db_fn)(struct db_conn *c, void *ctx, struct err *e);
 
 /* Acquire, BEGIN, fn, COMMIT (ROLLBACK when fn fails), release. Retries

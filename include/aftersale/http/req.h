@@ -19,6 +19,7 @@
 
 #include "aftersale/core/buf.h"
 #include "aftersale/core/err.h"
+#include "aftersale/db/pool.h"
 #include "aftersale/http/router.h"
 
 #define REQ_MAX_HEADERS 6
@@ -67,6 +68,32 @@ int req_param_id_or_reply(struct req *r, const char *name, int64_t *out);
 /* The list query parameters `limit` and `cursor` (core/cursor.h); on a bad
  * value replies 400 (field named) and returns -1. */
 int req_page_or_reply(struct req *r, int *limit, int64_t *after);
+
+/* The report query parameters `from` and `to`, each optional (NULL when
+ * absent, borrowed from r) and an RFC 3339 time when given
+ * (woo_rfc3339_valid); on a bad one replies 400 (field named) and
+ * returns -1. */
+int req_time_range_or_reply(struct req *r, const char **from, const char **to);
+
+/* Run fn(ctx) in one transaction (db_tx, retried on serialisation
+ * failures) and reply 200 with *out, the new reference fn left there
+ * (stolen), or the error (*out released). The GET and PUT of every
+ * settings document: the transaction reads the document (a PUT merges
+ * and saves it first) and leaves what to show. */
+void reply_tx_json_take(struct req *r, db_fn fn, void *ctx, json_t **out);
+
+/* Run fn(ctx) on a pooled connection in autocommit (db_run) and reply:
+ * the error; 404 "no <what> <id>" when `what` is given and fn left *out
+ * NULL (no such object); else 200 with *out (stolen). The GET of one
+ * object, or of a report fn always makes. */
+void reply_run_json_take(struct req *r, db_fn fn, void *ctx, json_t **out, const char *what,
+                         int64_t id);
+
+/* Run fn(ctx) (db_run) and reply the page it left: 200 with *items
+ * (stolen) and the cursor of *next_after (reply_page_take), or the error
+ * (*items released). Every list route. */
+void reply_run_page_take(struct req *r, db_fn fn, void *ctx, json_t **items,
+                         const int64_t *next_after);
 
 /* Reply 200 {"items": items, "next_cursor": cursor of next_after or null}
  * (items stolen). */

@@ -37,6 +37,7 @@
 #define AFTERSALE_OUTREACH_OUTREACH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -71,6 +72,10 @@ int outreach_contact_check(struct db_conn *c, int64_t shop_id, const char *email
 int outreach_contact_record(struct db_conn *c, int64_t shop_id, const char *email,
                             const char *programme, const char *what, int64_t ref_id,
                             enum outreach_kind kind, struct err *e);
+
+/* The shop's name into out (size n, cut to fit; "" when there is no such
+ * shop): what a message or page shows when the brand name is not set. */
+int outreach_shop_name(struct db_conn *c, int64_t shop_id, char *out, size_t n, struct err *e);
 
 /* *out = the address unsubscribed from the shop's marketing messages. */
 int outreach_unsubscribed(struct db_conn *c, int64_t shop_id, const char *email, bool *out,

@@ -95,4 +95,16 @@ void surveys_csv_field(struct buf *b, const char *s);
 int surveys_outreach_unsubscribed(struct db_conn *c, int64_t shop_id, const char *email,
                                   bool *out, struct err *e);
 
+struct surveys_order;
+/* Whether order `so` (billing `email`) may be invited to survey
+ * `survey_id` (its `settings`) now: it has an email, is in the audience
+ * and the sample, the customer has not unsubscribed, and had no invitation
+ * to this survey (but for this order, and not cancelled) within
+ * recontact_days. The recontact check runs under a transaction advisory
+ * lock per shop, survey and email. 0 with *ok true, or *ok false and *why
+ * (a static string) saying why not; -1 with e. */
+int surveys_invitation_admits(struct db_conn *c, int64_t shop_id, int64_t survey_id,
+                              const json_t *settings, const struct surveys_order *so,
+                              const char *email, bool *ok, const char **why, struct err *e);
+
 #endif
