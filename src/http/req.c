@@ -229,6 +229,20 @@ req_page_or_reply(struct req *r, int *limit, int64_t *after)
 }
 
 int
+req_order_page_or_reply(struct req *r, int64_t *order_id, int *limit, int64_t *after)
+{
+    const char *order = req_query(r, "order_id");
+
+    if (req_page_or_reply(r, limit, after) < 0)
+        return -1;
+    if (order == NULL || cursor_parse_id(order, order_id) < 0) {
+        reply_problem(r, ERR_MALFORMED, "order_id", "order_id must be a positive integer");
+        return -1;
+    }
+    return 0;
+}
+
+int
 req_time_range_or_reply(struct req *r, const char **from, const char **to)
 {
     *from = req_query(r, "from");

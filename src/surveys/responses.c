@@ -823,18 +823,8 @@ void
 surveys_handle_order_responses(struct req *r)
 {
     struct order_resp_ctx x = {.shop_id = r->shop_id};
-    const char *order = req_query(r, "order_id");
-    struct err e = {0};
 
-    if (req_page_or_reply(r, &x.limit, &x.after) < 0)
+    if (req_order_page_or_reply(r, &x.order_id, &x.limit, &x.after) < 0)
         return;
-    if (order == NULL || cursor_parse_id(order, &x.order_id) < 0) {
-        reply_problem(r, ERR_MALFORMED, "order_id", "order_id must be a positive integer");
-        return;
-    }
-    if (db_run(order_resp_fn, &x, &e) < 0) {
-        json_decref(x.out);
-        reply_err(r, &e);
-    } else
-        reply_page_take(r, x.out, x.next_after);
+    reply_run_page_take(r, order_resp_fn, &x, &x.out, &x.next_after);
 }

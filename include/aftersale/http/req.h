@@ -68,6 +68,10 @@ int req_param_id_or_reply(struct req *r, const char *name, int64_t *out);
 /* The list query parameters `limit` and `cursor` (core/cursor.h); on a bad
  * value replies 400 (field named) and returns -1. */
 int req_page_or_reply(struct req *r, int *limit, int64_t *after);
+/* A list of one order's items: the required query parameter `order_id`
+ * (a positive id) and the page (as req_page_or_reply); on a bad value
+ * replies 400 (field named) and returns -1. */
+int req_order_page_or_reply(struct req *r, int64_t *order_id, int *limit, int64_t *after);
 
 /* The report query parameters `from` and `to`, each optional (NULL when
  * absent, borrowed from r) and an RFC 3339 time when given
