@@ -6,7 +6,7 @@
  *   php aftersale-plugin.php activate      activate_plugin() (its hook adds the
  *                                          My Account endpoint and flushes the
  *                                          rewrite rules), then a hard flush
- *   php aftersale-plugin.php deactivate    and delete its options
+ *   php aftersale-plugin.php deactivate    and delete its options and transients
  *   php aftersale-plugin.php customer LOGIN EMAIL PASSWORD
  *                                          a WooCommerce customer who can log in
  *
@@ -30,11 +30,14 @@ if ($what === 'activate') {
 	echo json_encode(['active' => is_plugin_active($plugin), 'points_rules' => $points]), "\n";
 } elseif ($what === 'deactivate') {
 	deactivate_plugins($plugin);
-	foreach (['aftersale_service_url', 'aftersale_api_key', 'aftersale_token_secret',
-		'aftersale_shop_id', 'aftersale_timeout', 'aftersale_webhooks_job'] as $name) {
-		delete_option($name);
-	}
-	delete_transient('aftersale_service_down');
+	/* Every option and transient of the plugin, as uninstall.php removes
+	 * them: the next module's service must start from a plugin that has
+	 * registered no webhook endpoint and waits for no retry. */
+	global $wpdb;
+	$wpdb->query("DELETE FROM {$wpdb->options} WHERE option_name LIKE 'aftersale\\_%'"
+		. " OR option_name LIKE '\\_transient\\_aftersale\\_%'"
+		. " OR option_name LIKE '\\_transient\\_timeout\\_aftersale\\_%'");
+	wp_cache_flush();
 	echo json_encode(['active' => is_plugin_active($plugin)]), "\n";
 } elseif ($what === 'customer') {
 	[, , $login, $email, $password] = $argv;
