@@ -71,15 +71,26 @@ class RealLinked(LoyalShop):
         assert r.status_code == 200, r.text
         return r.json()
 
-    def idle(self, timeout=WAIT_S):
+    def idle(self, timeout=2 * WAIT_S):
         """No delivery, fetch, loyalty or review job of this shop pending or running
-        (the periodic woo.sync / loyalty.daily jobs are always pending: not counted)."""
+        (the periodic woo.sync / loyalty.daily jobs are always pending: not counted).
+        Twice WAIT_S: every order now also makes a category fetch from the shop,
+        whose one PHP process answers the browser's pages too; a CI run timed
+        out at 30 s once. On a timeout the jobs still busy are named."""
         periodic = ("woo.sync", "loyalty.daily")
 
+        busy = []
+
         def quiet():
-            return not [j for j in self.jobs() if j["status"] in ("pending", "running")
-                        and j["kind"] not in periodic and not _future(j)]
-        wait_for(quiet, timeout, interval=0.1, what="the shop's jobs to finish")
+            busy[:] = [j for j in self.jobs() if j["status"] in ("pending", "running")
+                       and j["kind"] not in periodic and not _future(j)]
+            return not busy
+        try:
+            wait_for(quiet, timeout, interval=0.1, what="the shop's jobs to finish")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; still busy: " + repr([
+                {k: j.get(k) for k in ("id", "kind", "status", "attempts", "last_error", "run_at")}
+                for j in busy])) from None
 
     def order_events(self, order_id, kind=None):
         return self.events(order_id=order_id, kind=kind)
