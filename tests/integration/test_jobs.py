@@ -353,6 +353,11 @@ def test_jobs_list_filters_and_paging(linked):
     assert periodic["dedupe_key"] == "periodic" and periodic["status"] == "pending"
     assert [j["id"] for j in every] == sorted(j["id"] for j in every)
     assert {j["status"] for j in linked.jobs(kind="woo.delivery")} == {"done"}
+    # each order also asks the shop for its products' categories (an outbound
+    # job of its own, woo.product_categories): wait for those to finish too
+    wait_for(lambda: all(j["status"] == "done"
+                         for j in linked.jobs(kind="woo.product_categories")),
+             10, what="the category fetches")
     # the two periodic jobs every shop has: reconciliation and the loyalty daily run
     assert sorted(j["kind"] for j in linked.jobs(status="pending")) == ["loyalty.daily", "woo.sync"]
     assert len(linked.jobs(status="done", kind="woo.delivery")) == 3
